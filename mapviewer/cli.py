@@ -1,0 +1,91 @@
+"""Command line: ``mapviewer [FILE ...]``, ``mapviewer inspect``, ``mapviewer export``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mapviewer import __version__
+
+SUBCOMMANDS = ("inspect", "export")
+
+
+def _fail(message: str) -> int:
+    print(f"mapviewer: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _inspect_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mapviewer inspect", description="Print the load report of a file.")
+    parser.add_argument("file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--format", dest="fmt", default=None, help="force a format instead of detecting it")
+    parser.add_argument("--tz", default=None, help="working time zone for times without a zone")
+    return parser
+
+
+def inspect_summary(result) -> dict:
+    """The JSON object ``mapviewer inspect --json`` prints."""
+    frame, report = result.frame, result.report
+    times = frame["occurred_at"].dropna()
+    return {
+        "path": report.path,
+        "format": report.format,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected": report.rows_rejected,
+        "problems": [p.to_dict() for p in report.problems],
+        "counts": {
+            "munition": {str(k): int(v) for k, v in frame["munition"].value_counts().items() if v},
+            "outcome": {str(k): int(v) for k, v in frame["outcome"].value_counts().items() if v},
+        },
+        "date_min": times.min().isoformat() if len(times) else None,
+        "date_max": times.max().isoformat() if len(times) else None,
+    }
+
+
+def run_inspect(argv: list[str]) -> int:
+    from geodata import DataError, read_incidents
+
+    args = _inspect_parser().parse_args(argv)
+    options = {k: v for k, v in (("format", args.fmt), ("tz", args.tz)) if v}
+    try:
+        result = read_incidents(args.file, **options)
+    except DataError as exc:
+        return _fail(str(exc))
+    summary = inspect_summary(result)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    print(result.report.to_text())
+    print(f"dates: {summary['date_min']} .. {summary['date_max']}")
+    print("by outcome: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["outcome"].items()))
+    print("by munition: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["munition"].items()))
+    return 0
+
+
+def app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mapviewer",
+        description="Open strike-event files (or a saved view) on an offline map. "
+        "Subcommands: 'mapviewer inspect FILE', 'mapviewer export DATA ... -o OUT'.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="incident files or a saved view (.json)")
+    parser.add_argument("--version", action="version", version=f"mapviewer {__version__}")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="open, wait for the map, save the window, exit")
+    parser.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1600x1000")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "inspect":
+        return run_inspect(argv[1:])
+    if argv and argv[0] == "export":
+        from mapviewer.export_cli import run_export
+
+        return run_export(argv[1:])
+    args = app_parser().parse_args(argv)
+    from mapviewer.app import run_app
+
+    return run_app(args)

@@ -1,0 +1,113 @@
+"""The one application state: data, filters, selection and view.
+
+Widgets call the setters and redraw on the signals; no widget signals another
+widget directly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QObject, Signal
+
+from geodata import FilterState, LoadReport
+from geodata.schema import CANONICAL_COLUMNS
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One opened file: its path and its load report."""
+
+    path: str
+    report: LoadReport
+
+
+def _empty_frame() -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame({c: [] for c in CANONICAL_COLUMNS if c != "geometry"},
+                             geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+    return frame[list(CANONICAL_COLUMNS)]
+
+
+class AppState(QObject):
+    """Holds the loaded frame (the truth), the filter, the selection and the basemap.
+
+    ``frame`` is every loaded row of every open file, concatenated, with a
+    ``dataset`` column naming the file it came from; positions (0..n-1) are
+    the row identity the views share. ``mask`` is the current filter's mask.
+    ``selection`` is a sorted array of row positions.
+    """
+
+    data_changed = Signal()  # frame replaced (files opened or closed)
+    filter_changed = Signal()  # filter (and so mask) changed
+    selection_changed = Signal()
+    basemap_changed = Signal(str)
+    zoom_to_selection_requested = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.frame: gpd.GeoDataFrame = _empty_frame()
+        self.datasets: list[Dataset] = []
+        self.filter = FilterState()
+        self.mask = np.ones(0, dtype=bool)
+        self.selection = np.zeros(0, dtype=np.int64)
+        self.basemap = "offline"
+
+    # -- data -------------------------------------------------------------
+    def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
+        part = frame.reset_index(drop=True).copy()
+        part["dataset"] = path
+        frames = [f for f in (self.frame, part) if len(f)]
+        combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else part
+        self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+        self.datasets.append(Dataset(path, report))
+        self._refresh_after_data()
+
+    def clear(self) -> None:
+        self.frame = _empty_frame()
+        self.datasets = []
+        self._refresh_after_data()
+
+    def _refresh_after_data(self) -> None:
+        self.mask = self.filter.mask(self.frame)
+        self.selection = np.zeros(0, dtype=np.int64)
+        self.data_changed.emit()
+        self.filter_changed.emit()
+        self.selection_changed.emit()
+
+    # -- filter -----------------------------------------------------------
+    def set_filter(self, state: FilterState) -> None:
+        if state == self.filter:
+            return
+        self.filter = state
+        self.mask = state.mask(self.frame)
+        self.filter_changed.emit()
+        kept = self.selection[self.mask[self.selection]] if len(self.selection) else self.selection
+        if len(kept) != len(self.selection):
+            self.selection = kept
+            self.selection_changed.emit()
+
+    @property
+    def visible(self) -> gpd.GeoDataFrame:
+        """The filtered rows, read on demand (never stored)."""
+        return self.frame[self.mask]
+
+    # -- selection --------------------------------------------------------
+    def set_selection(self, positions) -> None:
+        chosen = np.unique(np.asarray(list(positions), dtype=np.int64))
+        chosen = chosen[(chosen >= 0) & (chosen < len(self.frame))]
+        if np.array_equal(chosen, self.selection):
+            return
+        self.selection = chosen
+        self.selection_changed.emit()
+
+    def request_zoom_to_selection(self) -> None:
+        if len(self.selection):
+            self.zoom_to_selection_requested.emit()
+
+    # -- view -------------------------------------------------------------
+    def set_basemap(self, name: str) -> None:
+        if name != self.basemap:
+            self.basemap = name
+            self.basemap_changed.emit(name)

@@ -1,0 +1,1 @@
+"""Data and assets shipped with the viewer, found with ``importlib.resources``."""
