@@ -44,6 +44,7 @@ class AppState(QObject):
     selection_changed = Signal()
     basemap_changed = Signal(str)
     zoom_to_selection_requested = Signal()
+    view_requested = Signal(float, float, float)  # lat, lon, zoom: the map should go there
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +54,7 @@ class AppState(QObject):
         self.mask = np.ones(0, dtype=bool)
         self.selection = np.zeros(0, dtype=np.int64)
         self.basemap = "offline"
+        self.view: tuple[float, float, float] | None = None  # lat, lon, zoom as the map reports it
 
     # -- data -------------------------------------------------------------
     def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
@@ -111,3 +113,12 @@ class AppState(QObject):
         if name != self.basemap:
             self.basemap = name
             self.basemap_changed.emit(name)
+
+    def set_view_from_map(self, lat: float, lon: float, zoom: float) -> None:
+        """The map reports where it is (no signal: nothing else needs to redraw)."""
+        self.view = (lat, lon, zoom)
+
+    def request_view(self, lat: float, lon: float, zoom: float) -> None:
+        """Ask the map to show this centre and zoom (saved views, go-to)."""
+        self.view = (lat, lon, zoom)
+        self.view_requested.emit(lat, lon, zoom)
