@@ -33,9 +33,9 @@ def _empty_frame() -> gpd.GeoDataFrame:
 class AppState(QObject):
     """Holds the loaded frame (the truth), the filter, the selection and the basemap.
 
-    ``frame`` is every loaded row of every open file, concatenated, with a
-    ``dataset`` column naming the file it came from; positions (0..n-1) are
-    the row identity the views share. ``mask`` is the current filter's mask.
+    ``frame`` is every loaded row of every open file, concatenated, with
+    ``dataset`` and ``source_row`` columns naming the file and row each event
+    came from; positions (0..n-1) are the row identity the views share. ``mask`` is the current filter's mask.
     ``selection`` is a sorted array of row positions.
     """
 
@@ -58,8 +58,9 @@ class AppState(QObject):
 
     # -- data -------------------------------------------------------------
     def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
-        part = frame.reset_index(drop=True).copy()
-        part["dataset"] = path
+        part = frame.reset_index(drop=True)
+        part["dataset"] = path  # which file, and which row of it, each event came from
+        part["source_row"] = frame.index.to_numpy()
         frames = [f for f in (self.frame, part) if len(f)]
         combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else part
         self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
