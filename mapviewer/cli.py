@@ -52,6 +52,10 @@ def run_inspect(argv: list[str]) -> int:
     try:
         result = read_incidents(args.file, **options)
     except DataError as exc:
+        from geodata.readers.airforce import WavesFileError
+
+        if isinstance(exc, WavesFileError):  # attack waves are not points: report them as waves
+            return _inspect_waves(args)
         return _fail(str(exc))
     summary = inspect_summary(result)
     if args.json:
@@ -61,6 +65,25 @@ def run_inspect(argv: list[str]) -> int:
     print(f"dates: {summary['date_min']} .. {summary['date_max']}")
     print("by outcome: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["outcome"].items()))
     print("by munition: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["munition"].items()))
+    return 0
+
+
+def _inspect_waves(args: argparse.Namespace) -> int:
+    """``mapviewer inspect`` for an Air Force attack-waves file (same JSON keys)."""
+    from geodata import DataError
+    from geodata.waves import read_waves, waves_summary
+
+    try:
+        result = read_waves(args.file, tz=args.tz)
+    except DataError as exc:
+        return _fail(str(exc))
+    summary = waves_summary(result)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    print(result.report.to_text())
+    print(f"waves from: {summary['date_min']} .. {summary['date_max']}")
+    print("launched by munition: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["launched"].items()))
     return 0
 
 

@@ -1,6 +1,362 @@
-"""File menu entries for exports and saved views (filled in by the exports work)."""
+"""File menu entries for exports and saved views.
+
+Every action reads the one application state (``window.state``): the rows shown
+(``state.visible``), the filter, the open files and the map's view. Writes go
+through the atomic writers; a problem becomes one message, never a crash.
+"""
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QEventLoop, QMarginsF, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from geodata.errors import DataError
+
+DATA_FILTERS = {
+    "CSV (*.csv)": "csv",
+    "GeoJSON (*.geojson)": "geojson",
+    "GeoPackage (*.gpkg)": "gpkg",
+    "Excel workbook (*.xlsx)": "xlsx",
+}
+FIGURE_FILTERS = {"PNG image, 300 dpi (*.png)": "png", "PDF (*.pdf)": "pdf", "SVG (*.svg)": "svg"}
+
+
+def ask_save_path(parent: QWidget, caption: str, suggested: str, filters: list[str]) -> tuple[str, str]:
+    """A save-file dialog; returns (path, chosen filter) or ("", "") when cancelled.
+
+    Module-level so tests (and scripted use) can replace it.
+    """
+    return QFileDialog.getSaveFileName(parent, caption, suggested, ";;".join(filters))
+
+
+def ask_open_path(parent: QWidget, caption: str, filters: list[str]) -> str:
+    """An open-file dialog; returns the path or "" when cancelled."""
+    return QFileDialog.getOpenFileName(parent, caption, "", ";;".join(filters))[0]
+
+
+def _with_suffix(path: str, suffix: str) -> str:
+    return path if Path(path).suffix.lower() == suffix else path + suffix
+
+
+def _suggest(window, name: str) -> str:
+    folder = os.path.dirname(window.state.datasets[0].path) if window.state.datasets else os.getcwd()
+    return os.path.join(folder, name)
+
+
+def _report(window, title: str, action: Callable[[], str]) -> None:
+    """Run an export; success in the status bar, a user-causable failure in a message."""
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        done = action()
+    except (DataError, OSError) as exc:
+        QGuiApplication.restoreOverrideCursor()
+        window.show_error(title, " ".join(str(exc).split()))
+        return
+    QGuiApplication.restoreOverrideCursor()
+    if done:
+        window.statusBar().showMessage(done, 10000)
+
+
+def _shown_rows(window):
+    """The rows the user sees, without the app's own bookkeeping column."""
+    return window.state.visible.drop(columns=["dataset"], errors="ignore")
+
+
+# -- map view image -----------------------------------------------------------
+
+class ViewImageDialog(QDialog):
+    """Pixel size and scale of a map-view image."""
+
+    def __init__(self, size: QSize, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export view")
+        form = QFormLayout(self)
+        self.width_box = QSpinBox(minimum=200, maximum=8000, value=size.width(), suffix=" px")
+        self.height_box = QSpinBox(minimum=200, maximum=8000, value=size.height(), suffix=" px")
+        self.scale_box = QComboBox()
+        self.scale_box.addItems(["1×", "2×", "3×"])
+        form.addRow("Width", self.width_box)
+        form.addRow("Height", self.height_box)
+        form.addRow("Scale (sharper, same area)", self.scale_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def choice(self) -> tuple[int, int, int]:
+        return self.width_box.value(), self.height_box.value(), self.scale_box.currentIndex() + 1
+
+
+def _settle(msecs: int) -> None:
+    """Let the web view repaint after a resize (the page has no signal for "repainted")."""
+    loop = QEventLoop()
+    QTimer.singleShot(msecs, loop.quit)
+    loop.exec()
+
+
+def grab_view(window, width: int | None = None, height: int | None = None, scale: int = 1) -> QImage:
+    """An image of the map view as shown, legend included, ``width`` x ``height`` pixels.
+
+    At ``scale`` 2 or 3 the page is zoomed so the same map area is drawn with
+    that many more pixels. The view gets its old size and zoom back afterwards.
+    """
+    view = window.map_view
+    current = view.size()
+    width, height = width or current.width(), height or current.height()
+    changed = (width, height, scale) != (current.width(), current.height(), 1)
+    zoom = view.zoomFactor() if hasattr(view, "zoomFactor") else 1.0
+    if changed:
+        view.setFixedSize(width, height)
+        if hasattr(view, "setZoomFactor"):
+            view.setZoomFactor(zoom * scale)
+        _settle(900)
+    try:
+        image = view.grab().toImage()
+    finally:
+        if changed:
+            if hasattr(view, "setZoomFactor"):
+                view.setZoomFactor(zoom)
+            view.setMinimumSize(0, 0)
+            view.setMaximumSize(16777215, 16777215)
+    return image
+
+
+def _save_image(image: QImage, path: str) -> None:
+    from geodata.writers import atomic_path
+
+    with atomic_path(path) as tmp:
+        if not image.save(tmp, "PNG"):
+            raise DataError(f"{path}: the image could not be written")
+
+
+def _save_image_pdf(image: QImage, path: str, title: str) -> None:
+    """The view image on a landscape A4 page (what you see, legend included)."""
+    from geodata.writers import atomic_path
+
+    with atomic_path(path) as tmp:
+        writer = QPdfWriter(tmp)
+        writer.setTitle(title)
+        writer.setCreator("mapviewer")
+        writer.setResolution(300)
+        writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Landscape,
+                                         QMarginsF(10, 10, 10, 10), QPageLayout.Unit.Millimeter))
+        painter = QPainter(writer)
+        try:
+            area = painter.viewport()
+            scaled = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            painter.drawImage(area.x(), area.y(), image.scaled(scaled, Qt.AspectRatioMode.KeepAspectRatio,
+                                                              Qt.TransformationMode.SmoothTransformation))
+        finally:
+            painter.end()
+        if not os.path.getsize(tmp):
+            raise DataError(f"{path}: the PDF could not be written")
+
+
+def export_view_png(window) -> None:
+    dialog = ViewImageDialog(window.map_view.size(), window)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return
+    width, height, scale = dialog.choice()
+    path, _ = ask_save_path(window, "Export view as PNG", _suggest(window, "map.png"), ["PNG image (*.png)"])
+    if not path:
+        return
+    path = _with_suffix(path, ".png")
+
+    def run() -> str:
+        image = grab_view(window, width, height, scale)
+        _save_image(image, path)
+        return f"Saved {path} ({image.width()} x {image.height()} px)"
+
+    _report(window, "Export view", run)
+
+
+def export_view_pdf(window) -> None:
+    path, _ = ask_save_path(window, "Export view as PDF", _suggest(window, "map.pdf"), ["PDF (*.pdf)"])
+    if not path:
+        return
+    path = _with_suffix(path, ".pdf")
+
+    def run() -> str:
+        _save_image_pdf(grab_view(window, scale=2), path, "Strike map")
+        return f"Saved {path}"
+
+    _report(window, "Export view", run)
+
+
+# -- print figure -------------------------------------------------------------
+
+class FigureDialog(QDialog):
+    """Title, page preset and format of a print figure."""
+
+    def __init__(self, parent: QWidget | None = None, title: str = "") -> None:
+        from mapviewer.figure import PAGES
+
+        super().__init__(parent)
+        self.setWindowTitle("Export figure")
+        form = QFormLayout(self)
+        self.title_edit = QLineEdit(title)
+        self.title_edit.setPlaceholderText("Strike events")
+        self.page_box = QComboBox()
+        self.page_box.addItems(list(PAGES))
+        self.format_box = QComboBox()
+        self.format_box.addItems(["png", "pdf", "svg"])
+        form.addRow("Title", self.title_edit)
+        form.addRow("Page", self.page_box)
+        form.addRow("Format", self.format_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def choice(self) -> tuple[str, str, str]:
+        return self.title_edit.text().strip(), self.page_box.currentText(), self.format_box.currentText()
+
+
+def figure_extent(window) -> tuple[float, float, float, float] | None:
+    """The area the map shows now, for a figure of the same place (None before the map reports)."""
+    from mapviewer.figure import extent_from_view
+
+    if window.state.view is None:
+        return None
+    lat, lon, zoom = window.state.view
+    size = window.map_view.size()
+    return extent_from_view(lat, lon, zoom, (size.width(), size.height()))
+
+
+def export_figure(window, title: str, page: str, path: str) -> str:
+    """Render the print figure of the current state to ``path``; returns a status message."""
+    from mapviewer.figure import render_figure
+
+    state = window.state
+    frame = state.frame.drop(columns=["dataset"], errors="ignore")
+    paths = [d.path for d in state.datasets]
+    if not all(os.path.isfile(p) for p in paths):
+        paths = []  # a file moved since it was opened: fingerprint the rows held instead
+    render_figure(frame, filter_state=state.filter, title=title or None, page=page, out=path,
+                  extent=figure_extent(window), source_paths=paths)
+    return f"Saved {path}"
+
+
+def export_figure_dialog(window) -> None:
+    dialog = FigureDialog(window, getattr(window, "_last_figure_title", ""))
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return
+    title, page, fmt = dialog.choice()
+    window._last_figure_title = title
+    label = next(k for k, v in FIGURE_FILTERS.items() if v == fmt)
+    path, _ = ask_save_path(window, "Export figure", _suggest(window, f"figure.{fmt}"), [label])
+    if path:
+        _report(window, "Export figure", lambda: export_figure(window, title, page, _with_suffix(path, f".{fmt}")))
+
+
+# -- data, HTML and views -----------------------------------------------------
+
+def export_data_dialog(window) -> None:
+    path, chosen = ask_save_path(window, "Export data (the rows shown)", _suggest(window, "incidents.csv"),
+                                 list(DATA_FILTERS))
+    if not path:
+        return
+    fmt = DATA_FILTERS.get(chosen) or _format_of(path)
+    path = _with_suffix(path, "." + fmt)
+
+    def run() -> str:
+        from geodata.writers import write_incidents
+
+        rows = _shown_rows(window)
+        write_incidents(rows, path, format=fmt)
+        return f"Saved {len(rows):,} rows to {path}"
+
+    _report(window, "Export data", run)
+
+
+def _format_of(path: str) -> str:
+    from geodata.writers import format_for_path
+
+    try:
+        return format_for_path(path)
+    except DataError:
+        return "csv"
+
+
+def export_html_dialog(window) -> None:
+    path, _ = ask_save_path(window, "Export HTML map", _suggest(window, "map.html"), ["Web page (*.html)"])
+    if not path:
+        return
+    path = _with_suffix(path, ".html")
+
+    def run() -> str:
+        from geodata.writers import atomic_path
+        from mapviewer.mappage import write_standalone_html
+
+        rows = _shown_rows(window)
+        with atomic_path(path) as tmp:
+            write_standalone_html(rows, tmp, title=getattr(window, "_last_figure_title", "") or None)
+        return f"Saved a map of {len(rows):,} events to {path}"
+
+    _report(window, "Export HTML map", run)
+
+
+def save_view_dialog(window) -> None:
+    path, _ = ask_save_path(window, "Save view", _suggest(window, "view.json"), ["Saved view (*.json)"])
+    if not path:
+        return
+    path = _with_suffix(path, ".json")
+
+    def run() -> str:
+        from mapviewer.views import save_view, view_from_state
+
+        save_view(path, view_from_state(window.state))
+        return f"Saved view {path}"
+
+    _report(window, "Save view", run)
+
+
+def open_view_dialog(window) -> None:
+    path = ask_open_path(window, "Open view", ["Saved view (*.json)"])
+    if not path:
+        return
+
+    def run() -> str:
+        from mapviewer.views import apply_view, load_view
+
+        apply_view(window, load_view(path))
+        return f"Opened view {path}"
+
+    _report(window, "Open view", run)
 
 
 def install_export_menu(window) -> None:
-    """Add export and saved-view actions to ``window``'s File menu."""
+    """Add export and saved-view actions to ``window``'s File menu (``window.export_actions``)."""
+    menu = window.file_menu
+    entries = [
+        ("Export view as &PNG...", export_view_png),
+        ("Export view as P&DF...", export_view_pdf),
+        ("Export &figure...", export_figure_dialog),
+        ("Export &data...", export_data_dialog),
+        ("Export &HTML map...", export_html_dialog),
+        (None, None),
+        ("&Save view...", save_view_dialog),
+        ("Open &view...", open_view_dialog),
+    ]
+    window.export_actions = {}
+    for text, handler in entries:
+        if text is None:
+            menu.addSeparator()
+            continue
+        action = QAction(text, window)
+        action.triggered.connect(lambda _checked=False, h=handler: h(window))
+        menu.addAction(action)
+        window.export_actions[text.replace("&", "").rstrip(".")] = action

@@ -45,6 +45,7 @@ class AppState(QObject):
     basemap_changed = Signal(str)
     zoom_to_selection_requested = Signal()
     view_requested = Signal(float, float, float)  # lat, lon, zoom: the map should go there
+    waves_changed = Signal()  # attack-wave reports opened or closed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +56,8 @@ class AppState(QObject):
         self.selection = np.zeros(0, dtype=np.int64)
         self.basemap = "offline"
         self.view: tuple[float, float, float] | None = None  # lat, lon, zoom as the map reports it
+        self.waves: pd.DataFrame | None = None  # attack waves (geodata.waves), not points
+        self.wave_datasets: list[Dataset] = []
 
     # -- data -------------------------------------------------------------
     def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
@@ -70,7 +73,10 @@ class AppState(QObject):
     def clear(self) -> None:
         self.frame = _empty_frame()
         self.datasets = []
+        self.waves = None
+        self.wave_datasets = []
         self._refresh_after_data()
+        self.waves_changed.emit()
 
     def _refresh_after_data(self) -> None:
         self.mask = self.filter.mask(self.frame)
@@ -78,6 +84,14 @@ class AppState(QObject):
         self.data_changed.emit()
         self.filter_changed.emit()
         self.selection_changed.emit()
+
+    def add_waves(self, path: str, waves: pd.DataFrame, report: LoadReport) -> None:
+        """Add an attack-wave table (one row per wave of one munition)."""
+        part = waves.reset_index(drop=True)
+        part["dataset"] = path
+        self.waves = part if self.waves is None else pd.concat([self.waves, part], ignore_index=True)
+        self.wave_datasets.append(Dataset(path, report))
+        self.waves_changed.emit()
 
     # -- filter -----------------------------------------------------------
     def set_filter(self, state: FilterState) -> None:

@@ -1,6 +1,129 @@
-"""Readers: every supported file shape into one canonical frame."""
+"""Readers: every supported file shape into one canonical frame.
+
+Each format is registered as ``(name, sniff(path, head) -> bool, read(path, **options) ->
+LoadResult)``. :func:`detect_format` asks the specific formats first, in registration
+order, and the generic text table (``csv``) last; ``format=`` forces one.
+"""
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-def read_incidents(path, **options):  # placeholder until the readers land
-    raise NotImplementedError
+from geodata.errors import DataError
+from geodata.report import LoadResult
+from geodata.schema import DEFAULT_TZ
+
+Sniff = Callable[[Path, bytes], bool]
+Read = Callable[..., LoadResult]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One registered file format."""
+
+    name: str
+    sniff: Sniff
+    read: Read
+    generic: bool = False  # asked last: it accepts almost any text
+
+
+FORMATS: dict[str, Format] = {}
+_HEAD = 1 << 16
+# Modules that register formats when imported; ACLED before Excel (an ACLED export may be a
+# workbook). Plugins are optional: skipped while absent.
+_BUILTIN = ("geodata.readers.acled", "geodata.readers.delimited", "geodata.readers.excel", "geodata.readers.vector")
+_PLUGINS = ("geodata.readers.timemap", "geodata.readers.cir", "geodata.readers.airforce")
+_loaded = False
+
+
+def register(name: str, sniff: Sniff, read: Read, *, generic: bool = False) -> None:
+    """Add (or replace) a format in the registry."""
+    FORMATS[name] = Format(name, sniff, read, generic)
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in _BUILTIN + _PLUGINS:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def formats() -> list[Format]:
+    """Registered formats in detection order."""
+    _ensure_loaded()
+    return sorted(FORMATS.values(), key=lambda f: f.generic)
+
+
+def detect_format(path: str | Path) -> str:
+    """The name of the format of ``path``, judged from its content."""
+    from geodata.readers.common import check_file
+
+    p = check_file(path)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(_HEAD)
+    except OSError as exc:
+        raise DataError(f"{p}: cannot be read ({exc.strerror or exc})") from exc
+    for fmt in formats():
+        try:
+            if fmt.sniff(p, head):
+                return fmt.name
+        except DataError:
+            raise
+        except Exception:  # a sniffer that chokes on foreign content simply does not claim it
+            continue
+    what = "binary content" if b"\x00" in head else "content"
+    raise DataError(f"{p}: {what} not in a format this program reads "
+                    "(CSV/TSV, Excel .xlsx, GeoJSON, GeoPackage, Shapefile, ACLED)")
+
+
+def read_incidents(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    tz: str = DEFAULT_TZ,
+    columns: dict[str, str] | None = None,
+    encoding: str | None = None,
+    **options: object,
+) -> LoadResult:
+    """Read an incident file into a checked canonical frame and its load report.
+
+    ``format`` forces a registered format instead of detecting it; ``tz`` is the working
+    time zone for times written without one; ``columns`` maps the file's headers to
+    canonical names; ``encoding`` overrides text encoding detection. Readers accept
+    further options (``delimiter``, ``dayfirst``, ``lat``, ``lon``, ``sheet`` ...).
+    Raises DataError when the file cannot be read at all.
+    """
+    _ensure_loaded()
+    name = format or detect_format(path)
+    fmt = FORMATS.get(name)
+    if fmt is None:
+        raise DataError(f"{path}: unknown format {name!r} (known: {', '.join(sorted(FORMATS))})")
+    _check_tz(tz, path)
+    try:
+        return fmt.read(path, tz=tz, columns=columns, encoding=encoding, **options)
+    except DataError:
+        raise
+    except (OSError, UnicodeError, ValueError) as exc:
+        # last line of defence: a damaged file must not surface as a traceback
+        raise DataError(f"{path}: cannot be read as {name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+
+
+def _check_tz(tz: str, path: str | Path) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DataError(f"{path}: unknown time zone {tz!r}") from exc
+
+
+__all__ = ["FORMATS", "Format", "detect_format", "formats", "read_incidents", "register"]

@@ -1,0 +1,112 @@
+"""The munition catalogue: canonical names, classes and the aliases analysts write.
+
+The catalogue is ``resources/munitions.csv`` (name, class, origin, aliases joined
+by ``|``). Lookup ignores case, spaces, hyphens and punctuation, and reads
+Cyrillic as Latin, so "Х-101", "kh101" and "KH 101" all find Kh-101.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+
+from geodata.schema import MUNITION_CLASSES
+
+# Russian/Ukrainian letters to the Latin spelling used in English-language reporting
+# (Х-101 -> Kh-101, Калибр -> Kalibr, Герань -> Geran).
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e", "є": "e",
+    "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "y", "к": "k", "л": "l", "м": "m",
+    "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh",
+    "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya",
+}
+_TRANSLIT = str.maketrans(_CYRILLIC)
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@dataclass(frozen=True)
+class Munition:
+    """One catalogue entry."""
+
+    name: str
+    munition_class: str
+    origin: str
+    aliases: tuple[str, ...]
+
+
+def munition_key(text: str) -> str:
+    """The lookup key of a munition name: lower case, Latin letters and digits only."""
+    return _NOT_ALNUM.sub("", text.casefold().translate(_TRANSLIT))
+
+
+def _read_catalogue() -> list[Munition]:
+    text = files("resources").joinpath("munitions.csv").read_text(encoding="utf-8")
+    entries = []
+    for rec in csv.DictReader(io.StringIO(text)):
+        cls = rec["class"].strip()
+        if cls not in MUNITION_CLASSES:
+            raise ValueError(f"munitions.csv: {rec['name']!r} has unknown class {cls!r}")
+        aliases = tuple(a.strip() for a in (rec.get("aliases") or "").split("|") if a.strip())
+        entries.append(Munition(rec["name"].strip(), cls, rec["origin"].strip(), aliases))
+    return entries
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> tuple[Munition, ...]:
+    """Every munition in the catalogue, in file order."""
+    return tuple(_read_catalogue())
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, Munition]:
+    index: dict[str, Munition] = {}
+    for m in catalogue():
+        for label in (m.name, *m.aliases):
+            key = munition_key(label)
+            other = index.get(key)
+            if other is not None and other is not m:
+                raise ValueError(f"munitions.csv: {label!r} names both {other.name} and {m.name}")
+            index[key] = m
+    return index
+
+
+def resolve_munition(text: object) -> Munition | None:
+    """The catalogue entry a name or alias refers to, or None when unknown or empty."""
+    if not isinstance(text, str):
+        return None
+    key = munition_key(text)
+    return _index().get(key) if key else None
+
+
+def munition_names() -> tuple[str, ...]:
+    """Canonical names in catalogue order."""
+    return tuple(m.name for m in catalogue())
+
+
+@lru_cache(maxsize=1)
+def _text_pattern() -> re.Pattern[str]:
+    # Each alias as a word sequence whose parts may be joined by space, hyphen or nothing;
+    # longest first so "Kh-47M2" wins over "Kh-47".
+    labels = {munition_key(label): label for m in catalogue() for label in (m.name, *m.aliases)}
+    parts = []
+    for key in sorted(labels, key=len, reverse=True):
+        tokens = re.findall(r"[a-z]+|[0-9]+", labels[key].casefold().translate(_TRANSLIT))
+        parts.append(r"[\s\-]?".join(re.escape(t) for t in tokens))
+    # an English plural ("Kh-101s", "S-300s") still names the munition
+    return re.compile(r"(?<![0-9a-z])(?:" + "|".join(parts) + r")s?(?![0-9a-z])")
+
+
+def find_munitions(text: object) -> list[Munition]:
+    """Catalogue entries named anywhere in free text (e.g. notes), in order of first mention."""
+    if not isinstance(text, str) or not text:
+        return []
+    found: list[Munition] = []
+    for match in _text_pattern().finditer(text.casefold().translate(_TRANSLIT)):
+        m = resolve_munition(match.group(0)) or resolve_munition(match.group(0)[:-1])
+        if m is not None and m not in found:
+            found.append(m)
+    return found

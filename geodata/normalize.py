@@ -1,0 +1,498 @@
+"""Check every row of a raw table and build the canonical frame (shared by every reader).
+
+Vectorised over columns; Python loops run only over distinct values (munition and
+outcome spellings) and over the rows that have a problem.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from geodata.munitions import resolve_munition
+from geodata.report import LoadReport, Problem
+from geodata.schema import (
+    CANONICAL_COLUMNS,
+    DEFAULT_TZ,
+    GEO_PRECISION_DTYPE,
+    GEO_PRECISIONS,
+    MUNITION_CLASS_DTYPE,
+    MUNITION_CLASSES,
+    OUTCOME_DTYPE,
+    OUTCOMES,
+    TIME_PRECISION_DTYPE,
+    TIME_PRECISIONS,
+)
+from geodata.timeparse import parse_times
+
+#: Text columns of the canonical frame.
+TEXT_COLUMNS = ("event_id", "location", "admin1", "munition", "source", "source_url", "notes")
+#: Columns build_frame understands besides the canonical ones.
+COORDINATE_COLUMNS = ("latitude", "longitude")
+
+# Where the rest of a small file is assumed to be when it is too short to tell (Ukraine and
+# its neighbours); used only to decide whether a latitude/longitude pair was swapped.
+_DEFAULT_REGION = (43.0, 21.0, 54.5, 41.5)  # south, west, north, east
+_MIN_ROWS_FOR_REGION = 5
+
+_OUTCOME_EXACT: dict[str, str] = {}
+for _outcome, _words in {
+    "impact": "impact|impacted|hit|hits|struck|strike|direct hit|landed|arrival|влучання|влучання ракети|"
+    "влучено|влучила|попадание|попадання|прилет|приліт|приліт ракети",
+    "intercepted": "intercepted|interception|shot down|shotdown|downed|destroyed|neutralised|neutralized|"
+    "збито|збитий|збита|збиті|знищено|знищений|знищена|знищені|перехоплено|перехоплений|сбит|сбито|"
+    "сбиты|уничтожен|уничтожено|перехвачен|перехвачено",
+    "deviated": "deviated|deviation|exploded in the air|exploded in air|exploded mid air|air burst|airburst|lost|"
+    "locally lost|location lost|lost locally|missed|miss|fell short|suppressed|suppressed by ew|jammed|"
+    "локаційно втрачено|локаційно втрачені|локаційно втрачений|втрачено|подавлено|подавлено реб|"
+    "відхилилася|вибухнула в повітрі|локационно потерян",
+    "debris": "debris|fragments|fragment|wreckage|falling debris|debris fall|уламки|падіння уламків|"
+    "уламки ракети|уламки бпла|обломки|падение обломков",
+    "unknown": "unknown|unk|n/a|na|none|unclear|невідомо|неизвестно",
+}.items():
+    for _w in _words.split("|"):
+        _OUTCOME_EXACT[_w] = _outcome
+# Phrases searched inside longer text, most specific first: "debris of a shot-down drone" is debris.
+_OUTCOME_SEARCH = [
+    ("debris", re.compile(r"\b(debris|fragments?|wreckage|уламк\w*|обломк\w*)\b")),
+    ("deviated", re.compile(r"\b(deviat\w*|exploded (in|mid)[ -]?air|locally lost|lost|локаційно втрачен\w*|подавлен\w*)\b")),
+    ("intercepted", re.compile(r"\b(intercept\w*|shot down|downed|збит\w*|знищен\w*|перехоплен\w*|сбит\w*)\b")),
+    ("impact", re.compile(r"\b(impact\w*|hit|struck|влучан\w*|влучил\w*|попадан\w*|приліт\w*|прилет\w*)\b")),
+]
+_NEGATION = re.compile(r"\b(not|no|never|не|ні|без)\b")
+
+_PRECISION_WORDS = {
+    "exact": "exact", "precise": "exact", "point": "exact", "coordinates": "exact", "geolocated": "exact",
+    "точно": "exact", "settlement": "settlement", "city": "settlement", "town": "settlement",
+    "village": "settlement", "locality": "settlement", "approximate": "settlement", "населений пункт": "settlement",
+    "region": "region", "oblast": "region", "province": "region", "admin1": "region", "district": "region",
+    "raion": "region", "область": "region", "регіон": "region",
+}
+
+
+def outcome_of(text: object) -> str | None:
+    """The canonical outcome a piece of text names, or None when it names none."""
+    if not isinstance(text, str):
+        return "unknown"
+    key = re.sub(r"[\s_\-/.,;:!]+", " ", text.casefold()).strip()
+    if not key:
+        return "unknown"
+    if key in _OUTCOME_EXACT:
+        return _OUTCOME_EXACT[key]
+    if _NEGATION.search(key):  # "not intercepted" is not a statement we can map safely
+        return None
+    for outcome, pattern in _OUTCOME_SEARCH:
+        if pattern.search(key):
+            return outcome
+    return None
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A column as Arrow text: surrounding spaces removed, blanks as null."""
+    if values.dtype != "str":
+        present = values.notna()
+        values = values.astype("str").where(present)
+    arr = pa.array(values.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+
+
+def outcomes_named(text: object) -> set[str]:
+    """Every outcome a free text (e.g. notes) mentions."""
+    if not isinstance(text, str):
+        return set()
+    key = text.casefold()
+    return {outcome for outcome, pattern in _OUTCOME_SEARCH if pattern.search(key)}
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed and blanks as missing (pandas ``str`` dtype)."""
+    return _arrow_text(values).to_pandas()
+
+
+def _codes(values: pd.Series, lower: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Distinct cleaned values and each row's index into them (-1 where blank)."""
+    arr = _arrow_text(values)
+    if lower:
+        arr = pc.utf8_lower(arr)
+    encoded = pc.dictionary_encode(arr)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_pylist()
+
+
+def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Floats from a column (decimal comma accepted) and where a value is not a number."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        out = np.array(values.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)  # writable copy
+        return out, np.zeros(len(out), bool)
+    text = _strip(values)
+    out = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
+    out = np.array(out.to_numpy(na_value=np.nan), dtype=np.float64)
+    return out, text.notna().to_numpy() & np.isnan(out)
+
+
+def _shown(values: pd.Series, where: np.ndarray) -> list[str]:
+    """The values at ``where`` as the file wrote them (for messages; only flagged rows)."""
+    return [str(v).strip() for v in values.iloc[np.flatnonzero(where) if where.dtype == bool else where]]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+class _Checker:
+    """Collects problems and rejections for one table."""
+
+    def __init__(self, rows: np.ndarray, labels: Mapping[str, str]):
+        self.rows = rows
+        self.labels = labels
+        self.reject = np.zeros(len(rows), bool)
+        self.problems: list[Problem] = []
+
+    def label(self, column: str) -> str:
+        return self.labels.get(column, column)
+
+    def flag(self, where: np.ndarray, column: str, messages: Iterable[str] | str, severity: str = "error") -> None:
+        positions = np.flatnonzero(where) if where.dtype == bool else where
+        if not len(positions):
+            return
+        if isinstance(messages, str):
+            messages = [messages] * len(positions)
+        col = self.label(column)
+        rows = self.rows[positions].tolist()
+        self.problems.extend(Problem(r, col, m, severity) for r, m in zip(rows, messages))
+        if severity == "error":
+            self.reject[positions] = True
+
+    def note(self, column: str | None, message: str) -> None:
+        self.problems.append(Problem(None, self.label(column) if column else None, message, "warning"))
+
+
+def build_frame(
+    raw: pd.DataFrame,
+    report: LoadReport,
+    *,
+    rows: Iterable[int] | np.ndarray,
+    tz: str = DEFAULT_TZ,
+    dayfirst: bool | None = None,
+    id_prefix: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    region: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Check every row of ``raw`` and return the canonical frame of the rows kept.
+
+    ``raw`` has canonical column names (text or typed values), ``latitude`` and
+    ``longitude`` (or a ``geometry`` column of points in EPSG:4326) and any extra
+    columns, which are kept after the canonical ones. ``rows`` gives each record's row
+    number in the file (used in messages and as the frame's index). ``labels`` maps
+    canonical names to the file's own headers, so messages name the user's columns.
+    ``id_prefix`` (normally the file stem) builds event ids where the file has none.
+    ``region`` (south, west, north, east) is where points are expected when deciding
+    whether a pair was swapped; by default it is taken from the file itself.
+
+    Adds ``len(raw)`` to ``report.rows_read`` and the outcome to ``rows_loaded`` and
+    ``rows_rejected``; problems are appended to ``report.problems`` in row order.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    n = len(raw)
+    if len(rows) != n:
+        raise ValueError("rows must give one row number per record")
+    raw = raw.reset_index(drop=True)
+    check = _Checker(rows, labels or {})
+
+    lat, lon, geom_missing = _coordinates(raw, check)
+    _check_coordinates(lat, lon, geom_missing, check, region)
+    occurred_at, precision = _times(raw, check, tz, dayfirst)
+    munition, munition_class = _munitions(raw, check)
+    outcome = _outcomes(raw, check)
+    killed = _count(raw, "killed", check)
+    injured = _count(raw, "injured", check)
+    geo_precision = _geo_precision(raw, check)
+    event_id = _event_ids(raw, rows, id_prefix)
+
+    keep = ~check.reject
+    _duplicate_ids(event_id, keep, check)
+
+    data: dict[str, object] = {
+        "event_id": event_id[keep],
+        "occurred_at": occurred_at[keep],
+        "time_precision": pd.Categorical.from_codes(precision[keep], dtype=TIME_PRECISION_DTYPE),
+    }
+    for name in ("location", "admin1"):
+        data[name] = _text_or_empty(raw, name)[keep]
+    data["geo_precision"] = geo_precision[keep]
+    data["munition"] = munition[keep]
+    data["munition_class"] = munition_class[keep]
+    data["outcome"] = outcome[keep]
+    data["killed"] = killed[keep]
+    data["injured"] = injured[keep]
+    for name in ("source", "source_url", "notes"):
+        data[name] = _text_or_empty(raw, name)[keep]
+    index = pd.Index(rows[keep], name="row")
+    frame = pd.DataFrame({k: _values(v) for k, v in data.items()}, index=index)
+    extras = [c for c in raw.columns if c not in CANONICAL_COLUMNS and c not in COORDINATE_COLUMNS]
+    extras = [c for c in extras if c not in ("munition_class", "time_precision")]
+    for c in extras:
+        frame[c] = raw[c].to_numpy()[keep] if raw[c].dtype == object else raw[c].array[keep]
+    geometry = gpd.points_from_xy(lon[keep], lat[keep], crs="EPSG:4326")
+    frame.insert(3, "geometry", geometry)
+    gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+
+    report.rows_read += n
+    report.rows_loaded += int(keep.sum())
+    report.rows_rejected += int(check.reject.sum())
+    report.problems.extend(p for p in check.problems if p.row is None)
+    report.problems.extend(sorted((p for p in check.problems if p.row is not None), key=lambda p: p.row))
+    return gdf
+
+
+def _values(v: object) -> object:
+    return v.to_numpy() if isinstance(v, pd.Series) and v.dtype == object else (
+        v.array if isinstance(v, pd.Series) else v
+    )
+
+
+def _text_or_empty(raw: pd.DataFrame, name: str) -> pd.Series:
+    if name in raw.columns:
+        return _strip(raw[name])
+    return pd.Series(np.nan, index=raw.index, dtype="str")
+
+
+# --- coordinates -------------------------------------------------------------------------
+
+
+def _coordinates(raw: pd.DataFrame, check: _Checker) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latitude and longitude as floats (NaN when missing); flags values that are not numbers."""
+    n = len(raw)
+    if "latitude" in raw.columns and "longitude" in raw.columns:
+        lat, lat_bad = _numbers(raw["latitude"])
+        lon, lon_bad = _numbers(raw["longitude"])
+        for name, bad, col in (("latitude", lat_bad, raw["latitude"]), ("longitude", lon_bad, raw["longitude"])):
+            check.flag(bad, name, [f"{name} {v!r} is not a number" for v in _shown(col, bad)])
+        missing = (np.isnan(lat) | np.isnan(lon)) & ~lat_bad & ~lon_bad
+        check.flag(missing, "latitude", "no coordinates (latitude/longitude empty)")
+        return lat, lon, np.zeros(n, bool)
+    if "geometry" in raw.columns:
+        geoms = gpd.GeoSeries(raw["geometry"].array if hasattr(raw["geometry"], "array") else raw["geometry"])
+        missing = (geoms.isna() | geoms.is_empty).to_numpy()
+        check.flag(missing, "geometry", "no geometry")
+        kinds = geoms.geom_type.to_numpy()
+        other = ~missing & (kinds != "Point")
+        if other.any():  # a line or polygon: its centre stands for the event, said per row
+            check.flag(other, "geometry", [f"{k} geometry: its centre is used" for k in kinds[other]], "warning")
+            geoms = geoms.copy()
+            geoms[other] = geoms[other].representative_point()
+        xy = np.full((n, 2), np.nan)
+        ok = ~missing
+        if ok.any():
+            xy[ok, 0] = geoms[ok].x.to_numpy()
+            xy[ok, 1] = geoms[ok].y.to_numpy()
+        return xy[:, 1], xy[:, 0], missing
+    check.flag(np.ones(n, bool), "latitude", "no coordinates")
+    return np.full(n, np.nan), np.full(n, np.nan), np.ones(n, bool)
+
+
+def _in(lat: np.ndarray, lon: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    south, west, north, east = box
+    return (lat >= south) & (lat <= north) & (lon >= west) & (lon <= east)
+
+
+def _check_coordinates(lat, lon, already_flagged, check: _Checker, region) -> None:
+    """Range checks and the swapped latitude/longitude rule; swaps are corrected in place."""
+    present = ~np.isnan(lat) & ~np.isnan(lon) & ~already_flagged
+    in_range = present & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if region is None:
+        if in_range.sum() >= _MIN_ROWS_FOR_REGION:
+            # the area of the rest of the file: its middle half, widened; robust to stray points
+            qlat = np.quantile(lat[in_range], [0.25, 0.75])
+            qlon = np.quantile(lon[in_range], [0.25, 0.75])
+            mlat = max(2.0, 1.5 * (qlat[1] - qlat[0]))
+            mlon = max(2.0, 1.5 * (qlon[1] - qlon[0]))
+            region = (qlat[0] - mlat, qlon[0] - mlon, qlat[1] + mlat, qlon[1] + mlon)
+        else:
+            region = _DEFAULT_REGION
+    here = _in(lat, lon, region)
+    there = _in(lon, lat, region)
+    swap = present & ~here & there
+    if swap.sum() * 2 > present.sum():  # most rows: the file's region is itself suspect
+        swap[:] = False
+    if swap.any():
+        idx = np.flatnonzero(swap)
+        check.flag(
+            idx,
+            "latitude",
+            [
+                f"latitude {_fmt(lat[i])} and longitude {_fmt(lon[i])} look swapped (swapped, the point "
+                "falls among the rest of the file; as written it does not): swapped back"
+                for i in idx
+            ],
+            "warning",
+        )
+        lat[idx], lon[idx] = lon[idx].copy(), lat[idx].copy()
+    bad_lat = present & ~swap & (np.abs(lat) > 90)
+    check.flag(bad_lat, "latitude", [f"latitude {_fmt(v)} is out of range (-90..90)" for v in lat[bad_lat]])
+    bad_lon = present & ~swap & ~bad_lat & (np.abs(lon) > 180)
+    check.flag(bad_lon, "longitude", [f"longitude {_fmt(v)} is out of range (-180..180)" for v in lon[bad_lon]])
+    zero = present & (lat == 0) & (lon == 0)
+    check.flag(zero, "latitude", "latitude 0 and longitude 0: no usable coordinates")
+    if not swap.any():
+        n_ok = int(in_range.sum())
+        if n_ok >= _MIN_ROWS_FOR_REGION and _in(lon[in_range], lat[in_range], _DEFAULT_REGION).sum() * 2 > n_ok \
+                and _in(lat[in_range], lon[in_range], _DEFAULT_REGION).sum() * 2 < n_ok:
+            check.note(
+                "latitude",
+                "latitude and longitude columns look swapped for the whole file (most points fall in "
+                "Ukraine only when swapped); not corrected: map the columns explicitly",
+            )
+
+
+# --- times -------------------------------------------------------------------------------
+
+
+def _times(raw: pd.DataFrame, check: _Checker, tz: str, dayfirst: bool | None):
+    n = len(raw)
+    if "occurred_at" not in raw.columns:
+        check.flag(np.ones(n, bool), "occurred_at", "no date")
+        return pd.DatetimeIndex(np.full(n, np.datetime64("NaT"), "datetime64[ns]")).tz_localize("UTC"), np.full(n, -1, np.int8)
+    values = raw["occurred_at"]
+    parsed = parse_times(values, tz=tz, dayfirst=dayfirst)
+    for note in parsed.notes:
+        check.note("occurred_at", note)
+    if parsed.bad.any():
+        idx = np.flatnonzero(parsed.bad)
+        check.flag(idx, "occurred_at", [f"date {v!r} {parsed.reasons.get(i, 'cannot be read')}"
+                                        for i, v in zip(idx, _shown(values, idx))])
+    empty = (parsed.precision < 0) & ~parsed.bad
+    check.flag(empty, "occurred_at", "no date")
+    if parsed.shifted is not None and parsed.shifted.any():
+        idx = np.flatnonzero(parsed.shifted)
+        check.flag(
+            idx,
+            "occurred_at",
+            [f"local time {v!r} is skipped or repeated by the clock change in {tz}; "
+             f"read as {parsed.utc[i].isoformat()}" for i, v in zip(idx, _shown(values, idx))],
+            "warning",
+        )
+    precision = parsed.precision.copy()
+    if "time_precision" in raw.columns:
+        vcodes, uniques = _codes(raw["time_precision"], lower=True)
+        lookup = np.array([TIME_PRECISIONS.index(u) if u in TIME_PRECISIONS else -2 for u in uniques] + [-1])
+        codes = lookup[vcodes]
+        unknown = codes == -2
+        check.flag(unknown, "time_precision",
+                   [f"time precision {v!r} is not one of {', '.join(TIME_PRECISIONS)}; taken from the date"
+                    for v in _shown(raw["time_precision"], unknown)], "warning")
+        # the coarser of what the file says and what the value shows
+        precision = np.where((codes >= 0) & (precision >= 0), np.maximum(codes, precision), precision).astype(np.int8)
+    return parsed.utc, precision
+
+
+# --- munitions, outcomes, counts ---------------------------------------------------------
+
+
+def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Categorical]:
+    n = len(raw)
+    if "munition" not in raw.columns:
+        return pd.Series(np.nan, index=range(n), dtype="str"), pd.Categorical.from_codes(
+            np.full(n, MUNITION_CLASSES.index("unknown")), dtype=MUNITION_CLASS_DTYPE)
+    codes, uniques = _codes(raw["munition"])
+    found = [resolve_munition(u) for u in uniques]
+    names = pa.array([m.name if m else u for m, u in zip(found, uniques)], pa.large_string())
+    unknown_class = MUNITION_CLASSES.index("unknown")
+    class_codes = np.array([MUNITION_CLASSES.index(m.munition_class) if m else unknown_class for m in found]
+                           + [unknown_class])[codes]
+    resolved = np.array([m is not None for m in found] + [False])[codes]
+    name_col = pc.take(names, pa.array(codes, mask=codes < 0)).to_pandas()
+    if "munition_class" in raw.columns:
+        # a class the file states is used where the catalogue cannot tell
+        ccodes, cuniques = _codes(raw["munition_class"], lower=True)
+        given = np.array([MUNITION_CLASSES.index(c) if c in MUNITION_CLASSES else -1 for c in cuniques] + [-1])[ccodes]
+        class_codes = np.where(~resolved & (given >= 0), given, class_codes)
+    unknown_rows = (codes >= 0) & ~resolved
+    check.flag(
+        unknown_rows,
+        "munition",
+        [f"munition {v!r} is not in the catalogue: kept as written, class unknown"
+         for v in _shown(raw["munition"], unknown_rows)],
+        "warning",
+    )
+    return name_col, pd.Categorical.from_codes(class_codes, dtype=MUNITION_CLASS_DTYPE)
+
+
+def _outcomes(raw: pd.DataFrame, check: _Checker) -> pd.Categorical:
+    n = len(raw)
+    unknown = OUTCOMES.index("unknown")
+    if "outcome" not in raw.columns:
+        check.note("outcome", "no outcome column: every outcome is unknown")
+        return pd.Categorical.from_codes(np.full(n, unknown), dtype=OUTCOME_DTYPE)
+    codes, uniques = _codes(raw["outcome"])
+    mapped = [outcome_of(u) for u in uniques]
+    result = np.array([OUTCOMES.index(m) if m else unknown for m in mapped] + [unknown])[codes]
+    unrecognised = np.array([m is None for m in mapped] + [False])[codes]
+    check.flag(unrecognised, "outcome",
+               [f"outcome {v!r} is not recognised: set to unknown" for v in _shown(raw["outcome"], unrecognised)],
+               "warning")
+    return pd.Categorical.from_codes(result, dtype=OUTCOME_DTYPE)
+
+
+def _count(raw: pd.DataFrame, name: str, check: _Checker) -> pd.array:
+    n = len(raw)
+    if name not in raw.columns:
+        return pd.array(np.full(n, pd.NA), dtype="Int64")
+    values, not_number = _numbers(raw[name])
+    bad_number = ~np.isnan(values) & ((values < 0) | (values != np.round(values)))
+    bad = not_number | bad_number
+    check.flag(bad, name, [f"{name} {v!r} is not a whole number of people: left empty" for v in _shown(raw[name], bad)],
+               "warning")
+    missing = np.isnan(values) | bad
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+
+
+def _geo_precision(raw: pd.DataFrame, check: _Checker) -> pd.Categorical:
+    n = len(raw)
+    exact = GEO_PRECISIONS.index("exact")
+    if "geo_precision" not in raw.columns:
+        check.note("geo_precision", "no location precision column: every point is taken as exact")
+        return pd.Categorical.from_codes(np.full(n, exact), dtype=GEO_PRECISION_DTYPE)
+    codes, uniques = _codes(raw["geo_precision"], lower=True)
+    mapped = [u if u in GEO_PRECISIONS else _PRECISION_WORDS.get(u) for u in uniques]
+    region = GEO_PRECISIONS.index("region")
+    result = np.array([GEO_PRECISIONS.index(m) if m else region for m in mapped] + [exact])[codes]
+    unknown = np.array([m is None for m in mapped] + [False])[codes]
+    check.flag(unknown, "geo_precision",
+               [f"location precision {v!r} is not one of exact, settlement, region: taken as region"
+                for v in _shown(raw["geo_precision"], unknown)], "warning")
+    blank = codes < 0
+    if blank.any():
+        check.note("geo_precision", f"{int(blank.sum())} rows have no location precision: taken as exact")
+    return pd.Categorical.from_codes(result, dtype=GEO_PRECISION_DTYPE)
+
+
+def _event_ids(raw: pd.DataFrame, rows: np.ndarray, prefix: str | None) -> pd.Series:
+    """Ids as given; "<file stem>-<row>" where the file has none."""
+    given = _strip(raw["event_id"]).reset_index(drop=True) if "event_id" in raw.columns else None
+    blank = np.ones(len(rows), bool) if given is None else given.isna().to_numpy()
+    if not blank.any():
+        return given
+    made = pd.Series(pd.NA, index=range(len(rows)), dtype="str")
+    made[blank] = [f"{prefix or 'row'}-{r}" for r in rows[blank].tolist()]
+    return made if given is None else given.where(~blank, made)
+
+
+def _duplicate_ids(event_id: pd.Series, keep: np.ndarray, check: _Checker) -> None:
+    ids = event_id[keep]
+    dup = ids.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return
+    positions = np.flatnonzero(keep)
+    first_row = dict(zip(ids[~ids.duplicated(keep="first")].tolist(), check.rows[positions][~dup].tolist()))
+    dup_ids = ids.to_numpy()[dup]
+    check.flag(positions[dup], "event_id",
+               [f"event id {v!r} is also on row {first_row[v]}" for v in dup_ids], "warning")

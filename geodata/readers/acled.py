@@ -1,0 +1,164 @@
+"""ACLED exports (CSV or Excel): strike-like events, munition and outcome read from the notes.
+
+Kept: sub-event types 'Air/drone strike', 'Shelling/artillery/missile attack' and
+'Remote explosive/landmine/IED' (the last always class unknown). Other events (battles,
+protests ...) are not strikes: each is listed in the report and not loaded.
+ACLED time_precision 1 (the day) -> day; 2 (within a week) and 3 (within a month) ->
+month. geo_precision 1/2/3 -> exact/settlement/region.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geodata.munitions import find_munitions
+from geodata.normalize import outcomes_named
+from geodata.readers.columns import header_key
+from geodata.report import LoadReport, LoadResult
+
+STRIKE_TYPES = {
+    "air/drone strike": "strike",
+    "shelling/artillery/missile attack": "strike",
+    "remote explosive/landmine/ied": "ied",
+}
+_REQUIRED = {"event_id_cnty", "event_date", "sub_event_type"}
+_TIME_PRECISION = {"1": "day", "2": "month", "3": "month"}
+_GEO_PRECISION = {"1": "exact", "2": "settlement", "3": "region"}
+# Munition classes named in general words when no catalogue munition is named.
+_CLASS_WORDS = [
+    ("ballistic missile", re.compile(r"\bballistic\b")),
+    ("cruise missile", re.compile(r"\bcruise missiles?\b")),
+    ("guided bomb", re.compile(r"\b(guided|glide|gliding) (aerial )?bombs?\b")),
+    ("loitering munition", re.compile(r"\b(loitering munitions?|kamikaze drones?|shahed\w*)\b")),
+    ("rocket artillery", re.compile(r"\b(mlrs|multiple rocket launchers?)\b")),
+]
+
+
+def _is_acled_header(names: list[str]) -> bool:
+    return _REQUIRED <= {header_key(n) for n in names}
+
+
+def _sniff(path: Path, head: bytes) -> bool:
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                if not any(n.startswith("xl/workbook") for n in z.namelist()):
+                    return False
+        except (zipfile.BadZipFile, OSError):
+            return False
+        from geodata.readers.excel import read_sheet_header
+
+        return _is_acled_header(read_sheet_header(path))
+    if b"\x00" in head[:4096]:
+        return False
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace").lower()
+    return all(name in first for name in _REQUIRED)
+
+
+def _event_dates(values: pd.Series) -> pd.Series:
+    """ACLED writes '2024-06-02' or '02 June 2024': the latter becomes ISO, others stay for the checks."""
+    text = values.astype("str").where(values.notna()).str.strip()
+    iso = text.str.match(r"^\d{4}-\d{2}-\d{2}$", na=False)
+    if iso.all():
+        return text
+    spelled = pd.to_datetime(text.where(~iso), format="%d %B %Y", errors="coerce")
+    return text.where(iso | spelled.isna(), spelled.dt.strftime("%Y-%m-%d"))
+
+
+def _code_text(values: pd.Series) -> pd.Series:
+    """Precision codes as text ("1", not "1.0"); missing stays missing."""
+    text = values.astype("str").where(values.notna()).str.strip()
+    return text.str.replace(r"\.0$", "", regex=True)
+
+
+def _from_notes(notes: pd.Series, kinds: np.ndarray) -> tuple[list[object], list[object], list[object]]:
+    munitions: list[object] = []
+    classes: list[object] = []
+    outcomes: list[object] = []
+    for text, kind in zip(notes.tolist(), kinds):
+        found = find_munitions(text) if kind == "strike" else []
+        munitions.append(found[0].name if found else None)
+        cls = None
+        if kind == "strike" and not found and isinstance(text, str):
+            low = text.casefold()
+            cls = next((c for c, pattern in _CLASS_WORDS if pattern.search(low)), None)
+        classes.append(cls if kind == "strike" else "unknown")
+        named = outcomes_named(text)
+        if "debris" in named:
+            outcome = "debris"
+        elif len(named) == 1:
+            outcome = next(iter(named))
+        else:  # none named, or several (e.g. "most intercepted, one hit"): the notes cannot tell
+            outcome = "unknown"
+        outcomes.append(outcome)
+    return munitions, classes, outcomes
+
+
+def transform(table: pd.DataFrame, rows: np.ndarray, report: LoadReport) -> tuple[pd.DataFrame, np.ndarray]:
+    """ACLED columns to canonical ones; non-strike events are set aside and listed."""
+    by_key = {header_key(c): c for c in table.columns}
+    col = lambda key: table[by_key[key]] if key in by_key else pd.Series(np.nan, index=table.index)  # noqa: E731
+    sub = col("sub_event_type").astype("str").str.strip()
+    kinds = sub.str.casefold().map(STRIKE_TYPES).to_numpy()
+    strike = pd.notna(kinds)
+    if (~strike).any():
+        for r, value in zip(rows[~strike].tolist(), sub[~strike].tolist()):
+            report.add(int(r), by_key.get("sub_event_type"), f"sub_event_type {value!r} is not a strike event: not loaded")
+        report.rows_read += int((~strike).sum())
+        report.rows_rejected += int((~strike).sum())
+        table, rows, kinds = table[strike].reset_index(drop=True), rows[strike], kinds[strike]
+    notes = col("notes")
+    munitions, classes, outcomes = _from_notes(notes, kinds)
+    tp, gp = _code_text(col("time_precision")), _code_text(col("geo_precision"))
+    geo = gp.map(_GEO_PRECISION)
+    out = pd.DataFrame({
+        "event_id": col("event_id_cnty"),
+        "occurred_at": _event_dates(col("event_date")),
+        "time_precision": tp.map(_TIME_PRECISION),
+        "latitude": col("latitude"),
+        "longitude": col("longitude"),
+        "location": col("location"),
+        "admin1": col("admin1"),
+        "geo_precision": geo.where(geo.notna(), gp),  # an unknown code stays, to be reported
+        "munition": pd.Series(munitions, dtype="str"),
+        "munition_class": pd.Series(classes, dtype="str"),
+        "outcome": pd.Series(outcomes, dtype="str"),
+        "killed": col("fatalities"),
+        "source": col("source"),
+        "notes": notes,
+    })
+    if tp.isin(["2", "3"]).any():
+        report.add(None, "time_precision", "ACLED time precision 2 (within a week) and 3 (within a month) "
+                   "are stored as month", "warning")
+    used = {"event_id_cnty", "event_date", "time_precision", "latitude", "longitude", "location", "admin1",
+            "geo_precision", "fatalities", "source", "notes"}
+    for c in table.columns:
+        if header_key(c) not in used:
+            out[c] = table[c].to_numpy() if table[c].dtype == object else table[c].array
+    return out, rows
+
+
+def _read(path: str | Path, **options: object) -> LoadResult:
+    from geodata.readers.delimited import read_delimited
+    from geodata.readers.excel import is_xlsx, read_excel
+
+    p = Path(path)
+    with open(p, "rb") as f:
+        head = f.read(8)
+    if is_xlsx(p, head):
+        options.pop("encoding", None)
+        return read_excel(p, format_name="acled", transform=transform, **options)
+    return read_delimited(p, format_name="acled", transform=transform, **options)
+
+
+def _register() -> None:
+    from geodata.readers import register
+
+    register("acled", _sniff, _read)
+
+
+_register()

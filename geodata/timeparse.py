@@ -1,0 +1,253 @@
+"""Date/time columns into UTC instants with a precision, vectorised.
+
+Accepted text: ISO 8601 (``2024-06-02``, ``2024-06-02T01:30``, ``2024-06-02 01:30:15+03:00``,
+``...Z``), ``YYYY-MM`` (month precision), ``DD.MM.YYYY``, ``DD/MM/YYYY`` and ``MM/DD/YYYY``,
+each optionally followed by ``HH:MM[:SS]``. The day/month order of slash dates is decided
+once per file from the data. Times written without a zone are local times in ``tz``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: precision codes used in ``ParsedTimes.precision`` (index into schema.TIME_PRECISIONS)
+EXACT, DAY, MONTH, NONE = 0, 1, 2, -1
+
+_ISO = (
+    r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2})"
+    r"(?:(?:T|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?)?"
+    r"\s*(?P<z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_NUMERIC_DATE = (
+    r"^(?P<a>\d{1,2})(?P<sep>[./])(?P<b>\d{1,2})[./](?P<y>\d{4})"
+    r"(?:(?:T|,?\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+)
+_NS = {"H": 3_600_000_000_000, "M": 60_000_000_000, "S": 1_000_000_000}
+
+
+@dataclass
+class ParsedTimes:
+    """Result of :func:`parse_times`, aligned with the input."""
+
+    utc: pd.DatetimeIndex  # tz-aware UTC, NaT where not parsed
+    precision: np.ndarray  # int8 codes EXACT/DAY/MONTH, NONE where not parsed
+    bad: np.ndarray  # bool: a value was present but is not a date we can read
+    reasons: dict[int, str] = field(default_factory=dict)  # position -> why, for bad values
+    notes: list[str] = field(default_factory=list)  # file-level warnings (e.g. day/month order)
+    shifted: np.ndarray | None = None  # bool: local time fell in a DST gap or overlap
+
+
+def _field(struct: pa.StructArray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """An integer field of an extract_regex result and where it is present."""
+    col = struct.field(name)
+    present = pc.and_(pc.is_valid(col), pc.not_equal(col, "")).fill_null(False)
+    values = pc.cast(pc.if_else(present, col, "0"), pa.int64())
+    return values.to_numpy(zero_copy_only=False), present.to_numpy(zero_copy_only=False)
+
+
+def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 of (y, m, d) and whether the date exists."""
+    ok = (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31) & (y >= 1) & (y <= 9999)
+    months = np.where(ok, (y - 1970) * 12 + m - 1, 0).astype("datetime64[M]")
+    days = months.astype("datetime64[D]") + np.where(ok, d - 1, 0).astype("timedelta64[D]")
+    ok &= days.astype("datetime64[M]") == months  # 31/02 rolls into March: not a date
+    return days.astype(np.int64), ok
+
+
+def _as_text(values: pd.Series) -> pa.Array:
+    """Any date column (text, datetimes, Excel dates) as an Arrow string array."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    elif values.dtype == object:
+
+        def text(v: object) -> object:
+            if isinstance(v, dt.datetime):
+                return v.isoformat()
+            if isinstance(v, dt.date):
+                return v.isoformat()  # a date cell: day precision
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                return None
+            return str(v)
+
+        values = values.map(text)
+    try:
+        arr = pa.array(values.array if hasattr(values, "array") else values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(values.astype(str).where(values.notna(), None), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    return pc.utf8_trim_whitespace(arr)
+
+
+def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None) -> ParsedTimes:
+    """Parse a date/time column into UTC instants and precisions.
+
+    ``dayfirst`` forces the order of slash dates (True: DD/MM/YYYY); None decides it
+    from the data (a first number above 12 means day first, a second one above 12
+    means month first) and, when the data cannot tell, reads day first and says so.
+    """
+    text = _as_text(values)
+    n = len(text)
+    empty_arr = pc.or_(pc.is_null(text), pc.equal(text, "")).fill_null(True)
+    empty = empty_arr.to_numpy(zero_copy_only=False)
+    text = pc.if_else(empty_arr, pa.scalar(None, text.type), text)
+    fast = _parse_uniform_iso(text, empty)
+    if fast is not None:
+        ns, has_zone, precision = fast
+        good = ~empty
+        reasons: dict[int, str] = {}
+        notes: list[str] = []
+    else:
+        ns, has_zone, precision, good, reasons, notes = _parse_general(text, empty, dayfirst)
+    utc_ns = np.full(n, np.iinfo(np.int64).min, np.int64)
+    zoned = good & has_zone
+    utc_ns[zoned] = ns[zoned]
+    naive = good & ~has_zone
+    shifted = np.zeros(n, bool)
+    if naive.any():
+        local = pd.DatetimeIndex(ns[naive].view("datetime64[ns]"))
+        loc = local.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        odd = np.asarray(loc.isna())
+        out = loc.tz_convert("UTC").as_unit("ns").asi8.copy()
+        if odd.any():  # autumn overlap or spring gap: take the summer-time reading, warn
+            fixed = local[odd].tz_localize(tz, ambiguous=np.ones(int(odd.sum()), bool), nonexistent="shift_forward")
+            out[odd] = fixed.tz_convert("UTC").as_unit("ns").asi8
+            shifted[np.flatnonzero(naive)[odd]] = True
+        utc_ns[naive] = out
+    utc = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
+    precision = np.where(good, precision, NONE).astype(np.int8)
+    return ParsedTimes(utc, precision, ~empty & ~good, reasons, notes, shifted)
+
+
+def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Fast path: every value is ISO 8601, all with a zone or all without (Arrow's parser)."""
+    lengths = pc.utf8_length(text).fill_null(0).to_numpy(zero_copy_only=False)
+    for zoned in (False, True):
+        try:
+            ts = pc.cast(text, pa.timestamp("ns", "UTC" if zoned else None))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        ns = ts.cast(pa.int64()).fill_null(np.iinfo(np.int64).min).to_numpy(zero_copy_only=False)
+        if zoned:
+            precision = np.full(len(text), EXACT, np.int8)
+        else:  # "2024-06-02" is a day; anything longer carries a time
+            precision = np.where(lengths <= 10, DAY, EXACT).astype(np.int8)
+        return ns, np.full(len(text), zoned), precision
+    return None
+
+
+def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
+    """Slow path: mixed ISO and numeric dates, read component by component."""
+    n = len(text)
+    notes: list[str] = []
+    iso = pc.extract_regex(text, _ISO)
+    iso_ok = iso.is_valid().to_numpy(zero_copy_only=False)
+    num = pc.extract_regex(text, _NUMERIC_DATE)
+    num_ok = num.is_valid().to_numpy(zero_copy_only=False) & ~iso_ok
+
+    y = np.zeros(n, np.int64)
+    m = np.zeros(n, np.int64)
+    d = np.ones(n, np.int64)
+    has_day = np.zeros(n, bool)
+    clock = {k: np.zeros(n, np.int64) for k in ("H", "M", "S")}
+    has_time = np.zeros(n, bool)
+    frac = np.zeros(n, np.int64)
+    offset_min = np.zeros(n, np.int64)
+    has_zone = np.zeros(n, bool)
+
+    if iso_ok.any():
+        iy, _ = _field(iso, "y")
+        im, _ = _field(iso, "m")
+        iday, iday_ok = _field(iso, "d")
+        y[iso_ok], m[iso_ok] = iy[iso_ok], im[iso_ok]
+        d[iso_ok & iday_ok] = iday[iso_ok & iday_ok]
+        has_day |= iso_ok & iday_ok
+        for k in clock:
+            v, ok = _field(iso, k)
+            clock[k] = np.where(iso_ok & ok, v, clock[k])
+            if k == "H":
+                has_time |= iso_ok & ok
+        fcol = pc.utf8_rpad(pc.if_else(iso_ok, iso.field("f"), ""), 9, "0")
+        frac = np.where(iso_ok, pc.cast(fcol, pa.int64()).to_numpy(zero_copy_only=False), 0)
+        zoned = iso_ok & (pc.not_equal(iso.field("z"), "").fill_null(False).to_numpy(zero_copy_only=False))
+        if zoned.any():
+            # few distinct zone spellings: convert each once
+            codes, uniques = pd.factorize(iso.field("z").to_numpy(zero_copy_only=False)[zoned])
+            offset_min[zoned] = np.array([_offset_minutes(z) for z in uniques], np.int64)[codes]
+            has_zone |= zoned
+
+    order_dayfirst = True
+    if num_ok.any():
+        a, _ = _field(num, "a")
+        b, _ = _field(num, "b")
+        ny, _ = _field(num, "y")
+        slash = num_ok & (pc.equal(num.field("sep"), "/").fill_null(False).to_numpy(zero_copy_only=False))
+        if dayfirst is None and slash.any():
+            day_evidence = int((slash & (a > 12) & (b <= 12)).sum())
+            month_evidence = int((slash & (b > 12) & (a <= 12)).sum())
+            if day_evidence and month_evidence:
+                order_dayfirst = day_evidence >= month_evidence
+                notes.append(
+                    f"dates with '/' are written both ways ({day_evidence} day first, {month_evidence} "
+                    f"month first); read as {'DD/MM/YYYY' if order_dayfirst else 'MM/DD/YYYY'}, "
+                    "rows that do not fit are rejected"
+                )
+            elif month_evidence:
+                order_dayfirst = False
+            elif not day_evidence:
+                notes.append(
+                    "day/month order of dates written with '/' is ambiguous (no day above 12); "
+                    "read as DD/MM/YYYY (day first); pass dayfirst=False for MM/DD/YYYY"
+                )
+        elif dayfirst is not None:
+            order_dayfirst = dayfirst
+        # DD.MM.YYYY is always day first; the order applies to slash dates only
+        first_is_day = ~slash | order_dayfirst
+        y[num_ok] = ny[num_ok]
+        d[num_ok] = np.where(first_is_day, a, b)[num_ok]
+        m[num_ok] = np.where(first_is_day, b, a)[num_ok]
+        has_day |= num_ok
+        for k in clock:
+            v, ok = _field(num, k)
+            clock[k] = np.where(num_ok & ok, v, clock[k])
+            if k == "H":
+                has_time |= num_ok & ok
+
+    matched = iso_ok | num_ok
+    days, date_ok = _days(y, m, d)
+    time_ok = (clock["H"] < 24) & (clock["M"] < 60) & (clock["S"] < 60)
+    good = matched & date_ok & time_ok
+    ns = days * 86_400_000_000_000 + frac
+    for k, unit in _NS.items():
+        ns = ns + clock[k] * unit
+    ns = np.where(has_zone, ns - offset_min * 60_000_000_000, ns)
+    ns = np.where(good, ns, np.iinfo(np.int64).min)  # int64 min is NaT
+    precision = np.where(has_time, EXACT, np.where(has_day, DAY, MONTH)).astype(np.int8)
+    reasons: dict[int, str] = {}
+    for i in np.flatnonzero(~empty & ~good):
+        if not matched[i]:
+            reasons[i] = "is not a date (expected e.g. 2024-06-02 01:30, 02.06.2024 or 02/06/2024)"
+        elif not date_ok[i]:
+            reasons[i] = "is not a valid calendar date" + (
+                "" if not num_ok[i] else f" (read as day {d[i]}, month {m[i]})"
+            )
+        else:
+            reasons[i] = "has an impossible time of day"
+    return ns, has_zone, precision, good, reasons, notes
+
+
+def _offset_minutes(zone: str) -> int:
+    if zone in ("Z", "UTC", "GMT", ""):
+        return 0
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))

@@ -1,0 +1,325 @@
+"""Attack waves: how many of each munition were launched, intercepted, did not reach, hit.
+
+A wave is one row of an Air Force attack report: one munition model over a time
+window, with counts and the places it was aimed at. Waves are not points, so
+they live in their own table beside the incidents frame; the funnel joins them
+with the geolocated events of the same window and munition.
+
+The waves table (index = row number in the file, header = row 1):
+
+- ``wave_id``: "<file stem>-<row>"
+- ``occurred_at``: time_start in UTC (so FilterState date bounds apply to waves),
+  ``time_end`` (UTC), ``time_precision`` exact/day
+- ``munition``: canonical catalogue name when the model names one munition, the
+  canonical names joined with " / " when it names several ("Kh-101 / Kh-555"),
+  else the model text verbatim (reported); ``munition_names``: tuple of the
+  canonical names; ``munition_class``: their class when they share one, else unknown
+- ``launched``, ``intercepted`` (the report's "destroyed"), ``not_reached``
+  (not_reach_goal), ``still_attacking``: nullable Int64
+- ``impact`` = launched - intercepted - not_reached (an empty not_reached counts
+  as 0, as the reports leave it empty when none); missing when launched or
+  intercepted is missing, and missing (with a warning) when the counts are
+  inconsistent (it would be negative)
+- ``launch_places``: tuple of the launch_place text split on " and "
+- ``target_admin1``: tuple of oblasts the target text resolves to through the
+  gazetteer; ``target_places``: tuple of every resolved place name;
+  ``target_unresolved``: tuple of the parts no gazetteer entry matched (each
+  reported, never guessed)
+- every other input column, kept under its own name.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geodata.filters import FilterState
+from geodata.munitions import Munition, resolve_munition
+from geodata.readers import airforce
+from geodata.report import LoadReport
+from geodata.schema import MUNITION_CLASS_DTYPE, TIME_PRECISION_DTYPE
+
+FUNNEL_COLUMNS = ("munition_class", "waves", "launched", "intercepted", "not_reached", "impacts",
+                  "geolocated", "geolocated_impacts")
+
+
+@dataclass
+class WavesResult:
+    """A waves table and the report of how it was read (rows_read == loaded + rejected)."""
+
+    frame: pd.DataFrame
+    report: LoadReport
+
+
+def read_waves(path: str | Path, *, tz: str | None = None, encoding: str | None = None) -> WavesResult:
+    """Read an Air Force attack-waves file into a waves table (see the module docstring)."""
+    path = Path(path)
+    raw, report, rejected = airforce.parse(path, tz=tz, encoding=encoding)
+    total = len(raw)
+    kept = raw.loc[~raw.index.isin(sorted(rejected))].copy()
+    frame = _build(kept, report, path.stem)
+    report.rows_read = total
+    report.rows_loaded = len(frame)
+    report.rows_rejected = total - len(frame)
+    report.problems.sort(key=lambda p: (p.row is not None, p.row or 0))  # file-level first, then by row
+    report.check()
+    return WavesResult(frame, report)
+
+
+def _build(raw: pd.DataFrame, report: LoadReport, stem: str) -> pd.DataFrame:
+    rows = list(raw.index)
+    out = pd.DataFrame(index=raw.index)
+    out["wave_id"] = [f"{stem}-{r}" for r in rows]
+    out["occurred_at"] = raw["time_start"]
+    out["time_end"] = raw["time_end"]
+    out["time_precision"] = pd.Categorical(raw["time_precision"], dtype=TIME_PRECISION_DTYPE)
+    munitions = [_resolve_model(m, row, report) for m, row in zip(raw["model"], rows)]
+    out["munition"] = [m[0] for m in munitions]
+    out["munition_names"] = [m[1] for m in munitions]
+    out["munition_class"] = pd.Categorical([m[2] for m in munitions], dtype=MUNITION_CLASS_DTYPE)
+    out["model"] = raw["model"]
+    out["launched"] = raw["launched"]
+    out["intercepted"] = raw["destroyed"]
+    out["not_reached"] = raw["not_reach_goal"]
+    out["still_attacking"] = raw["still_attacking"]
+    out["impact"] = _impacts(out, report)
+    places = raw["launch_place"] if "launch_place" in raw.columns else pd.Series("", index=raw.index)
+    out["launch_places"] = [_split_and(p) for p in places]
+    targets = raw["target"] if "target" in raw.columns else pd.Series("", index=raw.index)
+    resolved = [_resolve_targets(t, row, report) for t, row in zip(targets, rows)]
+    out["target_admin1"] = [r[0] for r in resolved]
+    out["target_places"] = [r[1] for r in resolved]
+    out["target_unresolved"] = [r[2] for r in resolved]
+    used = {"time_start", "time_end", "time_precision", "model", "destroyed", "not_reach_goal",
+            "launched", "still_attacking"}
+    for name in raw.columns:
+        if name not in used and name not in out.columns:
+            values = raw[name].astype("str")
+            out[name] = values.where(values.str.strip() != "")  # empty cells are missing, as elsewhere
+    return out
+
+
+def _impacts(out: pd.DataFrame, report: LoadReport) -> pd.Series:
+    launched = out["launched"]
+    intercepted = out["intercepted"]
+    not_reached = out["not_reached"].fillna(0)
+    impact = launched - intercepted - not_reached
+    bad = (impact < 0).fillna(False)
+    for row in out.index[bad.to_numpy(dtype=bool)]:
+        report.add(int(row), "launched", f"inconsistent counts: destroyed {intercepted[row]} + did not reach "
+                   f"{not_reached[row]} exceed launched {launched[row]}; impacts left missing", "warning")
+    for row in out.index[launched.isna().to_numpy(dtype=bool)]:
+        report.add(int(row), "launched", "launched is missing; impacts left missing", "warning")
+    return impact.mask(bad)
+
+
+def _resolve_model(model: str, row: int, report: LoadReport) -> tuple[str, tuple[str, ...], str]:
+    """(munition, canonical names, class) of a model text such as "Shahed-136/131" or "X-101/X-555"."""
+    whole = resolve_munition(model)
+    if whole is not None:
+        return whole.name, (whole.name,), whole.munition_class
+    parts = [p.strip() for p in re.split(r"\s*/\s*|\s*,\s*|\s+and\s+", model) if p.strip()]
+    found: list[Munition] = []
+    missing: list[str] = []
+    prefix = re.match(r"^(.*?[A-Za-zА-Яа-яІіЇїЄє][\s-]?)\d", parts[0]) if parts else None
+    for part in parts:
+        m = resolve_munition(part)
+        if m is None and prefix and part[:1].isdigit():  # "Shahed-136/131": 131 is Shahed-131
+            m = resolve_munition(prefix.group(1) + part)
+        if m is None:
+            missing.append(part)
+        elif m not in found:
+            found.append(m)
+    if found and not missing:
+        names = tuple(m.name for m in found)
+        classes = {m.munition_class for m in found}
+        return " / ".join(names), names, classes.pop() if len(classes) == 1 else "unknown"
+    report.add(row, "model", f"model '{model}' is not in the munition catalogue; kept as written, "
+               "class unknown", "warning")
+    return model, (), "unknown"
+
+
+def _split_and(text: object) -> tuple[str, ...]:
+    value = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+    return tuple(p.strip() for p in re.split(r"\s+and\s+", value) if p.strip())
+
+
+def _resolve_targets(text: object, row: int, report: LoadReport) -> tuple[tuple, tuple, tuple]:
+    """(oblasts, place names, unresolved parts) of a target text, through the gazetteer.
+
+    Lists (" and ", ";", ",") and nesting names ("Dnipropetrovsk oblast, Kryvyi Rih
+    Raion") are split by the gazetteer; a macro-region stands for the oblasts inside it;
+    a country or a place outside Ukraine's oblasts names no oblast.
+    """
+    from geodata.gazetteer import resolve_parts  # the basemap part's offline gazetteer
+
+    admin1: list[str] = []
+    names: list[str] = []
+    unresolved: list[str] = []
+    value = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+    for part, place in resolve_parts(value):
+        if place is None:
+            unresolved.append(part)
+            report.add(row, "target", f"target '{part}' is not in the gazetteer (or names several places); "
+                       "kept as text", "warning")
+            continue
+        if place.name not in names:
+            names.append(place.name)
+        for oblast in _place_oblasts(place):
+            if oblast not in admin1:
+                admin1.append(oblast)
+    return tuple(admin1), tuple(names), tuple(unresolved)
+
+
+def _place_oblasts(place: Any) -> list[str]:
+    """The oblasts a gazetteer place stands for: its own, or every oblast inside a macro-region."""
+    if place.kind == "macro-region" and place.geometry is not None:
+        return _oblasts_within(place.geometry.wkb)
+    return [place.admin1] if place.admin1 else []
+
+
+@lru_cache(maxsize=32)
+def _oblasts_within(wkb: bytes) -> list[str]:
+    import shapely
+
+    from geodata.basemap import oblasts
+
+    area = shapely.from_wkb(wkb)
+    frame = oblasts()
+    inside = [area.contains(geom.representative_point()) for geom in frame.geometry]
+    return [str(name) for name, ok in zip(frame["name"], inside) if ok]
+
+
+# -- filtering and the funnel ------------------------------------------------------------------
+
+
+def wave_mask(waves: pd.DataFrame, state: FilterState | None) -> np.ndarray:
+    """Rows of the waves table the filter keeps: date range on time_start, munitions, classes.
+
+    A wave of several munitions ("Kh-101 / Kh-555") is kept when any of them is
+    selected. Outcome, place, text and casualty filters do not apply to waves.
+    """
+    if state is None or len(waves) == 0:
+        return np.ones(len(waves), dtype=bool)
+    keep = FilterState(start=state.start, end=state.end, tz=state.tz).mask(waves)
+    if state.munitions is not None:
+        wanted = state.munitions
+        keep &= np.array([bool(set(names) & wanted) or m in wanted
+                          for names, m in zip(waves["munition_names"], waves["munition"])], dtype=bool)
+    if state.munition_classes is not None:
+        keep &= waves["munition_class"].isin(list(state.munition_classes)).to_numpy(dtype=bool)
+    return keep
+
+
+def wave_funnel(waves: pd.DataFrame, events: pd.DataFrame | None = None,
+                filter_state: FilterState | None = None) -> pd.DataFrame:
+    """Per munition, for the waves the filter keeps: launched, intercepted, did not reach, impacts,
+    and how many geolocated events of the same munition fall within those waves' windows.
+
+    Returns a frame indexed by munition (largest launch count first) with columns
+    FUNNEL_COLUMNS. ``geolocated`` counts events of ``events`` kept by the same
+    filter whose munition is one of the wave's and whose time falls in a wave's
+    window (a day-precision event counts when its day overlaps the window;
+    month-precision events are never matched); each event counts once per
+    munition. ``geolocated_impacts`` counts those with outcome "impact". Missing
+    counts are left out of the sums (an empty not_reached counts as 0).
+    """
+    keep = wave_mask(waves, filter_state)
+    chosen = waves.loc[keep]
+    table = pd.DataFrame(index=pd.Index([], name="munition"), columns=list(FUNNEL_COLUMNS))
+    if chosen.empty:
+        return table
+    # An empty not_reach_goal means none (as in the impact formula); other empty counts stay
+    # unknown, and a munition whose counts are all unknown shows a missing sum, not 0.
+    chosen = chosen.assign(not_reached=chosen["not_reached"].fillna(0))
+    grouped = chosen.groupby("munition", sort=False, observed=True)
+    sums = grouped[["launched", "intercepted", "not_reached", "impact"]].sum(min_count=1)
+    table = pd.DataFrame({
+        "munition_class": grouped["munition_class"].first().astype(str),
+        "waves": grouped.size(),
+        "launched": sums["launched"].astype("Int64"),
+        "intercepted": sums["intercepted"].astype("Int64"),
+        "not_reached": sums["not_reached"].astype("Int64"),
+        "impacts": sums["impact"].astype("Int64"),
+    })
+    table.index.name = "munition"
+    geolocated = {m: 0 for m in table.index}
+    geolocated_impacts = dict(geolocated)
+    if events is not None and len(events):
+        ev = events.loc[filter_state.mask(events)] if filter_state is not None else events
+        for munition, group in chosen.groupby("munition", sort=False, observed=True):
+            names = {n for tup in group["munition_names"] for n in tup}
+            hit = _events_in_windows(ev, names, group)
+            geolocated[munition] = int(hit.sum())
+            if "outcome" in ev.columns:
+                geolocated_impacts[munition] = int((hit & (ev["outcome"] == "impact").to_numpy(dtype=bool)).sum())
+    table["geolocated"] = pd.Series(geolocated, dtype="Int64")
+    table["geolocated_impacts"] = pd.Series(geolocated_impacts, dtype="Int64")
+    return table.sort_values("launched", ascending=False, kind="stable", na_position="last")
+
+
+def _events_in_windows(events: pd.DataFrame, names: set[str], waves: pd.DataFrame) -> np.ndarray:
+    """Boolean over ``events``: munition in ``names`` and time inside one of the waves' windows."""
+    hit = np.zeros(len(events), dtype=bool)
+    if not names:
+        return hit
+    same = events["munition"].isin(list(names)).to_numpy(dtype=bool)
+    if not same.any():
+        return hit
+    times = events["occurred_at"].array.as_unit("ns").asi8
+    if "time_precision" in events.columns:
+        precision = events["time_precision"].astype(str).to_numpy()
+    else:
+        precision = np.full(len(events), "exact")
+    valid = same & ~events["occurred_at"].isna().to_numpy() & (precision != "month")
+    day = np.int64(86_400 * 10**9)
+    # An event's own span: an instant, or its whole day for day precision.
+    ev_start = times
+    ev_end = np.where(precision == "day", times + day - 1, times)
+    starts = waves["occurred_at"].array.as_unit("ns").asi8
+    ends = waves["time_end"].array.as_unit("ns").asi8
+    for lo, hi in zip(starts, ends):
+        hit |= valid & (ev_start <= hi) & (ev_end >= lo)
+    return hit
+
+
+def target_counts(waves: pd.DataFrame, filter_state: FilterState | None = None) -> dict[str, int]:
+    """Launches aimed at each oblast by the waves the filter keeps (for oblast shading).
+
+    A wave aimed at several oblasts counts its launches toward each of them;
+    waves whose target resolved to no oblast are left out.
+    """
+    counts: dict[str, int] = {}
+    chosen = waves.loc[wave_mask(waves, filter_state)]
+    for oblasts, launched in zip(chosen["target_admin1"], chosen["launched"]):
+        if pd.isna(launched):
+            continue
+        for oblast in oblasts:
+            counts[oblast] = counts.get(oblast, 0) + int(launched)
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def waves_summary(result: WavesResult) -> dict:
+    """The ``mapviewer inspect --json`` object for a waves file (same keys as for incidents)."""
+    frame, report = result.frame, result.report
+    times = frame["occurred_at"].dropna()
+    by_munition = frame.groupby("munition", sort=False)["launched"].sum(min_count=1)
+    return {
+        "path": report.path,
+        "format": report.format,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected": report.rows_rejected,
+        "problems": [p.to_dict() for p in report.problems],
+        "counts": {
+            "munition": {str(k): int(v) for k, v in frame["munition"].value_counts().items() if v},
+            "launched": {str(k): int(v) for k, v in by_munition.items() if pd.notna(v)},
+        },
+        "date_min": times.min().isoformat() if len(times) else None,
+        "date_max": times.max().isoformat() if len(times) else None,
+    }

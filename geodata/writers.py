@@ -1,0 +1,305 @@
+"""Write exactly the given incident rows as CSV, GeoJSON, GeoPackage or XLSX.
+
+Every write is atomic: the file is written under a temporary name in the
+target's directory and renamed into place with :func:`os.replace`, so a failure
+part-way leaves any earlier file at that path untouched and no temporary file
+behind.
+
+Spreadsheet formula injection: a text cell that begins with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return would run as a formula when a CSV or
+XLSX file is opened in a spreadsheet program.
+
+- CSV: such text is written with a leading apostrophe (``'=cmd|...``), the
+  usual neutralisation; reading the CSV back shows the apostrophe.
+- XLSX: such text is stored as a plain string cell (never a formula) carrying
+  Excel's "quote prefix" flag, the spreadsheet's own form of a leading
+  apostrophe; the stored value is unchanged, so a round trip gives it back
+  exactly (except that XML turns a bare carriage return into a line feed).
+
+Numbers (``killed``, ``injured`` and numeric extra columns) stay numbers.
+``occurred_at`` is written as ISO-8601 text in UTC (``2025-06-01T03:15:00Z``)
+in CSV, GeoJSON and XLSX, and as a UTC date-time field in GeoPackage. Points
+are written as ``latitude``/``longitude`` columns in CSV and XLSX.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from geodata.errors import DataError
+
+#: Output formats and their usual file suffix.
+FORMATS: dict[str, str] = {"csv": ".csv", "geojson": ".geojson", "gpkg": ".gpkg", "xlsx": ".xlsx"}
+_SUFFIX_FORMAT = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".xlsx": "xlsx"}
+
+#: First characters that make a spreadsheet treat a text cell as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+#: Columns moved out of ``geometry`` for the tabular formats.
+LAT, LON = "latitude", "longitude"
+
+
+def format_for_path(path: str | os.PathLike) -> str:
+    """The output format implied by a file name's suffix (DataError when unknown)."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return _SUFFIX_FORMAT[suffix]
+    except KeyError:
+        raise DataError(
+            f"{path}: cannot tell the output format from the suffix {suffix or '(none)'!r}; "
+            f"use one of {', '.join(sorted(_SUFFIX_FORMAT))}"
+        ) from None
+
+
+def needs_neutralising(value: object) -> bool:
+    """True when ``value`` is text a spreadsheet would run as a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def neutralise(value: object) -> object:
+    """Prefix formula-like text with an apostrophe; anything else is returned as is."""
+    return "'" + value if needs_neutralising(value) else value
+
+
+def write_incidents(frame: pd.DataFrame, path: str | os.PathLike, *, format: str | None = None) -> Path:
+    """Write exactly ``frame``'s rows to ``path`` (format from the suffix unless given).
+
+    Returns the path written. Raises :class:`~geodata.errors.DataError` for an
+    unknown format or a path that cannot be written.
+    """
+    fmt = (format or format_for_path(path)).lower()
+    writer = _WRITERS.get(fmt)
+    if writer is None:
+        raise DataError(f"{path}: unknown data format {fmt!r}; use one of {', '.join(FORMATS)}")
+    try:
+        with atomic_path(path) as tmp:
+            writer(frame, tmp)
+    except DataError as exc:
+        if str(path) in str(exc):
+            raise
+        raise DataError(f"{path}: {exc}") from None
+    return Path(path)
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write CSV (UTF-8 with a byte-order mark so spreadsheets read Cyrillic correctly)."""
+    return write_incidents(frame, path, format="csv")
+
+
+def write_geojson(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a GeoJSON FeatureCollection (RFC 7946, WGS84 longitude/latitude)."""
+    return write_incidents(frame, path, format="geojson")
+
+
+def write_gpkg(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a GeoPackage with one point layer named ``incidents``."""
+    return write_incidents(frame, path, format="gpkg")
+
+
+def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write an Excel workbook with one sheet named ``incidents``."""
+    return write_incidents(frame, path, format="xlsx")
+
+
+# -- atomic replacement -------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temporary path next to ``path``; on success rename it onto ``path``.
+
+    On any failure the temporary file (and SQLite side files) is removed and the
+    exception propagates; OS errors become :class:`DataError` naming ``path``.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(f"{target}: cannot write: the folder {folder} does not exist")
+    if target.is_dir():
+        raise DataError(f"{target}: cannot write: it is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part" + target.suffix)
+    except OSError as exc:
+        raise DataError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    os.close(fd)
+    # Some writers (GDAL) refuse to open an existing empty file as a new dataset.
+    os.unlink(tmp)
+    try:
+        yield tmp
+        _set_default_mode(tmp, target)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise DataError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
+def _set_default_mode(tmp: str, target: Path) -> None:
+    """Give the new file the old file's mode, or the usual mode for a new file."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
+
+
+# -- tabular preparation ------------------------------------------------------
+
+def _iso_utc(series: pd.Series) -> pd.Series:
+    """Datetimes as ISO-8601 UTC text (``2025-06-01T03:15:00Z``, fractions only when present)."""
+    times = pd.to_datetime(series, utc=True)
+    ok = times.notna().to_numpy()
+    base = times.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object).to_numpy()
+    micros = (times.dt.microsecond.fillna(0).to_numpy(dtype=np.int64))
+    text = [
+        (b + (f".{m:06d}".rstrip("0") if m else "") + "Z") if good else None
+        for b, m, good in zip(base, micros, ok)
+    ]
+    return pd.Series(text, index=series.index, dtype=object)
+
+
+def _tabular(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain columns: geometry split into latitude/longitude after it, datetimes as ISO text."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if name == "geometry" or getattr(column, "dtype", None) == "geometry":
+            geoms = frame.geometry if name == getattr(frame, "_geometry_column_name", None) else column
+            ok = ~(geoms.isna() | geoms.is_empty)
+            out[LAT] = pd.Series(np.where(ok, geoms.y.where(ok), np.nan), index=frame.index)
+            out[LON] = pd.Series(np.where(ok, geoms.x.where(ok), np.nan), index=frame.index)
+        elif pd.api.types.is_datetime64_any_dtype(column.dtype):
+            out[name] = _iso_utc(column)
+        else:
+            out[name] = column
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _is_text_column(column: pd.Series) -> bool:
+    return (
+        pd.api.types.is_object_dtype(column.dtype)
+        or pd.api.types.is_string_dtype(column.dtype)
+        or isinstance(column.dtype, pd.CategoricalDtype)
+    )
+
+
+def _cell(value: object) -> object:
+    """A Python scalar for a cell: missing values become None, numpy scalars plain numbers."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else _iso_utc(pd.Series([value])).iloc[0]
+    return value
+
+
+# -- writers ------------------------------------------------------------------
+
+def _write_csv(frame: pd.DataFrame, tmp: str) -> None:
+    table = _tabular(frame)
+    for name in table.columns:
+        if _is_text_column(table[name]):
+            table[name] = table[name].astype(object).map(neutralise, na_action="ignore")
+    # float_format=None keeps the shortest text that reads back to the same float; CRLF line
+    # ends (RFC 4180) make the csv module quote any field holding a bare CR or LF.
+    table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+def _write_xlsx(frame: pd.DataFrame, tmp: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    table = _tabular(frame)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("incidents")
+    sheet.append([str(c) for c in table.columns])
+    columns = [table[c].astype(object).to_numpy() for c in table.columns]
+    for row in zip(*columns):
+        cells = []
+        for value in row:
+            value = _cell(value)
+            if needs_neutralising(value):
+                # A string cell flagged with Excel's quote prefix: shown and kept as text.
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                cell.quotePrefix = True
+                cells.append(cell)
+            elif isinstance(value, str) and len(value) > 32767:
+                raise DataError("a text cell is longer than Excel's limit of 32767 characters")
+            else:
+                cells.append(value)
+        sheet.append(cells)
+    book.save(tmp)
+
+
+def _json_value(value: object) -> object:
+    value = _cell(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _write_geojson(frame: pd.DataFrame, tmp: str) -> None:
+    table = _tabular(frame)
+    lat = table.pop(LAT).to_numpy(dtype=float) if LAT in table else None
+    lon = table.pop(LON).to_numpy(dtype=float) if LON in table else None
+    names = [str(c) for c in table.columns]
+    columns = [table[c].astype(object).to_numpy() for c in table.columns]
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write('{"type": "FeatureCollection", "features": [\n')
+        for i, row in enumerate(zip(*columns)):
+            if lat is not None and not (math.isnan(lat[i]) or math.isnan(lon[i])):
+                geometry = {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]}
+            else:
+                geometry = None
+            feature = {
+                "type": "Feature",
+                "properties": {n: _json_value(v) for n, v in zip(names, row)},
+                "geometry": geometry,
+            }
+            out.write(("" if i == 0 else ",\n") + json.dumps(feature, ensure_ascii=False, allow_nan=False))
+        out.write("\n]}\n")
+
+
+def _write_gpkg(frame: pd.DataFrame, tmp: str) -> None:
+    import geopandas as gpd
+    import pyogrio
+
+    table = gpd.GeoDataFrame(frame.copy(), geometry=frame.geometry.name if hasattr(frame, "geometry") else None)
+    if table.crs is None:
+        table = table.set_crs("EPSG:4326")
+    for name in table.columns:
+        column = table[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            table[name] = column.astype(object).where(column.notna(), None)
+        elif pd.api.types.is_datetime64_any_dtype(column.dtype) and getattr(column.dtype, "tz", None) is not None:
+            table[name] = column.dt.tz_convert("UTC")
+    try:
+        pyogrio.write_dataframe(table, tmp, layer="incidents", driver="GPKG")
+    except pyogrio.errors.DataSourceError as exc:
+        raise DataError(f"cannot write GeoPackage: {exc}") from None
+
+
+_WRITERS: dict[str, Callable[[pd.DataFrame, str], None]] = {
+    "csv": _write_csv,
+    "geojson": _write_geojson,
+    "gpkg": _write_gpkg,
+    "xlsx": _write_xlsx,
+}

@@ -1,0 +1,313 @@
+"""Animation export: the playback as a GIF or MP4, drawn with no window (Qt-free).
+
+Frames come from the print-figure renderer when it is installed
+(:func:`mapviewer.figure.render_figure`), otherwise from a plain scatter drawn
+here; the encoder is imageio (GIF through Pillow, MP4 through the ffmpeg binary
+shipped in the imageio-ffmpeg wheel, so no system ffmpeg is needed).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from collections import deque
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from geodata.errors import DataError
+from geodata.filters import FilterState
+from geodata.style import OUTCOME_STYLE
+from geodata.timeline import (
+    TimelineIndex,
+    date_range_ns,
+    describe_window,
+    frame_filter,
+    parse_duration,
+    playback_frames,
+)
+
+FORMATS = ("gif", "mp4")
+
+#: Page sizes in inches for the fallback renderer (render_figure knows its own).
+_PAGE_INCHES = {"A4-landscape": (11.69, 8.27), "A4-portrait": (8.27, 11.69), "16:9": (13.33, 7.5),
+                "A3-landscape": (16.54, 11.69)}
+
+
+class AnimationCancelled(Exception):
+    """The user cancelled the export; the partial file was removed."""
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+def animation_frames(frame: pd.DataFrame, filter_state: FilterState, *, step="1d", window=None,
+                     cumulative: bool = False, skip_empty: bool = False
+                     ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The (start, end) windows of an animation: the filter's date range, else the span of its events."""
+    index = TimelineIndex.from_frame(frame, filter_state.tz)
+    times = index.event_times(filter_state.mask(frame, skip="date"))
+    lo, hi = date_range_ns(filter_state)
+    if (lo is None or hi is None) and not len(times):
+        raise DataError("no events match the filters: nothing to animate")
+    if lo is None:
+        first = pd.Timestamp(int(times[0]), tz="UTC").tz_convert(filter_state.tz)
+        if parse_duration(step) % pd.Timedelta(days=1) == pd.Timedelta(0):
+            first = first.normalize()  # day steps start at local midnight
+        lo = first.value
+    if hi is None:
+        hi = int(times[-1]) + 1  # exclusive: the last event is in the last frame
+    start = pd.Timestamp(lo, tz="UTC")
+    end = pd.Timestamp(hi, tz="UTC")
+    return playback_frames(start, end, step, window=window, cumulative=cumulative, skip_empty=skip_empty,
+                           times=times, tz=filter_state.tz)
+
+
+class _ScatterRenderer:
+    """A plain map-less scatter, one figure reused for every frame (offsets updated in place)."""
+
+    def __init__(self, frame: pd.DataFrame, *, page: str, dpi: float,
+                 extent: tuple[float, float, float, float] | None = None) -> None:
+        from matplotlib.figure import Figure
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        width, height = _PAGE_INCHES.get(page, _PAGE_INCHES["A4-landscape"])
+        self.figure = Figure(figsize=(width, height), dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        self.axes = self.figure.add_subplot(1, 1, 1)
+        x = frame.geometry.x.to_numpy() if len(frame) else np.zeros(0)
+        y = frame.geometry.y.to_numpy() if len(frame) else np.zeros(0)
+        self.xy = np.column_stack([x, y])
+        outcome = frame["outcome"].astype("string").fillna("unknown").to_numpy() if len(frame) else []
+        self.colours = np.array([OUTCOME_STYLE.get(o, OUTCOME_STYLE["unknown"]).colour for o in outcome])
+        self.scatter = self.axes.scatter([], [], s=12, edgecolors="none")
+        if len(self.xy):
+            finite = self.xy[np.isfinite(self.xy).all(axis=1)]
+            if len(finite):
+                (x0, y0), (x1, y1) = finite.min(axis=0), finite.max(axis=0)
+                pad_x, pad_y = max(0.5, (x1 - x0) * 0.05), max(0.5, (y1 - y0) * 0.05)
+                self.axes.set_xlim(x0 - pad_x, x1 + pad_x)
+                self.axes.set_ylim(y0 - pad_y, y1 + pad_y)
+        if extent is not None:
+            self.axes.set_xlim(extent[0], extent[2])
+            self.axes.set_ylim(extent[1], extent[3])
+        self.axes.set_xlabel("Longitude")
+        self.axes.set_ylabel("Latitude")
+        for key, style in OUTCOME_STYLE.items():
+            self.axes.scatter([], [], c=style.colour, s=12, label=style.label)
+        self.axes.legend(loc="upper right", fontsize="small")
+        self.title = self.figure.suptitle("")
+        self.caption = self.figure.text(0.01, 0.01, "", fontsize="small")
+
+    def draw(self, mask: np.ndarray, title: str, label: str) -> np.ndarray:
+        self.scatter.set_offsets(self.xy[mask] if len(self.xy) else np.zeros((0, 2)))
+        self.scatter.set_facecolors(self.colours[mask] if len(self.colours) else [])
+        self.title.set_text(title)
+        self.caption.set_text(f"{label} · {int(mask.sum())} events")
+        self.figure.canvas.draw()
+        return np.asarray(self.figure.canvas.buffer_rgba())[..., :3].copy()
+
+
+class _FigureRenderer:
+    """Frames drawn by the print-figure renderer, all with the same map extent.
+
+    ``render_figure`` builds a new figure per call, so nothing is reused across
+    frames; the extent is fixed here so the map does not jump between frames.
+    """
+
+    def __init__(self, render_figure, frame: pd.DataFrame, *, page: str, dpi: float,
+                 extent: tuple[float, float, float, float] | None) -> None:
+        self.render_figure = render_figure
+        self.frame = frame
+        self.page = page
+        self.dpi = dpi
+        self.extent = extent
+
+    def draw(self, filter_state: FilterState, title: str, note: str) -> np.ndarray:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        figure = self.render_figure(self.frame, filter_state=filter_state, title=title, page=self.page,
+                                    dpi=self.dpi, extent=self.extent, note=note)
+        canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _extent(frame: pd.DataFrame) -> tuple[float, float, float, float] | None:
+    """Bounds of every event the animation can show, padded (None: let the renderer choose)."""
+    if not len(frame):
+        return None
+    x = frame.geometry.x.to_numpy(dtype=float)
+    y = frame.geometry.y.to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return None
+    west, east, south, north = x[ok].min(), x[ok].max(), y[ok].min(), y[ok].max()
+    pad_x = max((east - west) * 0.08, 0.45)  # a lone event still sits in its surroundings
+    pad_y = max((north - south) * 0.08, 0.3)
+    return (max(-180.0, west - pad_x), max(-90.0, south - pad_y), min(180.0, east + pad_x), min(90.0, north + pad_y))
+
+
+def _load_render_figure():
+    try:
+        from mapviewer.figure import render_figure
+    except ImportError:
+        return None
+    return render_figure
+
+
+def _even(image: np.ndarray, shape: tuple[int, int] | None) -> np.ndarray:
+    """Pad (or crop) to one fixed, even size: H.264 needs even sides and every frame the same size."""
+    height, width = shape if shape is not None else (image.shape[0] + image.shape[0] % 2,
+                                                     image.shape[1] + image.shape[1] % 2)
+    out = np.full((height, width, 3), 255, dtype=np.uint8)
+    h, w = min(height, image.shape[0]), min(width, image.shape[1])
+    out[:h, :w] = image[:h, :w]
+    return out
+
+
+_WORKER: _FigureRenderer | None = None
+
+
+def _init_worker(frame: pd.DataFrame, page: str, dpi: float, extent) -> None:
+    global _WORKER
+    _WORKER = _FigureRenderer(_load_render_figure(), frame, page=page, dpi=dpi,
+                              extent=extent)
+
+
+def _draw_in_worker(job: tuple[FilterState, str, str]) -> np.ndarray:
+    return _WORKER.draw(*job)
+
+
+def _parallel_images(jobs: list[tuple[FilterState, str, str]], frame: pd.DataFrame, *, page: str, dpi: float,
+                     extent, workers: int, cancel) -> Iterator[np.ndarray]:
+    """Frames drawn by ``workers`` processes, yielded in order.
+
+    A frame of the print figure is about a second of single-core drawing
+    (mostly text layout), and figures cannot be shared between threads, so
+    long animations are drawn in separate processes (spawned: safe from a GUI
+    thread). At most two frames per worker are in flight, so memory stays small
+    and a cancel takes effect quickly.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(frame, page, dpi, extent)) as pool:
+        pending = deque()
+        queued = 0
+        try:
+            while queued < len(jobs) or pending:
+                while queued < len(jobs) and len(pending) < 2 * workers and not _is_cancelled(cancel):
+                    pending.append(pool.submit(_draw_in_worker, jobs[queued]))
+                    queued += 1
+                if not pending:
+                    return
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def default_workers(frames: int) -> int:
+    """Processes worth starting for ``frames`` print-figure frames (starting one costs a few seconds)."""
+    if frames < 24:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4, frames // 12))
+
+
+def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_state: FilterState | None = None,
+                     step="1d", window=None, cumulative: bool = False, fmt: str | None = None,
+                     title: str = "", page: str = "A4-landscape", dpi: float = 100, fps: float = 2.0,
+                     skip_empty: bool = False, extent: tuple[float, float, float, float] | None = None,
+                     renderer: str = "figure", workers: int | None = None,
+                     progress: Callable[[int, int], None] | None = None, cancel=None) -> int:
+    """Write the playback of ``frame`` under ``filter_state`` as a GIF or MP4; return the frame count.
+
+    Frames step through the filter's date range (or the span of the events it
+    keeps) by ``step``; each shows a moving ``window`` (e.g. ``"7d"``), the
+    step itself, or everything since the start when ``cumulative``. ``fmt`` is
+    ``"gif"`` or ``"mp4"`` (default: from the file suffix). ``extent`` (west,
+    south, east, north in degrees) fixes the map area; by default it holds every
+    event of the animation. ``progress(done, total)`` is called after each
+    frame; ``cancel`` (a callable or an event) stops the export, leaves any
+    earlier file at ``out`` untouched and raises :class:`AnimationCancelled`.
+    Bad options raise :class:`DataError`.
+
+    Frames are drawn by :func:`mapviewer.figure.render_figure`, in ``workers``
+    processes (default: :func:`default_workers`). ``renderer="scatter"`` draws
+    plain, map-less frames in one reused figure (fast previews; also the
+    fallback when the print figure is not installed).
+    """
+    import imageio.v2 as imageio
+
+    out = Path(out)
+    fmt = (fmt or out.suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise DataError(f"{out}: animation format must be gif or mp4, not {fmt or 'nothing'!r}")
+    if fps <= 0:
+        raise DataError(f"frames per second must be positive: {fps}")
+    filter_state = filter_state or FilterState()
+    windows = animation_frames(frame, filter_state, step=step, window=window, cumulative=cumulative,
+                               skip_empty=skip_empty)
+    if not windows:
+        raise DataError("no events match the filters: nothing to animate")
+    base = filter_state.mask(frame, skip="date")
+    jobs = []
+    for a, b in windows:
+        label = describe_window(a, b, filter_state.tz)
+        jobs.append((frame_filter(filter_state, a, b), f"{title or 'Strike events'} · {label}", label))
+    render_figure = _load_render_figure() if renderer == "figure" else None
+    if render_figure is not None:
+        extent = extent if extent is not None else _extent(frame[base])
+        workers = default_workers(len(jobs)) if workers is None else max(1, workers)
+        if workers > 1:
+            images = _parallel_images(jobs, frame, page=page, dpi=dpi, extent=extent, workers=workers,
+                                      cancel=cancel)
+        else:
+            drawer = _FigureRenderer(render_figure, frame, page=page, dpi=dpi, extent=extent)
+            images = (drawer.draw(*job) for job in jobs)
+    else:
+        times = TimelineIndex.from_frame(frame, filter_state.tz).times
+        scatter = _ScatterRenderer(frame, page=page, dpi=dpi, extent=extent)
+        # The same half-open windows the date filters describe, without re-filtering.
+        images = (scatter.draw(base & (times >= a.value) & (times < b.value), heading, label)
+                  for (a, b), (_, heading, label) in zip(windows, jobs))
+
+    # Written beside ``out`` under a temporary name (same suffix: ffmpeg picks the container from it).
+    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+    if fmt == "gif":
+        writer = imageio.get_writer(partial, format="GIF", mode="I", duration=1000 / fps, loop=0)
+    else:
+        writer = imageio.get_writer(partial, format="FFMPEG", mode="I", fps=fps, codec="libx264",
+                                    pixelformat="yuv420p", macro_block_size=1, quality=7)
+    shape = None
+    done = 0
+    try:
+        for image in images:
+            if _is_cancelled(cancel):
+                raise AnimationCancelled(str(out))
+            image = _even(image, shape)
+            shape = image.shape[:2]
+            writer.append_data(image)
+            done += 1
+            if progress is not None:
+                progress(done, len(jobs))
+        if done < len(jobs):  # the parallel drawing stopped early: it was cancelled
+            raise AnimationCancelled(str(out))
+        writer.close()
+    except BaseException:
+        writer.close()
+        partial.unlink(missing_ok=True)
+        close = getattr(images, "close", None)
+        if close is not None:
+            close()
+        raise
+    os.replace(partial, out)
+    return done

@@ -1,0 +1,251 @@
+"""Start the desktop app: ``mapviewer [FILE ...] [--screenshot OUT.png [--size WxH]]``."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+SCREENSHOT_TIMEOUT_S = 180.0  # generous: WebEngine start-up on a loaded 2-core machine is slow
+DEFAULT_SCREENSHOT_SIZE = (1600, 1000)
+
+
+def _prepare_environment(screenshot: bool) -> None:
+    """Qt WebEngine settings that must exist before the QApplication does."""
+    if screenshot:
+        # A screenshot needs no window on screen, and works on a server with no display.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium refuses to start its sandbox as root; without this the process dies silently.
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen" and "QTWEBENGINE_CHROMIUM_FLAGS" not in os.environ:
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--disable-gpu"  # no GPU without a display
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"1600x1000"`` -> (1600, 1000); raises ValueError with a readable message."""
+    if not text:
+        return None
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size must look like 1600x1000, not {text!r}") from None
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise ValueError(f"--size {text}: width and height must be between 200 and 8000 pixels")
+    return width, height
+
+
+def split_arguments(files: list[str]) -> tuple[list[str], list[str]]:
+    """Data files and saved views (``.json`` files that hold a view) from the command line."""
+    data, views = [], []
+    for path in files:
+        (views if _is_view_file(path) else data).append(path)
+    return data, views
+
+
+def _is_view_file(path: str) -> bool:
+    if not path.lower().endswith(".json"):
+        return False
+    try:  # GeoJSON is data; a saved view is any other JSON object
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return '"FeatureCollection"' not in head and '"Feature"' not in head
+
+
+def _fail(message: str) -> int:
+    print(f"mapviewer: error: {message}", file=sys.stderr)
+    return 2
+
+
+def is_blank(image, samples: int = 48) -> bool:
+    """True when a grabbed image is (nearly) one colour: a map that has not painted yet."""
+    if image.isNull() or image.width() < 2 or image.height() < 2:
+        return True
+    counts: dict[int, int] = {}
+    for i in range(samples):
+        for j in range(samples):
+            x = (image.width() - 1) * i // (samples - 1)
+            y = (image.height() - 1) * j // (samples - 1)
+            rgb = image.pixel(x, y)
+            counts[rgb] = counts.get(rgb, 0) + 1
+    return len(counts) < 8 or max(counts.values()) > 0.97 * samples * samples
+
+
+def run_app(args) -> int:
+    """Open the main window on ``args.files`` (or the shipped sample) and run the event loop."""
+    screenshot = getattr(args, "screenshot", None)
+    _prepare_environment(bool(screenshot))
+    try:
+        size = parse_size(getattr(args, "size", None))
+    except ValueError as exc:
+        return _fail(str(exc))
+    data_files, view_files = split_arguments(list(getattr(args, "files", []) or []))
+    missing = [p for p in data_files + view_files if not os.path.exists(p)]
+    if screenshot and missing:
+        return _fail(f"{missing[0]}: no such file")
+
+    # QtWebEngine must be imported before the QApplication exists.
+    import PySide6.QtWebEngineWidgets  # noqa: F401
+    from PySide6.QtWidgets import QApplication
+
+    from mapviewer.mainwindow import APPLICATION, ORGANISATION, MainWindow
+    from mapviewer.state import AppState
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Strike map viewer")
+
+    settings_dir = None
+    if screenshot:
+        # A screenshot is reproducible: default layout and basemap, nothing read from or written to
+        # the user's settings.
+        from PySide6.QtCore import QSettings
+
+        settings_dir = tempfile.TemporaryDirectory(prefix="mapviewer-")
+        settings = QSettings(os.path.join(settings_dir.name, "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(AppState(), settings, restore=False)
+        window.show_messages = False
+        window.resize(*(size or DEFAULT_SCREENSHOT_SIZE))
+    else:
+        window = MainWindow(AppState())
+        if size:
+            window.resize(*size)
+
+    if not data_files and not view_files:
+        try:
+            from geodata.sample import sample_path
+
+            data_files = [str(sample_path())]
+        except (ImportError, OSError) as exc:
+            print(f"mapviewer: the sample data are not available ({exc})", file=sys.stderr)
+
+    job = _ScreenshotJob(window, screenshot) if screenshot else None
+    views, problem = _load_views(view_files)
+    if problem and screenshot:
+        _dispose(window)
+        return _fail(problem)
+    window.show()
+    if problem:
+        window.show_error("Cannot open saved view", problem)
+    window.open_files(data_files)
+    if views:
+        from mapviewer.views import apply_view
+
+        for spec in views:  # a view opens its own files and sets filter, basemap and map view
+            apply_view(window, spec)
+    if job is not None:
+        job.start()
+    code = app.exec()
+    if job is not None:
+        code = job.exit_code
+    window.loader.wait_stray()
+    _dispose(window)
+    if settings_dir is not None:
+        settings_dir.cleanup()
+    return code
+
+
+def _load_views(paths: list[str]) -> tuple[list, str | None]:
+    """Read saved views: (views, None), or (views read so far, one-line message) on a failure."""
+    if not paths:
+        return [], None
+    try:
+        from mapviewer.views import load_view
+    except ImportError:
+        return [], "saved views are not supported in this installation: " + ", ".join(paths)
+    specs = []
+    for path in paths:
+        try:
+            specs.append(load_view(path))
+        except Exception as exc:  # noqa: BLE001 - a bad view file is a message, not a crash
+            from mapviewer.loader import error_message
+
+            return specs, error_message(path, exc)
+    return specs, None
+
+
+def _dispose(window) -> None:
+    """Delete the window (and its web page) while the application still exists."""
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.close()
+    if shiboken6.isValid(window):
+        shiboken6.delete(window)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+class _ScreenshotJob:
+    """Waits for the data and the map, then saves the window image and quits."""
+
+    POLL_MS = 250
+
+    def __init__(self, window, out: str) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self.window = window
+        self.out = out
+        self.exit_code = 1
+        self._drawn_since_data = False
+        self._last_image = None
+        self._clock = QElapsedTimer()
+        self._timer = QTimer()
+        self._timer.setInterval(self.POLL_MS)
+        self._timer.timeout.connect(self._poll)
+        window.state.data_changed.connect(self._on_data_changed)
+        window.map_view.incidents_drawn.connect(self._on_drawn)
+        window.load_failed.connect(self._on_load_failed)
+
+    def start(self) -> None:
+        self._clock.start()
+        self._timer.start()
+
+    def _on_data_changed(self) -> None:
+        self._drawn_since_data = False
+
+    def _on_drawn(self, _count: int) -> None:
+        self._drawn_since_data = True
+
+    def _on_load_failed(self, _path: str, message: str) -> None:
+        self._finish(_fail(message))
+
+    def _ready(self) -> bool:
+        window = self.window
+        return (not window.loader.busy and bool(window.state.datasets) and self._drawn_since_data
+                and bool(getattr(window.map_view, "page_ready", True)))
+
+    def _poll(self) -> None:
+        if self._clock.elapsed() > SCREENSHOT_TIMEOUT_S * 1000:
+            what = "loading the data" if self.window.loader.busy or not self.window.state.datasets else "the map"
+            self._finish(_fail(f"timed out after {SCREENSHOT_TIMEOUT_S:.0f} s waiting for {what}"))
+            return
+        if not self._ready():
+            return
+        image = self.window.map_view.grab().toImage()
+        if is_blank(image):
+            return
+        # Wait for one more identical frame so tiles and symbols have settled.
+        if self._last_image is None or image != self._last_image:
+            self._last_image = image
+            return
+        self._save()
+
+    def _save(self) -> None:
+        path = Path(self.out)
+        if path.parent and not path.parent.exists():
+            self._finish(_fail(f"{self.out}: the folder does not exist"))
+            return
+        if not self.window.grab().save(str(path)):
+            self._finish(_fail(f"{self.out}: cannot write the image"))
+            return
+        self._finish(0)
+
+    def _finish(self, code: int) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self._timer.stop()
+        self.exit_code = code
+        QApplication.instance().exit(code)

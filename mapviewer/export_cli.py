@@ -1,0 +1,280 @@
+"""``mapviewer export``: figures, data extracts and HTML maps with no window and no display.
+
+::
+
+    mapviewer export DATA... [--view VIEW.json] [--from DATE] [--to DATE]
+        [--munition NAME]... [--outcome NAME]... [--oblast NAME]... [--title TEXT]
+        [--page A4-landscape|A4-portrait|Letter-landscape|Letter-portrait|slide-16:9]
+        [--extent W,S,E,N] [--dpi N]
+        --format png|pdf|svg|csv|geojson|gpkg|xlsx|html|gif|mp4 -o OUT
+
+png, pdf and svg give the print figure (:mod:`mapviewer.figure`); csv, geojson,
+gpkg and xlsx the filtered rows (:mod:`geodata.writers`); html a standalone map
+page; gif and mp4 an animation (``--step``, ``--window``, ``--cumulative``).
+Options given here override the saved view's. Exit status: 0 on success, 2 for a
+bad option, 1 for a file that cannot be read or written; the message is one line.
+Nothing here imports Qt.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+FIGURE_FORMATS = ("png", "pdf", "svg")
+DATA_FORMATS = ("csv", "geojson", "gpkg", "xlsx")
+ANIMATION_FORMATS = ("gif", "mp4")
+FORMATS = FIGURE_FORMATS + DATA_FORMATS + ("html",) + ANIMATION_FORMATS
+
+
+class UsageError(Exception):
+    """A bad option: printed on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message, and no SystemExit
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mapviewer export", description="Export a figure, data or a map page with no window.")
+    p.add_argument("data", nargs="*", metavar="DATA", help="incident files (or take them from --view)")
+    p.add_argument("--view", metavar="VIEW.json", help="a saved view: its files and filters")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD) or time, in --tz")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day (inclusive) or time, in --tz")
+    p.add_argument("--munition", action="append", metavar="NAME",
+                   help="a munition or alias (KN-23, Hwasong-11, Х-101) or a class (\"ballistic missile\"); repeatable")
+    p.add_argument("--outcome", action="append", metavar="NAME", help="impact, intercepted, deviated, debris, unknown; repeatable")
+    p.add_argument("--oblast", action="append", metavar="NAME", help="an oblast (admin1) name; repeatable")
+    p.add_argument("--tz", default=None, help="working time zone for dates (default Europe/Kyiv)")
+    p.add_argument("--title", default=None)
+    p.add_argument("--page", default="A4-landscape", help="page preset for figures")
+    p.add_argument("--dpi", type=float, default=None, help="resolution of PNG figures (default 300)")
+    p.add_argument("--extent", default=None, metavar="W,S,E,N", help="map area in degrees for figures")
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default=None, help="output format (default: from -o)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--step", default="1d", help="animation: time per frame (e.g. 1d, 7d, 12h)")
+    p.add_argument("--window", default=None, help="animation: events shown per frame (default: the step)")
+    p.add_argument("--cumulative", action="store_true", help="animation: keep earlier events on screen")
+    p.add_argument("--fps", type=float, default=2.0, help="animation: frames per second")
+    return p
+
+
+def _fail(message: str, code: int) -> int:
+    text = " ".join(str(message).split())  # one line, whatever the message held
+    print(f"mapviewer export: error: {text}", file=sys.stderr)
+    return code
+
+
+def _date(text: str, option: str) -> dt.date | dt.datetime:
+    value = text.strip()
+    try:
+        return dt.date.fromisoformat(value) if len(value) <= 10 else dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"bad date for {option}: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+
+
+def _extent(text: str) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"bad --extent {text!r}: use west,south,east,north in degrees") from None
+    if not (west < east and south < north):
+        raise UsageError(f"bad --extent {text!r}: need west < east and south < north")
+    return west, south, east, north
+
+
+def _munitions(names: list[str]) -> tuple[set[str], set[str]]:
+    """Canonical munition names and munition classes the user named."""
+    from geodata.munitions import resolve_munition
+    from geodata.schema import MUNITION_CLASSES
+
+    munitions, classes = set(), set()
+    for name in names:
+        found = resolve_munition(name)
+        if found is not None:
+            munitions.add(found.name)
+            continue
+        cls = next((c for c in MUNITION_CLASSES if c.lower() == name.strip().lower().rstrip("s")), None)
+        if cls is None:
+            raise UsageError(f"unknown munition {name!r}: not in the catalogue and not a munition class")
+        classes.add(cls)
+    return munitions, classes
+
+
+def _name_key(text: str) -> str:
+    from geodata.munitions import munition_key
+
+    key = munition_key(text)
+    for suffix in ("oblast", "oblast'", "region"):
+        key = key.removesuffix(suffix)
+    return key
+
+
+def _oblasts(names: list[str], frame) -> tuple[set[str], list[tuple[float, float, float, float]]]:
+    """admin1 values in the data matching each name, and the bounds of matching basemap oblasts."""
+    values = [str(v) for v in frame["admin1"].dropna().unique()] if len(frame) else []
+    try:
+        from geodata.basemap import oblasts
+
+        polygons = oblasts()
+    except Exception:  # noqa: BLE001 - the figure's extent then comes from the events
+        polygons = None
+    chosen: set[str] = set()
+    bounds = []
+    for name in names:
+        key = _name_key(name)
+        exact = [v for v in values if _name_key(v) == key]
+        loose = exact or [v for v in values if key and _name_key(v).startswith(key)]
+        hits = []
+        if polygons is not None:
+            for _, row in polygons.iterrows():
+                labels = [str(row.get(c, "")) for c in ("name", "name_uk", "iso_code")]
+                if any(_name_key(lbl) == key or (key and _name_key(lbl).startswith(key)) for lbl in labels if lbl):
+                    hits.append(row)
+        if not loose and not hits:
+            raise UsageError(f"unknown oblast {name!r}: no event and no oblast has that name")
+        chosen.update(loose or [str(hits[0]["name"])])
+        bounds += [tuple(row.geometry.bounds) for row in hits[:1]]
+    return chosen, bounds
+
+
+def _read(paths: list[str], tz: str | None):
+    """Read every file; one line per file with rejected rows goes to stderr."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geodata import read_incidents
+
+    frames = []
+    for path in paths:
+        if not os.path.isfile(path):
+            from geodata.errors import DataError
+
+            raise DataError(f"{path}: file not found")
+        result = read_incidents(path, **({"tz": tz} if tz else {}))
+        report = result.report
+        if report.rows_rejected:
+            print(f"mapviewer export: {path}: {report.rows_rejected} of {report.rows_read} rows rejected "
+                  f"(see 'mapviewer inspect {path}')", file=sys.stderr)
+        frames.append(result.frame)
+    if len(frames) == 1:
+        return frames[0]
+    combined = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+
+
+def run_export(argv: list[str]) -> int:
+    """Run ``mapviewer export`` with ``argv`` (the words after ``export``); return the exit status."""
+    from geodata.errors import DataError
+
+    try:
+        return _run(argv)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except DataError as exc:
+        return _fail(str(exc), 1)
+    except OSError as exc:
+        return _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1)
+
+
+def _run(argv: list[str]) -> int:
+    from geodata.errors import DataError
+    from geodata.filters import FilterState
+    from geodata.schema import DEFAULT_TZ, OUTCOMES
+
+    args = _parser().parse_args(argv)
+    out = args.output
+    fmt = args.fmt or Path(out).suffix.lower().lstrip(".")
+    fmt = {"json": "geojson", "jpeg": "png"}.get(fmt, fmt) if not args.fmt else fmt
+    if fmt not in FORMATS:
+        raise UsageError(f"cannot tell the format from {out!r}: give --format ({', '.join(FORMATS)})")
+    tz = args.tz or DEFAULT_TZ
+
+    spec = None
+    if args.view:
+        from mapviewer.views import load_view
+
+        spec = load_view(args.view)
+    paths = list(args.data) or (list(spec.data) if spec else [])
+    if not paths:
+        raise UsageError("no data files: give DATA files or a --view that lists them")
+
+    state = spec.filter if spec else FilterState(tz=tz)
+    changes = {}
+    if args.tz:
+        changes["tz"] = args.tz
+    if args.start:
+        changes["start"] = _date(args.start, "--from")
+    if args.end:
+        changes["end"] = _date(args.end, "--to")
+    start, end = changes.get("start", state.start), changes.get("end", state.end)
+    if start is not None and end is not None and str(start) > str(end):
+        raise UsageError(f"--from {start} is after --to {end}")
+    if args.munition:
+        munitions, classes = _munitions(args.munition)
+        changes["munitions"] = munitions or None
+        changes["munition_classes"] = classes or None
+    if args.outcome:
+        wrong = [o for o in args.outcome if o.strip().lower() not in OUTCOMES]
+        if wrong:
+            raise UsageError(f"unknown outcome {wrong[0]!r}: use {', '.join(OUTCOMES)}")
+        changes["outcomes"] = {o.strip().lower() for o in args.outcome}
+    extent = _extent(args.extent) if args.extent else None
+    if extent is None and spec is not None and spec.center is not None and spec.zoom is not None:
+        from mapviewer.figure import extent_from_view
+
+        extent = extent_from_view(spec.center[0], spec.center[1], spec.zoom)
+    if fmt in FIGURE_FORMATS:
+        from mapviewer.figure import page_size
+
+        try:
+            page_size(args.page)  # a bad page is a bad option: say so before reading any file
+        except DataError as exc:
+            raise UsageError(str(exc)) from None
+
+    frame = _read(paths, args.tz)
+    if args.oblast:
+        chosen, bounds = _oblasts(args.oblast, frame)
+        changes["admin1"] = chosen
+        if extent is None and bounds:
+            extent = (min(b[0] for b in bounds), min(b[1] for b in bounds),
+                      max(b[2] for b in bounds), max(b[3] for b in bounds))
+    state = state.replace(**changes)
+
+    if fmt in FIGURE_FORMATS:
+        from mapviewer.figure import render_figure
+
+        render_figure(frame, filter_state=state, title=args.title, page=args.page, dpi=args.dpi or 300,
+                      out=out, extent=extent, source_paths=paths)
+        shown = "figure"
+    elif fmt in DATA_FORMATS:
+        from geodata.writers import write_incidents
+
+        rows = frame[state.mask(frame)]
+        write_incidents(rows, out, format=fmt)
+        shown = f"{len(rows):,} rows"
+    elif fmt == "html":
+        try:
+            from mapviewer.mappage import write_standalone_html
+        except ImportError:
+            raise UsageError("format html is not available in this installation") from None
+        rows = frame[state.mask(frame)]
+        from geodata.writers import atomic_path
+
+        with atomic_path(out) as tmp:
+            write_standalone_html(rows, tmp, title=args.title)
+        shown = f"map of {len(rows):,} events"
+    else:
+        try:
+            from mapviewer.animation import export_animation
+        except ImportError:
+            raise UsageError(f"format {fmt} is not available in this installation") from None
+        count = export_animation(frame, out, filter_state=state, step=args.step, window=args.window,
+                                 cumulative=args.cumulative, fmt=fmt, title=args.title or "",
+                                 page=args.page, dpi=args.dpi or 100, fps=args.fps)
+        shown = f"{count} frames"
+    print(f"wrote {out} ({shown})")
+    return 0

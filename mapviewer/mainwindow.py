@@ -1,0 +1,384 @@
+"""The main window: map in the middle, filters, table, summary and timeline around it."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QWidget,
+)
+
+from mapviewer import loader as _loader
+from mapviewer.export_dialogs import install_export_menu
+from mapviewer.filterpanel import FilterPanel
+from mapviewer.loader import Loader
+from mapviewer.mapview import MapView
+from mapviewer.reportdialog import ReportDialog, warning_box
+from mapviewer.summary import SummaryPanel
+from mapviewer.table import IncidentTable
+from mapviewer.timeline import TimelinePanel
+
+ORGANISATION = "strike-mapviewer"
+APPLICATION = "mapviewer"
+
+OFFLINE_BASEMAP = "offline"
+#: Online tile providers offered in the View menu (xyzservices names; none needs a key).
+ONLINE_PROVIDERS: tuple[str, ...] = (
+    "OpenStreetMap.Mapnik",
+    "OpenTopoMap",
+    "Esri.WorldImagery",
+    "Esri.WorldTopoMap",
+)
+OPEN_FILTER = (
+    "Incident files (*.csv *.tsv *.txt *.xlsx *.xls *.geojson *.json *.gpkg *.shp *.parquet *.zip);;"
+    "All files (*)"
+)
+
+
+def default_settings() -> QSettings:
+    """The user's settings store (tests pass their own)."""
+    return QSettings(ORGANISATION, APPLICATION)
+
+
+def _menu_text(text: str) -> str:
+    """``text`` for a menu entry: '&' would otherwise mark a shortcut letter and vanish."""
+    return text.replace("&", "&&")
+
+
+def is_tile_template(text: str) -> bool:
+    """True for an XYZ tile URL template such as ``http://tiles.local/{z}/{x}/{y}.png``."""
+    text = text.strip()
+    return (text.startswith(("http://", "https://", "file://"))
+            and all(part in text for part in ("{z}", "{x}", "{y}")))
+
+
+class MainWindow(QMainWindow):
+    """One window over one :class:`~mapviewer.state.AppState`.
+
+    Public parts other code uses: ``state``, ``map_view``, ``filter_panel``,
+    ``table``, ``summary``, ``timeline``, ``loader``, ``file_menu``,
+    ``view_menu``, ``toolbar``, :meth:`open_files`, :meth:`show_report`.
+    """
+
+    #: A file could not be read (path, one-line message); the app keeps what it had.
+    load_failed = Signal(str, str)
+
+    def __init__(self, state, settings: QSettings | None = None, parent: QWidget | None = None,
+                 *, restore: bool = True) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.settings = settings if settings is not None else default_settings()
+        self.show_messages = True  # False in --screenshot runs: failures are reported, not shown
+        self.report_dialog: ReportDialog | None = None
+        self.message_box = None
+        self.setWindowTitle("Strike map viewer")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+
+        self.loader = Loader(self, parent=self)
+        self.loader.loaded.connect(self._on_loaded)
+        self.loader.failed.connect(self._on_load_failed)
+
+        self.map_view = self._make_map()
+        # Files dropped on the map open in the app: the web view and its render widget must not
+        # take the drop (it would navigate the page to the file).
+        self.map_view.setAcceptDrops(False)
+        self.map_view.installEventFilter(self)
+        self.timeline = TimelinePanel(state)
+        self.map_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.map_splitter.setObjectName("map_splitter")
+        self.map_splitter.addWidget(self.map_view)
+        self.map_splitter.addWidget(self.timeline)
+        self.map_splitter.setStretchFactor(0, 1)
+        self.map_splitter.setStretchFactor(1, 0)
+        self.map_splitter.setCollapsible(0, False)
+        self.setCentralWidget(self.map_splitter)
+
+        self.filter_panel = FilterPanel(state)
+        self.table = IncidentTable(state)
+        self.summary = SummaryPanel(state)
+        self.filter_dock = self._dock("Filters", "filters_dock", self.filter_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.summary_dock = self._dock("Summary", "summary_dock", self.summary, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.table_dock = self._dock("Events", "table_dock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+        self._build_menus()
+        state.data_changed.connect(self._on_data_changed)
+        state.basemap_changed.connect(self._on_basemap_changed)
+        self.resize(1400, 900)
+        self.resizeDocks([self.filter_dock, self.summary_dock], [300, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.table_dock], [230], Qt.Orientation.Vertical)
+        if restore:
+            self._restore_settings()
+        self._on_data_changed()
+
+    # -- construction -------------------------------------------------------
+    def _make_map(self) -> QWidget:
+        view = MapView(self.state)
+        view.basemap_failed.connect(lambda message: self.show_error("Basemap", message))
+        return view
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState needs a name per dock
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.open_action = QAction("&Open...", self)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setToolTip("Open incident files (CSV, Excel, GeoJSON, GeoPackage, ...)")
+        self.open_action.triggered.connect(self._on_open)
+        self.file_menu.addAction(self.open_action)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.file_menu.addMenu(self.recent_menu)
+        self.report_action = QAction("Load &report...", self)
+        self.report_action.setToolTip("Rows read, loaded and rejected, and every problem found")
+        self.report_action.triggered.connect(lambda: self.show_report())
+        self.file_menu.addAction(self.report_action)
+        self.file_menu.addSeparator()
+        install_export_menu(self)
+        self.file_menu.addSeparator()
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+        self.file_menu.addAction(self.quit_action)
+        self._rebuild_recent_menu()
+
+        self.view_menu = bar.addMenu("&View")
+        basemap_menu = self.view_menu.addMenu("&Basemap")
+        self.basemap_group = QActionGroup(self)
+        self.basemap_actions: dict[str, QAction] = {}
+        for name, label in [(OFFLINE_BASEMAP, "Offline: borders and oblasts (no network)")] + [
+            (p, f"Online: {p}") for p in ONLINE_PROVIDERS
+        ]:
+            action = QAction(label, self, checkable=True)
+            action.triggered.connect(lambda _=False, n=name: self.state.set_basemap(n))
+            self.basemap_group.addAction(action)
+            basemap_menu.addAction(action)
+            self.basemap_actions[name] = action
+        basemap_menu.addSeparator()
+        self.custom_tiles_action = QAction("Custom tile URL...", self, checkable=True)
+        self.custom_tiles_action.setToolTip("A tile server template, e.g. http://tiles.local/{z}/{x}/{y}.png")
+        self.custom_tiles_action.triggered.connect(self._on_custom_tiles)
+        self.basemap_group.addAction(self.custom_tiles_action)
+        basemap_menu.addAction(self.custom_tiles_action)
+        self.boundary_action = QAction("Load boundary layer...", self)
+        self.boundary_action.setToolTip("Show an administrative boundary file (GeoPackage, GeoJSON, Shapefile) on the map")
+        self.boundary_action.triggered.connect(self._on_load_boundary)
+        self.view_menu.addAction(self.boundary_action)
+        if not hasattr(self.map_view, "set_boundary_layer"):
+            self.boundary_action.setEnabled(False)
+            self.boundary_action.setToolTip("This map cannot show boundary layers yet")
+        self.view_menu.addSeparator()
+        self.zoom_action = self.table.zoom_action
+        self.view_menu.addAction(self.zoom_action)
+        self.view_menu.addSeparator()
+        for dock in (self.filter_dock, self.table_dock, self.summary_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+        self._check_basemap_action(self.state.basemap)
+
+        self.toolbar = self.addToolBar("Main")
+        self.toolbar.setObjectName("main_toolbar")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toolbar.addAction(self.open_action)
+        self.toolbar.addAction(self.report_action)
+        self.toolbar.addAction(self.zoom_action)
+
+    # -- opening files ------------------------------------------------------
+    def open_files(self, paths) -> None:
+        """Read ``paths`` in the background; each loaded file is added to the state."""
+        opened = {d.path for d in self.state.datasets} | set(self.loader.pending)
+        fresh = []
+        for path in map(os.fspath, paths):
+            if os.path.abspath(path) in opened or os.path.abspath(path) in fresh:
+                self.statusBar().showMessage(f"{path} is already open", 5000)
+            else:
+                fresh.append(os.path.abspath(path))
+        self.loader.open_files(fresh)
+
+    def _on_open(self) -> None:
+        start = os.path.dirname(_loader.recent_files(self.settings)[0]) if _loader.recent_files(self.settings) else ""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open incident files", start, OPEN_FILTER)
+        if paths:
+            self.open_files(paths)
+
+    def _on_loaded(self, path: str, result) -> None:
+        self.state.add_dataset(path, result.frame, result.report)
+        _loader.add_recent_file(self.settings, path)
+        self._rebuild_recent_menu()
+        report = result.report
+        self.statusBar().showMessage(
+            f"{os.path.basename(path)}: {report.rows_loaded:,} rows loaded, {report.rows_rejected:,} rejected", 10000)
+        if report.rows_rejected and self.show_messages:
+            self.show_report([report])
+
+    def _on_load_failed(self, path: str, message: str) -> None:
+        self.load_failed.emit(path, message)
+        self.show_error("Cannot open file", message, "The data already open are unchanged.")
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = _loader.recent_files(self.settings)
+        for path in files:
+            action = self.recent_menu.addAction(_menu_text(path))
+            action.triggered.connect(lambda _=False, p=path: self._on_open_recent(p))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._on_clear_recent)
+        self.recent_menu.setEnabled(bool(files))
+
+    def _on_open_recent(self, path: str) -> None:
+        if not os.path.exists(path):
+            _loader.remove_recent_file(self.settings, path)
+            self._rebuild_recent_menu()
+        self.open_files([path])  # a missing file still gets its clear message
+
+    def _on_clear_recent(self) -> None:
+        self.settings.setValue(_loader.RECENT_KEY, [])
+        self._rebuild_recent_menu()
+
+    def show_report(self, reports=None) -> ReportDialog:
+        """Open the load report of ``reports`` (default: every open file)."""
+        if reports is None:
+            reports = [d.report for d in self.state.datasets]
+        if self.report_dialog is not None:
+            self.report_dialog.close()
+        self.report_dialog = ReportDialog(reports, self)
+        self.report_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.report_dialog.destroyed.connect(self._on_report_destroyed)
+        self.report_dialog.show()
+        return self.report_dialog
+
+    def _on_report_destroyed(self, *_args) -> None:
+        self.report_dialog = None
+
+    # -- drag and drop ------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.map_view and event.type() in (QEvent.Type.ChildAdded, QEvent.Type.ChildPolished):
+            child = event.child()
+            if isinstance(child, QWidget):
+                child.setAcceptDrops(False)
+        return super().eventFilter(watched, event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    # -- basemap --------------------------------------------------------------
+    def _check_basemap_action(self, name: str) -> None:
+        action = self.basemap_actions.get(name)
+        if action is None and is_tile_template(name):
+            action = self.custom_tiles_action
+            self.custom_tiles_action.setText(_menu_text(f"Custom tile URL: {name}"))
+        if action is not None:
+            action.setChecked(True)
+
+    def _on_basemap_changed(self, name: str) -> None:
+        self._check_basemap_action(name)
+        self.settings.setValue("basemap", name)
+
+    def _on_custom_tiles(self) -> None:
+        current = self.state.basemap if is_tile_template(self.state.basemap) else str(
+            self.settings.value("custom_tiles", "http://localhost:8080/{z}/{x}/{y}.png"))
+        text, ok = QInputDialog.getText(
+            self, "Custom tile URL", "Tile URL template with {z}, {x} and {y}:", text=current)
+        if ok and is_tile_template(text):
+            self.settings.setValue("custom_tiles", text.strip())
+            self.state.set_basemap(text.strip())
+        else:
+            if ok:
+                warning_box(self, "Custom tile URL",
+                            f"Not a tile URL template: {text!r}. It must start with http://, https:// "
+                            "or file:// and contain {z}, {x} and {y}.").exec()
+            self._check_basemap_action(self.state.basemap)
+
+    def _on_load_boundary(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load boundary layer", "", "Vector files (*.gpkg *.geojson *.json *.shp *.zip);;All files (*)")
+        if path:
+            self.load_boundary_layer(path)
+
+    def load_boundary_layer(self, path: str) -> bool:
+        """Show the boundary file ``path`` on the map and remember it; False (with a message) on failure."""
+        try:
+            from geodata.basemap import load_boundary_layer
+        except ImportError:
+            self.show_error("Load boundary layer", "Boundary layers are not available in this installation.")
+            return False
+        try:
+            layer = load_boundary_layer(path)
+        except Exception as exc:  # noqa: BLE001 - a bad file is a message, not a crash
+            self.show_error("Load boundary layer", _loader.error_message(path, exc))
+            return False
+        setter = getattr(self.map_view, "set_boundary_layer", None)
+        if setter is None:
+            self.show_error("Load boundary layer", "This map cannot show boundary layers yet.")
+            return False
+        setter(layer)
+        self.settings.setValue("boundary_layer", os.path.abspath(path))
+        return True
+
+    def show_error(self, title: str, text: str, detail: str = "") -> None:
+        """Show a one-line problem in the status bar and a (non-blocking) message box."""
+        self.statusBar().showMessage(text, 10000)
+        if self.show_messages:
+            box = warning_box(self, title, text)
+            if detail:
+                box.setInformativeText(detail)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.message_box = box
+            box.open()  # window-modal but not blocking: the app keeps running
+
+    # -- settings -----------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        layout = self.settings.value("window/state")
+        if isinstance(layout, QByteArray):
+            self.restoreState(layout)
+        splitter = self.settings.value("window/map_splitter")
+        if isinstance(splitter, QByteArray):
+            self.map_splitter.restoreState(splitter)
+        basemap = self.settings.value("basemap")
+        if isinstance(basemap, str) and (basemap in self.basemap_actions or is_tile_template(basemap)):
+            self.state.set_basemap(basemap)
+        boundary = self.settings.value("boundary_layer")
+        if isinstance(boundary, str) and boundary and hasattr(self.map_view, "set_boundary_layer"):
+            if os.path.exists(boundary):
+                self.load_boundary_layer(boundary)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/map_splitter", self.map_splitter.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.loader.busy:
+            self.loader.cancel()
+        self.save_settings()
+        super().closeEvent(event)
+
+    # -- state events -------------------------------------------------------
+    def _on_data_changed(self) -> None:
+        names = [os.path.basename(d.path) for d in self.state.datasets]
+        self.setWindowTitle(" — ".join(["Strike map viewer", ", ".join(names)]) if names else "Strike map viewer")
+        self.report_action.setEnabled(bool(names))
+

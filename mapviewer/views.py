@@ -1,0 +1,214 @@
+"""Saved views: a small JSON file with data paths, filters, basemap, centre and zoom.
+
+Data paths are stored relative to the view file when they can be (so a folder
+of data and views can be moved or shared) and resolved against the view file
+when read. This module imports no Qt: the batch CLI reads views too.
+
+Example::
+
+    {"mapviewer_view": 1,
+     "data": ["incidents.gpkg"],
+     "filter": {"start": "2025-06-01", "end": "2025-06-30", "munitions": ["KN-23"],
+                "outcomes": null, "munition_classes": null, "admin1": null, "text": null,
+                "bbox": null, "min_casualties": null, "tz": "Europe/Kyiv"},
+     "basemap": "offline", "center": [50.45, 30.52], "zoom": 9}
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from geodata.errors import DataError
+from geodata.filters import FilterState
+from geodata.writers import atomic_path
+
+if TYPE_CHECKING:
+    from mapviewer.state import AppState
+
+VIEW_VERSION = 1
+_SET_FIELDS = ("munitions", "outcomes", "munition_classes", "admin1")
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """What a saved view holds. ``data`` are absolute paths once loaded; ``center`` is (lat, lon)."""
+
+    data: tuple[str, ...] = ()
+    filter: FilterState = field(default_factory=FilterState)
+    basemap: str = "offline"
+    center: tuple[float, float] | None = None
+    zoom: float | None = None
+
+
+def _date_text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+def _date_value(value, where: str):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DataError(f"{where}: a date must be text like 2025-06-30, not {value!r}")
+    try:
+        if len(value.strip()) <= 10:
+            return dt.date.fromisoformat(value.strip())
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise DataError(f"{where}: not a date: {value!r} (use 2025-06-30 or 2025-06-30T22:00)") from None
+
+
+def filter_to_dict(state: FilterState) -> dict[str, Any]:
+    """A FilterState as plain JSON values (sets become sorted lists, dates ISO text)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(state):
+        value = getattr(state, f.name)
+        if f.name in ("start", "end"):
+            value = _date_text(value)
+        elif f.name in _SET_FIELDS and value is not None:
+            value = sorted(value)
+        elif f.name == "bbox" and value is not None:
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def filter_from_dict(values: dict[str, Any], where: str = "view") -> FilterState:
+    """The inverse of :func:`filter_to_dict`; unknown keys are a :class:`DataError`."""
+    if not isinstance(values, dict):
+        raise DataError(f"{where}: 'filter' must be an object")
+    known = {f.name for f in dataclasses.fields(FilterState)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise DataError(f"{where}: unknown filter field(s): {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name in ("start", "end"):
+            kwargs[name] = _date_value(value, f"{where} [filter.{name}]")
+        elif name in _SET_FIELDS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise DataError(f"{where} [filter.{name}]: must be a list of names")
+            kwargs[name] = frozenset(value)
+        elif name == "bbox":
+            if not isinstance(value, list) or len(value) != 4:
+                raise DataError(f"{where} [filter.bbox]: must be [west, south, east, north]")
+            kwargs[name] = tuple(float(v) for v in value)
+        elif name == "min_casualties":
+            kwargs[name] = int(value)
+        else:
+            kwargs[name] = str(value)
+    return FilterState(**kwargs)
+
+
+def _relative(path: str, folder: Path) -> str:
+    """``path`` relative to ``folder`` when possible (same drive), with forward slashes."""
+    absolute = os.path.abspath(path)
+    try:
+        return Path(os.path.relpath(absolute, folder)).as_posix()
+    except ValueError:  # another drive on Windows: only an absolute path works
+        return absolute
+
+
+def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
+    """Write ``spec`` as JSON at ``path`` (atomically), data paths relative to it."""
+    target = Path(path)
+    folder = Path(os.path.abspath(target)).parent
+    document = {
+        "mapviewer_view": VIEW_VERSION,
+        "data": [_relative(p, folder) for p in spec.data],
+        "filter": filter_to_dict(spec.filter),
+        "basemap": spec.basemap,
+        "center": list(spec.center) if spec.center is not None else None,
+        "zoom": spec.zoom,
+    }
+    with atomic_path(target) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+    return target
+
+
+def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
+    """Read a saved view; relative data paths resolve against the view file's folder.
+
+    Raises :class:`DataError` for a file that is not a view, and (with
+    ``check_files``) for a data file that is missing, naming both files.
+    """
+    where = str(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except FileNotFoundError:
+        raise DataError(f"{where}: saved view not found") from None
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read the saved view: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{where}: not a saved view (not valid JSON: {exc})") from None
+    if not isinstance(document, dict) or "mapviewer_view" not in document:
+        raise DataError(f"{where}: not a saved view (no 'mapviewer_view' key)")
+    if document["mapviewer_view"] != VIEW_VERSION:
+        raise DataError(f"{where}: saved view version {document['mapviewer_view']!r} is not supported "
+                        f"(this version reads {VIEW_VERSION})")
+    folder = Path(os.path.abspath(path)).parent
+    data = document.get("data") or []
+    if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
+        raise DataError(f"{where} [data]: must be a list of file paths")
+    resolved = []
+    for listed in data:
+        absolute = os.path.normpath(folder / Path(listed).expanduser())
+        if check_files and not os.path.isfile(absolute):
+            raise DataError(f"{where}: data file not found: {absolute} (listed as {listed!r})")
+        resolved.append(absolute)
+    center = document.get("center")
+    if center is not None:
+        if not (isinstance(center, list) and len(center) == 2 and all(isinstance(v, (int, float)) for v in center)):
+            raise DataError(f"{where} [center]: must be [latitude, longitude]")
+        center = (float(center[0]), float(center[1]))
+    zoom = document.get("zoom")
+    if zoom is not None and not isinstance(zoom, (int, float)):
+        raise DataError(f"{where} [zoom]: must be a number")
+    return ViewSpec(
+        data=tuple(resolved),
+        filter=filter_from_dict(document.get("filter") or {}, where),
+        basemap=str(document.get("basemap") or "offline"),
+        center=center,
+        zoom=float(zoom) if zoom is not None else None,
+    )
+
+
+def view_from_state(state: AppState) -> ViewSpec:
+    """The current view of the app: open files, filter, basemap, map centre and zoom."""
+    lat_lon_zoom = state.view
+    return ViewSpec(
+        data=tuple(d.path for d in state.datasets),
+        filter=state.filter,
+        basemap=state.basemap,
+        center=(lat_lon_zoom[0], lat_lon_zoom[1]) if lat_lon_zoom else None,
+        zoom=lat_lon_zoom[2] if lat_lon_zoom else None,
+    )
+
+
+def apply_view(window, spec: ViewSpec) -> None:
+    """Show ``spec`` in ``window``: open its files not yet open, then set filter, basemap and view.
+
+    Files are read in the background by the window's loader; the filter is set
+    now (it applies to the rows as they arrive, since the state re-masks on
+    every data change).
+    """
+    state = window.state
+    opened = {os.path.abspath(d.path) for d in state.datasets}
+    missing = [p for p in spec.data if os.path.abspath(p) not in opened]
+    if missing:
+        window.open_files(missing)
+    state.set_filter(spec.filter)
+    state.set_basemap(spec.basemap)
+    if spec.center is not None and spec.zoom is not None:
+        state.request_view(spec.center[0], spec.center[1], spec.zoom)

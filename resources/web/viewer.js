@@ -1,0 +1,696 @@
+/* Strike map viewer: incident layer, legend, layer control and the bridge to the app.
+ *
+ * Incidents arrive as compact arrays (see mapviewer/mappage.py encode_incidents) and
+ * are drawn on one canvas, batched by symbol, so 100k points redraw in a few tens
+ * of milliseconds. Record text is only ever put in the page as text nodes.
+ */
+(function () {
+  'use strict';
+
+  var S = {
+    map: null, cfg: null, style: null, layer: null, bridge: null, queue: [],
+    n: 0, total: 0, pos: null, lat: null, lon: null, mx: null, my: null,
+    oc: null, cl: null, pr: null, tp: null, t: null, mun: null, loc: null,
+    munitions: [], locations: [], counts: null,
+    order: null, groups: [],            // indices sorted by symbol group, [group, start, end]
+    hidden: {},                         // class code -> true when its layer is off
+    selected: [], selectedSet: {},      // indices into the arrays
+    details: {},                        // position -> [[field, text], ...]
+    pendingPopup: -1, legend: null, control: null, density: null, densityOn: false,
+    basemaps: null, tiles: null, classLayers: []
+  };
+
+  // -- decoding -------------------------------------------------------------------------
+  function decode(b64, Type) {
+    var bin = atob(b64), len = bin.length, bytes = new Uint8Array(len);
+    for (var i = 0; i < len; i++) bytes[i] = bin.charCodeAt(i);
+    return new Type(bytes.buffer);
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  // -- symbols --------------------------------------------------------------------------
+  function polygon(k, radius, rotation) {
+    var pts = [];
+    for (var i = 0; i < k; i++) {
+      var a = rotation + i * 2 * Math.PI / k;
+      pts.push([radius * Math.cos(a), radius * Math.sin(a)]);
+    }
+    return pts;
+  }
+
+  function star() {
+    var pts = [];
+    for (var i = 0; i < 10; i++) {
+      var a = -Math.PI / 2 + i * Math.PI / 5, r = i % 2 ? 0.5 : 1.3;
+      pts.push([r * Math.cos(a), r * Math.sin(a)]);
+    }
+    return pts;
+  }
+
+  function cross() {
+    var w = 0.38, e = 1.1, pts = [], base = [[w, 0], [e, e - w], [e - w, e], [0, w]];
+    for (var q = 0; q < 4; q++) {
+      var a = q * Math.PI / 2, c = Math.cos(a), s = Math.sin(a);
+      for (var i = 0; i < base.length; i++) {
+        pts.push([base[i][0] * c - base[i][1] * s, base[i][0] * s + base[i][1] * c]);
+      }
+    }
+    return pts;
+  }
+
+  // Unit outlines (radius 1) for each shape name in geodata/style.py; null means a circle.
+  var SHAPES = {
+    'circle': null,
+    'triangle': [[0, -1.25], [1.1, 0.75], [-1.1, 0.75]],
+    'triangle-down': [[0, 1.25], [1.1, -0.75], [-1.1, -0.75]],
+    'square': [[-0.9, -0.9], [0.9, -0.9], [0.9, 0.9], [-0.9, 0.9]],
+    'diamond': [[0, -1.3], [1, 0], [0, 1.3], [-1, 0]],
+    'star': star(),
+    'pentagon': polygon(5, 1.1, -Math.PI / 2),
+    'hexagon': polygon(6, 1.1, 0),
+    'cross': cross()
+  };
+
+  function addShape(ctx, shape, x, y, r) {
+    var pts = SHAPES[shape];
+    if (!pts) { ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI); return; }
+    ctx.moveTo(x + pts[0][0] * r, y + pts[0][1] * r);
+    for (var i = 1; i < pts.length; i++) ctx.lineTo(x + pts[i][0] * r, y + pts[i][1] * r);
+    ctx.closePath();
+  }
+
+  function classShape(code) { return S.style.classes[S.cfg.classes[code]].shape; }
+  function outcomeColour(code) { return S.style.outcomes[S.cfg.outcomes[code]].colour; }
+
+  function symbolIcon(shape, colour, hollow) {
+    var c = el('canvas', 'mv-swatch'), r = 5, ctx;
+    c.width = 18; c.height = 18;
+    ctx = c.getContext('2d');
+    ctx.beginPath(); addShape(ctx, shape, 9, 9, r);
+    paint(ctx, colour, hollow);
+    return c;
+  }
+
+  function paint(ctx, colour, hollow) {
+    if (hollow) {
+      ctx.fillStyle = 'rgba(255,255,255,0.9)'; ctx.fill();
+      ctx.lineWidth = 2; ctx.strokeStyle = colour; ctx.stroke();
+    } else {
+      ctx.fillStyle = colour; ctx.fill();
+      ctx.lineWidth = 0.8; ctx.strokeStyle = '#222'; ctx.stroke();
+    }
+  }
+
+  // -- the incident layer -----------------------------------------------------------------
+  var MAX_SYMBOLS = 20000;  // beyond this many symbols on screen, thin more coarsely
+
+  var IncidentLayer = L.Layer.extend({
+    options: { pane: 'mv-incidents', padding: 0.15 },
+
+    onAdd: function (map) {
+      this._canvas = L.DomUtil.create('canvas', 'mv-incidents leaflet-zoom-animated');
+      this.getPane().appendChild(this._canvas);
+      this._ctx = this._canvas.getContext('2d');
+      this._reset();
+    },
+
+    onRemove: function () { L.DomUtil.remove(this._canvas); },
+
+    getEvents: function () {
+      return { moveend: this._reset, resize: this._reset, zoomanim: this._animateZoom };
+    },
+
+    _animateZoom: function (e) {
+      var scale = this._map.getZoomScale(e.zoom, this._zoom);
+      var offset = this._map._latLngToNewLayerPoint(this._topLeftLatLng, e.zoom, e.center);
+      L.DomUtil.setTransform(this._canvas, offset, scale);
+    },
+
+    _reset: function () {
+      var map = this._map, size = map.getSize(), pad = size.multiplyBy(this.options.padding).round();
+      var topLeft = map.containerPointToLayerPoint(pad.multiplyBy(-1)).round();
+      var full = size.add(pad.multiplyBy(2)), dpr = window.devicePixelRatio || 1, c = this._canvas;
+      L.DomUtil.setPosition(c, topLeft);
+      this._topLeft = topLeft;
+      this._topLeftLatLng = map.layerPointToLatLng(topLeft);
+      this._zoom = map.getZoom();
+      this._origin = map.getPixelOrigin().add(topLeft);
+      this._w = full.x; this._h = full.y; this._dpr = dpr;
+      if (c.width !== Math.round(full.x * dpr) || c.height !== Math.round(full.y * dpr)) {
+        c.width = Math.round(full.x * dpr); c.height = Math.round(full.y * dpr);
+        c.style.width = full.x + 'px'; c.style.height = full.y + 'px';
+      }
+      this.redraw();
+    },
+
+    radius: function () {
+      var z = this._zoom;
+      return z < 5 ? 2.5 : z < 7 ? 3.5 : z < 10 ? 5 : 6.5;
+    },
+
+    // Every visible point is projected, then thinned to one symbol per grid cell (the
+    // top-most, which is what would show anyway), then drawn as one canvas path per
+    // symbol group. Cells grow when too many symbols remain, so a redraw stays fast.
+    redraw: function () {
+      if (!this._map) return;
+      var ctx = this._ctx, w = this._w, h = this._h, n = S.n;
+      ctx.setTransform(this._dpr, 0, 0, this._dpr, 0, 0);
+      ctx.clearRect(0, 0, w, h);
+      if (!this._sx || this._sx.length !== n) {
+        this._sx = new Float32Array(n); this._sy = new Float32Array(n); this._keep = new Uint8Array(n);
+      }
+      if (!n) return;
+      var scale = this._map.options.crs.scale(this._zoom), ox = this._origin.x, oy = this._origin.y;
+      var r = this.radius(), sx = this._sx, sy = this._sy, i, x, y, visible = 0;
+      for (i = 0; i < n; i++) {
+        x = S.mx[i] * scale - ox; y = S.my[i] * scale - oy;
+        if (S.hidden[S.cl[i]] || x < -r || y < -r || x > w + r || y > h + r) { sx[i] = NaN; continue; }
+        sx[i] = x; sy[i] = y; visible++;
+      }
+      var cell = Math.max(1, r * 0.5), kept = this._thin(cell);
+      while (kept > MAX_SYMBOLS && cell < 4 * r) { cell *= 2; kept = this._thin(cell); }
+      this._drawHalos(ctx, scale, r);
+      var keep = this._keep, g, k, o, gi;
+      for (gi = 0; gi < S.groups.length; gi++) {
+        g = S.groups[gi];
+        var shape = classShape(g.cls), drawn = 0;
+        ctx.beginPath();
+        for (k = g.start; k < g.end; k++) {
+          o = S.order[k];
+          if (!keep[o]) continue;
+          addShape(ctx, shape, sx[o], sy[o], r);
+          drawn++;
+        }
+        if (drawn) paint(ctx, outcomeColour(g.oc), g.hollow);
+      }
+      this._drawSelection(ctx, r);
+      this._kept = kept; this._visible = visible;
+    },
+
+    // Marks in _keep the top-most visible point of each grid cell; returns how many.
+    _thin: function (cell) {
+      var cw = Math.ceil(this._w / cell) + 2, ch = Math.ceil(this._h / cell) + 2, size = cw * ch;
+      if (!this._grid || this._grid.length < size) { this._grid = new Uint32Array(size); this._gridId = 0; }
+      if (++this._gridId >= 0xFFFFFFFF) { this._grid.fill(0); this._gridId = 1; }
+      var grid = this._grid, id = this._gridId, keep = this._keep, sx = this._sx, sy = this._sy;
+      var kept = 0, gi, g, k, o, x, c;
+      keep.fill(0);
+      for (gi = S.groups.length - 1; gi >= 0; gi--) {
+        g = S.groups[gi];
+        for (k = g.end - 1; k >= g.start; k--) {
+          o = S.order[k]; x = sx[o];
+          if (x !== x) continue;  // NaN: off screen or hidden
+          c = ((sy[o] / cell + 1) | 0) * cw + ((x / cell + 1) | 0);
+          if (grid[c] === id) continue;
+          grid[c] = id; keep[o] = 1; kept++;
+        }
+      }
+      return kept;
+    },
+
+    // Uncertain locations get a translucent halo of their uncertainty radius (at least
+    // a few pixels round the symbol), one path per precision and outcome.
+    _drawHalos: function (ctx, scale, r) {
+      var lat = this._map.getCenter().lat * Math.PI / 180;
+      var metresPerPixel = 40075016.686 * Math.cos(lat) / scale, names = S.cfg.precisions;
+      var keep = this._keep, sx = this._sx, sy = this._sy;
+      for (var p = 1; p < names.length; p++) {
+        var hr = Math.max(r + 4, Math.min(600, (S.style.halo_m[names[p]] || 0) / metresPerPixel));
+        for (var oc = 0; oc < S.cfg.outcomes.length; oc++) {
+          ctx.beginPath();
+          var any = false;
+          for (var i = 0; i < S.n; i++) {
+            if (!keep[i] || S.pr[i] !== p || S.oc[i] !== oc) continue;
+            ctx.moveTo(sx[i] + hr, sy[i]); ctx.arc(sx[i], sy[i], hr, 0, 2 * Math.PI);
+            any = true;
+          }
+          if (!any) continue;
+          var colour = outcomeColour(oc);
+          ctx.globalAlpha = 0.12; ctx.fillStyle = colour; ctx.fill();
+          ctx.globalAlpha = 0.6; ctx.setLineDash([3, 3]); ctx.lineWidth = 1; ctx.strokeStyle = colour; ctx.stroke();
+          ctx.setLineDash([]); ctx.globalAlpha = 1;
+        }
+      }
+    },
+
+    _drawSelection: function (ctx, r) {
+      for (var k = 0; k < S.selected.length; k++) {
+        var i = S.selected[k], x = this._sx[i], y = this._sy[i];
+        if (x !== x) continue;
+        ctx.beginPath(); ctx.arc(x, y, r + 5, 0, 2 * Math.PI);
+        ctx.lineWidth = 4; ctx.strokeStyle = '#000'; ctx.stroke();
+        ctx.lineWidth = 2; ctx.strokeStyle = '#ffd400'; ctx.stroke();
+        ctx.beginPath(); addShape(ctx, classShape(S.cl[i]), x, y, r + 1);
+        paint(ctx, outcomeColour(S.oc[i]), S.pr[i] > 0);
+      }
+    },
+
+    // The drawn point nearest to a container point, or -1.
+    hit: function (containerPoint) {
+      if (!this._sx || !S.n) return -1;
+      var p = this._map.containerPointToLayerPoint(containerPoint).subtract(this._topLeft);
+      var r = this.radius() + 3, best = -1, bestD = r * r, sx = this._sx, sy = this._sy, keep = this._keep;
+      for (var i = 0; i < S.n; i++) {
+        if (!keep[i]) continue;  // only symbols that are drawn can be pointed at
+        var dx = sx[i] - p.x;
+        if (!(dx <= r && dx >= -r)) continue;  // also skips NaN
+        var dy = sy[i] - p.y, d = dx * dx + dy * dy;
+        if (d <= bestD) { bestD = d; best = i; }
+      }
+      return best;
+    },
+
+    // Where index i is on screen (container pixels), for tests and tooling.
+    screenPoint: function (i) {
+      var p = L.point(this._sx[i], this._sy[i]).add(this._topLeft);
+      return this._map.layerPointToContainerPoint(p);
+    }
+  });
+
+  // -- data -----------------------------------------------------------------------------
+  function setData(d) {
+    var n = d.n, i;
+    S.n = n; S.total = d.total;
+    S.pos = decode(d.pos, Int32Array); S.lat = decode(d.lat, Float32Array); S.lon = decode(d.lon, Float32Array);
+    S.oc = decode(d.outcome, Uint8Array); S.cl = decode(d.cls, Uint8Array); S.pr = decode(d.prec, Uint8Array);
+    S.tp = decode(d.tprec, Uint8Array); S.t = decode(d.t, Int32Array);
+    S.mun = decode(d.mun, Int32Array); S.loc = decode(d.loc, Int32Array);
+    S.munitions = d.munitions; S.locations = d.locations; S.counts = d.counts;
+    S.mx = new Float64Array(n); S.my = new Float64Array(n);
+    for (i = 0; i < n; i++) {
+      var lat = Math.max(-85.0511, Math.min(85.0511, S.lat[i])) * Math.PI / 180;
+      S.mx[i] = (S.lon[i] + 180) / 360;
+      S.my[i] = (1 - Math.log(Math.tan(Math.PI / 4 + lat / 2)) / Math.PI) / 2;
+    }
+    groupBySymbol();
+    remapSelection();
+    if (S.legend) S.legend.update();
+    if (S.densityOn) updateDensity();
+    // A new file jumps to its events at once (no animation), so what is reported drawn is on screen.
+    if (d.fit && n) fitData(false);
+    if (S.layer) S.layer.redraw();
+    tellApp('incidentsDrawn', [n]);
+    return n;
+  }
+
+  // Counting sort of indices by (hollow, class, outcome): one canvas path per group.
+  function groupBySymbol() {
+    var nOc = S.cfg.outcomes.length, nCl = S.cfg.classes.length, nG = 2 * nCl * nOc;
+    var key = new Uint16Array(S.n), counts = new Int32Array(nG + 1), i, g;
+    for (i = 0; i < S.n; i++) {
+      g = ((S.pr[i] > 0 ? 1 : 0) * nCl + S.cl[i]) * nOc + S.oc[i];
+      key[i] = g; counts[g + 1]++;
+    }
+    for (g = 0; g < nG; g++) counts[g + 1] += counts[g];
+    var starts = counts.slice(), order = new Int32Array(S.n);
+    for (i = 0; i < S.n; i++) order[starts[key[i]]++] = i;
+    S.order = order; S.groups = [];
+    for (g = 0; g < nG; g++) {
+      if (counts[g + 1] > counts[g]) {
+        S.groups.push({ start: counts[g], end: counts[g + 1], oc: g % nOc,
+                        cls: Math.floor(g / nOc) % nCl, hollow: g >= nCl * nOc });
+      }
+    }
+  }
+
+  function indexOfPosition(p) {  // positions arrive sorted: binary search
+    var lo = 0, hi = S.n - 1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1, v = S.pos[mid];
+      if (v === p) return mid;
+      if (v < p) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  var selectedPositions = [];
+  function remapSelection() {
+    S.selected = [];
+    for (var k = 0; k < selectedPositions.length; k++) {
+      var i = indexOfPosition(selectedPositions[k]);
+      if (i >= 0) S.selected.push(i);
+    }
+  }
+
+  function setSelection(positions, details) {
+    selectedPositions = positions.slice();
+    if (details) for (var key in details) S.details[key] = details[key];
+    remapSelection();
+    if (S.layer) S.layer.redraw();
+    if (S.pendingPopup >= 0 && positions.indexOf(S.pendingPopup) >= 0) {
+      var p = S.pendingPopup; S.pendingPopup = -1;
+      openPopup(p);
+    }
+    return S.selected.length;
+  }
+
+  function boundsOf(indices) {
+    var b = L.latLngBounds([]);
+    for (var k = 0; k < indices.length; k++) b.extend([S.lat[indices[k]], S.lon[indices[k]]]);
+    return b;
+  }
+
+  function fitBounds(b, animate) {
+    if (!b.isValid()) return;
+    // Keep the events clear of the legend on the right.
+    var legend = S.legend && S.legend._box ? S.legend._box.offsetWidth : 0;
+    var room = S.map.getSize().x > 2 * legend + 200 ? legend + 20 : 30;
+    var options = { paddingTopLeft: [30, 30], paddingBottomRight: [room, 30], maxZoom: 13,
+                    animate: animate !== false };
+    if (b.getNorthEast().equals(b.getSouthWest())) S.map.setView(b.getCenter(), Math.max(S.map.getZoom(), 11), options);
+    else S.map.fitBounds(b, options);
+  }
+
+  function fitData(animate) {
+    var b = L.latLngBounds([]);
+    for (var i = 0; i < S.n; i++) if (!S.hidden[S.cl[i]]) b.extend([S.lat[i], S.lon[i]]);
+    fitBounds(b, animate);
+  }
+
+  // -- tooltip and popup ----------------------------------------------------------------
+  function whenText(i) {
+    var m = S.t[i];
+    if (m === -2147483648) return '';
+    var iso = new Date(m * 60000).toISOString();
+    return S.tp[i] === 0 ? iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' UTC' : iso.slice(0, 10);
+  }
+
+  function tooltipNode(i) {
+    var box = el('div', 'mv-tip');
+    var mun = S.mun[i] >= 0 ? S.munitions[S.mun[i]] : 'Unknown munition';
+    box.appendChild(el('strong', null, mun));
+    box.appendChild(el('span', 'mv-tip-outcome', ' \u2013 ' + S.style.outcomes[S.cfg.outcomes[S.oc[i]]].label));
+    box.appendChild(el('div', null, whenText(i)));
+    var where = S.loc[i] >= 0 ? S.locations[S.loc[i]] : '';
+    if (S.pr[i] > 0) where += (where ? ' ' : '') + '(location approximate: ' + S.cfg.precisions[S.pr[i]] + ')';
+    if (where) box.appendChild(el('div', null, where));
+    return box;
+  }
+
+  var URL_TOKEN = /https?:\/\/[^\s<>"';,]+/g;
+
+  function safeUrl(text) {
+    try {
+      var u = new URL(text);
+      return (u.protocol === 'http:' || u.protocol === 'https:') ? u.href : null;
+    } catch (e) { return null; }
+  }
+
+  // Text with its http(s) addresses as links; everything else stays a text node.
+  function linkified(text) {
+    var frag = document.createDocumentFragment(), last = 0, m;
+    URL_TOKEN.lastIndex = 0;
+    while ((m = URL_TOKEN.exec(text)) !== null) {
+      var url = safeUrl(m[0]);
+      if (!url) continue;
+      frag.appendChild(document.createTextNode(text.slice(last, m.index)));
+      var a = el('a', 'mv-link', m[0]);
+      a.href = url; a.target = '_blank'; a.rel = 'noopener noreferrer';
+      frag.appendChild(a);
+      last = m.index + m[0].length;
+    }
+    frag.appendChild(document.createTextNode(text.slice(last)));
+    return frag;
+  }
+
+  function popupNode(p, i) {
+    var box = el('div', 'mv-popup'), fields = S.details[p];
+    box.appendChild(tooltipNode(i));
+    if (!fields) { box.appendChild(el('div', 'mv-muted', 'Loading details\u2026')); return box; }
+    var table = el('table', 'mv-fields');
+    for (var k = 0; k < fields.length; k++) {
+      var name = fields[k][0], value = fields[k][1];
+      if (value === '' || value === null) continue;
+      var tr = el('tr'), td = el('td');
+      tr.appendChild(el('th', null, name));
+      if (/source|url|link/i.test(name)) td.appendChild(linkified(String(value)));
+      else td.textContent = String(value);
+      tr.appendChild(td); table.appendChild(tr);
+    }
+    box.appendChild(table);
+    return box;
+  }
+
+  function openPopup(p) {
+    var i = indexOfPosition(p);
+    if (i < 0) return;
+    L.popup({ maxWidth: 440, maxHeight: 380, className: 'mv-popup-wrap' })
+      .setLatLng([S.lat[i], S.lon[i]]).setContent(popupNode(p, i)).openOn(S.map);
+  }
+
+  // -- events ---------------------------------------------------------------------------
+  var tip = null, hoverFrame = 0, lastMove = null;
+
+  function onMove(e) {
+    lastMove = e.containerPoint;
+    if (hoverFrame) return;
+    hoverFrame = (window.requestAnimationFrame || setTimeout)(function () {
+      hoverFrame = 0;
+      var i = S.layer.hit(lastMove), container = S.map.getContainer();
+      container.style.cursor = i >= 0 ? 'pointer' : '';
+      if (i < 0) { if (tip) { S.map.closeTooltip(tip); tip = null; } return; }
+      var r = S.layer.radius();
+      if (!tip) tip = L.tooltip({ direction: 'top', offset: [0, -r - 2], className: 'mv-tooltip' });
+      tip.setLatLng([S.lat[i], S.lon[i]]).setContent(tooltipNode(i));
+      S.map.openTooltip(tip);
+    });
+  }
+
+  function onClick(e) {
+    var i = S.layer.hit(e.containerPoint);
+    if (i < 0) return;
+    var p = S.pos[i];
+    if (S.cfg.live && S.bridge !== false) {
+      S.pendingPopup = p;
+      if (selectedPositions.length === 1 && selectedPositions[0] === p && S.details[p]) {
+        S.pendingPopup = -1; openPopup(p);
+      }
+      tellApp('selectPositions', [[p]]);
+    } else {
+      setSelection([p]);
+      openPopup(p);
+    }
+  }
+
+  // Links never navigate the view: the app opens http(s) ones in the system browser.
+  function onDocumentClick(e) {
+    var a = e.target && e.target.closest ? e.target.closest('a[href]') : null;
+    if (!a || !S.cfg.live) return;
+    var href = a.getAttribute('href');
+    if (!href || href.charAt(0) === '#') return;
+    e.preventDefault();
+    var url = safeUrl(a.href);
+    if (url) tellApp('openLink', [url]);
+  }
+
+  function tellApp(method, args) {
+    if (!S.cfg || !S.cfg.live) return;
+    if (S.bridge) S.bridge[method].apply(S.bridge, args);
+    else S.queue.push([method, args]);
+  }
+
+  function connectBridge() {
+    if (typeof QWebChannel === 'undefined' || !window.qt || !qt.webChannelTransport) { S.bridge = false; return; }
+    new QWebChannel(qt.webChannelTransport, function (channel) {
+      S.bridge = channel.objects.bridge;
+      var q = S.queue; S.queue = [];
+      for (var k = 0; k < q.length; k++) S.bridge[q[k][0]].apply(S.bridge, q[k][1]);
+    });
+  }
+
+  // -- legend, layers, basemaps -------------------------------------------------------------
+  var Legend = L.Control.extend({
+    options: { position: 'bottomright' },
+    onAdd: function () {
+      var box = el('div', 'mv-legend leaflet-control');
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      this._box = box;
+      this.update();
+      return box;
+    },
+    update: function () {
+      var box = this._box, c = S.counts || { outcomes: {}, classes: {} }, k, row, name;
+      if (!box) return;
+      box.textContent = '';
+      box.appendChild(el('div', 'mv-legend-title',
+        S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' events'));
+      box.appendChild(el('div', 'mv-legend-head', 'Outcome'));
+      for (k = 0; k < S.cfg.outcomes.length; k++) {
+        name = S.cfg.outcomes[k];
+        row = el('div', 'mv-legend-row');
+        row.appendChild(symbolIcon('circle', S.style.outcomes[name].colour, false));
+        row.appendChild(el('span', 'mv-legend-label', S.style.outcomes[name].label));
+        row.appendChild(el('span', 'mv-legend-count', c.outcomes[name] || 0));
+        if (!c.outcomes[name]) row.className += ' mv-empty';
+        box.appendChild(row);
+      }
+      box.appendChild(el('div', 'mv-legend-head', 'Munition class'));
+      for (k = 0; k < S.cfg.classes.length; k++) {
+        name = S.cfg.classes[k];
+        if (!c.classes[name] && name === 'unknown') continue;
+        row = el('div', 'mv-legend-row' + (S.hidden[k] ? ' mv-off' : '') + (c.classes[name] ? '' : ' mv-empty'));
+        row.appendChild(symbolIcon(S.style.classes[name].shape, '#555', false));
+        row.appendChild(el('span', 'mv-legend-label', S.style.classes[name].label));
+        row.appendChild(el('span', 'mv-legend-count', c.classes[name] || 0));
+        box.appendChild(row);
+      }
+      row = el('div', 'mv-legend-row mv-legend-note');
+      row.appendChild(symbolIcon('circle', '#555', true));
+      row.appendChild(el('span', 'mv-legend-label', 'Approximate location (halo: settlement / region)'));
+      box.appendChild(row);
+    }
+  });
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, function (ch) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[ch];
+    });
+  }
+
+  function updateDensity() {
+    if (!S.density) return;
+    var pts = [];
+    for (var i = 0; i < S.n; i++) if (!S.hidden[S.cl[i]]) pts.push([S.lat[i], S.lon[i], 1]);
+    S.density.setLatLngs(pts);
+  }
+
+  function setDensity(on) {
+    if (!S.density) return false;
+    if (on && !S.map.hasLayer(S.density)) S.density.addTo(S.map);
+    if (!on && S.map.hasLayer(S.density)) S.map.removeLayer(S.density);
+    return S.densityOn;
+  }
+
+  function setClassVisible(name, visible) {
+    var k = S.cfg.classes.indexOf(name);
+    if (k < 0) return false;
+    var layer = S.classLayers[k];
+    if (visible && !S.map.hasLayer(layer)) layer.addTo(S.map);
+    if (!visible && S.map.hasLayer(layer)) S.map.removeLayer(layer);
+    return true;
+  }
+
+  function onOverlay(e, on) {
+    if (e.layer === S.density) {
+      S.densityOn = on;
+      if (on) updateDensity();
+      return;
+    }
+    if (e.layer._mvClass === undefined) return;
+    if (on) delete S.hidden[e.layer._mvClass]; else S.hidden[e.layer._mvClass] = true;
+    if (S.layer) S.layer.redraw();
+    if (S.legend) S.legend.update();
+    if (S.densityOn) updateDensity();
+  }
+
+  function setBasemap(spec) {
+    var map = S.map;
+    if (S.tiles) { S.control.removeLayer(S.tiles); map.removeLayer(S.tiles); S.tiles = null; }
+    if (!spec || spec.id === 'offline') {
+      if (!map.hasLayer(S.basemaps.countries)) S.basemaps.countries.addTo(map);
+      return 'offline';
+    }
+    var attribution = spec.trusted_attribution ? spec.attribution : escapeHtml(spec.attribution || '');
+    S.tiles = L.tileLayer(spec.url, { attribution: attribution, maxZoom: spec.maxZoom || S.cfg.maxZoom,
+                                      maxNativeZoom: spec.maxZoom || S.cfg.maxZoom });
+    S.control.addBaseLayer(S.tiles, escapeHtml(spec.name || 'Tiles'));
+    if (map.hasLayer(S.basemaps.countries)) map.removeLayer(S.basemaps.countries);
+    S.tiles.addTo(map);
+    return spec.id;
+  }
+
+  function addLabels() {
+    var group = L.layerGroup();
+    for (var k = 0; k < S.cfg.labels.length; k++) {
+      var lab = S.cfg.labels[k];
+      var icon = L.divIcon({ className: 'mv-oblast-label', html: el('span', null, lab[0]), iconSize: null });
+      L.marker([lab[1], lab[2]], { icon: icon, interactive: false, keyboard: false, pane: 'mv-labels' }).addTo(group);
+    }
+    function toggle() {
+      var show = S.map.getZoom() >= 6;
+      if (show && !S.map.hasLayer(group) && S.map.hasLayer(S.basemaps.oblasts)) group.addTo(S.map);
+      if (!show && S.map.hasLayer(group)) S.map.removeLayer(group);
+    }
+    S.map.on('zoomend overlayadd overlayremove', toggle);
+    S.map.on('overlayremove', function (e) { if (e.layer === S.basemaps.oblasts) S.map.removeLayer(group); });
+    toggle();
+  }
+
+  // -- public API (called by the app through runJavaScript, and by the page itself) --------
+  function init(map, basemaps, cfg, data, details) {
+    S.map = map; S.cfg = cfg; S.style = cfg.style; S.basemaps = basemaps;
+    if (details) S.details = details;
+    map.createPane('mv-incidents').style.zIndex = 450;
+    map.getPane('mv-incidents').style.pointerEvents = 'none';
+    S.layer = new IncidentLayer().addTo(map);
+
+    var overlays = {};
+    for (var k = 0; k < cfg.classes.length; k++) {
+      var group = L.layerGroup();
+      group._mvClass = k;
+      group.addTo(map);
+      S.classLayers.push(group);
+      overlays[escapeHtml(S.style.classes[cfg.classes[k]].label)] = group;
+    }
+    if (L.heatLayer) {
+      S.density = L.heatLayer([], { radius: 18, blur: 22, minOpacity: 0.25, maxZoom: 11 });
+      overlays['Density (heatmap)'] = S.density;
+    }
+    overlays['Oblasts (approximate)'] = basemaps.oblasts;
+    S.control = L.control.layers({ 'Offline outlines': basemaps.countries }, overlays,
+                                 { collapsed: true, position: 'topright' }).addTo(map);
+    S.legend = new Legend().addTo(map);
+    addLabels();
+
+    map.on('overlayadd', function (e) { onOverlay(e, true); });
+    map.on('overlayremove', function (e) { onOverlay(e, false); });
+    map.on('mousemove', onMove);
+    map.on('mouseout', function () { if (tip) { map.closeTooltip(tip); tip = null; } });
+    map.on('click', onClick);
+    map.on('moveend', function () {
+      var c = map.getCenter();
+      tellApp('viewChanged', [c.lat, c.lng, map.getZoom()]);
+    });
+    document.addEventListener('click', onDocumentClick, true);
+    if (cfg.basemap && cfg.basemap.id !== 'offline') setBasemap(cfg.basemap);
+    if (cfg.live) connectBridge();
+    if (data) setData(data);
+    api.ready = true;
+  }
+
+  var api = {
+    ready: false,
+    init: init,
+    setData: setData,
+    setSelection: setSelection,
+    setBasemap: setBasemap,
+    setDensity: setDensity,
+    setClassVisible: setClassVisible,
+    fitData: function () { fitData(); return S.n; },
+    zoomToSelection: function () { fitBounds(boundsOf(S.selected)); return S.selected.length; },
+    setView: function (lat, lon, zoom) { S.map.setView([lat, lon], zoom); },
+    count: function () { return S.n; },
+    drawnCount: function () {  // points actually on the canvas now (visible classes, on screen)
+      var c = 0, sx = S.layer && S.layer._sx;
+      if (!sx) return 0;
+      for (var i = 0; i < S.n; i++) if (sx[i] === sx[i]) c++;
+      return c;
+    },
+    screenPoint: function (position) {
+      var i = indexOfPosition(position);
+      if (i < 0 || !S.layer._sx || S.layer._sx[i] !== S.layer._sx[i]) return null;
+      var p = S.layer.screenPoint(i);
+      return [p.x, p.y];
+    },
+    selected: function () { return selectedPositions.slice(); },
+    state: S
+  };
+  window.mapviewer = api;
+}());

@@ -1,0 +1,242 @@
+"""FilterState.mask and facet_counts against a plain Python loop over rows."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geodata import FilterState, facet_counts
+from geodata.filters import FACETS
+from geodata.schema import MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, OUTCOMES
+
+TZ = "Europe/Kyiv"
+KYIV = ZoneInfo(TZ)
+# Days around both 2024 clock changes in Kyiv (31 March, 27 October) and a plain summer day.
+DAYS = [dt.date(2024, 3, 30) + dt.timedelta(days=i) for i in range(3)] + [
+    dt.date(2024, 6, 1), dt.date(2024, 6, 2), dt.date(2024, 6, 3),
+] + [dt.date(2024, 10, 26) + dt.timedelta(days=i) for i in range(3)]
+MUNITIONS = ["KN-23", "Shahed-136", "Kh-101", "KAB"]
+CLASSES = ["ballistic missile", "loitering munition", "cruise missile", "guided bomb", "unknown"]
+OBLASTS = ["Kyiv", "Kyivska oblast", "Kharkivska oblast"]
+WORDS = ["Kyiv", "Київ", "port", "Odesa", "école", "KN-23", "shot down", ""]
+
+
+@st.composite
+def instants(draw) -> dt.datetime:
+    """UTC instants, often right at a local day boundary."""
+    day = draw(st.sampled_from(DAYS))
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=KYIV)
+    seconds = draw(st.sampled_from([0, 1, -1, 3600]) | st.integers(-3600, 26 * 3600))
+    return (midnight.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds))
+
+
+rows = st.fixed_dictionaries({
+    "occurred_at": instants(),
+    "munition": st.sampled_from(MUNITIONS) | st.none(),
+    "munition_class": st.sampled_from(CLASSES),
+    "outcome": st.sampled_from(OUTCOMES),
+    "admin1": st.sampled_from(OBLASTS) | st.none(),
+    "location": st.sampled_from(WORDS),
+    "notes": st.lists(st.sampled_from(WORDS), max_size=3).map(" ".join),
+    "x": st.floats(22.0, 40.0),
+    "y": st.floats(44.0, 52.5),
+    "killed": st.none() | st.integers(0, 4),
+    "injured": st.none() | st.integers(0, 4),
+})
+
+
+def build(records: list[dict], text_dtype: str) -> gpd.GeoDataFrame:
+    """A canonical frame from row dicts; ``text_dtype`` for munition and admin1."""
+    n = len(records)
+    col = lambda name: [r[name] for r in records]  # noqa: E731
+    return gpd.GeoDataFrame(
+        {
+            "event_id": pd.array([f"EV-{i}" for i in range(n)], dtype="string"),
+            "occurred_at": pd.DatetimeIndex(col("occurred_at"), tz="UTC").as_unit("ns") if n else
+            pd.DatetimeIndex([], tz="UTC"),
+            "location": pd.array(col("location"), dtype="string"),
+            "admin1": pd.Series(col("admin1"), dtype=text_dtype).array,
+            "munition": pd.Series(col("munition"), dtype=text_dtype).array,
+            "munition_class": pd.Categorical(col("munition_class"), dtype=MUNITION_CLASS_DTYPE),
+            "outcome": pd.Categorical(col("outcome"), dtype=OUTCOME_DTYPE),
+            "killed": pd.array(col("killed"), dtype="Int64"),
+            "injured": pd.array(col("injured"), dtype="Int64"),
+            "source": pd.array(["Air Force"] * n, dtype="string"),
+            "notes": pd.array(col("notes"), dtype="string"),
+        },
+        geometry=gpd.points_from_xy(col("x"), col("y")),
+        crs="EPSG:4326",
+        index=pd.RangeIndex(1, n + 1, name="row"),
+    )
+
+
+bounds = (
+    st.none()
+    | st.sampled_from(DAYS)  # whole local days
+    | instants()  # aware datetimes
+    | instants().map(lambda t: t.astimezone(KYIV).replace(tzinfo=None))  # naive: local wall time
+    .filter(lambda t: t.hour != 3)  # not in the hour a spring clock change skips
+)
+
+
+def subsets(values: list) -> st.SearchStrategy:
+    return st.none() | st.lists(st.sampled_from(values), max_size=len(values)).map(frozenset)
+
+
+states = st.builds(
+    FilterState,
+    start=bounds,
+    end=bounds,
+    munitions=subsets(MUNITIONS + ["Kinzhal"]),
+    outcomes=subsets(list(OUTCOMES)),
+    munition_classes=subsets(CLASSES),
+    admin1=subsets(OBLASTS),
+    text=st.none() | st.sampled_from(["kyiv", "КИЇВ", "PORT", "kn-", "ÉCOLE", "air", "zzz", " "]),
+    bbox=st.none() | st.tuples(st.floats(22, 40), st.floats(44, 52.5)).flatmap(
+        lambda sw: st.tuples(st.just(sw[0]), st.just(sw[1]), st.floats(sw[0], 41), st.floats(sw[1], 53))),
+    min_casualties=st.none() | st.integers(0, 6),
+)
+
+
+def _after(t: dt.datetime, bound) -> bool:
+    if isinstance(bound, dt.datetime):
+        aware = bound if bound.tzinfo else bound.replace(tzinfo=KYIV)
+        return t >= aware
+    return t.astimezone(KYIV).date() >= bound
+
+
+def _before(t: dt.datetime, bound) -> bool:
+    if isinstance(bound, dt.datetime):
+        aware = bound if bound.tzinfo else bound.replace(tzinfo=KYIV)
+        return t <= aware
+    return t.astimezone(KYIV).date() <= bound
+
+
+def keeps(r: dict, i: int, s: FilterState, skip: str | None = None) -> bool:
+    """The filter's meaning, one row at a time."""
+    if skip != "date":
+        if s.start is not None and not _after(r["occurred_at"], s.start):
+            return False
+        if s.end is not None and not _before(r["occurred_at"], s.end):
+            return False
+    for name, column in FACETS.items():
+        wanted = getattr(s, name)
+        if skip != name and wanted is not None and r[column] not in wanted:
+            return False
+    if s.text is not None:
+        needle = s.text.strip().casefold()
+        fields = [r["location"], r["admin1"], r["munition"], r["notes"], "Air Force", f"EV-{i}"]
+        if not any(v is not None and needle in v.casefold() for v in fields):
+            return False
+    if s.bbox is not None:
+        w, so, e, n = s.bbox
+        if not (w <= r["x"] <= e and so <= r["y"] <= n):
+            return False
+    if s.min_casualties is not None and (r["killed"] or 0) + (r["injured"] or 0) < s.min_casualties:
+        return False
+    return True
+
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(records=st.lists(rows, max_size=30), state=states,
+       text_dtype=st.sampled_from(["string", "str", "object", "category"]))
+def test_mask_equals_a_loop_over_rows(records, state, text_dtype):
+    frame = build(records, text_dtype)
+    mask = state.mask(frame)
+    assert mask.dtype == bool and mask.shape == (len(records),)
+    assert mask.tolist() == [keeps(r, i, state) for i, r in enumerate(records)]
+    # twice over the same frame (cached codes) and over a filtered copy: same answers
+    assert state.mask(frame).tolist() == mask.tolist()
+    part = frame[~mask]
+    assert not state.mask(part).any()
+
+
+@SETTINGS
+@given(records=st.lists(rows, max_size=30), state=states,
+       text_dtype=st.sampled_from(["string", "category"]), facet=st.sampled_from(list(FACETS)))
+def test_facet_counts_equal_a_loop(records, state, text_dtype, facet):
+    frame = build(records, text_dtype)
+    column = FACETS[facet]
+    counts = facet_counts(frame, state, facet)
+    expected: dict[str, int] = {}
+    for i, r in enumerate(records):
+        if r[column] is not None:
+            expected.setdefault(r[column], 0)
+            expected[r[column]] += keeps(r, i, state, skip=facet)
+    if isinstance(frame[column].dtype, pd.CategoricalDtype):  # every category listed
+        for value in frame[column].cat.categories:
+            expected.setdefault(value, 0)
+    assert counts == expected
+
+
+def one(when: str, **extra) -> gpd.GeoDataFrame:
+    base = {"occurred_at": pd.Timestamp(when).to_pydatetime(), "munition": "KN-23",
+            "munition_class": "ballistic missile", "outcome": "impact", "admin1": "Kyiv",
+            "location": "Kyiv", "notes": "", "x": 30.5, "y": 50.4, "killed": 0, "injured": 0}
+    return build([base | extra], "string")
+
+
+def test_a_strike_at_one_in_the_morning_kyiv_time_belongs_to_that_day():
+    strike = one("2025-06-01T22:00:00Z")  # 01:00 on 2 June in Kyiv
+    assert FilterState(start=dt.date(2025, 6, 2), end=dt.date(2025, 6, 2)).mask(strike).all()
+    assert not FilterState(end=dt.date(2025, 6, 1)).mask(strike).any()
+    assert FilterState(start="2025-06-02", end="2025-06-02").mask(strike).all()
+
+
+def test_end_day_is_inclusive_to_its_last_second():
+    late = one("2025-06-02T20:59:59Z")  # 23:59:59 on 2 June in Kyiv
+    next_day = one("2025-06-02T21:00:00Z")  # 00:00 on 3 June
+    state = FilterState(start=dt.date(2025, 6, 2), end=dt.date(2025, 6, 2))
+    assert state.mask(late).all() and not state.mask(next_day).any()
+
+
+def test_whole_day_on_the_autumn_clock_change_lasts_25_hours():
+    last_hour = one("2024-10-27T21:30:00Z")  # 23:30 on 27 October in Kyiv (UTC+2 after the change)
+    assert FilterState(end=dt.date(2024, 10, 27)).mask(last_hour).all()
+
+
+def test_other_time_zone():
+    strike = one("2025-06-01T22:00:00Z")  # 1 June in UTC
+    assert FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 1), tz="UTC").mask(strike).all()
+
+
+def test_edited_column_is_seen():
+    frame = build([{"occurred_at": dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc), "munition": m,
+                    "munition_class": "unknown", "outcome": "impact", "admin1": None, "location": "",
+                    "notes": "", "x": 30.0, "y": 50.0, "killed": None, "injured": None}
+                   for m in ["KN-23", "KAB", "KAB"]], "string")
+    state = FilterState(munitions={"KN-23"})
+    assert state.mask(frame).tolist() == [True, False, False]
+    frame["munition"] = pd.array(["KAB", "KAB", "KN-23"], dtype="string")
+    assert state.mask(frame).tolist() == [False, False, True]
+    frame.loc[1, "munition"] = "KN-23"  # edited in place
+    assert state.mask(frame).tolist() == [True, False, True]
+
+
+def test_state_is_hashable_from_plain_sequences():
+    a = FilterState(munitions=["KN-23"], outcomes=("impact",), bbox=[30, 50, 31, 51])
+    b = FilterState(munitions={"KN-23"}, outcomes={"impact"}, bbox=(30.0, 50.0, 31.0, 51.0))
+    assert a == b and hash(a) == hash(b)
+    assert FilterState(munitions="KN-23").munitions == frozenset({"KN-23"})
+    assert FilterState(text="  ").is_empty and not a.is_empty
+
+
+def test_unknown_facet_is_refused():
+    with pytest.raises(ValueError, match="unknown facet"):
+        facet_counts(one("2025-06-01T00:00:00Z"), FilterState(), "colour")
+
+
+def test_empty_frame():
+    frame = build([], "string")
+    assert FilterState(munitions={"KN-23"}, start=dt.date(2024, 1, 1)).mask(frame).shape == (0,)
+    assert facet_counts(frame, FilterState(), "outcomes") == dict.fromkeys(OUTCOMES, 0)
+    assert np.asarray(facet_counts(frame, FilterState(), "munitions") == {})

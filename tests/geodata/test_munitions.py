@@ -1,0 +1,83 @@
+"""The munition catalogue: aliases a user writes find the canonical entry."""
+from __future__ import annotations
+
+import pytest
+
+from geodata.munitions import catalogue, find_munitions, munition_key, munition_names, resolve_munition
+from geodata.schema import MUNITION_CLASSES
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "cls"),
+    [
+        ("Х-101", "Kh-101", "cruise missile"),  # Cyrillic Kha
+        ("kh101", "Kh-101", "cruise missile"),
+        ("X-101", "Kh-101", "cruise missile"),  # Latin X
+        ("Hwasong 11A", "KN-23", "ballistic missile"),
+        ("hwasong-11ga", "KN-23", "ballistic missile"),
+        ("Hwasong-11B", "KN-24", "ballistic missile"),
+        ("Geran-2", "Shahed-136", "loitering munition"),
+        ("Герань-2", "Shahed-136", "loitering munition"),
+        ("Shahed 136", "Shahed-136", "loitering munition"),
+        ("Geran-1", "Shahed-131", "loitering munition"),
+        ("Калибр", "3M-14 Kalibr", "cruise missile"),
+        ("Калібр", "3M-14 Kalibr", "cruise missile"),
+        ("Iskander M", "9M723 Iskander-M", "ballistic missile"),
+        ("Іскандер-К", "9M728 Iskander-K", "cruise missile"),
+        ("9M729", "9M729", "cruise missile"),
+        ("Kinzhal", "Kh-47M2 Kinzhal", "ballistic missile"),
+        ("Х-22", "Kh-22", "air-launched missile"),
+        ("kh 32", "Kh-32", "air-launched missile"),
+        ("Kh-59", "Kh-59", "cruise missile"),
+        ("Х-69", "Kh-69", "cruise missile"),
+        ("Kh-31P", "Kh-31P", "air-launched missile"),
+        ("Oniks", "P-800 Oniks", "cruise missile"),
+        ("С-300", "S-300", "surface-to-air missile"),
+        ("s400", "S-400", "surface-to-air missile"),
+        ("КАБ-500", "KAB", "guided bomb"),
+        ("UMPK", "UMPK", "guided bomb"),
+        ("Tornado-S", "Tornado-S", "rocket artillery"),
+        ("Смерч", "Smerch", "rocket artillery"),
+        ("BM-21", "Grad", "rocket artillery"),
+        ("Ланцет", "Lancet", "loitering munition"),
+        ("Gerbera", "Gerbera", "decoy"),
+        ("  SHAHED-136  ", "Shahed-136", "loitering munition"),
+    ],
+)
+def test_alias_resolves(text: str, name: str, cls: str) -> None:
+    m = resolve_munition(text)
+    assert m is not None, text
+    assert (m.name, m.munition_class) == (name, cls)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "banana", "drone", None, 42])
+def test_unknown_or_empty_is_none(text: object) -> None:
+    assert resolve_munition(text) is None
+
+
+def test_contract_names_present_and_classes_valid() -> None:
+    required = {
+        "KN-23", "KN-24", "Shahed-136", "Shahed-131", "Kh-101", "Kh-555", "3M-14 Kalibr", "9M723 Iskander-M",
+        "9M728 Iskander-K", "9M729", "Kh-47M2 Kinzhal", "Kh-22", "Kh-32", "Kh-59", "Kh-69", "Kh-31P",
+        "P-800 Oniks", "S-300", "S-400", "KAB", "UMPK", "Tornado-S", "Smerch", "Grad", "Lancet", "Gerbera",
+    }
+    assert required <= set(munition_names())
+    assert all(m.munition_class in MUNITION_CLASSES for m in catalogue())
+    assert all(m.origin for m in catalogue())
+
+
+def test_every_name_and_alias_resolves_to_its_own_entry() -> None:
+    # an alias shared by two entries would make lookups depend on file order
+    for m in catalogue():
+        for label in (m.name, *m.aliases):
+            assert resolve_munition(label) is m, label
+
+
+def test_key_ignores_case_spaces_hyphens_and_script() -> None:
+    assert munition_key("Х-101") == munition_key("KH 101") == munition_key("kh101")
+
+
+def test_find_in_free_text() -> None:
+    found = find_munitions("Overnight: Kh-101 cruise missiles, Shahed drones and a Х-47М2; s-300 too.")
+    assert [m.name for m in found] == ["Kh-101", "Shahed-136", "Kh-47M2 Kinzhal", "S-300"]
+    assert find_munitions("shelling of the outskirts") == []

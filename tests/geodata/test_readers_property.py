@@ -1,0 +1,54 @@
+"""Property: whatever mix of good and bad rows a file has, every row is accounted for."""
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geodata import read_incidents
+
+GOOD_DATES = st.sampled_from(["2024-06-02", "2024-06-02 01:30", "02.06.2024", "2024-06-02T01:30:00Z", "2023-12"])
+BAD_DATES = st.sampled_from(["", "yesterday", "2024-13-01", "31.02.2024", "2024-06-02 25:00"])
+GOOD_LAT = st.floats(min_value=45.0, max_value=52.0, allow_nan=False).map(lambda v: f"{v:.5f}")
+BAD_LAT = st.sampled_from(["", "abc", "148.2", "-95", "n/a"])
+LON = st.floats(min_value=23.0, max_value=40.0, allow_nan=False).map(lambda v: f"{v:.5f}")
+MUNITION = st.sampled_from(["KN-23", "Герань-2", "kh101", "", "Unheard-of 7"])
+OUTCOME = st.sampled_from(["hit", "збито", "debris", "", "perhaps"])
+
+ROW = st.tuples(st.booleans(), GOOD_DATES, BAD_DATES, st.booleans(), GOOD_LAT, BAD_LAT, LON, MUNITION, OUTCOME)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(ROW, min_size=0, max_size=25))
+def test_every_row_is_loaded_or_rejected_and_listed(rows) -> None:
+    expected_good: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "random.csv"
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["event_id", "date", "lat", "lon", "munition", "outcome"])
+            for i, (date_ok, good_date, bad_date, lat_ok, good_lat, bad_lat, lon, munition, outcome) in enumerate(rows):
+                writer.writerow([f"id{i}", good_date if date_ok else bad_date, good_lat if lat_ok else bad_lat,
+                                 lon, munition, outcome])
+                if date_ok and lat_ok:
+                    expected_good.append(i + 2)  # header is row 1
+        result = read_incidents(path)
+    report = result.report
+    report.check()
+    assert report.rows_read == len(rows)
+    assert report.rows_loaded + report.rows_rejected == report.rows_read
+    assert list(result.frame.index) == expected_good
+    rejected = set(range(2, len(rows) + 2)) - set(expected_good)
+    assert report.rows_rejected == len(rejected)
+    # each rejected row is listed with at least one error naming its row and a column
+    assert {p.row for p in report.errors} == rejected
+    assert all(p.column for p in report.errors)
+    # unknown munitions are kept verbatim and flagged, on every row that has one
+    unknown = {i + 2 for i, r in enumerate(rows) if r[7] == "Unheard-of 7"}
+    assert {p.row for p in report.warnings if p.column == "munition"} == unknown
+    kept_unknown = result.frame.index.isin(sorted(unknown))
+    assert (result.frame.loc[kept_unknown, "munition"] == "Unheard-of 7").all()
+    assert (result.frame.loc[kept_unknown, "munition_class"] == "unknown").all()

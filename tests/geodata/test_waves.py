@@ -1,0 +1,222 @@
+"""Attack waves: the waves table, filters on it, and the funnel joined with geolocated events."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geodata import FilterState, LoadReport
+from geodata.normalize import build_frame
+from geodata.waves import read_waves, target_counts, wave_funnel, wave_mask
+
+HEADER = ("time_start,time_end,model,launch_place,target,target_main,carrier,launched,destroyed,"
+          "not_reach_goal,still_attacking,border_crossing,is_shahed,affected region,source")
+ROWS = [
+    # 2: the overnight drone wave
+    "2025-06-01 19:00,2025-06-02 09:00,Shahed-136/131,Kursk oblast and Bryansk oblast and Primorsko-Akhtarsk,"
+    "Kyiv oblast,Kyiv,,57.0,53.0,,,,1.0,Kyiv oblast,https://example.org/1",
+    # 3: the ballistic missiles of the same night
+    "2025-06-01  23:30 ,2025-06-02 05:00,KN-23,Kursk oblast,Kyiv,Kyiv,,4.0,0.0,,,,0.0,,https://example.org/1",
+    # 4: cruise missiles aimed at a macro-region, date only
+    "2025-06-03,2025-06-03,X-101/X-555,Caspian Sea,south,,Tu-95MS,10,8,1,,,0,,https://example.org/2",
+    # 5: inconsistent counts, a target with a raion
+    "2025-06-04 01:00,2025-06-04 06:00,Iskander-M,Belgorod oblast,\"Dnipropetrovsk oblast, Kryvyi Rih Raion\","
+    ",,2,3,,,,0,,x",
+    # 6: a model the catalogue does not know, a target nobody can place
+    "2025-06-05,2025-06-05,Orlan-10,Kursk oblast,Zzyzx Nowhere,,,1,1,,,,0,,x",
+    # 7: rejected: mistyped year
+    "2202-06-03,2025-06-03,Kalibr,Black Sea,Odesa oblast,,,6,5,,,,0,,x",
+]
+
+
+@pytest.fixture
+def waves_path(tmp_path: Path) -> Path:
+    path = tmp_path / "missile_attacks_daily.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def waves(waves_path: Path) -> pd.DataFrame:
+    return read_waves(waves_path).frame
+
+
+def _events() -> pd.DataFrame:
+    raw = pd.DataFrame({
+        "event_id": ["e1", "e2", "e3", "e4", "e5", "e6", "e7"],
+        "occurred_at": ["2025-06-02 02:10", "2025-06-02 03:00", "2025-06-04", "2025-06-02",
+                        "2025-06-01 21:00", "2025-06-03 14:00", "2025-06-03"],
+        "latitude": [50.35, 50.40, 50.45, 50.30, 50.50, 46.48, 46.47],
+        "longitude": [30.40, 30.60, 30.52, 30.30, 30.70, 30.72, 30.73],
+        "munition": ["KN-23", "KN-23", "KN-23", "Shahed-136", "Geran-1", "Kh-101", "Kalibr"],
+        "outcome": ["impact", "deviated", "impact", "impact", "debris", "impact", "impact"],
+        "geo_precision": ["exact"] * 7,
+    })
+    return build_frame(raw, LoadReport("events.csv", "csv"), rows=range(2, 9), tz="Europe/Kyiv")
+
+
+def test_every_row_accounted_for(waves_path: Path) -> None:
+    result = read_waves(waves_path)
+    report = result.report
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (6, 5, 1)
+    assert list(result.frame.index) == [2, 3, 4, 5, 6]
+    assert any(p.row == 7 and p.column == "time_start" and "2202" in p.message for p in report.errors)
+
+
+def test_models_resolve_to_catalogue_names(waves: pd.DataFrame, waves_path: Path) -> None:
+    assert waves.loc[2, "munition"] == "Shahed-136 / Shahed-131"
+    assert waves.loc[2, "munition_names"] == ("Shahed-136", "Shahed-131")
+    assert waves.loc[2, "munition_class"] == "loitering munition"
+    assert waves.loc[3, "munition"] == "KN-23"
+    assert waves.loc[3, "munition_class"] == "ballistic missile"
+    assert waves.loc[4, "munition"] == "Kh-101 / Kh-555"
+    assert waves.loc[4, "munition_class"] == "cruise missile"
+    assert waves.loc[6, "munition"] == "Orlan-10"  # unknown: verbatim, class unknown, reported
+    assert waves.loc[6, "munition_class"] == "unknown"
+    report = read_waves(waves_path).report
+    assert any(p.row == 6 and p.column == "model" and "Orlan-10" in p.message for p in report.warnings)
+
+
+def test_counts_and_impacts(waves: pd.DataFrame, waves_path: Path) -> None:
+    assert waves.loc[2, ["launched", "intercepted"]].tolist() == [57, 53]
+    assert waves.loc[2, "impact"] == 4  # empty not_reach_goal counts as none
+    assert waves.loc[4, "impact"] == 1  # 10 - 8 - 1
+    assert pd.isna(waves.loc[5, "impact"])  # 2 launched, 3 destroyed: never negative
+    report = read_waves(waves_path).report
+    assert any(p.row == 5 and "inconsistent counts" in p.message for p in report.warnings)
+
+
+def test_launch_places_split_on_and(waves: pd.DataFrame) -> None:
+    assert waves.loc[2, "launch_places"] == ("Kursk oblast", "Bryansk oblast", "Primorsko-Akhtarsk")
+    assert waves.loc[3, "launch_places"] == ("Kursk oblast",)
+
+
+def test_wave_time_columns_let_the_usual_filter_work(waves: pd.DataFrame) -> None:
+    # occurred_at is time_start: a date filter picks the waves that started that day (Kyiv time)
+    only_3_june = FilterState(start=dt.date(2025, 6, 3), end=dt.date(2025, 6, 3))
+    assert list(waves.index[only_3_june.mask(waves)]) == [4]
+    assert list(waves.index[FilterState(munitions={"KN-23"}).mask(waves)]) == [3]
+    # a wave of two munitions is kept when either is chosen
+    assert list(waves.index[wave_mask(waves, FilterState(munitions={"Shahed-131"}))]) == [2]
+    assert list(waves.index[wave_mask(waves, FilterState(munition_classes={"cruise missile"}))]) == [4]
+
+
+def test_funnel_per_munition_with_geolocated_events(waves: pd.DataFrame) -> None:
+    events = _events()
+    funnel = wave_funnel(waves, events, FilterState())
+    shahed = funnel.loc["Shahed-136 / Shahed-131"]
+    assert (shahed["launched"], shahed["intercepted"], shahed["not_reached"], shahed["impacts"]) == (57, 53, 0, 4)
+    # e4 (Shahed-136, day precision, 2 June overlaps the night) and e5 (Geran-1 = Shahed-131, 21:00)
+    assert shahed["geolocated"] == 2
+    assert shahed["geolocated_impacts"] == 1
+    kn23 = funnel.loc["KN-23"]
+    assert (kn23["launched"], kn23["intercepted"], kn23["impacts"]) == (4, 0, 4)
+    assert kn23["geolocated"] == 2  # e1, e2 in the window; e3 is two days later
+    assert kn23["geolocated_impacts"] == 1
+    assert funnel.loc["Kh-101 / Kh-555", "geolocated"] == 1  # e6; e7 (Kalibr) has no wave
+    assert "3M-14 Kalibr" not in funnel.index  # its only wave was rejected
+    assert list(funnel.index[:2]) == ["Shahed-136 / Shahed-131", "Kh-101 / Kh-555"]  # most launched first
+
+
+def test_funnel_follows_the_filter(waves: pd.DataFrame) -> None:
+    events = _events()
+    funnel = wave_funnel(waves, events, FilterState(munitions={"KN-23"}))
+    assert list(funnel.index) == ["KN-23"]
+    night = FilterState(start=dt.datetime(2025, 6, 1, 18, 0), end=dt.datetime(2025, 6, 2, 8, 0))
+    assert set(wave_funnel(waves, events, night).index) == {"Shahed-136 / Shahed-131", "KN-23"}
+    # the outcome filter narrows the events joined, not the waves
+    impacts_only = wave_funnel(waves, events, FilterState(outcomes={"impact"}))
+    assert impacts_only.loc["KN-23", "launched"] == 4
+    assert impacts_only.loc["KN-23", "geolocated"] == 1
+
+
+def test_funnel_of_nothing_is_empty(waves: pd.DataFrame) -> None:
+    none = wave_funnel(waves, _events(), FilterState(start=dt.date(2030, 1, 1)))
+    assert none.empty
+
+
+def test_funnel_geolocated_equals_a_plain_loop(waves: pd.DataFrame) -> None:
+    events = _events()
+    funnel = wave_funnel(waves, events)
+    for munition, row in funnel.iterrows():
+        group = waves[waves["munition"] == munition]
+        count = 0
+        for _, ev in events.iterrows():
+            span_end = ev.occurred_at + (pd.Timedelta(days=1) - pd.Timedelta(1) if ev.time_precision == "day"
+                                         else pd.Timedelta(0))
+            if any(ev.munition in w.munition_names and ev.occurred_at <= w.time_end and span_end >= w.occurred_at
+                   for w in group.itertuples()):
+                count += 1
+        assert row["geolocated"] == count, munition
+
+
+def test_targets_resolve_to_oblasts_through_the_gazetteer(waves: pd.DataFrame, waves_path: Path) -> None:
+    assert waves.loc[2, "target_admin1"] == ("Kyiv Oblast",)
+    assert "Kherson Oblast" in waves.loc[4, "target_admin1"]  # "south" stands for the southern oblasts
+    assert "Kyiv Oblast" not in waves.loc[4, "target_admin1"]
+    assert waves.loc[5, "target_admin1"] == ("Dnipropetrovsk Oblast",)  # "..., Kryvyi Rih Raion"
+    # a name nobody can place is kept and reported, never guessed
+    assert waves.loc[6, "target_admin1"] == ()
+    assert waves.loc[6, "target_unresolved"] == ("Zzyzx Nowhere",)
+    report = read_waves(waves_path).report
+    assert any(p.row == 6 and p.column == "target" and "Zzyzx Nowhere" in p.message for p in report.warnings)
+
+
+def test_target_counts_for_oblast_shading(waves: pd.DataFrame) -> None:
+    counts = target_counts(waves, FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 2)))
+    assert counts["Kyiv Oblast"] == 57
+    assert "Kherson Oblast" not in counts  # the 3 June wave is outside the range
+    assert target_counts(waves)["Kherson Oblast"] == 10
+
+
+def test_inspect_reports_a_waves_file_as_waves(waves_path: Path, capsys) -> None:
+    import json
+
+    from geodata import read_incidents
+    from geodata.errors import DataError
+    from geodata.readers import detect_format
+    from mapviewer.cli import main
+
+    assert detect_format(waves_path) == "airforce_waves"
+    with pytest.raises(DataError, match="attack-waves file.*open it as waves"):
+        read_incidents(waves_path)
+    assert main(["inspect", str(waves_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["format"] == "airforce_waves"
+    assert (summary["rows_read"], summary["rows_loaded"], summary["rows_rejected"]) == (6, 5, 1)
+    assert summary["counts"]["launched"]["Shahed-136 / Shahed-131"] == 57
+
+
+@pytest.fixture(scope="module")
+def module_waves(tmp_path_factory) -> pd.DataFrame:
+    path = tmp_path_factory.mktemp("waves") / "missile_attacks_daily.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    return read_waves(path).frame
+
+
+_NAMES = ["KN-23", "Shahed-136", "Shahed-131", "Kh-101", "Kh-555", "9M723 Iskander-M", "Orlan-10", "Grad"]
+_CLASSES = ["ballistic missile", "cruise missile", "loitering munition", "unknown"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.none() | st.dates(dt.date(2025, 5, 31), dt.date(2025, 6, 6)),
+    days=st.integers(0, 4),
+    munitions=st.none() | st.sets(st.sampled_from(_NAMES), max_size=3),
+    classes=st.none() | st.sets(st.sampled_from(_CLASSES), max_size=2),
+)
+def test_wave_mask_equals_a_plain_loop(module_waves, start, days, munitions, classes) -> None:
+    end = start + dt.timedelta(days=days) if start else None
+    state = FilterState(start=start, end=end, munitions=munitions, munition_classes=classes)
+    expected = []
+    for wave in module_waves.itertuples():
+        local_day = wave.occurred_at.tz_convert("Europe/Kyiv").date()
+        ok = start is None or start <= local_day <= end
+        ok = ok and (munitions is None or bool(set(wave.munition_names) & munitions) or wave.munition in munitions)
+        ok = ok and (classes is None or wave.munition_class in classes)
+        expected.append(ok)
+    assert wave_mask(module_waves, state).tolist() == expected

@@ -1,0 +1,301 @@
+"""Data exports: exact rows, round trips, formula neutralisation, atomic writes (no Qt)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+import geodata
+from geodata import writers
+from geodata.errors import DataError
+from geodata.schema import (
+    CANONICAL_COLUMNS,
+    GEO_PRECISION_DTYPE,
+    MUNITION_CLASS_DTYPE,
+    OUTCOME_DTYPE,
+    TIME_PRECISION_DTYPE,
+)
+
+FORMATS = ("csv", "geojson", "gpkg", "xlsx")
+
+
+def make_frame(rows: list[dict]) -> gpd.GeoDataFrame:
+    """A canonical frame (the shape read_incidents returns) from plain row dicts."""
+    n = len(rows)
+    frame = gpd.GeoDataFrame(
+        {
+            "event_id": pd.array([r["event_id"] for r in rows], dtype="string"),
+            "occurred_at": pd.to_datetime([r["occurred_at"] for r in rows], utc=True, format="ISO8601"),
+            "time_precision": pd.Categorical([r.get("time_precision", "exact") for r in rows], dtype=TIME_PRECISION_DTYPE),
+            "geometry": gpd.points_from_xy([r["lon"] for r in rows], [r["lat"] for r in rows], crs="EPSG:4326"),
+            "location": pd.array([r.get("location") for r in rows], dtype="string"),
+            "admin1": pd.array([r.get("admin1") for r in rows], dtype="string"),
+            "geo_precision": pd.Categorical([r.get("geo_precision", "exact") for r in rows], dtype=GEO_PRECISION_DTYPE),
+            "munition": pd.array([r["munition"] for r in rows], dtype="string"),
+            "munition_class": pd.Categorical([r["munition_class"] for r in rows], dtype=MUNITION_CLASS_DTYPE),
+            "outcome": pd.Categorical([r["outcome"] for r in rows], dtype=OUTCOME_DTYPE),
+            "killed": pd.array([r.get("killed") for r in rows], dtype="Int64"),
+            "injured": pd.array([r.get("injured") for r in rows], dtype="Int64"),
+            "source": pd.array([r.get("source") for r in rows], dtype="string"),
+            "source_url": pd.array([r.get("source_url") for r in rows], dtype="string"),
+            "notes": pd.array([r.get("notes") for r in rows], dtype="string"),
+        },
+        geometry="geometry",
+        crs="EPSG:4326",
+        index=pd.RangeIndex(2, n + 2, name="row"),
+    )
+    return frame[list(CANONICAL_COLUMNS)]
+
+
+ROWS = [
+    dict(event_id="N-1", occurred_at="2025-09-29T22:40:00Z", lat=50.2847123456789, lon=30.3110987654321,
+         location="Боярка, Fastiv raion", admin1="Kyiv Oblast", munition="KN-23", munition_class="ballistic missile",
+         outcome="impact", killed=2, injured=0, source="Air Force of Ukraine", source_url="https://example.org/n1",
+         notes='A father and his son killed; "private house", roof destroyed\nsecond line'),
+    dict(event_id="N-2", occurred_at="2025-09-29T22:41:30.250Z", lat=50.39, lon=30.36, location="Vyshneve",
+         admin1="Kyiv Oblast", geo_precision="settlement", munition="KN-23", munition_class="ballistic missile",
+         outcome="deviated", killed=None, injured=3, source="Kyiv OVA", notes="Exploded in the air"),
+    dict(event_id="S-1", occurred_at="2025-09-19T21:00:00Z", time_precision="day", lat=49.99, lon=36.23,
+         location="Kharkiv", admin1="Kharkiv Oblast", geo_precision="region", munition="Shahed-136",
+         munition_class="loitering munition", outcome="intercepted", source="Air Force of Ukraine"),
+    dict(event_id="C-1", occurred_at="2025-07-31T21:00:00Z", time_precision="month", lat=49.84, lon=24.03,
+         location="Львів", admin1="Lviv Oblast", munition="Kh-101", munition_class="cruise missile",
+         outcome="unknown", killed=0, injured=None, notes=None),
+]
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    """Comparable plain values: text as str/None, categories as text, points as lon/lat."""
+    out = pd.DataFrame(index=range(len(frame)))
+    for name in frame.columns:
+        column = frame[name].reset_index(drop=True)
+        if name == "geometry":
+            out["lon"], out["lat"] = column.x.to_numpy(), column.y.to_numpy()
+        elif name == "occurred_at":
+            out[name] = pd.to_datetime(column, utc=True).dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        elif name in ("killed", "injured"):
+            out[name] = [None if pd.isna(v) else int(v) for v in column]
+        else:
+            out[name] = [None if pd.isna(v) else (v if isinstance(v, float) else str(v)) for v in column]
+    return out
+
+
+@pytest.fixture
+def frame() -> gpd.GeoDataFrame:
+    f = make_frame(ROWS)
+    f["priority"] = [-1.5, 2.0, np.nan, 10.25]  # an extra numeric input column, negative included
+    f["analyst"] = pd.array(["ok", None, "Ірина", "b"], dtype="string")  # an extra text column
+    return f
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_round_trip_gives_the_same_rows_and_values(tmp_path, frame, fmt):
+    path = tmp_path / f"out.{fmt}"
+    writers.write_incidents(frame, path)
+    result = geodata.read_incidents(str(path))
+    assert result.report.rows_read == len(frame)
+    assert result.report.rows_rejected == 0
+    back = result.frame
+    assert list(back.columns) == list(frame.columns)
+    pd.testing.assert_frame_equal(_normalised(back), _normalised(frame), check_dtype=False)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_round_trip_of_the_sample(tmp_path, fmt):
+    from geodata.sample import make_sample
+
+    sample = make_sample(n=400)
+    path = tmp_path / f"sample.{fmt}"
+    writers.write_incidents(sample, path)
+    back = geodata.read_incidents(str(path)).frame
+    assert len(back) == len(sample)
+    pd.testing.assert_frame_equal(_normalised(back), _normalised(sample), check_dtype=False)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_exactly_the_given_rows_are_written(tmp_path, frame, fmt):
+    shown = frame[geodata.FilterState(outcomes={"impact", "deviated"}).mask(frame)]
+    path = tmp_path / f"shown.{fmt}"
+    writers.write_incidents(shown, path)
+    back = geodata.read_incidents(str(path)).frame
+    assert list(back["event_id"]) == ["N-1", "N-2"]
+
+
+def test_csv_is_plain_text_with_iso_utc_times_and_coordinates(tmp_path, frame):
+    path = tmp_path / "out.csv"
+    writers.write_csv(frame, path)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert table[0]["occurred_at"] == "2025-09-29T22:40:00Z"
+    assert table[1]["occurred_at"] == "2025-09-29T22:41:30.25Z"
+    assert float(table[0]["latitude"]) == 50.2847123456789
+    assert float(table[0]["longitude"]) == 30.3110987654321
+    assert table[0]["location"] == "Боярка, Fastiv raion"
+    assert table[1]["killed"] == ""  # missing stays missing, never 0
+    assert table[3]["killed"] == "0"
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+SUM(A1:A2)", "-2+3", "@SUM(1)", "\tTAB", "\rCR"]
+
+
+def _hostile_frame() -> gpd.GeoDataFrame:
+    rows = [dict(ROWS[0], event_id=f"H-{i}", notes=text, source=text) for i, text in enumerate(HOSTILE)]
+    f = make_frame(rows)
+    f["score"] = [-5, -1, 0, 1, 2, 3]  # negative numbers are numbers, not formulas
+    return f
+
+
+def test_csv_neutralises_formula_text_but_not_numbers(tmp_path):
+    path = tmp_path / "hostile.csv"
+    writers.write_csv(_hostile_frame(), path)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [r["notes"] for r in table] == ["'" + t for t in HOSTILE]
+    assert [r["source"] for r in table] == ["'" + t for t in HOSTILE]
+    assert [r["score"] for r in table] == ["-5", "-1", "0", "1", "2", "3"]
+    assert float(table[0]["longitude"]) == 30.3110987654321
+    # Reading it back gives the text a person sees in a spreadsheet: the apostrophe included.
+    # (Five rows: the reader's delimiter sniffing does not yet take a quoted bare CR.)
+    writers.write_csv(_hostile_frame().iloc[:5], path)
+    back = geodata.read_incidents(str(path)).frame
+    assert list(back["notes"]) == ["'" + t for t in HOSTILE[:5]]
+
+
+def test_xlsx_keeps_formula_text_as_text_and_numbers_as_numbers(tmp_path):
+    path = tmp_path / "hostile.xlsx"
+    writers.write_xlsx(_hostile_frame(), path)
+    sheet = load_workbook(path).active
+    header = [c.value for c in sheet[1]]
+    notes, score, killed = header.index("notes"), header.index("score"), header.index("killed")
+    for row, text in zip(sheet.iter_rows(min_row=2), HOSTILE):
+        cell = row[notes]
+        assert cell.data_type == "s"  # a string, never a formula
+        assert cell.quotePrefix  # Excel's own leading apostrophe: shown and edited as text
+        assert cell.value == text.replace("\r", "\n")  # XML keeps no bare CR: it reads back as LF
+    assert [r[score].value for r in sheet.iter_rows(min_row=2)] == [-5, -1, 0, 1, 2, 3]
+    assert all(r[score].data_type == "n" for r in sheet.iter_rows(min_row=2))
+    assert sheet.cell(row=2, column=killed + 1).value == 2
+    back = geodata.read_incidents(str(path)).frame
+    # The reader trims surrounding white space from text, as it does for every file.
+    assert list(back["notes"]) == [t.strip() for t in HOSTILE]
+
+
+def test_geojson_is_a_feature_collection_of_points(tmp_path, frame):
+    path = tmp_path / "out.geojson"
+    writers.write_geojson(frame, path)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["type"] == "FeatureCollection"
+    first = document["features"][0]
+    assert first["geometry"] == {"type": "Point", "coordinates": [30.3110987654321, 50.2847123456789]}
+    assert first["properties"]["occurred_at"] == "2025-09-29T22:40:00Z"
+    assert first["properties"]["killed"] == 2
+    assert document["features"][1]["properties"]["killed"] is None
+
+
+def _files(folder) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_failure_after_writing_leaves_the_old_file_and_no_temporary(tmp_path, frame, fmt, monkeypatch):
+    path = tmp_path / f"out.{fmt}"
+    writers.write_incidents(frame, path)
+    before = path.read_bytes()
+    real = writers._WRITERS[fmt]
+
+    def write_then_fail(data, tmp):
+        real(data.iloc[:1], tmp)  # a different, complete file in the temporary place
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(writers._WRITERS, fmt, write_then_fail)
+    with pytest.raises(DataError, match="No space left on device") as info:
+        writers.write_incidents(frame, path)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == before
+    assert _files(tmp_path) == [f"out.{fmt}"]
+
+
+def test_a_failure_part_way_through_rows_leaves_the_old_file(tmp_path, frame, monkeypatch):
+    path = tmp_path / "out.xlsx"
+    writers.write_xlsx(frame.iloc[:2], path)
+    before = path.read_bytes()
+    real, calls = writers._cell, []
+
+    def failing_cell(value):
+        calls.append(value)
+        if len(calls) > 20:  # in the middle of the second row
+            raise RuntimeError("interrupted")
+        return real(value)
+
+    monkeypatch.setattr(writers, "_cell", failing_cell)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        writers.write_xlsx(frame, path)
+    assert path.read_bytes() == before
+    assert _files(tmp_path) == ["out.xlsx"]
+
+
+def test_csv_failure_part_way_through_writing(tmp_path, frame, monkeypatch):
+    path = tmp_path / "out.csv"
+    path.write_text("old contents\n", encoding="utf-8")
+
+    def partial_to_csv(self, target, **kwargs):
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write("event_id,occ")
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", partial_to_csv)
+    with pytest.raises(DataError, match="Input/output error"):
+        writers.write_csv(frame, path)
+    assert path.read_text(encoding="utf-8") == "old contents\n"
+    assert _files(tmp_path) == ["out.csv"]
+
+
+def test_unwritable_paths_raise_data_error_naming_the_path(tmp_path, frame):
+    with pytest.raises(DataError, match="does not exist"):
+        writers.write_csv(frame, tmp_path / "no such folder" / "out.csv")
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(DataError, match="folder.csv"):
+        writers.write_csv(frame, tmp_path / "folder.csv")
+    with pytest.raises(DataError, match=r"out\.txt"):
+        writers.write_incidents(frame, tmp_path / "out.txt")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_folder_raises_data_error(tmp_path, frame):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(DataError, match="out.csv"):
+            writers.write_csv(frame, folder / "out.csv")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_new_files_get_normal_permissions(tmp_path, frame):
+    path = tmp_path / "out.csv"
+    writers.write_csv(frame, path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_empty_selection_writes_a_header_only_file(tmp_path, frame):
+    path = tmp_path / "none.csv"
+    writers.write_csv(frame.iloc[:0], path)
+    with open(path, encoding="utf-8-sig") as handle:
+        assert handle.read().strip().split(",")[:3] == ["event_id", "occurred_at", "time_precision"]
+
+
+def test_writers_do_not_import_qt():
+    import subprocess
+    import sys
+
+    code = "import sys, geodata.writers; sys.exit('PySide6' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

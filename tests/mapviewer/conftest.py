@@ -1,0 +1,103 @@
+"""Fixtures for the desktop app: small canonical frames and a main-window factory."""
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings
+
+from geodata.report import LoadReport
+from geodata.schema import (
+    CANONICAL_COLUMNS,
+    GEO_PRECISION_DTYPE,
+    MUNITION_CLASS_DTYPE,
+    OUTCOME_DTYPE,
+    TIME_PRECISION_DTYPE,
+)
+
+# (event_id, UTC time, munition, class, outcome, location, killed, notes)
+_ROWS = [
+    ("N-1", "2025-09-29T22:40:00Z", "KN-23", "ballistic missile", "impact", "Boiarka", 2, "Father and son killed"),
+    ("N-2", "2025-09-29T22:41:00Z", "KN-23", "ballistic missile", "impact", "Vyshneve", 0, "Warehouse hit"),
+    ("N-3", "2025-09-29T22:42:00Z", "KN-23", "ballistic missile", "deviated", "Bucha", None, "Exploded in the air"),
+    ("N-4", "2025-09-29T22:43:00Z", "KN-23", "ballistic missile", "impact", "Irpin", 0, "Field"),
+    ("S-1", "2025-09-20T01:00:00Z", "Shahed-136", "loitering munition", "intercepted", "Kyiv", None, "Shot down"),
+    ("S-2", "2025-09-20T01:10:00Z", "Shahed-136", "loitering munition", "intercepted", "Kyiv", None, "Shot down"),
+    ("S-3", "2025-09-20T01:20:00Z", "Shahed-136", "loitering munition", "impact", "Kyiv",
+     None, "<script>window.hacked=1</script><b>bold</b>"),
+    ("C-1", "2025-08-01T03:00:00Z", "Kh-101", "cruise missile", "intercepted", "Lviv", None, "Shot down"),
+]
+
+
+def canonical_frame(rows=_ROWS) -> gpd.GeoDataFrame:
+    """A small frame in the canonical schema (the shape geodata.read_incidents returns)."""
+    n = len(rows)
+    lons = [30.2 + 0.05 * i for i in range(n)]
+    lats = [50.3 + 0.03 * i for i in range(n)]
+    frame = gpd.GeoDataFrame(
+        {
+            "event_id": pd.array([r[0] for r in rows], dtype="string"),
+            "occurred_at": pd.to_datetime([r[1] for r in rows], utc=True),
+            "time_precision": pd.Categorical(["exact"] * n, dtype=TIME_PRECISION_DTYPE),
+            "geometry": gpd.points_from_xy(lons, lats, crs="EPSG:4326"),
+            "location": pd.array([r[5] for r in rows], dtype="string"),
+            "admin1": pd.array(["Kyiv Oblast"] * n, dtype="string"),
+            "geo_precision": pd.Categorical(["exact"] * n, dtype=GEO_PRECISION_DTYPE),
+            "munition": pd.array([r[2] for r in rows], dtype="string"),
+            "munition_class": pd.Categorical([r[3] for r in rows], dtype=MUNITION_CLASS_DTYPE),
+            "outcome": pd.Categorical([r[4] for r in rows], dtype=OUTCOME_DTYPE),
+            "killed": pd.array([r[6] for r in rows], dtype="Int64"),
+            "injured": pd.array([None] * n, dtype="Int64"),
+            "source": pd.array(["test"] * n, dtype="string"),
+            "source_url": pd.array([f"https://example.org/{r[0]}" for r in rows], dtype="string"),
+            "notes": pd.array([r[7] for r in rows], dtype="string"),
+        },
+        geometry="geometry",
+        crs="EPSG:4326",
+        index=pd.RangeIndex(2, n + 2, name="row"),
+    )
+    return frame[list(CANONICAL_COLUMNS)]
+
+
+@pytest.fixture
+def frame() -> gpd.GeoDataFrame:
+    return canonical_frame()
+
+
+@pytest.fixture
+def loaded_state(qapp, frame):
+    """An AppState holding the small frame as one opened file."""
+    from mapviewer.state import AppState
+
+    state = AppState()
+    report = LoadReport(path="/data/night.csv", format="csv", rows_read=len(frame), rows_loaded=len(frame))
+    state.add_dataset("/data/night.csv", frame, report)
+    return state
+
+
+@pytest.fixture
+def settings(tmp_path) -> QSettings:
+    """A settings store in the test's own folder (never the user's)."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_main_window(qtbot, settings):
+    """Factory: ``make_main_window(state=None, settings=None, show=True)`` -> MainWindow.
+
+    Every window is registered with qtbot and closed and deleted after the test,
+    so its web page goes before the application does.
+    """
+    from mapviewer.mainwindow import MainWindow
+    from mapviewer.state import AppState
+
+    def factory(state=None, settings_=None, show=True):
+        window = MainWindow(state if state is not None else AppState(), settings_ or settings)
+        # qtbot closes and deletes it after the test; reads still running are waited for first.
+        qtbot.addWidget(window, before_close_func=lambda w: (w.loader.cancel(), w.loader.wait_stray()))
+        if show:
+            window.show()
+        return window
+
+    yield factory
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

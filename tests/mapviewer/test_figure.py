@@ -1,0 +1,255 @@
+"""The print figure: what a reader of the PNG, PDF or SVG actually sees."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.image import imread
+from pyproj import Geod
+
+from geodata import FilterState
+from geodata.errors import DataError
+from geodata.schema import CANONICAL_COLUMNS, GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
+from geodata.style import OUTCOME_STYLE
+from mapviewer.figure import PAGES, describe_filter, figure_pixel, fingerprint, render_figure
+
+
+def events(rows) -> gpd.GeoDataFrame:
+    """Canonical rows from (lon, lat, munition, class, outcome, precision, UTC time)."""
+    n = len(rows)
+    frame = gpd.GeoDataFrame(
+        {
+            "event_id": pd.array([f"E-{i}" for i in range(n)], dtype="string"),
+            "occurred_at": pd.to_datetime([r[6] for r in rows], utc=True),
+            "time_precision": pd.Categorical(["exact"] * n, dtype=TIME_PRECISION_DTYPE),
+            "geometry": gpd.points_from_xy([r[0] for r in rows], [r[1] for r in rows], crs="EPSG:4326"),
+            "location": pd.array(["somewhere"] * n, dtype="string"),
+            "admin1": pd.array(["Kyiv Oblast"] * n, dtype="string"),
+            "geo_precision": pd.Categorical([r[5] for r in rows], dtype=GEO_PRECISION_DTYPE),
+            "munition": pd.array([r[2] for r in rows], dtype="string"),
+            "munition_class": pd.Categorical([r[3] for r in rows], dtype=MUNITION_CLASS_DTYPE),
+            "outcome": pd.Categorical([r[4] for r in rows], dtype=OUTCOME_DTYPE),
+            "killed": pd.array([None] * n, dtype="Int64"),
+            "injured": pd.array([None] * n, dtype="Int64"),
+            "source": pd.array(["test"] * n, dtype="string"),
+            "source_url": pd.array([None] * n, dtype="string"),
+            "notes": pd.array([None] * n, dtype="string"),
+        },
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
+    return frame[list(CANONICAL_COLUMNS)]
+
+
+def rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def read_png(path) -> np.ndarray:
+    return imread(path)[..., :3] * 255.0
+
+
+def pixels_of(image: np.ndarray, colour: str, tolerance: float = 6.0) -> np.ndarray:
+    """(row, column) of every pixel within ``tolerance`` of ``colour``."""
+    distance = np.abs(image - rgb(colour)).max(axis=2)
+    return np.argwhere(distance <= tolerance)
+
+
+KN23 = ("KN-23", "ballistic missile")
+SHAHED = ("Shahed-136", "loitering munition")
+IMPACT, INTERCEPTED = OUTCOME_STYLE["impact"].colour, OUTCOME_STYLE["intercepted"].colour
+
+
+def test_a_single_event_is_drawn_in_its_outcome_colour_at_its_place(tmp_path):
+    frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    out = tmp_path / "one.png"
+    fig = render_figure(frame, page="A4-landscape", dpi=100, out=out)
+    image = read_png(out)
+    assert abs(image.shape[0] - PAGES["A4-landscape"][1] * 100) <= 1
+    assert abs(image.shape[1] - PAGES["A4-landscape"][0] * 100) <= 1
+    column, row = figure_pixel(fig, 30.52, 50.45)
+    assert np.abs(image[round(row), round(column)] - rgb(IMPACT)).max() <= 6
+    found = pixels_of(image, IMPACT)
+    near = np.hypot(found[:, 0] - row, found[:, 1] - column) < 15
+    assert near.sum() > 10
+    # Inside the map, the symbol is the only thing in that colour (the legend swatch is outside).
+    box = next(a for a in fig.axes if a.get_label() == "map").bbox
+    height = image.shape[0]
+    in_map = ((found[:, 1] >= box.x0) & (found[:, 1] <= box.x1)
+              & (found[:, 0] >= height - box.y1) & (found[:, 0] <= height - box.y0))
+    assert np.array_equal(in_map, near)
+
+
+def test_events_land_west_east_north_south_as_on_the_ground(tmp_path):
+    frame = events([
+        (24.03, 49.84, *KN23, "impact", "exact", "2025-06-01T01:00Z"),  # Lviv: west
+        (36.23, 49.99, *SHAHED, "intercepted", "exact", "2025-06-01T01:00Z"),  # Kharkiv: east
+        (30.52, 51.50, *KN23, "deviated", "exact", "2025-06-01T01:00Z"),  # north
+        (30.73, 46.48, *KN23, "debris", "exact", "2025-06-01T01:00Z"),  # Odesa: south
+    ])
+    out = tmp_path / "four.png"
+    fig = render_figure(frame, page="A4-landscape", dpi=100, out=out)
+    image = read_png(out)
+    centres = {}
+    for outcome in ("impact", "intercepted", "deviated", "debris"):
+        column, row = figure_pixel(fig, *{"impact": (24.03, 49.84), "intercepted": (36.23, 49.99),
+                                          "deviated": (30.52, 51.50), "debris": (30.73, 46.48)}[outcome])
+        hits = pixels_of(image, OUTCOME_STYLE[outcome].colour)
+        hits = hits[np.hypot(hits[:, 0] - row, hits[:, 1] - column) < 20]
+        assert len(hits) > 10, outcome
+        centres[outcome] = hits.mean(axis=0)  # (row, column)
+        assert np.hypot(*(centres[outcome] - (row, column))) < 4, outcome
+    assert centres["impact"][1] < centres["deviated"][1] < centres["intercepted"][1]
+    assert centres["deviated"][0] < centres["impact"][0] < centres["debris"][0]
+
+
+def test_scale_bar_matches_ground_distance(tmp_path):
+    geod = Geod(ellps="WGS84")
+    lon2, lat2, _ = geod.fwd(30.0, 49.0, 90.0, 200_000.0)  # 200 km due east
+    frame = events([
+        (30.0, 49.0, *KN23, "impact", "exact", "2025-06-01T01:00Z"),
+        (lon2, lat2, *SHAHED, "intercepted", "exact", "2025-06-01T01:00Z"),
+    ])
+    out = tmp_path / "scale.png"
+    fig = render_figure(frame, page="A4-landscape", dpi=100, out=out, basemap=False)
+    image = read_png(out)
+    a = pixels_of(image, IMPACT)
+    b = pixels_of(image, INTERCEPTED)
+    a = a[a[:, 1] < image.shape[1] * 0.7].mean(axis=0)  # leave out the legend swatches
+    b = b[b[:, 1] < image.shape[1] * 0.7].mean(axis=0)
+    event_px = np.hypot(*(a - b))
+    ax = next(x for x in fig.axes if x.get_label() == "map")
+    bars = [p for p in ax.patches if p.get_gid() == "scalebar"]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    extents = [p.get_window_extent(renderer) for p in bars]
+    bar_px = max(e.x1 for e in extents) - min(e.x0 for e in extents)
+    label = next(t.get_text() for t in ax.texts if t.get_text().endswith(" km"))
+    bar_km = float(label.split()[0])
+    assert event_px / (bar_px / bar_km) == pytest.approx(200.0, rel=0.02)
+
+
+def test_uncertain_locations_are_hollow(tmp_path):
+    frame = events([(30.52, 50.45, *KN23, "impact", "settlement", "2025-06-01T01:00Z")])
+    out = tmp_path / "hollow.png"
+    fig = render_figure(frame, dpi=100, out=out, extent=(30.0, 50.0, 31.0, 51.0))
+    image = read_png(out)
+    column, row = figure_pixel(fig, 30.52, 50.45)
+    assert np.abs(image[round(row), round(column)] - rgb(IMPACT)).max() > 60  # the centre is not filled
+    ring = pixels_of(image, IMPACT, tolerance=30)
+    assert (np.hypot(ring[:, 0] - row, ring[:, 1] - column) < 10).sum() > 5  # the outline is
+
+
+def svg_texts(path) -> list[str]:
+    root = ET.parse(path).getroot()
+    return ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_svg_keeps_title_filters_legend_and_fingerprint_as_text(tmp_path):
+    frame = events(
+        [(30.5 + 0.01 * i, 50.4, *KN23, "impact", "exact", "2025-06-10T01:00Z") for i in range(3)]
+        + [(30.6, 50.5, "Kh-101", "cruise missile", "deviated", "exact", "2025-06-12T01:00Z")]
+        + [(30.7, 50.6, *SHAHED, "intercepted", "exact", "2025-06-12T01:00Z")]  # filtered out
+    )
+    state = FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 30), munitions={"KN-23", "Kh-101"},
+                        outcomes={"impact", "deviated"})
+    out = tmp_path / "brief.svg"
+    render_figure(frame, filter_state=state, title="Kyiv, June", page="slide-16:9", out=out)
+    texts = svg_texts(out)
+    assert "Kyiv, June" in texts
+    assert any("1 Jun 2025 – 30 Jun 2025 · KN-23, Kh-101 · impact, deviated" in t for t in texts)
+    assert "4 events shown" in texts
+    legend = dict(zip(texts, texts[1:]))
+    assert legend["Impact"] == "3"
+    assert legend["Deviated / exploded in the air"] == "1"
+    assert legend["Ballistic missile"] == "3"
+    assert legend["Cruise missile"] == "1"
+    assert "Intercepted" not in texts
+    assert any(re.fullmatch(r"fingerprint [0-9a-f]{12} · mapviewer .*", t) for t in texts)
+    assert any("Natural Earth" in t for t in texts)
+    assert any(t.endswith(" km") for t in texts)
+    assert "N" in texts  # the north arrow
+
+
+def test_pdf_embeds_truetype_text(tmp_path):
+    frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    out = tmp_path / "brief.pdf"
+    render_figure(frame, title="PDF title", out=out, page="Letter-portrait")
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert b"/FontFile2" in data  # TrueType fonts: text stays selectable
+    assert b"/Type3" not in data
+
+
+def test_many_points_are_one_raster_image_in_vector_output(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [(float(x), float(y), *SHAHED, "intercepted", "exact", "2025-06-01T01:00Z")
+            for x, y in zip(rng.uniform(25, 38, 5000), rng.uniform(45.5, 51.5, 5000))]
+    out = tmp_path / "many.svg"
+    render_figure(events(rows), out=out, basemap=False)
+    text = out.read_text(encoding="utf-8")
+    assert "<image" in text
+    assert text.count("<use") < 100  # not 5000 vector markers
+
+
+def test_page_presets_set_the_page_size(tmp_path):
+    frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    for page, (width, height) in PAGES.items():
+        out = tmp_path / f"{page.replace(':', '_')}.png"
+        render_figure(frame, page=page, dpi=40, out=out, basemap=False)
+        shape = read_png(out).shape
+        assert abs(shape[0] - height * 40) <= 1 and abs(shape[1] - width * 40) <= 1
+    with pytest.raises(DataError, match="unknown page"):
+        render_figure(frame, page="A3-sideways")
+
+
+def test_unknown_figure_suffix_is_a_data_error(tmp_path):
+    frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    with pytest.raises(DataError, match="figure.bmp"):
+        render_figure(frame, out=tmp_path / "figure.bmp", basemap=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_matching_events_still_makes_a_figure_that_says_so(tmp_path):
+    frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    out = tmp_path / "none.svg"
+    render_figure(frame, filter_state=FilterState(outcomes={"debris"}), out=out)
+    texts = svg_texts(out)
+    assert "0 events shown" in texts
+    assert any("No events match" in t for t in texts)
+
+
+def test_filter_description_in_words():
+    assert describe_filter(FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 30),
+                                       munitions={"Kh-101", "KN-23"}, outcomes={"deviated", "impact"})) == (
+        "1 Jun 2025 – 30 Jun 2025 · KN-23, Kh-101 · impact, deviated")
+    assert describe_filter(FilterState()) == "all dates · all munitions · all outcomes"
+    frame = events([(30.5, 50.4, *KN23, "impact", "exact", "2025-06-01T22:30Z"),  # 2 Jun in Kyiv
+                    (30.5, 50.4, *KN23, "impact", "exact", "2025-06-05T10:00Z")])
+    assert describe_filter(FilterState(munition_classes={"ballistic missile"}), frame) == (
+        "all dates (2 Jun 2025 – 5 Jun 2025) · ballistic missile · all outcomes")
+
+
+def test_fingerprint_follows_data_bytes_and_filters(tmp_path):
+    data = tmp_path / "a.csv"
+    data.write_text("one", encoding="utf-8")
+    first = fingerprint([data], "June")
+    assert first == fingerprint([data], "June")
+    assert first != fingerprint([data], "July")
+    data.write_text("two", encoding="utf-8")
+    assert first != fingerprint([data], "June")
+    with pytest.raises(DataError, match="gone.csv"):
+        fingerprint([tmp_path / "gone.csv"], "June")
+
+
+def test_figure_module_needs_no_qt():
+    code = ("import sys, mapviewer.figure, mapviewer.views, mapviewer.export_cli; "
+            "sys.exit('PySide6' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

@@ -1,0 +1,308 @@
+"""The live map driving the real QWebEngine page (offscreen)."""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QColor
+from PySide6.QtWebEngineCore import QWebEngineUrlRequestInterceptor
+
+from geodata.filters import FilterState
+from geodata.report import LoadReport
+from geodata.schema import (
+    CANONICAL_COLUMNS,
+    GEO_PRECISION_DTYPE,
+    MUNITION_CLASS_DTYPE,
+    OUTCOME_DTYPE,
+    TIME_PRECISION_DTYPE,
+)
+from geodata.style import outcome_colour
+from mapviewer.mapview import MapView
+from mapviewer.state import AppState
+
+WAIT = 60000  # generous: two shared cores, WebEngine start-up
+
+PAYLOAD = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+
+# (munition, class, outcome, geo_precision, lon, lat, location, notes)
+_ROWS = [
+    ("KN-23", "ballistic missile", "impact", "exact", 30.35, 50.35, "Boiarka", "Father and son killed"),
+    ("KN-23", "ballistic missile", "deviated", "settlement", 30.25, 50.55, "Bucha", "Exploded in the air"),
+    ("Shahed-136", "loitering munition", "intercepted", "region", 30.9, 50.1, "Kyiv Oblast", "Shot down"),
+    ("Shahed-136", "loitering munition", "impact", "exact", 30.52, 50.45, "Kyiv <b>centre</b>", PAYLOAD),
+    ("Kh-101", "cruise missile", "intercepted", "exact", 24.03, 49.84, "Lviv", "Shot down"),
+    ("KAB", "guided bomb", "impact", "exact", 36.23, 49.99, "Kharkiv", "Residential block"),
+    ("Gerbera", "decoy", "unknown", "settlement", 35.05, 48.46, "Dnipro", ""),
+    ("Grad", "rocket artillery", "debris", "exact", 32.62, 46.64, "Kherson", "Debris on a roof"),
+]
+
+
+def make_frame(rows=_ROWS) -> gpd.GeoDataFrame:
+    n = len(rows)
+    frame = gpd.GeoDataFrame(
+        {
+            "event_id": pd.array([f"T-{i}" for i in range(n)], dtype="string"),
+            "occurred_at": pd.date_range("2025-09-29 20:00", periods=n, freq="17min", tz="UTC"),
+            "time_precision": pd.Categorical(["exact"] * n, dtype=TIME_PRECISION_DTYPE),
+            "geometry": gpd.points_from_xy([r[4] for r in rows], [r[5] for r in rows], crs="EPSG:4326"),
+            "location": pd.array([r[6] for r in rows], dtype="string"),
+            "admin1": pd.array(["Some Oblast"] * n, dtype="string"),
+            "geo_precision": pd.Categorical([r[3] for r in rows], dtype=GEO_PRECISION_DTYPE),
+            "munition": pd.array([r[0] for r in rows], dtype="string"),
+            "munition_class": pd.Categorical([r[1] for r in rows], dtype=MUNITION_CLASS_DTYPE),
+            "outcome": pd.Categorical([r[2] for r in rows], dtype=OUTCOME_DTYPE),
+            "killed": pd.array([2] + [None] * (n - 1), dtype="Int64"),
+            "injured": pd.array([None] * n, dtype="Int64"),
+            "source": pd.array(["Air Force report https://example.org/report"] * n, dtype="string"),
+            "source_url": pd.array([f"https://example.org/event/{i}" for i in range(n)], dtype="string"),
+            "notes": pd.array([r[7] for r in rows], dtype="string"),
+        },
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
+    return frame[list(CANONICAL_COLUMNS)]
+
+
+class _Recorder(QWebEngineUrlRequestInterceptor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def interceptRequest(self, info) -> None:  # noqa: N802
+        self.urls.append(info.requestUrl().toString())
+
+
+@pytest.fixture
+def state(qapp) -> AppState:
+    return AppState()
+
+
+@pytest.fixture
+def recorder() -> _Recorder:
+    return _Recorder()
+
+
+@pytest.fixture
+def view(qtbot, state, recorder):
+    view = MapView(state)
+    view.profile.setUrlRequestInterceptor(recorder)  # before the page loads (it loads from the event loop)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    with qtbot.waitSignal(view.ready, timeout=WAIT):
+        pass
+    yield view
+    view.release()
+
+
+def js(qtbot, view: MapView, expression: str):
+    """Evaluate ``expression`` in the page and return its JSON value."""
+    out: list = []
+    view.run_js(f"JSON.stringify({expression})", out.append)
+    qtbot.waitUntil(lambda: bool(out), timeout=WAIT)
+    return None if out[0] in (None, "", "undefined") else json.loads(out[0])
+
+
+def load(qtbot, view: MapView, state: AppState, frame) -> None:
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
+        state.add_dataset("night.csv", frame, LoadReport(path="night.csv", format="csv"))
+
+
+def click_position(qtbot, view: MapView, position: int, event: str = "click") -> None:
+    point = js(qtbot, view, f"mapviewer.screenPoint({position})")
+    assert point is not None, "the event is not on screen"
+    x, y = point
+    view.run_js(
+        "(function(){var c = document.querySelector('.leaflet-container'), r = c.getBoundingClientRect();"
+        f"var o = {{bubbles: true, cancelable: true, clientX: r.left + {x}, clientY: r.top + {y}, button: 0}};"
+        + ("c.dispatchEvent(new MouseEvent('mousedown', o)); c.dispatchEvent(new MouseEvent('mouseup', o));"
+           if event == "click" else "")
+        + f"c.dispatchEvent(new MouseEvent('{event}', o));}})()"
+    )
+
+
+def test_page_shows_the_filtered_count_and_updates_in_place(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    assert js(qtbot, view, "mapviewer.count()") == len(frame)
+    assert js(qtbot, view, "mapviewer.drawnCount()") == len(frame)  # all on screen after the fit
+    view.run_js("window.__marker = 'still here'; mapviewer.setView(49.5, 31.0, 7);")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getZoom()") == 7, timeout=WAIT)
+    page = view.page()
+    centre = "[mapviewer.state.map.getCenter().lat, mapviewer.state.map.getCenter().lng]"
+    before = js(qtbot, view, centre)
+    assert before == pytest.approx([49.5, 31.0], abs=0.01)
+
+    wanted = FilterState(outcomes={"impact"})
+    expected = int(wanted.mask(state.frame).sum())
+    assert 0 < expected < len(frame)
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == expected):
+        state.set_filter(wanted)
+    assert js(qtbot, view, "mapviewer.count()") == expected
+    assert js(qtbot, view, "window.__marker") == "still here"  # no reload
+    assert js(qtbot, view, "mapviewer.state.map.getZoom()") == 7  # zoom kept
+    assert js(qtbot, view, centre) == before  # pan kept
+    assert view.page() is page
+    # The legend follows the filter.
+    legend = js(qtbot, view, "document.querySelector('.mv-legend').textContent")
+    assert f"{expected} of {len(frame)} events" in legend
+
+
+def test_clicking_a_symbol_selects_its_row(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    click_position(qtbot, view, 4)
+    qtbot.waitUntil(lambda: state.selection.tolist() == [4], timeout=WAIT)
+    # The selection comes back to the page as a highlight, and the popup shows the record.
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.selected()") == [4], timeout=WAIT)
+    popup = js(qtbot, view, "(document.querySelector('.leaflet-popup-content') || {}).textContent || null")
+    assert popup is not None and "Kh-101" in popup and "Lviv" in popup and "https://example.org/event/4" in popup
+
+
+def test_selection_from_the_app_is_highlighted_and_zoomed_to(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    state.set_selection([5])
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.selected()") == [5], timeout=WAIT)
+    state.request_zoom_to_selection()
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getZoom()") >= 10, timeout=WAIT)
+    centre = js(qtbot, view, "[mapviewer.state.map.getCenter().lat, mapviewer.state.map.getCenter().lng]")
+    assert centre == pytest.approx([49.99, 36.23], abs=0.05)  # Kharkiv
+
+
+def test_script_in_record_text_runs_nothing_and_shows_as_text(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    click_position(qtbot, view, 3, "mousemove")  # tooltip
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.mv-tooltip')"), timeout=WAIT)
+    tooltip = js(qtbot, view, "document.querySelector('.mv-tooltip').textContent")
+    assert "Kyiv <b>centre</b>" in tooltip
+    click_position(qtbot, view, 3)
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup-content')"), timeout=WAIT)
+    text = js(qtbot, view, "document.querySelector('.leaflet-popup-content').textContent")
+    assert PAYLOAD in text
+    assert js(qtbot, view, "document.querySelectorAll('.leaflet-popup-content img, .leaflet-popup-content script,"
+                           " .leaflet-tooltip b').length") == 0
+    assert js(qtbot, view, "typeof window.pwned") == "undefined"
+
+
+def test_links_open_in_the_system_browser_and_never_navigate_the_map(qtbot, view, state, monkeypatch):
+    opened: list[str] = []
+    monkeypatch.setattr("mapviewer.mapview.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    click_position(qtbot, view, 0)
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup-content a')"), timeout=WAIT)
+    links = js(qtbot, view, "[...document.querySelectorAll('.leaflet-popup-content a')].map(a => a.href)")
+    assert "https://example.org/event/0" in links and "https://example.org/report" in links
+    view.run_js("document.querySelector('.leaflet-popup-content a[href=\"https://example.org/event/0\"]').click()")
+    qtbot.waitUntil(lambda: opened == ["https://example.org/event/0"], timeout=WAIT)
+    view.run_js("window.__marker = 1; window.location.href = 'https://example.org/elsewhere';")
+    view.run_js("window.open('https://example.org/popup')")
+    qtbot.wait(300)
+    assert js(qtbot, view, "window.__marker") == 1
+    assert view.url().scheme() == "file"
+    assert not any("example.org" in u for u in view._recorder_urls) if hasattr(view, "_recorder_urls") else True
+
+
+def test_bridge_exposes_only_the_page_slots(qtbot, view):
+    names = js(qtbot, view, "Object.keys(mapviewer.state.bridge).filter("
+                            "k => typeof mapviewer.state.bridge[k] === 'function')")
+    exposed = {name.split("(")[0] for name in names} - {"propertyUpdate", "signalEmitted", "unwrapProperties", "unwrapQObject"}
+    app_methods = {"selectPositions", "viewChanged", "incidentsDrawn", "openLink"}
+    assert app_methods <= exposed
+    # Besides ours, only what every QObject has (qwebchannel.js helpers removed above):
+    # no data access, no state setters, no file or process access.
+    assert exposed - app_methods <= {"deleteLater", "objectNameChanged", "destroyed"}
+
+
+def test_page_makes_no_network_request(qtbot, view, state, recorder):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    click_position(qtbot, view, 2, "mousemove")
+    click_position(qtbot, view, 2)
+    qtbot.waitUntil(lambda: state.selection.tolist() == [2], timeout=WAIT)
+    view.set_density(True)
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.densityOn") is True, timeout=WAIT)
+    qtbot.wait(200)
+    assert recorder.urls, "the interceptor saw nothing: the test would prove nothing"
+    schemes = {QUrl(u).scheme() for u in recorder.urls}
+    assert schemes <= {"file", "qrc", "data"}, recorder.urls
+
+
+def test_user_tile_template_becomes_a_basemap_in_place(qtbot, view, state, tmp_path):
+    view.run_js("window.__marker = 5;")
+    state.set_basemap((tmp_path / "{z}" / "{x}" / "{y}.png").as_uri().replace("%7B", "{").replace("%7D", "}"))
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.tiles ? mapviewer.state.tiles._url : null")
+                    is not None, timeout=WAIT)
+    assert js(qtbot, view, "mapviewer.state.map.hasLayer(mapviewer.state.basemaps.countries)") is False
+    state.set_basemap("offline")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.hasLayer(mapviewer.state.basemaps.countries)"),
+                    timeout=WAIT)
+    assert js(qtbot, view, "window.__marker") == 5
+
+
+def test_map_is_drawn_not_blank(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    # Row 0 is an exact impact, row 4 an exact interception: their symbols must be on screen
+    # in their outcome colours, over a basemap that is not blank.
+    expected = {0: QColor(outcome_colour("impact")), 4: QColor(outcome_colour("intercepted"))}
+    points = {pos: js(qtbot, view, f"mapviewer.screenPoint({pos})") for pos in expected}
+
+    def drawn() -> bool:
+        image = view.grab().toImage()
+        ratio = image.devicePixelRatio()
+        for pos, colour in expected.items():
+            x, y = (round(v * ratio) for v in points[pos])
+            if image.pixelColor(x, y).rgb() != colour.rgb():
+                return False
+        colours = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+        return len(colours) > 10
+
+    qtbot.waitUntil(drawn, timeout=WAIT)
+    view.grab().save("/tmp/mapview_test.png")
+
+
+def test_standalone_export_works_in_a_browser_with_no_network(qtbot, tmp_path, recorder):
+    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
+    from mapviewer.mappage import write_standalone_html
+
+    frame = make_frame()
+    path = write_standalone_html(frame, tmp_path / "export.html", title="Export")
+    profile = QWebEngineProfile()  # off the record, like a fresh browser
+    profile.setUrlRequestInterceptor(recorder)
+    page = QWebEnginePage(profile)
+    browser = QWebEngineView()
+    browser.setPage(page)
+    qtbot.addWidget(browser)
+    browser.resize(900, 650)
+    browser.show()
+    try:
+        with qtbot.waitSignal(browser.loadFinished, timeout=WAIT):
+            browser.load(QUrl.fromLocalFile(str(path)))
+
+        class _Shim:  # the js() and click helpers only need run_js
+            def run_js(self, script, callback=None):
+                page.runJavaScript(script, 0, callback) if callback else page.runJavaScript(script, 0)
+
+        shim = _Shim()
+        assert js(qtbot, shim, "mapviewer.count()") == len(frame)
+        click_position(qtbot, shim, 3)
+        qtbot.waitUntil(lambda: js(qtbot, shim, "!!document.querySelector('.leaflet-popup-content table')"),
+                        timeout=WAIT)
+        text = js(qtbot, shim, "document.querySelector('.leaflet-popup-content').textContent")
+        assert PAYLOAD in text and "https://example.org/event/3" in text
+        assert js(qtbot, shim, "typeof window.pwned") == "undefined"
+        schemes = {QUrl(u).scheme() for u in recorder.urls}
+        assert schemes <= {"file", "data"}, recorder.urls
+    finally:
+        browser.close()
+        browser.setPage(None)
+        del page  # the page must go before its profile

@@ -1,0 +1,315 @@
+"""Filter panel, attribute table, summary and load report, each over a real AppState."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from geodata import FilterState
+from geodata.report import LoadReport
+
+WAIT = 5000
+
+
+def _item(tree, text):
+    """The checklist entry whose label is ``text`` (class nodes and their munitions)."""
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        if top.text(0) == text:
+            return top
+        for j in range(top.childCount()):
+            if top.child(j).text(0) == text:
+                return top.child(j)
+    raise LookupError(text)
+
+
+@pytest.fixture
+def panel(qtbot, loaded_state):
+    from mapviewer.filterpanel import FilterPanel
+
+    widget = FilterPanel(loaded_state)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+@pytest.fixture
+def table(qtbot, loaded_state):
+    from mapviewer.table import IncidentTable
+
+    widget = IncidentTable(loaded_state)
+    qtbot.addWidget(widget)
+    widget.resize(900, 300)
+    widget.show()
+    return widget
+
+
+def _untick(panel, tree, text, qtbot):
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        _item(tree, text).setCheckState(0, Qt.CheckState.Unchecked)
+
+
+# -- filter panel ---------------------------------------------------------------
+def test_unticking_an_outcome_filters_the_state(panel, qtbot):
+    state = panel.state
+    _untick(panel, panel.outcome_list, "Intercepted", qtbot)
+    assert state.filter.outcomes == frozenset({"impact", "deviated", "debris", "unknown"})
+    assert int(state.mask.sum()) == 5
+    assert "intercepted" not in set(state.visible["outcome"])
+
+
+def test_unticking_a_class_drops_all_its_munitions(panel, qtbot):
+    _untick(panel, panel.munition_tree, "Ballistic missile", qtbot)
+    assert "KN-23" not in panel.state.filter.munitions
+    assert set(panel.state.visible["munition"]) == {"Shahed-136", "Kh-101"}
+    # The class node shows a mixed state when only some of its munitions are ticked.
+    _item(panel.munition_tree, "KN-23").setCheckState(0, Qt.CheckState.Checked)
+    assert _item(panel.munition_tree, "Ballistic missile").checkState(0) == Qt.CheckState.Checked
+    assert _item(panel.munition_tree, "Cruise missile").checkState(0) == Qt.CheckState.Checked
+
+
+def test_munitions_are_grouped_by_class(panel):
+    tree = panel.munition_tree
+    groups = {tree.topLevelItem(i).text(0): [tree.topLevelItem(i).child(j).text(0)
+                                             for j in range(tree.topLevelItem(i).childCount())]
+              for i in range(tree.topLevelItemCount())}
+    assert groups == {"Ballistic missile": ["KN-23"], "Cruise missile": ["Kh-101"],
+                      "Drone (loitering munition)": ["Shahed-136"]}
+
+
+def test_facet_counts_are_shown_and_follow_other_filters(panel, qtbot):
+    assert _item(panel.munition_tree, "KN-23").text(1) == "4"
+    assert _item(panel.munition_tree, "Shahed-136").text(1) == "3"
+    assert _item(panel.outcome_list, "Intercepted").text(1) == "3"
+    _untick(panel, panel.outcome_list, "Impact", qtbot)
+    # Munition counts follow the outcome filter...
+    assert _item(panel.munition_tree, "KN-23").text(1) == "1"
+    assert _item(panel.munition_tree, "Shahed-136").text(1) == "2"
+    assert _item(panel.munition_tree, "Ballistic missile").text(1) == "1"
+    # ...while outcome counts ignore it, so the unticked entry still says what ticking it would add.
+    assert _item(panel.outcome_list, "Impact").text(1) == "4"
+    assert panel.count_label.text() == "4 of 8 events"
+
+
+def test_last_24_hours_is_relative_to_the_newest_event(panel, qtbot):
+    assert "newest event" in panel.preset_buttons["24 h"].toolTip()
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.preset_buttons["24 h"].click()
+    newest = panel.state.frame["occurred_at"].max()
+    assert pd.Timestamp(panel.state.filter.start) == newest - pd.Timedelta(hours=24)
+    assert set(panel.state.visible["event_id"]) == {"N-1", "N-2", "N-3", "N-4"}
+    assert panel.start_edit.date().toPython() == dt.date(2025, 9, 29)  # Kyiv date of the start
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.preset_buttons["All"].click()
+    assert panel.state.filter.start is None and int(panel.state.mask.sum()) == 8
+
+
+def test_date_edits_and_slider_set_the_range(panel, qtbot):
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.end_edit.setDate(dt.date(2025, 9, 25))
+    assert panel.state.filter.end == dt.date(2025, 9, 25)
+    assert set(panel.state.visible["munition"]) == {"Shahed-136", "Kh-101"}
+    first = dt.date(2025, 8, 1)
+    assert panel.slider.value()[1] == (dt.date(2025, 9, 25) - first).days
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.slider.setValue(((dt.date(2025, 9, 1) - first).days, panel.slider.maximum()))
+    assert panel.state.filter.start == dt.date(2025, 9, 1) and panel.state.filter.end is None
+    assert panel.start_edit.date().toPython() == dt.date(2025, 9, 1)
+    assert int(panel.state.mask.sum()) == 7
+    # An end before the start pulls the start along: one day, never an inverted range.
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.end_edit.setDate(dt.date(2025, 8, 1))
+    assert panel.start_edit.date().toPython() == panel.end_edit.date().toPython() == dt.date(2025, 8, 1)
+    assert list(panel.state.visible["event_id"]) == ["C-1"]
+
+
+def test_text_search_and_reset(panel, qtbot):
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.search.setText("lviv")
+    assert list(panel.state.visible["event_id"]) == ["C-1"]
+    _untick(panel, panel.outcome_list, "Impact", qtbot)
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.reset_button.click()
+    assert panel.state.filter.is_empty and int(panel.state.mask.sum()) == 8
+    assert panel.search.text() == ""
+    assert _item(panel.outcome_list, "Impact").checkState(0) == Qt.CheckState.Checked
+
+
+def test_quick_changes_are_debounced_into_one_filter(panel, qtbot):
+    emitted = []
+    panel.state.filter_changed.connect(lambda: emitted.append(panel.state.filter))
+    for text in ("k", "ky", "kyi"):
+        panel.search.setText(text)
+    qtbot.waitUntil(lambda: len(emitted) >= 1, timeout=WAIT)
+    qtbot.wait(400)
+    assert [f.text for f in emitted] == ["kyi"]
+
+
+def test_a_filter_set_elsewhere_shows_in_the_panel(panel):
+    panel.state.set_filter(FilterState(munitions={"KN-23"}, outcomes={"impact"}))
+    assert _item(panel.munition_tree, "KN-23").checkState(0) == Qt.CheckState.Checked
+    assert _item(panel.munition_tree, "Shahed-136").checkState(0) == Qt.CheckState.Unchecked
+    assert _item(panel.outcome_list, "Deviated / exploded in the air").checkState(0) == Qt.CheckState.Unchecked
+    assert panel.count_label.text() == "3 of 8 events"
+
+
+# -- table ------------------------------------------------------------------------
+def test_table_rows_follow_the_filter(table, loaded_state):
+    assert table.model.rowCount() == 8
+    loaded_state.set_filter(FilterState(outcomes={"intercepted"}))
+    assert table.model.rowCount() == int(loaded_state.mask.sum()) == 3
+    ids = {table.model.cell_text(r, "event_id") for r in range(3)}
+    assert ids == {"S-1", "S-2", "C-1"}
+
+
+def _select_rows(table, rows):
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+    selection = QItemSelection()
+    for row in rows:
+        selection.select(table.model.index(row, 0), table.model.index(row, table.model.columnCount() - 1))
+    table.view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+
+def test_selecting_rows_sets_the_state_selection_after_sorting(table, loaded_state):
+    column = list(table.model._columns).index("location")
+    table.view.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+    assert table.model.cell_text(0, "location") == "Boiarka"
+    _select_rows(table, [0])
+    assert list(loaded_state.selection) == [0]  # Boiarka is the first row of the frame
+    locations = [table.model.cell_text(r, "location") for r in range(8)]
+    lviv = locations.index("Lviv")
+    _select_rows(table, [0, lviv])
+    assert list(loaded_state.selection) == [0, 7]
+
+
+def test_state_selection_selects_and_scrolls_to_rows(qtbot, loaded_state, frame):
+    from mapviewer.table import IncidentTable
+
+    big = pd.concat([frame] * 50, ignore_index=True)  # 400 rows: most are off screen
+    loaded_state.add_dataset("/data/big.csv", big, LoadReport("/data/big.csv", "csv"))
+    table = IncidentTable(loaded_state)
+    qtbot.addWidget(table)
+    table.resize(800, 250)
+    table.show()
+    table.view.sortByColumn(list(table.model._columns).index("event_id"), Qt.SortOrder.DescendingOrder)
+    loaded_state.set_selection([350, 5])
+    rows = table.selected_rows()
+    assert sorted(table.model.positions[rows]) == [5, 350]
+    index = table.model.index(min(rows), 0)
+    assert table.view.viewport().rect().intersects(table.view.visualRect(index))  # scrolled to it
+    assert "2 selected" in table.selection_label.text()
+    # Rows hidden by the filter drop out of the table selection.
+    loaded_state.set_filter(FilterState(outcomes={"impact"}))
+    assert all(table.model.cell_text(r, "outcome") == "impact" for r in table.selected_rows())
+
+
+def test_zoom_to_selection_asks_the_state(table, loaded_state, qtbot):
+    assert not table.zoom_action.isEnabled()
+    loaded_state.set_selection([1])
+    assert table.zoom_action.isEnabled()
+    with qtbot.waitSignal(loaded_state.zoom_to_selection_requested, timeout=WAIT):
+        table.zoom_action.trigger()
+
+
+def test_copy_puts_selected_rows_as_tsv(table, loaded_state, qtbot):
+    loaded_state.set_selection([0, 2])
+    table.view.setFocus()
+    qtbot.keyClick(table.view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    lines = QGuiApplication.clipboard().text().splitlines()
+    header = lines[0].split("\t")
+    assert header[:2] == ["ID", "Time"]
+    assert [line.split("\t")[0] for line in lines[1:]] == ["N-1", "N-3"]
+    assert lines[1].split("\t")[header.index("Location")] == "Boiarka"
+    assert lines[1].split("\t")[header.index("Time")] == "2025-09-30 01:40"  # shown in Kyiv time
+
+
+def test_record_text_is_shown_as_plain_text(table):
+    model = table.model
+    row = next(r for r in range(model.rowCount()) if model.cell_text(r, "event_id") == "S-3")
+    index = model.index(row, list(model._columns).index("notes"))
+    assert model.data(index) == "<script>window.hacked=1</script><b>bold</b>"
+    tooltip = model.data(index, Qt.ItemDataRole.ToolTipRole)
+    assert "<script>" not in tooltip and "&lt;script&gt;" in tooltip
+
+
+def test_outcome_cells_have_the_style_colour(table):
+    from geodata.style import OUTCOME_STYLE
+
+    model = table.model
+    column = list(model._columns).index("outcome")
+    colours = {model.cell_text(r, "outcome"): model.data(model.index(r, column), Qt.ItemDataRole.DecorationRole).name()
+               for r in range(model.rowCount())}
+    assert colours["impact"].lower() == OUTCOME_STYLE["impact"].colour.lower()
+    assert colours["intercepted"].lower() == OUTCOME_STYLE["intercepted"].colour.lower()
+
+
+def test_large_table_sorts_by_time(qtbot, qapp):
+    from geodata.sample import make_sample
+    from mapviewer.state import AppState
+    from mapviewer.table import IncidentTableModel
+
+    state = AppState()
+    sample = make_sample(n=20000)
+    state.add_dataset("/data/sample.gpkg", sample, LoadReport("/data/sample.gpkg", "gpkg"))
+    model = IncidentTableModel(state)
+    assert model.rowCount() == 20000
+    model.sort(list(model._columns).index("occurred_at"), Qt.SortOrder.DescendingOrder)
+    times = state.frame["occurred_at"].array.asi8[model.positions]
+    assert (np.diff(times) <= 0).all()
+    assert model.cell_text(0, "occurred_at") >= model.cell_text(19999, "occurred_at")
+
+
+# -- summary ------------------------------------------------------------------------
+def test_summary_counts_rates_and_casualties(qtbot, loaded_state):
+    from mapviewer.summary import SummaryPanel
+
+    panel = SummaryPanel(loaded_state)
+    qtbot.addWidget(panel)
+    assert panel.headline.text() == "8 of 8 events shown"
+    outcomes = {panel.outcomes.topLevelItem(i).text(0): panel.outcomes.topLevelItem(i).text(1)
+                for i in range(panel.outcomes.topLevelItemCount())}
+    assert outcomes["Impact"] == "4" and outcomes["Intercepted"] == "3"
+    munitions = {panel.munitions.topLevelItem(i).text(0): [panel.munitions.topLevelItem(i).text(c) for c in (1, 2, 3)]
+                 for i in range(panel.munitions.topLevelItemCount())}
+    assert munitions["KN-23"] == ["4", "0%", "25%"]
+    assert munitions["Shahed-136"] == ["3", "67%", "0%"]
+    assert "Intercepted: 3 of 8" in panel.details.text()
+    assert "Killed: 2 (figures given for 3 of 8 events)" in panel.details.text()
+
+    loaded_state.set_filter(FilterState(munitions={"KN-23"}))
+    assert panel.headline.text() == "4 of 8 events shown"
+    assert panel.munitions.topLevelItemCount() == 1
+
+
+# -- load report ------------------------------------------------------------------------
+@pytest.fixture
+def report():
+    report = LoadReport(path="/data/partner.csv", format="csv", rows_read=5, rows_loaded=3, rows_rejected=2)
+    report.add(3, "occurred_at", "no usable date: 'yesterday'")
+    report.add(5, "latitude", "latitude 95.0 is outside -90..90")
+    report.add(4, "outcome", "unrecognised outcome 'boom' read as unknown", "warning")
+    return report
+
+
+def test_report_dialog_lists_rejected_rows(qtbot, report, tmp_path):
+    from mapviewer.reportdialog import ReportDialog
+
+    dialog = ReportDialog([report])
+    qtbot.addWidget(dialog)
+    model = dialog.model
+    rows = [[model.data(model.index(r, c)) for c in range(1, 5)] for r in range(model.rowCount())]
+    assert ["3", "occurred_at", "error", "no usable date: 'yesterday'"] in rows
+    assert ["5", "latitude", "error", "latitude 95.0 is outside -90..90"] in rows
+    assert len(rows) == 3
+    dialog.copy_button.click()
+    copied = QGuiApplication.clipboard().text()
+    assert "rows read: 5, loaded: 3, rejected: 2" in copied
+    assert "error: row 5 [latitude]: latitude 95.0 is outside -90..90" in copied
+    out = tmp_path / "report.txt"
+    dialog.save_to(str(out))
+    assert out.read_text(encoding="utf-8") == copied
