@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    path = DATA / f"incidents_{args.rows}.csv"
+    path = DATA / f"bench_load_{args.rows}.csv"  # own name: make_data.py writes incidents_*.csv
     if not path.exists():
         print(f"making {path} ...")
         make_csv(path, args.rows)

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild-runs", type=int, default=3)
     args = parser.parse_args(argv)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 (must exist)
+    _app = QApplication.instance() or QApplication(sys.argv[:1])  # must exist before any widget
     from geodata.report import LoadReport
     from geodata.sample import make_sample
     from mapviewer.mapview import MapView

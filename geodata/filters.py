@@ -3,10 +3,11 @@
 Views keep the full frame as the truth and read ``frame[state.mask(frame)]`` on
 demand; nothing filtered is ever kept as a copy.
 
-Speed: text columns are turned into integer codes once per column array (cached
-while that array lives), so a mask over a million rows is a few array lookups.
-The cache assumes columns are replaced, not edited in place, once masked (the app
-builds a new frame when data change).
+Speed: text columns are turned into integer codes, and points into coordinate
+arrays, once per column array (cached while that array lives), so a mask over a
+million rows is a few array lookups. The cache assumes columns are replaced, not
+edited in place (the app builds a new frame when data change); in-place edits of
+Arrow-backed text columns are noticed, other in-place edits are not.
 """
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import dataclasses
 import datetime as dt
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geodata.schema import DEFAULT_TZ
 
@@ -32,6 +35,7 @@ FACETS: dict[str, str] = {
 }
 #: Columns the free-text search looks in.
 TEXT_COLUMNS: tuple[str, ...] = ("location", "admin1", "munition", "notes", "source", "event_id")
+
 
 def _frozen(values: Iterable[str] | None) -> frozenset[str] | None:
     if values is None:
@@ -77,8 +81,11 @@ def _bound(value: Any, tz: str, unit: str, end: bool) -> int | None:
     return ns // per if end else -(-ns // per)
 
 
-# id(array) -> (weak reference to the array, its identity token, codes, labels)
-_CODE_CACHE: dict[int, tuple[weakref.ref, int, np.ndarray, pd.Index]] = {}
+#: Once fewer than this share of rows remain, later tests look only at those rows.
+_NARROW_BELOW = 0.125
+
+# (id(array), kind) -> (weak reference to the array, its identity token, derived values)
+_CACHE: dict[tuple[int, str], tuple[weakref.ref, int, Any]] = {}
 
 
 def _token(array: Any) -> int:
@@ -86,43 +93,57 @@ def _token(array: Any) -> int:
     return id(getattr(array, "_pa_array", array))
 
 
+def _cached(array: Any, kind: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per column array (while it lives), then from the cache."""
+    key = (id(array), kind)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is array and hit[1] == _token(array):
+        return hit[2]
+    value = compute()
+    try:
+        ref = weakref.ref(array, lambda _ref, key=key: _CACHE.pop(key, None))
+    except TypeError:  # not weakly referenceable: do not cache
+        return value
+    _CACHE[key] = (ref, _token(array), value)
+    return value
+
+
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes (-1 = missing) and their labels for a column, cached per array."""
+    """Integer codes (-1 = missing) and their labels for a column."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy(), column.cat.categories
     array = column.array
-    key = id(array)
-    hit = _CODE_CACHE.get(key)
-    if hit is not None and hit[0]() is array and hit[1] == _token(array):
-        return hit[2], hit[3]
-    codes, uniques = pd.factorize(array, use_na_sentinel=True)
-    labels = pd.Index(uniques)
-    try:
-        ref = weakref.ref(array, lambda _ref, key=key: _CODE_CACHE.pop(key, None))
-    except TypeError:  # not weakly referenceable: do not cache
-        return codes, labels
-    _CODE_CACHE[key] = (ref, _token(array), codes, labels)
-    return codes, labels
+
+    def factorize() -> tuple[np.ndarray, pd.Index]:
+        codes, uniques = pd.factorize(array, use_na_sentinel=True)
+        return codes, pd.Index(uniques)
+
+    return _cached(array, "codes", factorize)
 
 
-def _lookup(codes: np.ndarray, labels_hit: np.ndarray) -> np.ndarray:
-    """Rows whose code is marked in ``labels_hit``; code -1 (missing) never matches."""
+def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Point coordinates (reading them from shapely takes ~0.2 s per million)."""
+    geometry = frame.geometry
+    return _cached(geometry.array, "xy", lambda: (geometry.x.to_numpy(), geometry.y.to_numpy()))
+
+
+def _table(labels_hit: np.ndarray) -> np.ndarray:
+    """Lookup table over codes: one slot per label plus a last False slot that code -1 (missing) reads."""
     table = np.zeros(len(labels_hit) + 1, dtype=bool)
     table[:-1] = labels_hit
-    # code -1 reads the extra False slot; take() is faster than indexing with small int codes
-    return np.take(table, codes)
+    return table
 
 
-def _isin(column: pd.Series, wanted: frozenset[str]) -> np.ndarray:
+def _contains(column: pd.Series, needle: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """Case-insensitive substring match (Unicode case folding), once per distinct value."""
     codes, labels = _codes(column)
-    return _lookup(codes, labels.isin(list(wanted)))
-
-
-def _contains(column: pd.Series, needle: str) -> np.ndarray:
-    """Case-insensitive substring match, computed once per distinct value."""
-    codes, labels = _codes(column)
-    text = pd.Series(labels.astype(str), dtype=object).str.casefold()
-    return _lookup(codes, text.str.contains(needle, regex=False).to_numpy(dtype=bool))
+    if hasattr(labels.array, "__arrow_array__"):  # Arrow-backed text: no copy
+        values = pa.array(labels.array)
+    else:
+        values = pa.array(labels.astype(str).tolist(), type=pa.string())
+    hit = pc.match_substring(values, needle, ignore_case=True).to_numpy(zero_copy_only=False)
+    # take() is faster than indexing with small integer codes
+    return np.take(_table(hit.astype(bool)), codes if rows is None else codes[rows])
 
 
 @dataclass(frozen=True)
@@ -176,9 +197,30 @@ class FilterState:
         ``"text"``, ``"bbox"`` or ``"casualties"`` (for facet counts and timelines).
         """
         n = len(frame)
+        rows: np.ndarray | None = None  # positions still kept, once few enough to list
         keep = np.ones(n, dtype=bool)
-        if n == 0:
-            return keep
+        for test in self._tests(frame, skip):
+            if rows is None:
+                keep &= test(None)
+                # Once most rows are out, test only the survivors: far less memory to walk.
+                if keep.sum() < n * _NARROW_BELOW:
+                    rows = np.flatnonzero(keep)
+            else:
+                rows = rows[test(rows)]
+        if rows is not None:
+            keep = np.zeros(n, dtype=bool)
+            keep[rows] = True
+        return keep
+
+    def _tests(self, frame: pd.DataFrame, skip: str | None) -> list[Callable[[np.ndarray | None], np.ndarray]]:
+        """One test per active constraint: row positions (None = all rows) -> bool per row."""
+        tests: list[Callable[[np.ndarray | None], np.ndarray]] = []
+        if len(frame) == 0:
+            return tests
+
+        def pick(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+            return values if rows is None else values[rows]
+
         if skip != "date" and (self.start is not None or self.end is not None):
             times = frame["occurred_at"].array  # tz-aware DatetimeArray in UTC
             values = times.asi8  # NaT is the smallest int64: never inside a range
@@ -187,32 +229,44 @@ class FilterState:
             lo = np.iinfo(np.int64).min + 1 if lo is None else lo
             hi = np.iinfo(np.int64).max if hi is None else hi
             if hi < lo:
-                keep[:] = False
+                tests.append(lambda rows: np.zeros(len(values) if rows is None else len(rows), dtype=bool))
             else:
                 # lo <= v <= hi in one pass: v - lo wraps to a huge unsigned number below lo
-                keep &= (values - np.int64(lo)).view(np.uint64) <= np.uint64(hi - lo)
+                tests.append(lambda rows: (pick(values, rows) - np.int64(lo)).view(np.uint64)
+                             <= np.uint64(hi - lo))
         for field_name, column in FACETS.items():
             wanted = getattr(self, field_name)
             if wanted is None or skip == field_name:
                 continue
-            keep &= _isin(frame[column], wanted)
+            codes, labels = _codes(frame[column])
+            table = _table(labels.isin(list(wanted)))
+            tests.append(lambda rows, codes=codes, table=table: np.take(table, pick(codes, rows)))
         if self.text is not None and skip != "text":
-            needle = self.text.strip().casefold()
-            hit = np.zeros(n, dtype=bool)
-            for column in TEXT_COLUMNS:
-                if column in frame.columns:
-                    hit |= _contains(frame[column], needle)
-            keep &= hit
+            needle = self.text.strip()
+            columns = [frame[c] for c in TEXT_COLUMNS if c in frame.columns]
+
+            def text_test(rows: np.ndarray | None) -> np.ndarray:
+                hit = np.zeros(len(frame) if rows is None else len(rows), dtype=bool)
+                for column in columns:
+                    hit |= _contains(column, needle, rows)
+                return hit
+
+            tests.append(text_test)
         if self.bbox is not None and skip != "bbox":
             west, south, east, north = self.bbox
-            x = frame.geometry.x.to_numpy()
-            y = frame.geometry.y.to_numpy()
-            keep &= (x >= west) & (x <= east) & (y >= south) & (y <= north)
+            x, y = _xy(frame)
+
+            def in_box(rows: np.ndarray | None) -> np.ndarray:
+                xs, ys = pick(x, rows), pick(y, rows)
+                return (xs >= west) & (xs <= east) & (ys >= south) & (ys <= north)
+
+            tests.append(in_box)
         if self.min_casualties is not None and skip != "casualties":
             killed = pd.to_numeric(frame["killed"], errors="coerce").fillna(0).to_numpy(dtype=float)
             injured = pd.to_numeric(frame["injured"], errors="coerce").fillna(0).to_numpy(dtype=float)
-            keep &= killed + injured >= self.min_casualties
-        return keep
+            total = killed + injured
+            tests.append(lambda rows: pick(total, rows) >= self.min_casualties)
+        return tests
 
 
 def facet_counts(frame: pd.DataFrame, state: FilterState, field_name: str) -> dict[str, int]:
@@ -225,12 +279,16 @@ def facet_counts(frame: pd.DataFrame, state: FilterState, field_name: str) -> di
     """
     if field_name not in FACETS:
         raise ValueError(f"unknown facet {field_name!r}; expected one of {', '.join(FACETS)}")
-    codes, labels = _codes(frame[FACETS[field_name]])
+    column = frame[FACETS[field_name]]
+    codes, labels = _codes(column)
     keep = state.mask(frame, skip=field_name)
-    present = codes >= 0
-    counts = np.bincount(codes[keep & present], minlength=len(labels))
-    order = np.arange(len(labels))
-    if not isinstance(frame[FACETS[field_name]].dtype, pd.CategoricalDtype):
-        totals = np.bincount(codes[present], minlength=len(labels))
-        order = np.lexsort((labels.astype(str).to_numpy(), -totals))
+    counts = np.bincount(codes[keep & (codes >= 0)], minlength=len(labels))
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        order = np.arange(len(labels))
+    else:
+        def by_frequency() -> np.ndarray:
+            totals = np.bincount(codes[codes >= 0], minlength=len(labels))
+            return np.lexsort((labels.astype(str).to_numpy(), -totals))
+
+        order = _cached(column.array, "order", by_frequency)
     return {str(labels[i]): int(counts[i]) for i in order}

@@ -220,30 +220,34 @@ def build_frame(
     keep = ~check.reject
     _duplicate_ids(event_id, keep, check)
 
+    everything = bool(keep.all())
+
+    def kept(values: object) -> object:
+        """Values of the kept rows, as an array (no copy when every row is kept)."""
+        if isinstance(values, pd.Series):
+            values = values.to_numpy() if values.dtype == object else values.array
+        return values if everything else values[keep]
+
     data: dict[str, object] = {
-        "event_id": event_id[keep],
-        "occurred_at": occurred_at[keep],
-        "time_precision": pd.Categorical.from_codes(precision[keep], dtype=TIME_PRECISION_DTYPE),
+        "event_id": kept(event_id),
+        "occurred_at": kept(occurred_at),
+        "time_precision": pd.Categorical.from_codes(kept(precision), dtype=TIME_PRECISION_DTYPE),
+        "geometry": gpd.points_from_xy(kept(lon), kept(lat), crs="EPSG:4326"),
+        "location": kept(_text_or_empty(raw, "location")),
+        "admin1": kept(_text_or_empty(raw, "admin1")),
+        "geo_precision": kept(geo_precision),
+        "munition": kept(munition),
+        "munition_class": kept(munition_class),
+        "outcome": kept(outcome),
+        "killed": kept(killed),
+        "injured": kept(injured),
     }
-    for name in ("location", "admin1"):
-        data[name] = _text_or_empty(raw, name)[keep]
-    data["geo_precision"] = geo_precision[keep]
-    data["munition"] = munition[keep]
-    data["munition_class"] = munition_class[keep]
-    data["outcome"] = outcome[keep]
-    data["killed"] = killed[keep]
-    data["injured"] = injured[keep]
     for name in ("source", "source_url", "notes"):
-        data[name] = _text_or_empty(raw, name)[keep]
-    index = pd.Index(rows[keep], name="row")
-    frame = pd.DataFrame({k: _values(v) for k, v in data.items()}, index=index)
-    extras = [c for c in raw.columns if c not in CANONICAL_COLUMNS and c not in COORDINATE_COLUMNS]
-    extras = [c for c in extras if c not in ("munition_class", "time_precision")]
-    for c in extras:
-        frame[c] = raw[c].to_numpy()[keep] if raw[c].dtype == object else raw[c].array[keep]
-    geometry = gpd.points_from_xy(lon[keep], lat[keep], crs="EPSG:4326")
-    frame.insert(3, "geometry", geometry)
-    gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+        data[name] = kept(_text_or_empty(raw, name))
+    for c in raw.columns:
+        if c not in data and c not in COORDINATE_COLUMNS and c not in ("munition_class", "time_precision"):
+            data[c] = kept(raw[c])
+    gdf = gpd.GeoDataFrame(data, index=pd.Index(kept(rows), name="row"), geometry="geometry", crs="EPSG:4326")
 
     report.rows_read += n
     report.rows_loaded += int(keep.sum())
@@ -251,12 +255,6 @@ def build_frame(
     report.problems.extend(p for p in check.problems if p.row is None)
     report.problems.extend(sorted((p for p in check.problems if p.row is not None), key=lambda p: p.row))
     return gdf
-
-
-def _values(v: object) -> object:
-    return v.to_numpy() if isinstance(v, pd.Series) and v.dtype == object else (
-        v.array if isinstance(v, pd.Series) else v
-    )
 
 
 def _text_or_empty(raw: pd.DataFrame, name: str) -> pd.Series:

@@ -65,7 +65,7 @@ SYNTHETIC_LABEL = (
     "GeoNames (CC BY 4.0)."
 )
 
-_STRING = "string"
+_STRING = "str"  # pandas' default text dtype, as the readers give
 
 
 @dataclass(frozen=True)
@@ -382,12 +382,12 @@ def make_sample(seed: int = 20250930, n: int = 3000, *, days: int = 365, tz: str
     return _canonical(pd.DataFrame(combined), tz)
 
 
-def _strings(values: pd.Categorical) -> pd.arrays.ArrowStringArray:
-    """Categorical labels decoded to an Arrow-backed string array (fast for millions of rows)."""
+def _strings(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
+    """Categorical labels decoded to an Arrow-backed text array (fast for millions of rows)."""
     codes = np.asarray(values.codes)
     labels = pa.array([str(c) for c in values.categories], type=pa.string())
     decoded = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), labels).cast(pa.string())
-    return pd.arrays.ArrowStringArray(decoded)
+    return pd.arrays.ArrowStringArray(decoded).astype(_STRING)
 
 
 def _canonical(raw: pd.DataFrame, tz: str) -> gpd.GeoDataFrame:
@@ -405,9 +405,12 @@ def _canonical(raw: pd.DataFrame, tz: str) -> gpd.GeoDataFrame:
                          dtype=_STRING)
     text = {c: pd.Series(_strings(raw[c].array)) for c in ("location", "admin1", "munition", "source", "remark")}
     verb = pd.Series(_strings(raw["outcome"].array.rename_categories([_VERB[o] for o in OUTCOMES])))
-    notes = "SYNTHETIC sample record: " + text["munition"] + " " + verb + ", " + text["location"]
-    remark = text["remark"]
-    notes = (notes + (remark != "").map({True: "; ", False: ""}).astype(_STRING) + remark + ".").astype(_STRING)
+    # "SYNTHETIC sample record: KN-23 struck, Brovary." or, with a remark,
+    # "SYNTHETIC sample record: KN-23, Brovary: ballistic missile struck a warehouse area."
+    head = "SYNTHETIC sample record: " + text["munition"]
+    plain = head + " " + verb + ", " + text["location"] + "."
+    remarked = head + ", " + text["location"] + ": " + text["remark"] + "."
+    notes = remarked.where(text["remark"] != "", plain).astype(_STRING)
     frame = gpd.GeoDataFrame(
         {
             "event_id": event_id.array,

@@ -224,14 +224,36 @@ def _write_csv(frame: pd.DataFrame, tmp: str) -> None:
 
 def _write_xlsx(frame: pd.DataFrame, tmp: str) -> None:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     table = _tabular(frame)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("incidents")
     sheet.append([str(c) for c in table.columns])
     columns = [table[c].astype(object).to_numpy() for c in table.columns]
-    for row in zip(*columns):
+    try:
+        _append_rows(sheet, columns, [str(c) for c in table.columns])
+    except BaseException:
+        _discard(sheet)
+        raise
+    book.save(tmp)
+
+
+def _discard(sheet) -> None:
+    """Close a half-written streaming sheet and remove openpyxl's own temporary file."""
+    with contextlib.suppress(Exception):
+        if sheet._rows is not None:
+            sheet._rows.close()
+        if sheet._writer is not None:
+            sheet._writer.close()
+            sheet._writer.cleanup()
+
+
+def _append_rows(sheet, columns: list[np.ndarray], names: list[str]) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    for number, row in enumerate(zip(*columns), start=2):
         cells = []
         for value in row:
             value = _cell(value)
@@ -245,8 +267,12 @@ def _write_xlsx(frame: pd.DataFrame, tmp: str) -> None:
                 raise DataError("a text cell is longer than Excel's limit of 32767 characters")
             else:
                 cells.append(value)
-        sheet.append(cells)
-    book.save(tmp)
+        try:
+            sheet.append(cells)
+        except IllegalCharacterError:
+            column = next((n for n, v in zip(names, row) if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v)), "?")
+            raise DataError(f"row {number} [{column}]: a control character cannot be stored in an Excel "
+                            "cell; export this selection as CSV or GeoJSON") from None
 
 
 def _json_value(value: object) -> object:

@@ -8,8 +8,8 @@ shipped in the imageio-ffmpeg wheel, so no system ffmpeg is needed).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections import deque
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -29,13 +29,19 @@ from geodata.timeline import (
 
 FORMATS = ("gif", "mp4")
 
-#: Page sizes in inches for the fallback renderer (render_figure knows its own).
-_PAGE_INCHES = {"A4-landscape": (11.69, 8.27), "A4-portrait": (8.27, 11.69), "16:9": (13.33, 7.5),
-                "A3-landscape": (16.54, 11.69)}
+
+
+def _page_inches(page: str) -> tuple[float, float]:
+    """Page size for the plain renderer: the print figure's presets when installed, else A4 landscape."""
+    try:
+        from mapviewer.figure import page_size
+    except ImportError:
+        return 11.69, 8.27
+    return page_size(page)
 
 
 class AnimationCancelled(Exception):
-    """The user cancelled the export; the partial file was removed."""
+    """The user cancelled the export; the partial file was removed, an earlier ``out`` kept."""
 
 
 def _is_cancelled(cancel) -> bool:
@@ -76,7 +82,7 @@ class _ScatterRenderer:
         from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        width, height = _PAGE_INCHES.get(page, _PAGE_INCHES["A4-landscape"])
+        width, height = _page_inches(page)
         self.figure = Figure(figsize=(width, height), dpi=dpi)
         FigureCanvasAgg(self.figure)
         self.axes = self.figure.add_subplot(1, 1, 1)
@@ -216,10 +222,14 @@ def _parallel_images(jobs: list[tuple[FilterState, str, str]], frame: pd.DataFra
 
 
 def default_workers(frames: int) -> int:
-    """Processes worth starting for ``frames`` print-figure frames (starting one costs a few seconds)."""
+    """Drawing processes worth starting for ``frames`` print-figure frames.
+
+    Starting one costs a few seconds (imports, basemap), and one core is left
+    for this process and the encoder: on a two-core machine frames are drawn here.
+    """
     if frames < 24:
         return 1
-    return max(1, min(os.cpu_count() or 1, 4, frames // 12))
+    return max(1, min((os.cpu_count() or 1) - 1, 4, frames // 12))
 
 
 def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_state: FilterState | None = None,
@@ -286,7 +296,8 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
         writer = imageio.get_writer(partial, format="GIF", mode="I", duration=1000 / fps, loop=0)
     else:
         writer = imageio.get_writer(partial, format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                    pixelformat="yuv420p", macro_block_size=1, quality=7)
+                                    pixelformat="yuv420p", macro_block_size=1, quality=7,
+                                    ffmpeg_log_level="error")
     shape = None
     done = 0
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import sys
 from pathlib import Path
@@ -104,13 +105,34 @@ def _munitions(names: list[str]) -> tuple[set[str], set[str]]:
     return munitions, classes
 
 
-def _name_key(text: str) -> str:
+def _matches(name: str, labels: list[str]) -> list[str]:
+    """Labels naming the oblast ``name``: exact matches, else ones starting with its stem.
+
+    "Kharkiv" finds "Kharkivska oblast" and "Kharkiv Oblast"; "Kyiv oblast" finds
+    "Kyivska oblast" but not the city "Kyiv"; "Kyiv" finds both.
+    """
     from geodata.munitions import munition_key
 
-    key = munition_key(text)
-    for suffix in ("oblast", "oblast'", "region"):
-        key = key.removesuffix(suffix)
-    return key
+    key = munition_key(name)
+    exact = [label for label in labels if munition_key(label) == key]
+    if exact or not key:
+        return exact
+    stem = key.removesuffix("oblast") or key
+    said_oblast = stem != key
+    return [label for label in labels
+            if munition_key(label).startswith(stem) and not (said_oblast and munition_key(label) == stem)]
+
+
+@functools.lru_cache(maxsize=256)
+def _oblast_code(name: str) -> str | None:
+    """ISO 3166-2 code of the oblast a name means ("Kyivska oblast", "Київська область", "Kharkiv")."""
+    try:
+        from geodata.gazetteer import resolve_place
+
+        place = resolve_place(name)
+    except Exception:  # noqa: BLE001 - without the gazetteer, names are matched as text
+        return None
+    return getattr(place, "admin1_code", None) if place is not None else None
 
 
 def _oblasts(names: list[str], frame) -> tuple[set[str], list[tuple[float, float, float, float]]]:
@@ -125,19 +147,22 @@ def _oblasts(names: list[str], frame) -> tuple[set[str], list[tuple[float, float
     chosen: set[str] = set()
     bounds = []
     for name in names:
-        key = _name_key(name)
-        exact = [v for v in values if _name_key(v) == key]
-        loose = exact or [v for v in values if key and _name_key(v).startswith(key)]
-        hits = []
-        if polygons is not None:
-            for _, row in polygons.iterrows():
-                labels = [str(row.get(c, "")) for c in ("name", "name_uk", "iso_code")]
-                if any(_name_key(lbl) == key or (key and _name_key(lbl).startswith(key)) for lbl in labels if lbl):
-                    hits.append(row)
-        if not loose and not hits:
+        code = _oblast_code(name)
+        if code is not None:  # the gazetteer knows it: match every spelling of that oblast
+            in_data = [v for v in values if _oblast_code(v) == code]
+            hits = [row for _, row in polygons.iterrows() if row.get("iso_code") == code] if polygons is not None else []
+        else:
+            in_data = _matches(name, values)
+            hits = []
+            if polygons is not None:
+                for _, row in polygons.iterrows():
+                    labels = [str(row[c]) for c in ("name", "name_uk") if c in row and isinstance(row[c], str)]
+                    if _matches(name, labels):
+                        hits.append(row)
+        if not in_data and not hits:
             raise UsageError(f"unknown oblast {name!r}: no event and no oblast has that name")
-        chosen.update(loose or [str(hits[0]["name"])])
-        bounds += [tuple(row.geometry.bounds) for row in hits[:1]]
+        chosen.update(in_data or [str(hits[0]["name"])])
+        bounds += [tuple(row.geometry.bounds) for row in hits]
     return chosen, bounds
 
 
@@ -240,8 +265,10 @@ def _run(argv: list[str]) -> int:
         chosen, bounds = _oblasts(args.oblast, frame)
         changes["admin1"] = chosen
         if extent is None and bounds:
-            extent = (min(b[0] for b in bounds), min(b[1] for b in bounds),
-                      max(b[2] for b in bounds), max(b[3] for b in bounds))
+            west, south = min(b[0] for b in bounds), min(b[1] for b in bounds)
+            east, north = max(b[2] for b in bounds), max(b[3] for b in bounds)
+            pad_x, pad_y = (east - west) * 0.05, (north - south) * 0.05  # the outline clear of the frame
+            extent = (west - pad_x, south - pad_y, east + pad_x, north + pad_y)
     state = state.replace(**changes)
 
     if fmt in FIGURE_FORMATS:

@@ -52,6 +52,9 @@ _PAGE_ALIASES = {"a4": "A4-landscape", "letter": "Letter-landscape", "16:9": "sl
 #: Output formats by file suffix.
 FIGURE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
 
+#: Largest halo drawn around an uncertain location, in points (one inch).
+HALO_MAX_PT = 72.0
+
 #: Above this many points, markers are drawn as one raster image inside PDF/SVG.
 RASTER_THRESHOLD = 2000
 
@@ -61,6 +64,7 @@ _RC = {
     "font.family": "DejaVu Sans",  # ships with matplotlib, has Cyrillic
     "svg.hashsalt": "mapviewer",  # stable ids in SVG output
 }
+_LINE_PT = 12.5  # legend line height in points
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UKRAINE = (22.1, 44.3, 40.3, 52.4)  # west, south, east, north
 _SEA, _LAND, _HOME = "#dbe6ee", "#ecebe6", "#fbfbf9"
@@ -263,8 +267,29 @@ def _polygon_path(geometry) -> MplPath | None:
     return MplPath(np.concatenate(verts), np.concatenate(codes))
 
 
-def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], limits) -> tuple[bool, bool]:
-    """Draw land, borders and oblast outlines; returns (drawn, oblasts_from_geonames)."""
+def _oblast_codes(names: Iterable[str]) -> set[str]:
+    """ISO 3166-2 codes of oblast names as the data spell them ("Kyivska oblast", "Kyiv Oblast")."""
+    try:
+        from geodata.gazetteer import resolve_place
+    except ImportError:
+        return set()
+    codes = set()
+    for name in names:
+        try:
+            place = resolve_place(name)
+        except Exception:  # noqa: BLE001 - an unresolved name only loses its highlight
+            continue
+        if place is not None and place.admin1_code:
+            codes.add(place.admin1_code)
+    return codes
+
+
+def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], limits,
+                  highlight: Iterable[str] = ()) -> tuple[bool, bool]:
+    """Draw land, borders and oblast outlines (``highlight``: oblast names drawn bold).
+
+    Returns (drawn, oblasts_from_geonames).
+    """
     try:
         countries, oblasts, from_geonames = _projected_basemap(crs, lonlat_box)
     except Exception as exc:  # noqa: BLE001 - a missing basemap must not stop the figure
@@ -291,6 +316,12 @@ def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], l
         paths = [p for g in oblasts.geometry if (p := _polygon_path(g)) is not None]
         ax.add_collection(PathCollection(paths, facecolors="none", edgecolors="#a8a8a8", linewidths=0.35,
                                          linestyles=(0, (3, 2)), zorder=3))
+        codes = _oblast_codes(highlight) if highlight else set()
+        if codes and "iso_code" in oblasts.columns:
+            chosen = oblasts[oblasts["iso_code"].isin(codes)]
+            paths = [p for g in chosen.geometry if (p := _polygon_path(g)) is not None]
+            ax.add_collection(PathCollection(paths, facecolors="none", edgecolors="#333333", linewidths=1.3,
+                                             zorder=4, gid="selected-oblast"))
         view = shapely_box(x0, y0, x1, y1)
         inside = []
         for _, row in oblasts.iterrows():
@@ -298,6 +329,10 @@ def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], l
             # Label only oblasts with a fair share in view, at a point inside that share.
             if not visible.is_empty and visible.area > 0.25 * min(row.geometry.area, view.area):
                 inside.append((visible.representative_point(), row["name"]))
+        # A label that would run past the frame is left out rather than cut.
+        metres_per_point = (x1 - x0) / (ax.bbox.width * 72 / ax.figure.dpi)
+        inside = [(p, n) for p, n in inside
+                  if x0 < p.x - len(str(n)) * 1.8 * metres_per_point and p.x + len(str(n)) * 1.8 * metres_per_point < x1]
         if len(inside) <= 30:
             for point, name in inside:
                 ax.text(point.x, point.y, str(name), fontsize=6, color="#8c8c8c", ha="center", va="center",
@@ -426,8 +461,11 @@ def _draw_incidents(ax, x: np.ndarray, y: np.ndarray, frame: pd.DataFrame, metre
                 continue
             # One halo per place: many events at one oblast centre must not stack into a blot.
             xy = np.unique(np.column_stack([x[rows], y[rows]]).round(0), axis=0)
-            ax.scatter(xy[:, 0], xy[:, 1], s=max(halo_pt, diameter * 2.2) ** 2, marker="o",
-                       c=OUTCOME_STYLE[outcome].colour, alpha=0.16, linewidths=0,
+            # True to scale, but never wider than an inch: on a city map a 30 km halo would
+            # bury every other symbol.
+            size = min(max(halo_pt, diameter * 2.2), HALO_MAX_PT)
+            ax.scatter(xy[:, 0], xy[:, 1], s=size ** 2, marker="o",
+                       c=OUTCOME_STYLE[outcome].colour, alpha=0.14, linewidths=0,
                        zorder=zorder_of[outcome] - 0.5, rasterized=rasterize, gid=f"halo-{outcome}")
     for group_key, rows in zip(keys, groups):
         outcome = OUTCOMES[group_key // 1000]
@@ -437,8 +475,9 @@ def _draw_incidents(ax, x: np.ndarray, y: np.ndarray, frame: pd.DataFrame, metre
         marker = CLASS_STYLE[munition_class].marker
         zorder = zorder_of[outcome]
         if level == 0:
-            ax.scatter(x[rows], y[rows], s=diameter ** 2, marker=marker, c=colour, edgecolors="white",
-                       linewidths=0.35 if diameter < 4 else 0.6, zorder=zorder, rasterized=rasterize,
+            # Small crowded symbols get no white rim: thousands of rims turn a cluster grey.
+            ax.scatter(x[rows], y[rows], s=diameter ** 2, marker=marker, c=colour,
+                       edgecolors="white" if diameter >= 4 else "none", linewidths=0.6, zorder=zorder, rasterized=rasterize,
                        gid=f"incidents-{outcome}")
         else:  # uncertain location: hollow, never drawn as if exact
             ax.scatter(x[rows], y[rows], s=diameter ** 2, marker=marker, facecolors="white", edgecolors=colour,
@@ -472,7 +511,7 @@ def _draw_legend(ax, frame: pd.DataFrame, width_pt: float, height_pt: float, col
     ax.set_xlim(0, width_pt)
     ax.set_ylim(0, height_pt)
     ax.set_axis_off()
-    line, size = 12.5, 7.5
+    line, size = _LINE_PT, 7.5
     ax.text(0, height_pt, f"{len(frame):,} events shown", fontsize=8.5, fontweight="bold", va="top", ha="left")
     sections = _legend_sections(frame)
     column_width = width_pt / columns
@@ -520,6 +559,8 @@ def render_figure(
     also saved there (PNG, PDF or SVG by suffix) atomically. ``note`` adds a line
     to the footer (an animation frame's time, for example).
     """
+    if out is not None and Path(out).suffix.lower() not in FIGURE_FORMATS:
+        raise DataError(f"{out}: figures are saved as {', '.join(FIGURE_FORMATS)}; the suffix says otherwise")
     if filter_state is not None and len(frame):
         frame = frame[filter_state.mask(frame)]
     frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)] if len(frame) else frame
@@ -530,7 +571,9 @@ def render_figure(
         margin, header, footer = 0.35, 0.95, 0.32 if width >= height else 0.45
         landscape = width >= height
         legend_w = 2.45 if landscape else width - 2 * margin
-        legend_h = height - 2 * margin - header - footer if landscape else 1.45
+        # Portrait: sections side by side, as tall as the longest one needs.
+        longest = max((len(rows) for _, rows in _legend_sections(frame)), default=0)
+        legend_h = height - 2 * margin - header - footer if landscape else (3.4 + longest) * _LINE_PT / 72
         if landscape:
             map_box = (margin, margin + footer, width - 2 * margin - legend_w - 0.2, height - 2 * margin - header - footer)
             legend_box = (width - margin - legend_w, margin + footer, legend_w, legend_h)
@@ -577,7 +620,8 @@ def render_figure(
                       round(float(np.max(glon)) + pad, 2), round(float(np.max(glat)) + pad, 2))
         used_geonames = False
         if basemap:
-            _, used_geonames = _draw_basemap(ax, crs, lonlat_box, limits)
+            highlight = filter_state.admin1 if filter_state is not None and filter_state.admin1 else ()
+            _, used_geonames = _draw_basemap(ax, crs, lonlat_box, limits, highlight)
 
         x, y = transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()) if len(frame) else (np.zeros(0), np.zeros(0))
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -597,8 +641,7 @@ def render_figure(
         _draw_legend(legend_ax, shown, legend_box[2] * 72, legend_box[3] * 72, 1 if landscape else 3)
 
         credits = [NATURAL_EARTH_CREDIT + (f"; {GEONAMES_CREDIT}" if used_geonames else "")]
-        if filter_state is not None and (filter_state.start is not None or filter_state.end is not None):
-            credits.append(f"dates in {filter_state.tz} time")
+        credits.append(f"dates in {filter_state.tz if filter_state is not None else DEFAULT_TZ} time")
         if note:
             credits.append(note)
         fig.text(margin / width, margin / height, " · ".join(credits), fontsize=6.5, color="#555555",

@@ -113,7 +113,8 @@ class MainWindow(QMainWindow):
         state.basemap_changed.connect(self._on_basemap_changed)
         self.resize(1400, 900)
         self.resizeDocks([self.filter_dock, self.summary_dock], [300, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.table_dock], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([self.table_dock], [210], Qt.Orientation.Vertical)
+        self.map_splitter.setSizes([820, 180])  # proportions: the map keeps most of the height
         if restore:
             self._restore_settings()
         self._on_data_changed()

@@ -305,13 +305,15 @@ def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, l
     """
     positions = [int(p) for p in positions]
     rows = frame.iloc[positions]
-    names = ["coordinates" if c == rows.geometry.name else str(c) for c in rows.columns] if len(rows) else []
-    columns = [_column_text(rows[c]) for c in rows.columns] if len(rows) else []
+    geometry = getattr(rows, "_geometry_column_name", None)
+    names = ["coordinates" if c == geometry else str(c) for c in rows.columns]
+    columns = [_column_text(rows[c]) for c in rows.columns] if len(rows) else []  # per column: vectorised
     return {str(pos): [[name, col[i]] for name, col in zip(names, columns)] for i, pos in enumerate(positions)}
 
 
 # -- the page -------------------------------------------------------------------------------
-def _json_for_script(value: Any) -> str:
+def json_for_script(value: Any) -> str:
+    """``value`` as a JavaScript literal safe inside a ``<script>`` element or a runJavaScript call."""
     # "<" escaped so record text can never close the <script> element it sits in.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
@@ -335,7 +337,8 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
     urls = {name: path.as_uri() for name, path in files.items()}
 
     fmap = folium.Map(location=list(DEFAULT_CENTER), zoom_start=DEFAULT_ZOOM, tiles=None, max_zoom=MAX_ZOOM,
-                      min_zoom=2, control_scale=True, prefer_canvas=False, zoom_control=True)
+                      min_zoom=2, control_scale=True, prefer_canvas=False, zoom_control=True,
+                      zoom_snap=0.5)
     fmap.default_js = [("leaflet", "")]  # rewritten to the local file below
     fmap.default_css = [("leaflet_css", "")]
     if title:
@@ -379,8 +382,8 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
     init._template = Template(
         "{% macro script(this, kwargs) %}\n"
         "mapviewer.init(" + fmap.get_name() + ", {countries: " + countries.get_name()
-        + ", oblasts: " + oblasts.get_name() + "}, " + _json_for_script(config) + ", "
-        + _json_for_script(data) + ", " + _json_for_script(details) + ");\n"
+        + ", oblasts: " + oblasts.get_name() + "}, " + json_for_script(config) + ", "
+        + json_for_script(data) + ", " + json_for_script(details) + ");\n"
         "{% endmacro %}"
     )
     fmap.add_child(init)  # last, so every layer it names exists

@@ -12,6 +12,8 @@ import logging
 import tempfile
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
@@ -23,6 +25,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 from geodata.errors import DataError
 from mapviewer import mappage
 from mapviewer.state import AppState
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 _log = logging.getLogger(__name__)
 
@@ -106,6 +111,8 @@ class MapView(QWebEngineView):
         self._fit_next = True
         self._push_pending = False
         self._encoder: mappage.IncidentEncoder | None = None
+        self._boundary: str | None = None  # GeoJSON of a user's boundary layer
+        self._boundary_name = "Boundaries"
         # Off-the-record profile: no disk cache, cookies or storage, nothing to sync.
         self._profile = QWebEngineProfile(self)
         self._profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
@@ -173,6 +180,32 @@ class MapView(QWebEngineView):
         """Show or hide the density (heatmap) layer."""
         self.run_js(f"mapviewer.setDensity({json.dumps(bool(on))})")
 
+    def set_class_visible(self, munition_class: str, visible: bool) -> None:
+        """Switch one munition class's layer on or off (as its layer-control box does)."""
+        self.run_js(f"mapviewer.setClassVisible({json.dumps(munition_class)}, {json.dumps(bool(visible))})")
+
+    def set_boundary_layer(self, layer: gpd.GeoDataFrame | None, name: str = "Boundaries") -> None:
+        """Show a user's boundary polygons (e.g. from ``geodata.basemap.load_boundary_layer``) as outlines.
+
+        ``None`` removes it. The layer is simplified for display and listed in the layer control.
+        """
+        if layer is None or not len(layer):
+            self._boundary = None
+        else:
+            shown = layer.to_crs("EPSG:4326")
+            shown = shown.set_geometry(shown.geometry.simplify(0.002, preserve_topology=True))
+            label = next((c for c in ("name", "shapeName", "NAME_1", "name_en") if c in shown.columns), None)
+            columns = ([label] if label else []) + [shown.geometry.name]
+            self._boundary = (shown[columns].rename(columns={label: "name"}) if label else shown[columns]).to_json()
+            self._boundary_name = name
+        self._push_boundary()
+
+    def _push_boundary(self) -> None:
+        if not self._ready:
+            return
+        data = "null" if self._boundary is None else self._boundary.replace("<", "\\u003c")
+        self.run_js(f"mapviewer.setBoundaryLayer({data}, {mappage.json_for_script(self._boundary_name)});")
+
     def fit_to_data(self) -> None:
         """Zoom to every event shown."""
         self.run_js("mapviewer.fitData()")
@@ -211,6 +244,8 @@ class MapView(QWebEngineView):
         self._ready = True
         if self._state.basemap not in ("", "offline"):
             self._on_basemap_changed(self._state.basemap)
+        if self._boundary is not None:
+            self._push_boundary()
         self._push_incidents()
         self._on_selection_changed()
         self.ready.emit()
@@ -245,7 +280,7 @@ class MapView(QWebEngineView):
         selection = self._state.selection
         details = mappage.record_details(self._state.frame, selection[:MAX_DETAILS])
         script = (f"mapviewer.setSelection({json.dumps([int(p) for p in selection])}, "
-                  f"{mappage._json_for_script(details)});")
+                  f"{mappage.json_for_script(details)});")
         self.run_js(script)
 
     def _on_zoom_to_selection(self) -> None:
@@ -261,7 +296,7 @@ class MapView(QWebEngineView):
             self.basemap_failed.emit(str(exc))
             return
         if self._ready:
-            self.run_js(f"mapviewer.setBasemap({mappage._json_for_script(spec)});")
+            self.run_js(f"mapviewer.setBasemap({mappage.json_for_script(spec)});")
 
     # -- page -> state (through the bridge) -------------------------------------------------
     def _on_page_selected(self, positions: list) -> None:

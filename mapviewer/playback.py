@@ -55,6 +55,7 @@ class Playback(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_tick)
         self._set_interval()
+        state.filter_changed.connect(self._on_filter_changed)
 
     # -- settings -----------------------------------------------------------
     def configure(self, *, step: str | None = None, window: str | None | object = ...,
@@ -183,6 +184,14 @@ class Playback(QObject):
 
     def _on_tick(self) -> None:
         self.step_forward()
+
+    def _on_filter_changed(self) -> None:
+        # A date range chosen elsewhere (filter panel, brushing) wins over playing on.
+        current = self.current()
+        if self.is_playing and current is not None:
+            shown = frame_filter(self.state.filter, *current)
+            if (shown.start, shown.end) != (self.state.filter.start, self.state.filter.end):
+                self.pause()
 
 
 class PlaybackControls(QWidget):

@@ -29,7 +29,8 @@ REGION_BBOX: tuple[float, float, float, float] = (17.0, 40.0, 50.0, 58.0)  # wes
 FIRST_YEAR = 2014
 
 _DMY = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
-_ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+_ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+                  r"\s*(Z|UTC|[+-]\d{2}:?\d{2})?)?\s*$")
 _HM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 
@@ -123,22 +124,31 @@ def parse_dates(
         out.append(stamp)
         precision.append("exact" if has_time else "day")
     index = pd.Index(list(rows), name="row")
-    naive = pd.to_datetime(pd.Series(out, index=index, dtype="object"), errors="coerce")
-    if isinstance(naive.dtype, pd.DatetimeTZDtype):
-        stamps = naive.dt.tz_convert("UTC")
-    else:
-        stamps = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    zoned = [t is not None and t.tzinfo is not None for t in out]
+    local = [None if z else t for t, z in zip(out, zoned)]
+    naive = pd.to_datetime(pd.Series(local, index=index, dtype="object"), errors="coerce")
+    stamps = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    stamps = stamps.dt.as_unit("ns")
+    if any(zoned):  # times written with a zone are already instants
+        stamps[zoned] = [t for t, z in zip(out, zoned) if z]
     return stamps, pd.Series(precision, index=index, dtype="object"), bad
 
 
 def _parse_one(raw: str, dayfirst: bool) -> tuple[pd.Timestamp, bool] | None:
+    """A local (naive) or, with a zone written, UTC-aware timestamp and whether it has a time."""
     m = _ISO.match(raw)
     try:
         if m:
             y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
             if m.group(4) is not None:
                 h, mi, s = int(m.group(4)), int(m.group(5)), int(m.group(6) or 0)
-                return pd.Timestamp(dt.datetime(y, mo, d, h, mi, s)), True
+                stamp = pd.Timestamp(dt.datetime(y, mo, d, h, mi, s))
+                zone = m.group(7)
+                if zone:
+                    offset = 0 if zone in ("Z", "UTC") else (1 if zone[0] == "+" else -1) * (
+                        int(zone[1:3]) * 60 + int(zone[-2:]))
+                    stamp = (stamp - pd.Timedelta(minutes=offset)).tz_localize("UTC")
+                return stamp, True
             return pd.Timestamp(dt.datetime(y, mo, d)), False
         m = _DMY.match(raw)
         if m:

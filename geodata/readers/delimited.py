@@ -42,18 +42,25 @@ def looks_binary(head: bytes) -> bool:
     return b"\x00" in head[:65536]
 
 
-def detect_encoding(path: Path, head: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (with BOM) or Windows-1251."""
+def detect_encoding(path: Path, head: bytes, *, whole: bool = False) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (with BOM) or Windows-1251.
+
+    Judged from the head unless ``whole``; a UTF-8 guess is confirmed by Arrow's reader,
+    which rejects invalid UTF-8 (the caller then asks again with ``whole=True``).
+    """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 24):
-                decoder.decode(chunk)
+        if whole:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 24):
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
+        else:
+            decoder.decode(head, final=False)  # a character cut at the end of the head is fine
         return "utf-8"
     except UnicodeDecodeError:
         pass
@@ -131,6 +138,13 @@ def read_delimited(
         report.add(None, None, "file is not UTF-8: read as Windows-1251 (Cyrillic)", "warning")
 
     table, rows = _read_arrow(p, enc, delim, header, columns, lat, lon, transform)
+    if table is None and encoding is None and enc == "utf-8":
+        # Arrow may have stopped at invalid UTF-8 past the head: judge the whole file
+        whole = detect_encoding(p, head, whole=True)
+        if whole != enc:
+            return read_delimited(p, format_name=format_name, tz=tz, columns=columns, encoding=whole,
+                                  delimiter=delim, dayfirst=dayfirst, lat=lat, lon=lon, transform=transform,
+                                  **options)
     if table is None:
         table, rows = _read_exact(p, enc, delim, header, report)
     if transform is not None:
@@ -142,6 +156,8 @@ def read_delimited(
 
 def _drop_blank(table: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """Blank lines are not records: drop them, keeping every other row's number."""
+    if not len(table.columns) or not table.iloc[:, 0].isna().any():
+        return table, rows  # a blank line has an empty first field: nothing to look for
     blank = table.isna().all(axis=1).to_numpy()
     if blank.any():
         return table[~blank].reset_index(drop=True), rows[~blank]
@@ -168,7 +184,7 @@ def _read_arrow(p, enc, delim, header, columns, lat, lon, transform):
     try:
         table = pacsv.read_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pacsv.ParseOptions(
                 delimiter=delim, newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
             ),

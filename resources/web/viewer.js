@@ -299,12 +299,22 @@
     return n;
   }
 
-  // Counting sort of indices by (hollow, class, outcome): one canvas path per group.
+  // Drawing order, bottom to top: approximate locations under exact ones, and where
+  // symbols pile up the outcomes that matter most (impacts) stay visible on top.
+  var OUTCOME_Z = ['unknown', 'debris', 'intercepted', 'deviated', 'impact'];
+
+  // Counting sort of indices by (exact, outcome rank, class): one canvas path per group.
   function groupBySymbol() {
     var nOc = S.cfg.outcomes.length, nCl = S.cfg.classes.length, nG = 2 * nCl * nOc;
-    var key = new Uint16Array(S.n), counts = new Int32Array(nG + 1), i, g;
+    var rank = new Uint8Array(nOc), byRank = new Uint8Array(nOc), i, g, z;
+    for (i = 0; i < nOc; i++) {
+      z = OUTCOME_Z.indexOf(S.cfg.outcomes[i]);
+      rank[i] = z < 0 ? i : z;
+      byRank[rank[i]] = i;
+    }
+    var key = new Uint16Array(S.n), counts = new Int32Array(nG + 1);
     for (i = 0; i < S.n; i++) {
-      g = ((S.pr[i] > 0 ? 1 : 0) * nCl + S.cl[i]) * nOc + S.oc[i];
+      g = ((S.pr[i] > 0 ? 0 : 1) * nOc + rank[S.oc[i]]) * nCl + S.cl[i];
       key[i] = g; counts[g + 1]++;
     }
     for (g = 0; g < nG; g++) counts[g + 1] += counts[g];
@@ -313,8 +323,8 @@
     S.order = order; S.groups = [];
     for (g = 0; g < nG; g++) {
       if (counts[g + 1] > counts[g]) {
-        S.groups.push({ start: counts[g], end: counts[g + 1], oc: g % nOc,
-                        cls: Math.floor(g / nOc) % nCl, hollow: g >= nCl * nOc });
+        S.groups.push({ start: counts[g], end: counts[g + 1], cls: g % nCl,
+                        oc: byRank[Math.floor(g / nCl) % nOc], hollow: g < nCl * nOc });
       }
     }
   }
@@ -440,7 +450,7 @@
   function openPopup(p) {
     var i = indexOfPosition(p);
     if (i < 0) return;
-    L.popup({ maxWidth: 440, maxHeight: 380, className: 'mv-popup-wrap' })
+    L.popup({ minWidth: 320, maxWidth: 460, maxHeight: 380, className: 'mv-popup-wrap' })
       .setLatLng([S.lat[i], S.lon[i]]).setContent(popupNode(p, i)).openOn(S.map);
   }
 
@@ -519,8 +529,12 @@
       var box = this._box, c = S.counts || { outcomes: {}, classes: {} }, k, row, name;
       if (!box) return;
       box.textContent = '';
-      box.appendChild(el('div', 'mv-legend-title',
-        S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' events'));
+      var title = el('div', 'mv-legend-title',
+        S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' events');
+      title.title = 'Click to fold or unfold the legend';
+      L.DomEvent.on(title, 'click', function () { L.DomUtil.hasClass(box, 'mv-folded')
+        ? L.DomUtil.removeClass(box, 'mv-folded') : L.DomUtil.addClass(box, 'mv-folded'); });
+      box.appendChild(title);
       box.appendChild(el('div', 'mv-legend-head', 'Outcome'));
       for (k = 0; k < S.cfg.outcomes.length; k++) {
         name = S.cfg.outcomes[k];
@@ -606,6 +620,16 @@
     return spec.id;
   }
 
+  // A user's own boundary file (geoBoundaries, agency layers), drawn as outlines.
+  function setBoundaryLayer(geojson, name) {
+    if (S.boundary) { S.control.removeLayer(S.boundary); S.map.removeLayer(S.boundary); S.boundary = null; }
+    if (!geojson) return 0;
+    S.boundary = L.geoJSON(geojson, { pane: 'mv-basemap', interactive: false,
+      style: { color: '#3b3b8f', weight: 1.4, fill: false } }).addTo(S.map);
+    S.control.addOverlay(S.boundary, escapeHtml(name || 'Boundaries'));
+    return S.boundary.getLayers().length;
+  }
+
   function addLabels() {
     var group = L.layerGroup();
     for (var k = 0; k < S.cfg.labels.length; k++) {
@@ -671,6 +695,7 @@
     setData: setData,
     setSelection: setSelection,
     setBasemap: setBasemap,
+    setBoundaryLayer: setBoundaryLayer,
     setDensity: setDensity,
     setClassVisible: setClassVisible,
     fitData: function () { fitData(); return S.n; },

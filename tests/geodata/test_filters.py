@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geodata import FilterState, facet_counts
+from geodata import FilterState, facet_counts, filters
 from geodata.filters import FACETS
 from geodata.schema import MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, OUTCOMES
 
@@ -148,10 +148,15 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 @SETTINGS
 @given(records=st.lists(rows, max_size=30), state=states,
-       text_dtype=st.sampled_from(["string", "str", "object", "category"]))
-def test_mask_equals_a_loop_over_rows(records, state, text_dtype):
+       text_dtype=st.sampled_from(["string", "str", "object", "category"]),
+       narrow=st.sampled_from([0.0, 0.125, 1.0]))
+def test_mask_equals_a_loop_over_rows(records, state, text_dtype, narrow):
     frame = build(records, text_dtype)
-    mask = state.mask(frame)
+    saved, filters._NARROW_BELOW = filters._NARROW_BELOW, narrow  # both ways of testing rows
+    try:
+        mask = state.mask(frame)
+    finally:
+        filters._NARROW_BELOW = saved
     assert mask.dtype == bool and mask.shape == (len(records),)
     assert mask.tolist() == [keeps(r, i, state) for i, r in enumerate(records)]
     # twice over the same frame (cached codes) and over a filtered copy: same answers

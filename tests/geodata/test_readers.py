@@ -45,7 +45,7 @@ def test_canonical_frame_from_plain_csv(tmp_path: Path) -> None:
     assert list(frame["geo_precision"]) == ["exact", "exact"]
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251", "utf-16"])
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_encodings_and_delimiters(tmp_path: Path, encoding: str, delimiter: str) -> None:
     rows = [
@@ -293,3 +293,12 @@ def test_clock_change_times_are_read_and_flagged(tmp_path: Path) -> None:
     assert result.report.rows_loaded == 1
     flagged = [p for p in result.report.warnings if p.column == "occurred_at"]
     assert flagged and flagged[0].row == 2 and "clock change" in flagged[0].message
+
+
+def test_whole_file_swapped_is_flagged_not_corrected(tmp_path: Path) -> None:
+    lines = [f"e{i},2024-06-02,{30 + i / 10:.2f},{48 + i / 10:.2f},KN-23,hit,,,x" for i in range(8)]
+    result = read_incidents(write(tmp_path, HEADER + "\n".join(lines) + "\n"))
+    assert result.report.rows_loaded == 8
+    assert result.frame.geometry.y.iloc[0] == 30.0  # left as written
+    notes = [p for p in result.report.warnings if p.row is None and "swapped" in p.message]
+    assert len(notes) == 1 and "not corrected" in notes[0].message

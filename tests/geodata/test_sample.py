@@ -193,3 +193,12 @@ def test_too_small_n_is_refused():
 def test_kyiv_night_date_is_fixed(sample):
     assert _night(sample)["occurred_at"].dt.tz_convert("Europe/Kyiv").dt.date.min() == LAST_NIGHT
     assert _night(sample)["occurred_at"].dt.tz_convert("Europe/Kyiv").dt.date.max() == LAST_NIGHT + dt.timedelta(days=1)
+
+
+def test_reading_the_shipped_file_gives_the_sample_back(sample):
+    from geodata import read_incidents
+
+    result = read_incidents(sample_path())
+    assert result.report.rows_loaded == len(sample) and result.report.rows_rejected == 0
+    assert result.report.problems == []
+    pd.testing.assert_frame_equal(result.frame, sample, check_exact=False, rtol=1e-9)

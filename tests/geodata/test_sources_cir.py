@@ -191,3 +191,22 @@ def test_generic_arms_words_give_a_class_and_keep_the_text(tmp_path: Path) -> No
     assert frame["munition"].tolist() == ["MLRS", "Cruise missile", "Something new"]
     assert frame["munition_class"].astype(str).tolist() == ["rocket artillery", "cruise missile", "unknown"]
     assert any(p.row == 4 and "Something new" in p.message for p in result.report.warnings)
+
+
+def test_mixed_date_formats_in_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "cir_dates.csv"
+    row = "C{n},{date},Bombing or explosion,t,d,50.0,36.2,Ukraine,Kharkiv,,Kharkiv,,2,u,Geolocated"
+    path.write_text("\n".join([
+        HEADER,
+        row.format(n=1, date="2022-03-01T10:15:00Z"),
+        row.format(n=2, date="2022-03-01"),
+        row.format(n=3, date="13/03/2022"),
+        row.format(n=4, date="03/04/2022"),  # day first, as 13/03 in the same file proves
+    ]) + "\n", encoding="utf-8")
+    raw, report, rejected = cir.parse(path)
+    assert rejected == set()
+    assert raw.loc[2, "occurred_at"] == pd.Timestamp("2022-03-01 10:15", tz="UTC")
+    assert raw.loc[2, "time_precision"] == "exact"
+    assert raw.loc[3, "time_precision"] == "day"
+    assert raw.loc[5, "occurred_at"].tz_convert("Europe/Kyiv").date().isoformat() == "2022-04-03"
+    assert not [p for p in report.warnings if p.column == "date"]  # the order was proven, not assumed

@@ -299,3 +299,12 @@ def test_writers_do_not_import_qt():
 
     code = "import sys, geodata.writers; sys.exit('PySide6' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_xlsx_control_characters_give_a_message_naming_row_and_column(tmp_path, frame):
+    frame["notes"] = frame["notes"].astype(object)
+    frame.iloc[1, frame.columns.get_loc("notes")] = "vertical\x0btab"
+    path = tmp_path / "out.xlsx"
+    with pytest.raises(DataError, match=r"out\.xlsx: row 3 \[notes\]: a control character"):
+        writers.write_xlsx(frame, path)
+    assert _files(tmp_path) == []

@@ -253,3 +253,14 @@ def test_figure_module_needs_no_qt():
     code = ("import sys, mapviewer.figure, mapviewer.views, mapviewer.export_cli; "
             "sys.exit('PySide6' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_an_oblast_filter_outlines_that_oblast(tmp_path):
+    frame = events([(36.25, 49.98, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    frame["admin1"] = pd.array(["Kharkivska oblast"], dtype="string")
+    out = tmp_path / "kharkiv.svg"
+    render_figure(frame, filter_state=FilterState(admin1={"Kharkivska oblast"}), out=out)
+    assert 'id="selected-oblast"' in out.read_text(encoding="utf-8")
+    plain = tmp_path / "plain.svg"
+    render_figure(frame, out=plain)
+    assert 'id="selected-oblast"' not in plain.read_text(encoding="utf-8")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 from PySide6.QtCore import QUrl
@@ -174,6 +173,28 @@ def test_selection_from_the_app_is_highlighted_and_zoomed_to(qtbot, view, state)
     assert centre == pytest.approx([49.99, 36.23], abs=0.05)  # Kharkiv
 
 
+def test_class_layers_hide_their_symbols_and_the_view_is_shared(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    drones = int((frame["munition_class"] == "loitering munition").sum())
+    view.set_class_visible("loitering munition", False)
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.drawnCount()") == len(frame) - drones, timeout=WAIT)
+    assert js(qtbot, view, "mapviewer.screenPoint(2)") is None  # a drone: not drawn, cannot be clicked
+    legend = js(qtbot, view, "document.querySelector('.mv-legend .mv-off').textContent")
+    assert "Drone" in legend
+    view.set_class_visible("loitering munition", True)
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.drawnCount()") == len(frame), timeout=WAIT)
+    # The app asks for a view; the map goes there and reports where it is.
+    state.request_view(48.46, 35.05, 9)
+    qtbot.waitUntil(lambda: js(qtbot, view, "[mapviewer.state.map.getZoom(), !!mapviewer.state.map._animatingZoom]")
+                    == [9, False], timeout=WAIT)
+    qtbot.wait(100)  # let the page's last report of that move arrive
+    state.view = None
+    view.run_js("mapviewer.state.map.setZoom(8, {animate: false})")  # as a user zooming out
+    qtbot.waitUntil(lambda: state.view is not None and state.view[2] == 8, timeout=WAIT)
+    assert state.view[:2] == pytest.approx((48.46, 35.05), abs=0.05)
+
+
 def test_script_in_record_text_runs_nothing_and_shows_as_text(qtbot, view, state):
     frame = make_frame()
     load(qtbot, view, state, frame)
@@ -246,13 +267,29 @@ def test_user_tile_template_becomes_a_basemap_in_place(qtbot, view, state, tmp_p
     assert js(qtbot, view, "window.__marker") == 5
 
 
+def test_a_user_boundary_layer_is_drawn_and_listed(qtbot, view):
+    from shapely.geometry import box
+
+    layer = gpd.GeoDataFrame({"shapeName": ["West <b>zone</b>", "East zone"]},
+                             geometry=[box(24, 48, 30, 51), box(30, 48, 38, 51)], crs="EPSG:4326")
+    view.set_boundary_layer(layer, "Agency zones")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.boundary ? mapviewer.state.boundary.getLayers().length"
+                                            " : 0") == 2, timeout=WAIT)
+    names = js(qtbot, view, "document.querySelector('.leaflet-control-layers-overlays').textContent")
+    assert "Agency zones" in names
+    view.set_boundary_layer(None)
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.boundary") is None, timeout=WAIT)
+
+
 def test_map_is_drawn_not_blank(qtbot, view, state):
     frame = make_frame()
     load(qtbot, view, state, frame)
     # Row 0 is an exact impact, row 4 an exact interception: their symbols must be on screen
-    # in their outcome colours, over a basemap that is not blank.
+    # in their outcome colours, over a basemap that is not blank. Row 1 (deviated) is only
+    # located to its settlement: drawn hollow, its centre is not filled with its colour.
     expected = {0: QColor(outcome_colour("impact")), 4: QColor(outcome_colour("intercepted"))}
-    points = {pos: js(qtbot, view, f"mapviewer.screenPoint({pos})") for pos in expected}
+    points = {pos: js(qtbot, view, f"mapviewer.screenPoint({pos})") for pos in (0, 1, 4)}
+    deviated = QColor(outcome_colour("deviated"))
 
     def drawn() -> bool:
         image = view.grab().toImage()
@@ -261,6 +298,10 @@ def test_map_is_drawn_not_blank(qtbot, view, state):
             x, y = (round(v * ratio) for v in points[pos])
             if image.pixelColor(x, y).rgb() != colour.rgb():
                 return False
+        x, y = (round(v * ratio) for v in points[1])
+        centre = image.pixelColor(x, y)
+        if centre.rgb() == deviated.rgb() or centre.lightness() < 200:
+            return False
         colours = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
         return len(colours) > 10
 
@@ -289,10 +330,16 @@ def test_standalone_export_works_in_a_browser_with_no_network(qtbot, tmp_path, r
             browser.load(QUrl.fromLocalFile(str(path)))
 
         class _Shim:  # the js() and click helpers only need run_js
-            def run_js(self, script, callback=None):
-                page.runJavaScript(script, 0, callback) if callback else page.runJavaScript(script, 0)
+            def __init__(self, web_page) -> None:
+                self.web_page = web_page
 
-        shim = _Shim()
+            def run_js(self, script, callback=None):
+                if callback:
+                    self.web_page.runJavaScript(script, 0, callback)
+                else:
+                    self.web_page.runJavaScript(script, 0)
+
+        shim = _Shim(page)
         assert js(qtbot, shim, "mapviewer.count()") == len(frame)
         click_position(qtbot, shim, 3)
         qtbot.waitUntil(lambda: js(qtbot, shim, "!!document.querySelector('.leaflet-popup-content table')"),
@@ -303,6 +350,8 @@ def test_standalone_export_works_in_a_browser_with_no_network(qtbot, tmp_path, r
         schemes = {QUrl(u).scheme() for u in recorder.urls}
         assert schemes <= {"file", "data"}, recorder.urls
     finally:
+        import shiboken6
+
         browser.close()
         browser.setPage(None)
-        del page  # the page must go before its profile
+        shiboken6.delete(page)  # the page must go before its profile

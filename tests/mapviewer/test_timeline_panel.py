@@ -269,3 +269,15 @@ def test_cancelling_the_export_leaves_no_file(panel, qtbot, tmp_path):
         qtbot.mouseClick(cancel_button, Qt.MouseButton.LeftButton)
     assert blocker.args == ["cancelled"]
     assert not out.exists() and "cancelled" in panel.message.text()
+
+
+def test_a_date_range_set_elsewhere_pauses_playback(panel, qtbot):
+    playback = panel.playback
+    playback.configure(step="1d", window=None, speed=0.25)
+    playback.play()
+    assert playback.is_playing
+    panel.state.set_filter(panel.state.filter.replace(outcomes={"impact"}))  # not a date: keeps playing
+    assert playback.is_playing
+    panel.state.set_filter(panel.state.filter.replace(start=dt.date(2024, 5, 8), end=dt.date(2024, 5, 9)))
+    assert not playback.is_playing
+    assert panel.state.filter.start == dt.date(2024, 5, 8)
