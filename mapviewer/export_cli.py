@@ -213,7 +213,7 @@ def _run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     out = args.output
     fmt = args.fmt or Path(out).suffix.lower().lstrip(".")
-    fmt = {"json": "geojson", "jpeg": "png"}.get(fmt, fmt) if not args.fmt else fmt
+    fmt = {"json": "geojson"}.get(fmt, fmt) if not args.fmt else fmt
     if fmt not in FORMATS:
         raise UsageError(f"cannot tell the format from {out!r}: give --format ({', '.join(FORMATS)})")
     tz = args.tz or DEFAULT_TZ

@@ -70,9 +70,13 @@ def _report(window, title: str, action: Callable[[], str]) -> None:
         window.statusBar().showMessage(done, 10000)
 
 
+#: Columns the app adds to every loaded row (which file and row it came from): not data.
+APP_COLUMNS = ["dataset", "source_row"]
+
+
 def _shown_rows(window):
-    """The rows the user sees, without the app's own bookkeeping column."""
-    return window.state.visible.drop(columns=["dataset"], errors="ignore")
+    """The rows the user sees, without the app's own bookkeeping columns."""
+    return window.state.visible.drop(columns=APP_COLUMNS, errors="ignore")
 
 
 # -- map view image -----------------------------------------------------------
@@ -241,7 +245,7 @@ def export_figure(window, title: str, page: str, path: str) -> str:
     from mapviewer.figure import render_figure
 
     state = window.state
-    frame = state.frame.drop(columns=["dataset"], errors="ignore")
+    frame = state.frame.drop(columns=APP_COLUMNS, errors="ignore")
     paths = [d.path for d in state.datasets]
     if not all(os.path.isfile(p) for p in paths):
         paths = []  # a file moved since it was opened: fingerprint the rows held instead

@@ -99,6 +99,7 @@ class FilterPanel(QWidget):
         for label in PRESETS:
             button = QPushButton("Last " + label if PRESETS[label] is not None else label)
             button.setAutoDefault(False)
+            button.setCheckable(True)  # shows which preset the current range is
             button.clicked.connect(lambda _=False, name=label: self.apply_preset(name))
             self.preset_buttons[label] = button
             presets.addWidget(button)
@@ -194,6 +195,14 @@ class FilterPanel(QWidget):
             self._end = None
         self._show_dates()
         self._schedule()
+
+    def _preset_matches(self, name: str) -> bool:
+        span = PRESETS[name]
+        if span is None:
+            return self._start is None and self._end is None
+        if self._newest is None or self._end is not None or not isinstance(self._start, dt.datetime):
+            return False
+        return pd.Timestamp(self._start) == self._newest - span
 
     def _checked(self, tree: QTreeWidget, leaves_only: bool = False) -> frozenset[str] | None:
         values, everything = [], True
@@ -335,6 +344,8 @@ class FilterPanel(QWidget):
 
     def _show_dates(self, slider: bool = True) -> None:
         """Put ``_start``/``_end`` into the date edits and the slider (without feedback)."""
+        for name, button in self.preset_buttons.items():
+            button.setChecked(self._preset_matches(name))
         enabled = self._first_day is not None
         for widget in (self.slider, self.start_edit, self.end_edit, *self.preset_buttons.values()):
             widget.setEnabled(enabled)

@@ -423,10 +423,18 @@ def _inline_assets(page: str, files: dict[str, Path], urls: dict[str, str]) -> s
     return page
 
 
+@functools.cache
+def _live_page() -> str:
+    return build_page(live=True)
+
+
 def write_page(path: str | Path, **options: Any) -> Path:
-    """Write :func:`build_page` to ``path`` (load it from a file URL: setHtml fails above 2 MB)."""
+    """Write :func:`build_page` to ``path`` (load it from a file URL: setHtml fails above 2 MB).
+
+    The plain live page (no options) is built once per process.
+    """
     path = Path(path)
-    path.write_text(build_page(**options), encoding="utf-8")
+    path.write_text(build_page(**options) if options else _live_page(), encoding="utf-8")
     return path
 
 

@@ -88,7 +88,8 @@ class _MapPage(QWebEnginePage):
 
     def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: N802
         self.console.append(f"{source}:{line}: {message}")
-        _log.debug("map page console: %s:%s: %s", source, line, message)
+        error = level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel
+        _log.log(logging.WARNING if error else logging.DEBUG, "map page console: %s:%s: %s", source, line, message)
 
 
 class MapView(QWebEngineView):
@@ -136,7 +137,7 @@ class MapView(QWebEngineView):
         self._page.setWebChannel(self._channel)
 
         self._dir = tempfile.TemporaryDirectory(prefix="mapviewer-page-")
-        path = mappage.write_page(Path(self._dir.name) / "map.html", live=True)
+        path = mappage.write_page(Path(self._dir.name) / "map.html")
         self._page.page_url = QUrl.fromLocalFile(str(path))
         self.loadFinished.connect(self._on_load_finished)
 

@@ -362,7 +362,10 @@
 
   function boundsOf(indices) {
     var b = L.latLngBounds([]);
-    for (var k = 0; k < indices.length; k++) b.extend([S.lat[indices[k]], S.lon[indices[k]]]);
+    for (var k = 0; k < indices.length; k++) {
+      var i = indices[k];
+      if (S.lat[i] === S.lat[i] && S.lon[i] === S.lon[i]) b.extend([S.lat[i], S.lon[i]]);  // skip NaN
+    }
     return b;
   }
 
@@ -378,9 +381,9 @@
   }
 
   function fitData(animate) {
-    var b = L.latLngBounds([]);
-    for (var i = 0; i < S.n; i++) if (!S.hidden[S.cl[i]]) b.extend([S.lat[i], S.lon[i]]);
-    fitBounds(b, animate);
+    var shown = [];
+    for (var i = 0; i < S.n; i++) if (!S.hidden[S.cl[i]]) shown.push(i);
+    fitBounds(boundsOf(shown), animate);
   }
 
   // -- tooltip and popup ----------------------------------------------------------------
@@ -571,7 +574,9 @@
   function updateDensity() {
     if (!S.density) return;
     var pts = [];
-    for (var i = 0; i < S.n; i++) if (!S.hidden[S.cl[i]]) pts.push([S.lat[i], S.lon[i], 1]);
+    for (var i = 0; i < S.n; i++) {
+      if (!S.hidden[S.cl[i]] && S.lat[i] === S.lat[i] && S.lon[i] === S.lon[i]) pts.push([S.lat[i], S.lon[i], 1]);
+    }
     S.density.setLatLngs(pts);
   }
 

@@ -39,7 +39,7 @@ def test_export_data_writes_exactly_the_rows_shown(window, tmp_path, monkeypatch
     window.export_actions["Export data"].trigger()
     back = geodata.read_incidents(str(tmp_path / f"shown{suffix}")).frame
     assert list(back["event_id"]) == ["N-1", "N-2", "N-4", "S-3"]
-    assert "dataset" not in back.columns
+    assert "dataset" not in back.columns and "source_row" not in back.columns
     assert "4 rows" in window.statusBar().currentMessage()
 
 
@@ -66,7 +66,7 @@ def test_save_view_then_open_view(window, tmp_path, monkeypatch, qtbot):
     data = tmp_path / "night.csv"
     from geodata.writers import write_csv
 
-    write_csv(window.state.frame.drop(columns=["dataset"]), data)
+    write_csv(window.state.frame.drop(columns=export_dialogs.APP_COLUMNS, errors="ignore"), data)
     window.state.clear()
     with qtbot.waitSignal(window.loader.idle, timeout=WEB_WAIT):
         window.open_files([str(data)])

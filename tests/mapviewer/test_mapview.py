@@ -355,3 +355,17 @@ def test_standalone_export_works_in_a_browser_with_no_network(qtbot, tmp_path, r
         browser.close()
         browser.setPage(None)
         shiboken6.delete(page)  # the page must go before its profile
+
+
+def test_page_runs_without_script_errors(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    view.set_density(True)
+    state.set_selection([1, 2])
+    state.request_zoom_to_selection()
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.selected()") == [1, 2], timeout=WAIT)
+    state.set_filter(FilterState(outcomes=set()))  # nothing shown
+    qtbot.waitUntil(lambda: view.drawn_count == 0, timeout=WAIT)
+    assert js(qtbot, view, "mapviewer.drawnCount()") == 0
+    errors = [m for m in view.page().console if "Error" in m or "Uncaught" in m]
+    assert not errors, errors

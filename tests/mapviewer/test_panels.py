@@ -103,6 +103,7 @@ def test_last_24_hours_is_relative_to_the_newest_event(panel, qtbot):
     assert pd.Timestamp(panel.state.filter.start) == newest - pd.Timedelta(hours=24)
     assert set(panel.state.visible["event_id"]) == {"N-1", "N-2", "N-3", "N-4"}
     assert panel.start_edit.date().toPython() == dt.date(2025, 9, 29)  # Kyiv date of the start
+    assert panel.preset_buttons["24 h"].isChecked() and not panel.preset_buttons["All"].isChecked()
     with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
         panel.preset_buttons["All"].click()
     assert panel.state.filter.start is None and int(panel.state.mask.sum()) == 8
