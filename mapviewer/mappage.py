@@ -264,12 +264,29 @@ class IncidentEncoder:
             "munitions": self.munitions,
             "loc": _b64(self.location[positions], "<i4"),
             "locations": self.locations,
-            "counts": {
-                "outcomes": dict(zip(OUTCOMES, np.bincount(outcome, minlength=len(OUTCOMES)).tolist())),
-                "classes": dict(zip(MUNITION_CLASSES,
-                                    np.bincount(klass, minlength=len(MUNITION_CLASSES)).tolist())),
-            },
+            "counts": _counts(outcome, klass),
         }
+
+
+    def mask_payload(self, mask: np.ndarray, *, fit: bool = False) -> dict[str, Any]:
+        """The rows a filter keeps as a bit mask over the frame sent with :meth:`payload` (all rows)."""
+        mask = np.asarray(mask, dtype=bool)
+        packed = np.packbits(mask, bitorder="little")
+        outcome, klass = self.outcome[mask], self.klass[mask]
+        return {
+            "n": int(mask.sum()),
+            "total": int(len(mask)),
+            "fit": bool(fit),
+            "bits": base64.b64encode(packed.tobytes()).decode("ascii"),
+            "counts": _counts(outcome, klass),
+        }
+
+
+def _counts(outcome: np.ndarray, klass: np.ndarray) -> dict[str, dict[str, int]]:
+    return {
+        "outcomes": dict(zip(OUTCOMES, np.bincount(outcome, minlength=len(OUTCOMES)).tolist())),
+        "classes": dict(zip(MUNITION_CLASSES, np.bincount(klass, minlength=len(MUNITION_CLASSES)).tolist())),
+    }
 
 
 def encode_incidents(frame: gpd.GeoDataFrame, positions: np.ndarray | None = None, *, total: int | None = None,

@@ -267,13 +267,17 @@ class MapView(QWebEngineView):
         if not self._ready:
             return
         frame, mask = self._state.frame, self._state.mask
-        positions = np.flatnonzero(mask) if len(mask) == len(frame) else np.arange(len(frame))
+        if len(mask) != len(frame):
+            mask = np.ones(len(frame), dtype=bool)
+        script = ""
         if self._encoder is None or self._encoder.frame is not frame:
+            # A new frame: its rows go to the page once; filter changes then send only a mask.
             self._encoder = mappage.IncidentEncoder(frame)
-        payload = self._encoder.payload(positions, total=len(frame), fit=self._fit_next and len(positions) > 0)
-        if len(positions):
+            script = f"mapviewer.setFrame({json.dumps(self._encoder.payload())});"
+        fit = self._fit_next and bool(mask.any())
+        if fit:
             self._fit_next = False
-        self.run_js(f"mapviewer.setData({json.dumps(payload)});")
+        self.run_js(script + f"mapviewer.setMask({json.dumps(self._encoder.mask_payload(mask, fit=fit))});")
 
     def _on_selection_changed(self) -> None:
         if not self._ready:

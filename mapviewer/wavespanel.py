@@ -223,8 +223,10 @@ def funnel_rows(funnel: pd.DataFrame) -> list[dict[str, Any]]:
         total: dict[str, Any] = {"munition": TOTAL_LABEL, "munition_class": "all",
                                  "waves": sum(r["waves"] for r in rows)}
         for k in keys:
-            known = [r[k] for r in rows if r[k] is not None]
-            total[k] = sum(known) if known else None
+            # A total over a munition whose count the reports leave out would understate it:
+            # the total of that count is unknown too.
+            values = [r[k] for r in rows]
+            total[k] = None if any(v is None for v in values) else sum(values)
         rows.insert(0, total)
     return rows
 
@@ -232,7 +234,8 @@ def funnel_rows(funnel: pd.DataFrame) -> list[dict[str, Any]]:
 def headline(row: dict[str, Any]) -> str:
     """One sentence for a funnel row: '57 launched, 53 intercepted, 4 not intercepted, of which ...'."""
     launched, intercepted = row["launched"], row["intercepted"]
-    text = f"{_count(launched)} launched, {_count(intercepted)} intercepted"
+    text = f"{_count(launched)} launched, " + (
+        f"{intercepted:,} intercepted" if intercepted is not None else "intercepted count missing in a report")
     if launched is not None and intercepted is not None:
         text += f", {launched - intercepted:,} not intercepted"
         text += f" ({_count(row['not_reached'])} did not reach, {_count(row['impacts'])} impacts)"

@@ -9,7 +9,7 @@
 
   var S = {
     map: null, cfg: null, style: null, layer: null, bridge: null, queue: [],
-    n: 0, total: 0, pos: null, lat: null, lon: null, mx: null, my: null,
+    frame: null, n: 0, total: 0, pos: null, lat: null, lon: null, mx: null, my: null,
     oc: null, cl: null, pr: null, tp: null, t: null, mun: null, loc: null,
     munitions: [], locations: [], counts: null,
     order: null, groups: [],            // indices sorted by symbol group, [group, start, end]
@@ -274,29 +274,70 @@
   });
 
   // -- data -----------------------------------------------------------------------------
-  function setData(d) {
-    var n = d.n, i;
-    S.n = n; S.total = d.total;
-    S.pos = decode(d.pos, Int32Array); S.lat = decode(d.lat, Float32Array); S.lon = decode(d.lon, Float32Array);
-    S.oc = decode(d.outcome, Uint8Array); S.cl = decode(d.cls, Uint8Array); S.pr = decode(d.prec, Uint8Array);
-    S.tp = decode(d.tprec, Uint8Array); S.t = decode(d.t, Int32Array);
-    S.mun = decode(d.mun, Int32Array); S.loc = decode(d.loc, Int32Array);
-    S.munitions = d.munitions; S.locations = d.locations; S.counts = d.counts;
-    S.mx = new Float64Array(n); S.my = new Float64Array(n);
-    for (i = 0; i < n; i++) {
-      var lat = Math.max(-85.0511, Math.min(85.0511, S.lat[i])) * Math.PI / 180;
-      S.mx[i] = (S.lon[i] + 180) / 360;
-      S.my[i] = (1 - Math.log(Math.tan(Math.PI / 4 + lat / 2)) / Math.PI) / 2;
+  var FIELDS = [['lat', Float32Array], ['lon', Float32Array], ['oc', Uint8Array, 'outcome'], ['cl', Uint8Array, 'cls'],
+                ['pr', Uint8Array, 'prec'], ['tp', Uint8Array, 'tprec'], ['t', Int32Array], ['mun', Int32Array],
+                ['loc', Int32Array]];
+
+  // Decoded arrays of one payload, with Web Mercator coordinates in [0, 1] computed once.
+  function loadArrays(d) {
+    var A = { n: d.n, pos: decode(d.pos, Int32Array), munitions: d.munitions, locations: d.locations }, i;
+    for (i = 0; i < FIELDS.length; i++) A[FIELDS[i][0]] = decode(d[FIELDS[i][2] || FIELDS[i][0]], FIELDS[i][1]);
+    A.mx = new Float64Array(d.n); A.my = new Float64Array(d.n);
+    for (i = 0; i < d.n; i++) {
+      var lat = Math.max(-85.0511, Math.min(85.0511, A.lat[i])) * Math.PI / 180;
+      A.mx[i] = (A.lon[i] + 180) / 360;
+      A.my[i] = (1 - Math.log(Math.tan(Math.PI / 4 + lat / 2)) / Math.PI) / 2;
+    }
+    return A;
+  }
+
+  // Shows the rows of A at idx (all of A when idx is null) and tells the app how many.
+  function show(A, idx, meta) {
+    var n = idx ? idx.length : A.n, i, k;
+    S.n = n; S.total = meta.total; S.counts = meta.counts;
+    S.munitions = A.munitions; S.locations = A.locations;
+    if (!idx) {
+      S.pos = A.pos; S.mx = A.mx; S.my = A.my;
+      for (k = 0; k < FIELDS.length; k++) S[FIELDS[k][0]] = A[FIELDS[k][0]];
+    } else {
+      S.pos = idx;
+      S.mx = new Float64Array(n); S.my = new Float64Array(n);
+      for (i = 0; i < n; i++) { S.mx[i] = A.mx[idx[i]]; S.my[i] = A.my[idx[i]]; }
+      for (k = 0; k < FIELDS.length; k++) {
+        var src = A[FIELDS[k][0]], dst = new FIELDS[k][1](n);
+        for (i = 0; i < n; i++) dst[i] = src[idx[i]];
+        S[FIELDS[k][0]] = dst;
+      }
     }
     groupBySymbol();
     remapSelection();
     if (S.legend) S.legend.update();
     if (S.densityOn) updateDensity();
     // A new file jumps to its events at once (no animation), so what is reported drawn is on screen.
-    if (d.fit && n) fitData(false);
+    if (meta.fit && n) fitData(false);
     if (S.layer) S.layer.redraw();
     tellApp('incidentsDrawn', [n]);
     return n;
+  }
+
+  // Rows given explicitly (exported pages, or a caller with its own subset).
+  function setData(d) {
+    S.frame = null;
+    return show(loadArrays(d), null, d);
+  }
+
+  // Every row of the app's frame, once per opened file; setMask then picks the rows shown.
+  function setFrame(d) {
+    S.frame = loadArrays(d);
+    return S.frame.n;
+  }
+
+  // The filter's rows as a little-endian bit mask over the frame: a filter change sends
+  // an eighth of a byte per row and never the coordinates again.
+  function setMask(m) {
+    var F = S.frame, bits = decode(m.bits, Uint8Array), idx = new Int32Array(m.n), k = 0;
+    for (var i = 0; i < F.n; i++) if ((bits[i >> 3] >> (i & 7)) & 1) idx[k++] = i;
+    return show(F, k === F.n ? null : idx, m);
   }
 
   // Drawing order, bottom to top: approximate locations under exact ones, and where
@@ -698,6 +739,8 @@
     ready: false,
     init: init,
     setData: setData,
+    setFrame: setFrame,
+    setMask: setMask,
     setSelection: setSelection,
     setBasemap: setBasemap,
     setBoundaryLayer: setBoundaryLayer,

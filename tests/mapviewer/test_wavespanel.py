@@ -29,6 +29,8 @@ ROWS = [
     "2025-10-05 03:00,2025-10-05 06:00,Shahed-136,Kursk oblast,\"Kharkiv oblast, Kharkiv Raion\",,,20,15,3,,,1,,x",
     # 6: a model the catalogue does not know, written with markup
     "2025-10-05,2025-10-05,<b>Orlan</b>,Kursk oblast,Sumy oblast,,,1,1,,,,0,,x",
+    # 7: the report leaves the destroyed count out
+    "2025-10-06,2025-10-06,Kalibr,Black Sea,Odesa oblast,,,6,,,,,0,,x",
 ]
 # (time in Kyiv, munition, outcome)
 EVENTS = [
@@ -110,13 +112,17 @@ def test_funnel_per_munition_for_everything(panel):
     assert shown["Kh-101 / Kh-555"] == _counts(10, 7, 2, 1, 1, 1)
     assert shown["KN-23"] == _counts(4, 0, 0, 4, 4, 3)
     assert shown["<b>Orlan</b>"] == _counts(1, 1, 0, 0, 0, 0)
-    assert shown[TOTAL_LABEL] == _counts(92, 76, 5, 11, 9, 6)
+    assert shown["3M-14 Kalibr"] == _counts(6, None, 0, None, 0, 0)
+    # a count missing for one munition leaves the total of that count unknown, not understated
+    assert shown[TOTAL_LABEL] == _counts(98, None, 5, None, 9, 6)
     # the total first, then the largest launches
     assert [r["munition"] for r in panel.model.rows][:2] == [TOTAL_LABEL, "Shahed-136 / Shahed-131"]
     # the table cells say the same as the numbers
     model = panel.model
     row = [r["munition"] for r in model.rows].index("KN-23")
     assert [model.index(row, c).data() for c in range(7)] == ["KN-23", "4", "0", "0", "4", "4", "3"]
+    row = [r["munition"] for r in model.rows].index("3M-14 Kalibr")
+    assert model.index(row, 2).data() == "—"  # missing, never shown as 0
 
 
 def test_the_story_line_for_one_night_of_drones(panel, state):
@@ -126,7 +132,7 @@ def test_the_story_line_for_one_night_of_drones(panel, state):
     assert "57 launched, 53 intercepted, 4 not intercepted" in text
     # only the Shahed-131 debris event is kept by the munition filter
     assert "1 geolocated events in the waves' windows, 0 of them impacts" in text
-    assert "1 of 5 waves" in text
+    assert "1 of 6 waves" in text
 
 
 def test_date_filter_applies_to_waves_and_events(panel, state):
@@ -180,7 +186,7 @@ def test_new_events_update_the_geolocated_counts(qtbot, qapp, waves_path, events
 def test_hidden_panel_catches_up_when_shown(panel, state):
     panel.hide()
     state.set_filter(FilterState(munitions={"KN-23"}))
-    assert "92 launched" in panel.message.text()  # not recomputed while hidden
+    assert "98 launched" in panel.message.text()  # not recomputed while hidden
     panel.show()
     assert "4 launched, 0 intercepted, 4 not intercepted" in panel.message.text()
     assert [r["munition"] for r in panel.model.rows] == ["KN-23"]
@@ -245,7 +251,7 @@ def test_shading_keys_and_layer(waves_path):
     counts = wave_target_counts(waves, FilterState())
     assert counts["UA-32"] == 61  # Kyiv Oblast: 57 drones + 4 KN-23
     assert counts["UA-63"] == 20  # Kharkiv Oblast through "Kharkiv oblast, Kharkiv Raion"
-    assert counts["UA-51"] == 10  # Odesa Oblast, inside "south"
+    assert counts["UA-51"] == 16  # Odesa Oblast: 10 aimed at "south", 6 Kalibr
     assert wave_target_counts(None, FilterState()) == {}
     layer = wave_target_layer(waves, FilterState())
     assert dict(zip(layer["iso_code"], layer["launched"])) == {
