@@ -14,10 +14,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geodata.munitions import resolve_munition
+from geodata.munitions import find_munitions, resolve_munition
 from geodata.report import LoadReport, Problem
 from geodata.schema import (
-    CANONICAL_COLUMNS,
     DEFAULT_TZ,
     GEO_PRECISION_DTYPE,
     GEO_PRECISIONS,
@@ -30,8 +29,6 @@ from geodata.schema import (
 )
 from geodata.timeparse import parse_times
 
-#: Text columns of the canonical frame.
-TEXT_COLUMNS = ("event_id", "location", "admin1", "munition", "source", "source_url", "notes")
 #: Columns build_frame understands besides the canonical ones.
 COORDINATE_COLUMNS = ("latitude", "longitude")
 
@@ -402,6 +399,9 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
             np.full(n, MUNITION_CLASSES.index("unknown")), dtype=MUNITION_CLASS_DTYPE)
     codes, uniques = _codes(raw["munition"])
     found = [resolve_munition(u) for u in uniques]
+    # "ракета Х-101", "Shahed-136 drone": one catalogue munition named inside longer text
+    mentioned = [None if m else _single_mention(u) for m, u in zip(found, uniques)]
+    found = [m or other for m, other in zip(found, mentioned)]
     names = pa.array([m.name if m else u for m, u in zip(found, uniques)], pa.large_string())
     unknown_class = MUNITION_CLASSES.index("unknown")
     class_codes = np.array([MUNITION_CLASSES.index(m.munition_class) if m else unknown_class for m in found]
@@ -414,6 +414,14 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
         given = np.array([MUNITION_CLASSES.index(c) if c in MUNITION_CLASSES else -1 for c in cuniques] + [-1])[ccodes]
         class_codes = np.where(~resolved & (given >= 0), given, class_codes)
     unknown_rows = (codes >= 0) & ~resolved
+    read_as = np.array([m is not None for m in mentioned] + [False])[codes]
+    check.flag(
+        read_as,
+        "munition",
+        [f"munition {v!r} read as {found[codes[i]].name} (named in the text)"
+         for i, v in zip(np.flatnonzero(read_as), _shown(raw["munition"], read_as))],
+        "warning",
+    )
     check.flag(
         unknown_rows,
         "munition",
@@ -422,6 +430,11 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
         "warning",
     )
     return name_col, pd.Categorical.from_codes(class_codes, dtype=MUNITION_CLASS_DTYPE)
+
+
+def _single_mention(text: str):
+    named = find_munitions(text)
+    return named[0] if len(named) == 1 else None
 
 
 def _outcomes(raw: pd.DataFrame, check: _Checker) -> pd.Categorical:

@@ -52,7 +52,8 @@ def _field(struct: pa.StructArray, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Days since 1970-01-01 of (y, m, d) and whether the date exists."""
-    ok = (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31) & (y >= 1) & (y <= 9999)
+    # years outside 1678-2261 do not fit datetime64[ns]
+    ok = (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31) & (y >= 1678) & (y <= 2261)
     months = np.where(ok, (y - 1970) * 12 + m - 1, 0).astype("datetime64[M]")
     days = months.astype("datetime64[D]") + np.where(ok, d - 1, 0).astype("timedelta64[D]")
     ok &= days.astype("datetime64[M]") == months  # 31/02 rolls into March: not a date

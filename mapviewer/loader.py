@@ -79,7 +79,7 @@ class Loader(QObject):
         super().__init__(parent)
         self._dialog_parent = dialog_parent
         self._reader = reader or _default_reader
-        self._queue: deque[str] = deque()
+        self._queue: deque[tuple[str, Reader]] = deque()  # (path, the reader that reads it)
         self._current: _ReadThread | None = None
         self._stray: set[_ReadThread] = set()  # cancelled reads still finishing in the background
         self._progress: QProgressDialog | None = None
@@ -94,11 +94,11 @@ class Loader(QObject):
     @property
     def pending(self) -> list[str]:
         """Paths queued or being read."""
-        return ([self._current.path] if self._current is not None else []) + list(self._queue)
+        return ([self._current.path] if self._current is not None else []) + [p for p, _ in self._queue]
 
-    def open_files(self, paths: Iterable[str]) -> None:
-        """Queue ``paths`` for reading; results arrive through the signals."""
-        new = [os.fspath(p) for p in paths]
+    def open_files(self, paths: Iterable[str], reader: Reader | None = None) -> None:
+        """Queue ``paths`` for reading (with ``reader``, default the loader's); results arrive through the signals."""
+        new = [(os.fspath(p), reader or self._reader) for p in paths]
         if not new:
             return
         if not self.busy:
@@ -135,8 +135,8 @@ class Loader(QObject):
             self._close_progress()
             self.idle.emit()
             return
-        path = self._queue.popleft()
-        thread = _ReadThread(path, self._reader, self)
+        path, reader = self._queue.popleft()
+        thread = _ReadThread(path, reader, self)
         thread.finished.connect(lambda t=thread: self._on_thread_finished(t))
         self._current = thread
         self._show_progress(path)

@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else default_settings()
         self.show_messages = True  # False in --screenshot runs: failures are reported, not shown
         self.report_dialog: ReportDialog | None = None
+        self.mapping_dialog = None  # the column mapping dialog last shown
         self.message_box = None
         self.setWindowTitle("Strike map viewer")
         self.setAcceptDrops(True)
@@ -140,6 +141,10 @@ class MainWindow(QMainWindow):
         self.open_action.setToolTip("Open incident files (CSV, Excel, GeoJSON, GeoPackage, ...)")
         self.open_action.triggered.connect(self._on_open)
         self.file_menu.addAction(self.open_action)
+        self.open_mapped_action = QAction("Open with column &mapping...", self)
+        self.open_mapped_action.setToolTip("Open a file whose columns have other names: choose which column holds what")
+        self.open_mapped_action.triggered.connect(self._on_open_mapped)
+        self.file_menu.addAction(self.open_mapped_action)
         self.recent_menu = QMenu("Open &Recent", self)
         self.file_menu.addMenu(self.recent_menu)
         self.report_action = QAction("Load &report...", self)
@@ -224,8 +229,52 @@ class MainWindow(QMainWindow):
             self.show_report([report])
 
     def _on_load_failed(self, path: str, message: str) -> None:
+        from geodata.readers.preview import needs_mapping
+
         self.load_failed.emit(path, message)
+        if self.show_messages and needs_mapping(message):
+            # the columns have other names: let the person say which column holds what
+            self.statusBar().showMessage(message, 10000)
+            if self.open_with_mapping(path) is not None:
+                return
         self.show_error("Cannot open file", message, "The data already open are unchanged.")
+
+    def _on_open_mapped(self) -> None:
+        files = _loader.recent_files(self.settings)
+        start = os.path.dirname(files[0]) if files else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open with column mapping", start, OPEN_FILTER)
+        if path:
+            self.open_with_mapping(path)
+
+    def open_with_mapping(self, path: str):
+        """Show the column mapping dialog for ``path`` (non-blocking); Open reads it with those columns.
+
+        Returns the dialog, or None (with a message) when the file cannot be previewed.
+        """
+        from geodata.errors import DataError
+        from mapviewer.mappingdialog import ColumnMappingDialog
+
+        try:
+            dialog = ColumnMappingDialog(path, self)
+        except DataError as exc:
+            self.show_error("Cannot open file", _loader.error_message(path, exc))
+            return None
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._on_mapping_accepted(path, dialog.mapping(), dialog.options()))
+        self.mapping_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_mapping_accepted(self, path: str, columns: dict, options: dict) -> None:
+        from functools import partial
+
+        from geodata import read_incidents
+
+        path = os.path.abspath(path)
+        if path in {d.path for d in self.state.datasets} | set(self.loader.pending):
+            self.statusBar().showMessage(f"{path} is already open", 5000)
+            return
+        self.loader.open_files([path], reader=partial(read_incidents, columns=columns, **options))
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()

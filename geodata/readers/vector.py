@@ -1,6 +1,7 @@
 """GeoJSON, GeoPackage and Shapefile through pyogrio; the first feature is row 1."""
 from __future__ import annotations
 
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,11 +55,15 @@ def read_vector(
     p = check_file(path)
     source = f"/vsizip/{p}" if format_name == "shapefile" and zipfile.is_zipfile(p) else str(p)
     try:
-        gdf = pyogrio.read_dataframe(source, layer=layer, datetime_as_string=True)
+        with warnings.catch_warnings(record=True) as caught:  # GDAL's remarks go in the report
+            warnings.simplefilter("always")
+            gdf = pyogrio.read_dataframe(source, layer=layer, datetime_as_string=True)
     except Exception as exc:  # pyogrio/GDAL errors have many types; all mean "cannot read this file"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{p}: cannot be read as {format_name}: {first}") from exc
     report = LoadReport(str(p), format_name)
+    for w in caught:
+        report.add(None, None, f"GDAL: {str(w.message).splitlines()[0]}", "warning")
     if gdf.crs is None:
         report.add(None, "geometry", "the file states no coordinate system: read as longitude/latitude (EPSG:4326)",
                    "warning")

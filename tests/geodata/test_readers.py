@@ -302,3 +302,14 @@ def test_whole_file_swapped_is_flagged_not_corrected(tmp_path: Path) -> None:
     assert result.frame.geometry.y.iloc[0] == 30.0  # left as written
     notes = [p for p in result.report.warnings if p.row is None and "swapped" in p.message]
     assert len(notes) == 1 and "not corrected" in notes[0].message
+
+
+def test_munition_named_inside_longer_text(tmp_path: Path) -> None:
+    result = read_incidents(write(tmp_path, HEADER
+                                  + "e1,2024-06-02,50.45,30.52,ракета Х-101,hit,,,Kyiv\n"
+                                  + "e2,2024-06-02,50.45,30.52,Kh-101 or Kalibr,hit,,,Kyiv\n"))
+    frame = result.frame
+    assert frame.loc[2, "munition"] == "Kh-101" and frame.loc[2, "munition_class"] == "cruise missile"
+    assert frame.loc[3, "munition"] == "Kh-101 or Kalibr" and frame.loc[3, "munition_class"] == "unknown"
+    said = {p.row: p.message for p in result.report.warnings if p.column == "munition"}
+    assert "read as Kh-101" in said[2] and "not in the catalogue" in said[3]

@@ -154,3 +154,15 @@ def test_record_details_are_every_field_as_text():
     assert fields["notes"] == "<script>window.pwned=1</script>"  # text, escaped by the page
     assert fields["killed"] == ""  # missing stays missing, never 0
     assert fields["source_url"] == "https://example.org/3"
+
+
+def test_filter_mask_payload_names_the_kept_rows():
+    frame = small_frame()
+    encoder = mappage.IncidentEncoder(frame)
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[[0, 3, 8, 11]] = True
+    data = encoder.mask_payload(mask)
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(data["bits"]), dtype="u1"), bitorder="little")
+    assert np.flatnonzero(bits[: len(frame)]).tolist() == [0, 3, 8, 11]
+    assert data["n"] == 4 and data["total"] == len(frame)
+    assert data["counts"]["outcomes"] == {o: int((frame["outcome"][mask] == o).sum()) for o in OUTCOMES}

@@ -149,3 +149,52 @@ def test_accept_with_keyboard(make_dialog, tmp_path, qtbot):
     dialog.show()
     with qtbot.waitSignal(dialog.accepted, timeout=5000):
         qtbot.keyClick(dialog.ok_button, Qt.Key.Key_Space)
+
+
+# -- in the main window -------------------------------------------------------
+LOAD_WAIT = 60000
+
+
+def test_file_menu_offers_open_with_mapping(make_main_window, tmp_path, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    path = _write(tmp_path, "opaque.csv", OPAQUE)
+    window = make_main_window(show=False)
+    assert window.open_mapped_action in window.file_menu.actions()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.open_mapped_action.trigger()
+    dialog = window.mapping_dialog
+    assert isinstance(dialog, ColumnMappingDialog) and dialog.isVisible()
+    assert not dialog.ok_button.isEnabled()
+    _choose(dialog, "latitude", "Пн")
+    _choose(dialog, "longitude", "Сх")
+    _choose(dialog, "occurred_at", "Коли")
+    with qtbot.waitSignal(window.loader.idle, timeout=LOAD_WAIT):
+        dialog.ok_button.click()
+    assert len(window.state.frame) == 2
+    assert [d.path for d in window.state.datasets] == [str(path)]
+
+
+def test_missing_columns_open_the_mapping_dialog_and_rows_are_reported(make_main_window, tmp_path, qtbot):
+    path = _write(tmp_path, "partner.csv", PARTNER)
+    window = make_main_window(show=False)
+    with qtbot.waitSignal(window.load_failed, timeout=LOAD_WAIT) as blocker:
+        window.open_files([str(path)])
+    assert "no date column" in blocker.args[1]
+    dialog = window.mapping_dialog
+    assert isinstance(dialog, ColumnMappingDialog) and dialog.isVisible()
+    assert window.message_box is None  # the dialog, not an error box, answers a missing column
+    assert dialog.ok_button.isEnabled()  # the suggestions cover coordinates and date
+    with qtbot.waitSignal(window.loader.idle, timeout=LOAD_WAIT):
+        dialog.ok_button.click()
+    report = window.state.datasets[0].report
+    assert report.rows_read == 4 == report.rows_loaded + report.rows_rejected
+    # the rejected rows are listed by number in the load report, which can be saved
+    problems = window.report_dialog.model
+    rows = {problems.data(problems.index(r, 1)) for r in range(problems.rowCount())
+            if problems.data(problems.index(r, 3)) == "error"}
+    assert rows == {"4", "5"}
+    saved = tmp_path / "problems.txt"
+    window.report_dialog.save_to(str(saved))
+    text = saved.read_text(encoding="utf-8")
+    assert "row 4" in text and "row 5" in text
