@@ -100,6 +100,35 @@ def _text_pattern() -> re.Pattern[str]:
     return re.compile(r"(?<![0-9a-z])(?:" + "|".join(parts) + r")s?(?![0-9a-z])")
 
 
+@lru_cache(maxsize=1)
+def _prefilter_re2() -> str:
+    # the Latin spellings of every alias, for Arrow's RE2 (no look-arounds): a superset of matches
+    labels = {munition_key(label): label for m in catalogue() for label in (m.name, *m.aliases)}
+    parts = set()
+    for label in labels.values():
+        tokens = re.findall(r"[a-z]+|[0-9]+", label.casefold().translate(_TRANSLIT))
+        parts.add(r"[\s\-]?".join(re.escape(t) for t in tokens))
+    return "|".join(sorted(parts, key=len, reverse=True))
+
+
+def may_name_munitions(texts) -> "np.ndarray":
+    """Which texts (an Arrow or pandas text column) may name a catalogue munition.
+
+    A fast, vectorised superset test: texts with Cyrillic letters always pass (their
+    aliases are matched after transliteration by :func:`find_munitions`).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(texts.array if hasattr(texts, "array") else texts)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
+    low = pc.utf8_lower(arr)
+    hit = pc.or_(pc.match_substring_regex(low, _prefilter_re2()), pc.match_substring_regex(low, "[а-яіїєґё]"))
+    return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def find_munitions(text: object) -> list[Munition]:
     """Catalogue entries named anywhere in free text (e.g. notes), in order of first mention."""
     if not isinstance(text, str) or not text:

@@ -37,38 +37,71 @@ COORDINATE_COLUMNS = ("latitude", "longitude")
 _DEFAULT_REGION = (43.0, 21.0, 54.5, 41.5)  # south, west, north, east
 _MIN_ROWS_FOR_REGION = 5
 
-_OUTCOME_EXACT: dict[str, str] = {}
-for _outcome, _words in {
-    "impact": "impact|impacted|hit|hits|struck|strike|direct hit|landed|arrival|влучання|влучання ракети|"
-    "влучено|влучила|попадание|попадання|прилет|приліт|приліт ракети",
-    "intercepted": "intercepted|interception|shot down|shotdown|downed|destroyed|neutralised|neutralized|"
-    "збито|збитий|збита|збиті|знищено|знищений|знищена|знищені|перехоплено|перехоплений|сбит|сбито|"
-    "сбиты|уничтожен|уничтожено|перехвачен|перехвачено",
-    "deviated": "deviated|deviation|exploded in the air|exploded in air|exploded mid air|air burst|airburst|lost|"
-    "locally lost|location lost|lost locally|missed|miss|fell short|suppressed|suppressed by ew|jammed|"
-    "локаційно втрачено|локаційно втрачені|локаційно втрачений|втрачено|подавлено|подавлено реб|"
-    "відхилилася|вибухнула в повітрі|локационно потерян",
-    "debris": "debris|fragments|fragment|wreckage|falling debris|debris fall|уламки|падіння уламків|"
-    "уламки ракети|уламки бпла|обломки|падение обломков",
-    "unknown": "unknown|unk|n/a|na|none|unclear|невідомо|неизвестно",
-}.items():
-    for _w in _words.split("|"):
-        _OUTCOME_EXACT[_w] = _outcome
+# Whole values naming an outcome (English, Ukrainian, Russian), compared after _outcome_key.
+_OUTCOME_WORDS: dict[str, tuple[str, ...]] = {
+    "impact": (
+        "impact", "impacted", "hit", "hits", "struck", "strike", "direct hit", "landed", "arrival",
+        "влучання", "влучання ракети", "влучено", "влучила", "попадання", "приліт", "приліт ракети",
+        "попадание", "прилет",
+    ),
+    "intercepted": (
+        "intercepted", "interception", "shot down", "shotdown", "downed", "destroyed", "neutralised",
+        "neutralized", "збито", "збитий", "збита", "збиті", "знищено", "знищений", "знищена", "знищені",
+        "перехоплено", "перехоплений", "сбит", "сбито", "сбиты", "уничтожен", "уничтожено", "перехвачен",
+        "перехвачено",
+    ),
+    "deviated": (
+        "deviated", "deviation", "exploded in the air", "exploded in air", "exploded mid-air", "air burst",
+        "airburst", "lost", "locally lost", "location lost", "lost locally", "missed", "miss", "fell short",
+        "suppressed", "suppressed by ew", "jammed", "локаційно втрачено", "локаційно втрачені",
+        "локаційно втрачений", "втрачено", "подавлено", "подавлено реб", "відхилилася",
+        "вибухнула в повітрі", "локационно потерян",
+    ),
+    "debris": (
+        "debris", "fragments", "fragment", "wreckage", "falling debris", "debris fall", "уламки",
+        "падіння уламків", "уламки ракети", "уламки бпла", "обломки", "падение обломков",
+    ),
+    "unknown": ("unknown", "unk", "n/a", "na", "none", "unclear", "невідомо", "неизвестно"),
+}
+
+
+def _outcome_key(text: str) -> str:
+    return re.sub(r"[\s_\-/.,;:!]+", " ", text.casefold()).strip()
+
+
+_OUTCOME_EXACT = {_outcome_key(w): outcome for outcome, words in _OUTCOME_WORDS.items() for w in words}
 # Phrases searched inside longer text, most specific first: "debris of a shot-down drone" is debris.
-_OUTCOME_SEARCH = [
-    ("debris", re.compile(r"\b(debris|fragments?|wreckage|уламк\w*|обломк\w*)\b")),
-    ("deviated", re.compile(r"\b(deviat\w*|exploded (in|mid)[ -]?air|locally lost|lost|локаційно втрачен\w*|подавлен\w*)\b")),
-    ("intercepted", re.compile(r"\b(intercept\w*|shot down|downed|збит\w*|знищен\w*|перехоплен\w*|сбит\w*)\b")),
-    ("impact", re.compile(r"\b(impact\w*|hit|struck|влучан\w*|влучил\w*|попадан\w*|приліт\w*|прилет\w*)\b")),
+# A trailing "*" stands for any word ending. Each list becomes a Python pattern (one value) and
+# an Arrow/RE2 pattern (a whole column at once).
+_OUTCOME_PHRASES: list[tuple[str, tuple[str, ...]]] = [
+    ("debris", ("debris", "fragment", "fragments", "wreckage", "уламк*", "обломк*")),
+    ("deviated", ("deviat*", "exploded in air", "exploded in the air", "exploded mid air",
+                  "exploded mid-air", "exploded midair", "locally lost", "lost", "локаційно втрачен*",
+                  "подавлен*")),
+    ("intercepted", ("intercept*", "shot down", "downed", "збит*", "знищен*", "перехоплен*", "сбит*")),
+    ("impact", ("impact*", "hit", "hits", "struck", "влучан*", "влучил*", "попадан*", "приліт*", "прилет*")),
 ]
+
+
+def _phrase_pattern(phrases: tuple[str, ...], *, re2: bool) -> str:
+    word_end = r"\pL*" if re2 else r"\w*"
+    body = "|".join(re.escape(p.rstrip("*")).replace(r"\ ", " ") + (word_end if p.endswith("*") else "")
+                    for p in phrases)
+    if re2:  # RE2's \b knows only ASCII letters: spell the boundary out
+        return rf"(?:^|[^\pL\pN_])(?:{body})(?:$|[^\pL\pN_])"
+    return rf"\b(?:{body})\b"
+
+
+_OUTCOME_SEARCH = [(o, re.compile(_phrase_pattern(p, re2=False))) for o, p in _OUTCOME_PHRASES]
+_OUTCOME_SEARCH_RE2 = [(o, _phrase_pattern(p, re2=True)) for o, p in _OUTCOME_PHRASES]
 _NEGATION = re.compile(r"\b(not|no|never|не|ні|без)\b")
 
 _PRECISION_WORDS = {
-    "exact": "exact", "precise": "exact", "point": "exact", "coordinates": "exact", "geolocated": "exact",
-    "точно": "exact", "settlement": "settlement", "city": "settlement", "town": "settlement",
-    "village": "settlement", "locality": "settlement", "approximate": "settlement", "населений пункт": "settlement",
-    "region": "region", "oblast": "region", "province": "region", "admin1": "region", "district": "region",
-    "raion": "region", "область": "region", "регіон": "region",
+    "exact": "exact", "precise": "exact", "point": "exact", "coordinates": "exact",
+    "geolocated": "exact", "точно": "exact", "settlement": "settlement", "city": "settlement",
+    "town": "settlement", "village": "settlement", "locality": "settlement", "approximate": "settlement",
+    "населений пункт": "settlement", "region": "region", "oblast": "region", "province": "region",
+    "admin1": "region", "district": "region", "raion": "region", "область": "region", "регіон": "region",
 }
 
 
@@ -76,7 +109,7 @@ def outcome_of(text: object) -> str | None:
     """The canonical outcome a piece of text names, or None when it names none."""
     if not isinstance(text, str):
         return "unknown"
-    key = re.sub(r"[\s_\-/.,;:!]+", " ", text.casefold()).strip()
+    key = _outcome_key(text)
     if not key:
         return "unknown"
     if key in _OUTCOME_EXACT:
@@ -109,6 +142,13 @@ def outcomes_named(text: object) -> set[str]:
     return {outcome for outcome, pattern in _OUTCOME_SEARCH if pattern.search(key)}
 
 
+def outcomes_named_column(values: pd.Series) -> dict[str, np.ndarray]:
+    """For each outcome, which rows' free text mentions it (vectorised :func:`outcomes_named`)."""
+    arr = pc.utf8_lower(_arrow_text(values))
+    return {o: pc.match_substring_regex(arr, pattern).fill_null(False).to_numpy(zero_copy_only=False)
+            for o, pattern in _OUTCOME_SEARCH_RE2}
+
+
 def _strip(values: pd.Series) -> pd.Series:
     """Text with surrounding spaces removed and blanks as missing (pandas ``str`` dtype)."""
     return _arrow_text(values).to_pandas()
@@ -130,7 +170,9 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         out = np.array(values.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)  # writable copy
         return out, np.zeros(len(out), bool)
     text = _strip(values)
-    out = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
+    # decimal commas (Ukrainian spreadsheets) and a trailing degree sign are common in coordinates
+    cleaned = text.str.replace(",", ".", regex=False).str.replace("°", "", regex=False).str.strip()
+    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     out = np.array(out.to_numpy(na_value=np.nan), dtype=np.float64)
     return out, text.notna().to_numpy() & np.isnan(out)
 
@@ -355,7 +397,8 @@ def _times(raw: pd.DataFrame, check: _Checker, tz: str, dayfirst: bool | None):
     n = len(raw)
     if "occurred_at" not in raw.columns:
         check.flag(np.ones(n, bool), "occurred_at", "no date")
-        return pd.DatetimeIndex(np.full(n, np.datetime64("NaT"), "datetime64[ns]")).tz_localize("UTC"), np.full(n, -1, np.int8)
+        missing = pd.DatetimeIndex(np.full(n, np.datetime64("NaT"), "datetime64[ns]")).tz_localize("UTC")
+        return missing, np.full(n, -1, np.int8)
     values = raw["occurred_at"]
     parsed = parse_times(values, tz=tz, dayfirst=dayfirst)
     for note in parsed.notes:
@@ -490,7 +533,7 @@ def _event_ids(raw: pd.DataFrame, rows: np.ndarray, prefix: str | None) -> pd.Se
     """Ids as given; "<file stem>-<row>" where the file has none."""
     given = _strip(raw["event_id"]).reset_index(drop=True) if "event_id" in raw.columns else None
     blank = np.ones(len(rows), bool) if given is None else given.isna().to_numpy()
-    if not blank.any():
+    if given is not None and not blank.any():
         return given
     made = pd.Series(pd.NA, index=range(len(rows)), dtype="str")
     made[blank] = [f"{prefix or 'row'}-{r}" for r in rows[blank].tolist()]

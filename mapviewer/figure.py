@@ -8,6 +8,10 @@ arrow, a source line and a short fingerprint that ties the figure to its data
 files and filters. The map is drawn in a Lambert azimuthal equal-area
 projection centred on the map, so distances and north are true at the centre.
 
+:class:`FigureRenderer` keeps one page and redraws only what depends on the
+rows (symbols, legend counts, subtitle, footer note, fingerprint): animation
+frames use it, and :func:`render_figure` is a renderer drawing once.
+
 Text stays text in SVG (``svg.fonttype = none``) and PDF (TrueType, type 42).
 Large point sets are rasterised inside vector outputs to keep files small.
 """
@@ -169,8 +173,15 @@ def fingerprint(source_paths: Iterable[str | os.PathLike] = (), description: str
     With no files (a frame built in memory), the frame's values are hashed instead.
     Missing files raise :class:`DataError`.
     """
-    digest = hashlib.sha256()
+    return _finish_fingerprint(_files_digest(source_paths), description, frame)
+
+
+def _files_digest(source_paths: Iterable[str | os.PathLike]):
+    """A sha256 object fed the bytes of each file (None when there are no files)."""
     paths = [Path(p) for p in source_paths]
+    if not paths:
+        return None
+    digest = hashlib.sha256()
     for path in paths:
         try:
             with open(path, "rb") as handle:
@@ -179,7 +190,13 @@ def fingerprint(source_paths: Iterable[str | os.PathLike] = (), description: str
         except OSError as exc:
             raise DataError(f"{path}: cannot read for the fingerprint: {exc.strerror or exc}") from None
         digest.update(b"\0")
-    if not paths and frame is not None and len(frame):
+    return digest
+
+
+def _finish_fingerprint(files_digest, description: str, frame: pd.DataFrame | None) -> str:
+    """The fingerprint from :func:`_files_digest`'s result (left unchanged: it is copied)."""
+    digest = files_digest.copy() if files_digest is not None else hashlib.sha256()
+    if files_digest is None and frame is not None and len(frame):
         geometry = frame.geometry if hasattr(frame, "geometry") else None
         plain = pd.DataFrame({c: frame[c] for c in frame.columns if geometry is None or c != geometry.name})
         if geometry is not None:
@@ -435,9 +452,19 @@ def _marker_diameter(n: int) -> float:
     return 2.6
 
 
+# Bottom to top: the many interceptions first, impacts last so they are never hidden.
+_OUTCOME_ZORDER = {"unknown": 10, "intercepted": 11, "debris": 12, "deviated": 13, "impact": 14}
+
+
 def _draw_incidents(ax, x: np.ndarray, y: np.ndarray, frame: pd.DataFrame, metres_per_point: float,
-                    rasterize: bool) -> None:
-    """One scatter call per (outcome, class, precision) group; impacts end on top."""
+                    rasterize: bool, groups: dict) -> None:
+    """One scatter per (outcome, class, precision) group, plus halos; impacts end on top.
+
+    ``groups`` maps a group to its collection and is kept between calls: a group
+    seen before gets new offsets and sizes (far cheaper than a new scatter), a
+    group with no rows this time is hidden. Each group has its own z-order, so
+    the drawing order does not depend on which frame first created it.
+    """
     outcome_codes = pd.Categorical(frame["outcome"].astype(object), categories=list(OUTCOMES)).codes
     class_codes = pd.Categorical(frame["munition_class"].astype(object), categories=list(MUNITION_CLASSES)).codes
     outcome_codes = np.where(outcome_codes < 0, len(OUTCOMES) - 1, outcome_codes)
@@ -448,40 +475,52 @@ def _draw_incidents(ax, x: np.ndarray, y: np.ndarray, frame: pd.DataFrame, metre
     key = (outcome_codes.astype(np.int64) * 100 + class_codes) * 10 + precision_codes
     order = np.argsort(key, kind="stable")
     keys, starts = np.unique(key[order], return_index=True)
-    groups = np.split(order, starts[1:])
-    # Bottom to top: the many interceptions first, impacts last so they are never hidden.
-    zorder_of = {"unknown": 10, "intercepted": 11, "debris": 12, "deviated": 13, "impact": 14}
+    drawn: dict = {}  # group -> (offsets, marker size in points)
     for o, outcome in enumerate(OUTCOMES):
         for level, name in ((1, "settlement"), (2, "region")):
             halo_pt = 2 * PRECISION_HALO_M[name] / metres_per_point
             if level == 1 and halo_pt <= diameter:
                 continue  # a halo smaller than the symbol says nothing
             rows = (outcome_codes == o) & (precision_codes == level)
-            if not rows.any():
-                continue
-            # One halo per place: many events at one oblast centre must not stack into a blot.
-            xy = np.unique(np.column_stack([x[rows], y[rows]]).round(0), axis=0)
-            # True to scale, but never wider than an inch: on a city map a 30 km halo would
-            # bury every other symbol.
-            size = min(max(halo_pt, diameter * 2.2), HALO_MAX_PT)
-            ax.scatter(xy[:, 0], xy[:, 1], s=size ** 2, marker="o",
-                       c=OUTCOME_STYLE[outcome].colour, alpha=0.14, linewidths=0,
-                       zorder=zorder_of[outcome] - 0.5, rasterized=rasterize, gid=f"halo-{outcome}")
-    for group_key, rows in zip(keys, groups):
-        outcome = OUTCOMES[group_key // 1000]
-        munition_class = MUNITION_CLASSES[(group_key // 10) % 100]
-        level = group_key % 10
-        colour = OUTCOME_STYLE[outcome].colour
-        marker = CLASS_STYLE[munition_class].marker
-        zorder = zorder_of[outcome]
-        if level == 0:
+            if rows.any():
+                # One halo per place: many events at one oblast centre must not stack into a blot.
+                xy = np.unique(np.column_stack([x[rows], y[rows]]).round(0), axis=0)
+                # True to scale, but never wider than an inch: on a city map a 30 km halo would
+                # bury every other symbol.
+                drawn[("halo", o, level)] = (xy, min(max(halo_pt, diameter * 2.2), HALO_MAX_PT))
+    for group_key, rows in zip(keys, np.split(order, starts[1:])):
+        drawn[int(group_key)] = (np.column_stack([x[rows], y[rows]]), diameter)
+    for group, (xy, size) in drawn.items():
+        collection = groups.get(group)
+        if collection is None:
+            collection = groups[group] = _group_collection(ax, group)
+        collection.set_offsets(xy)
+        collection.set_sizes([size ** 2])
+        if not isinstance(group, tuple) and group % 10 == 0:
             # Small crowded symbols get no white rim: thousands of rims turn a cluster grey.
-            ax.scatter(x[rows], y[rows], s=diameter ** 2, marker=marker, c=colour,
-                       edgecolors="white" if diameter >= 4 else "none", linewidths=0.6, zorder=zorder, rasterized=rasterize,
-                       gid=f"incidents-{outcome}")
-        else:  # uncertain location: hollow, never drawn as if exact
-            ax.scatter(x[rows], y[rows], s=diameter ** 2, marker=marker, facecolors="white", edgecolors=colour,
-                       linewidths=1.1, zorder=zorder, rasterized=rasterize, gid=f"incidents-{outcome}")
+            collection.set_edgecolor("white" if diameter >= 4 else "none")
+        collection.set_rasterized(rasterize)
+        collection.set_visible(True)
+    for group, collection in groups.items():
+        if group not in drawn:
+            collection.set_visible(False)
+
+
+def _group_collection(ax, group):
+    """An empty scatter styled for one group of :func:`_draw_incidents`."""
+    if isinstance(group, tuple):  # ("halo", outcome code, precision level)
+        outcome = OUTCOMES[group[1]]
+        return ax.scatter([], [], marker="o", c=OUTCOME_STYLE[outcome].colour, alpha=0.14, linewidths=0,
+                          zorder=_OUTCOME_ZORDER[outcome] - 0.5 + group[2] * 1e-3, gid=f"halo-{outcome}")
+    outcome = OUTCOMES[group // 1000]
+    marker = CLASS_STYLE[MUNITION_CLASSES[(group // 10) % 100]].marker
+    colour = OUTCOME_STYLE[outcome].colour
+    zorder = _OUTCOME_ZORDER[outcome] + (group % 1000) * 1e-4  # class and precision order, as drawn before
+    if group % 10 == 0:
+        return ax.scatter([], [], marker=marker, c=colour, linewidths=0.6, zorder=zorder, gid=f"incidents-{outcome}")
+    # Uncertain location: hollow, never drawn as if exact.
+    return ax.scatter([], [], marker=marker, facecolors="white", edgecolors=colour, linewidths=1.1, zorder=zorder,
+                      gid=f"incidents-{outcome}")
 
 
 def _legend_sections(frame: pd.DataFrame) -> list[tuple[str, list[tuple[dict, str, int]]]]:
@@ -506,36 +545,219 @@ def _legend_sections(frame: pd.DataFrame) -> list[tuple[str, list[tuple[dict, st
     return sections
 
 
-def _draw_legend(ax, frame: pd.DataFrame, width_pt: float, height_pt: float, columns: int) -> None:
-    """The legend drawn in its own axes whose data units are points."""
-    ax.set_xlim(0, width_pt)
-    ax.set_ylim(0, height_pt)
-    ax.set_axis_off()
-    line, size = _LINE_PT, 7.5
-    ax.text(0, height_pt, f"{len(frame):,} events shown", fontsize=8.5, fontweight="bold", va="top", ha="left")
-    sections = _legend_sections(frame)
-    column_width = width_pt / columns
-    top = height_pt - 1.9 * line
-    y = top
-    for index, (heading, rows) in enumerate(sections):
-        if columns > 1:  # one section per column (portrait pages)
-            x, y = (index % columns) * column_width, top
-        else:  # sections stacked (landscape side panel)
-            x = 0.0
-        ax.text(x, y, heading, fontsize=8, fontweight="bold", va="top", ha="left")
-        y -= line
-        for style, label, count in rows:
-            style = dict(style)
-            if style.pop("halo", False):
-                ax.scatter([x + 6], [y - 4.5], s=15 ** 2, c="#555555", alpha=0.16, linewidths=0)
-            ax.scatter([x + 6], [y - 4.5], s=size ** 2, **({"linewidths": 0.6} | style))
-            ax.text(x + 15, y - 4.5, label, fontsize=7.5, va="center", ha="left")
-            ax.text(x + column_width - 8, y - 4.5, f"{count:,}", fontsize=7.5, va="center", ha="right")
+class _Legend:
+    """The legend, in its own axes whose data units are points.
+
+    Its rows are laid out again only when the set of rows changes; otherwise an
+    update only rewrites the counts (what changes from one animation frame to the next).
+    """
+
+    def __init__(self, ax, width_pt: float, height_pt: float, columns: int) -> None:
+        ax.set_xlim(0, width_pt)
+        ax.set_ylim(0, height_pt)
+        ax.set_axis_off()
+        self.ax, self.width_pt, self.height_pt, self.columns = ax, width_pt, height_pt, columns
+        self._rows: list | None = None  # (heading, labels) of the rows laid out now
+        self._artists: list = []
+        self._counts: list = []  # the total line, then one count per row
+
+    def update(self, frame: pd.DataFrame) -> None:
+        sections = _legend_sections(frame)
+        rows = [(heading, [label for _, label, _ in lines]) for heading, lines in sections]
+        if rows != self._rows:
+            for artist in self._artists:
+                artist.remove()
+            self._lay_out(sections)
+            self._rows = rows
+        counts = [f"{len(frame):,} events shown"] + [f"{count:,}" for _, lines in sections for *_, count in lines]
+        for artist, text in zip(self._counts, counts):
+            artist.set_text(text)
+
+    def _lay_out(self, sections) -> None:
+        ax, line, size = self.ax, _LINE_PT, 7.5
+        self._counts = [ax.text(0, self.height_pt, "", fontsize=8.5, fontweight="bold", va="top", ha="left")]
+        self._artists = list(self._counts)
+        column_width = self.width_pt / self.columns
+        top = self.height_pt - 1.9 * line
+        y = top
+        for index, (heading, rows) in enumerate(sections):
+            if self.columns > 1:  # one section per column (portrait pages)
+                x, y = (index % self.columns) * column_width, top
+            else:  # sections stacked (landscape side panel)
+                x = 0.0
+            self._artists.append(ax.text(x, y, heading, fontsize=8, fontweight="bold", va="top", ha="left"))
             y -= line
-        y -= 0.4 * line
+            for style, label, _ in rows:
+                style = dict(style)
+                if style.pop("halo", False):
+                    self._artists.append(ax.scatter([x + 6], [y - 4.5], s=15 ** 2, c="#555555", alpha=0.16,
+                                                    linewidths=0))
+                self._artists.append(ax.scatter([x + 6], [y - 4.5], s=size ** 2, **({"linewidths": 0.6} | style)))
+                self._artists.append(ax.text(x + 15, y - 4.5, label, fontsize=7.5, va="center", ha="left"))
+                count = ax.text(x + column_width - 8, y - 4.5, "", fontsize=7.5, va="center", ha="right")
+                self._counts.append(count)
+                self._artists.append(count)
+                y -= line
+            y -= 0.4 * line
 
 
 # -- the figure ---------------------------------------------------------------
+
+def select_rows(frame: pd.DataFrame, filter_state: FilterState | None = None) -> pd.DataFrame:
+    """The rows a figure of ``frame`` under ``filter_state`` is about: passing the filter, with a location."""
+    if filter_state is not None and len(frame):
+        frame = frame[filter_state.mask(frame)]
+    return frame[~(frame.geometry.isna() | frame.geometry.is_empty)] if len(frame) else frame
+
+
+class FigureRenderer:
+    """One print-figure page, reused: the static parts are drawn once, :meth:`draw` redraws the data.
+
+    The constructor lays out the page and draws the map frame, basemap, country
+    and oblast labels, scale bar and north arrow for ``extent`` (west, south,
+    east, north in degrees). Each :meth:`draw` replaces only what depends on
+    the rows: incident symbols, legend, title and subtitle, the footer's note
+    and the fingerprint. Animation frames are drawn this way, and
+    :func:`render_figure` is one renderer drawing once.
+
+    ``legend_rows`` (portrait pages only) is how many legend rows the page
+    keeps room for; the default fits every munition class.
+    ``highlight`` names oblasts outlined in bold.
+    """
+
+    def __init__(self, extent: tuple[float, float, float, float], *, page: str = "A4-landscape", dpi: float = 300,
+                 title: str | None = None, source_paths: Sequence[str | os.PathLike] = (), basemap: bool = True,
+                 highlight: Iterable[str] = (), legend_rows: int | None = None) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        width, height = page_size(page)
+        west, south, east, north = (float(v) for v in extent)
+        if not (west < east and south < north and -180 <= west and east <= 180 and -90 <= south and north <= 90):
+            raise DataError(f"bad map extent {tuple(extent)}: need west < east and south < north in degrees")
+        self.source_paths = list(source_paths)
+        self._files_digest = _files_digest(self.source_paths)  # read once, not once per frame
+        self.default_title = title or "Strike events"
+        self._incidents: dict = {}  # incident groups -> their collections, reused frame to frame
+        with rc_context(_RC):
+            fig = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
+            FigureCanvasAgg(fig)
+            margin, header, footer = 0.35, 0.95, 0.32 if width >= height else 0.45
+            landscape = width >= height
+            legend_w = 2.45 if landscape else width - 2 * margin
+            # Portrait: sections side by side, as tall as the longest one needs.
+            longest = len(MUNITION_CLASSES) if legend_rows is None else legend_rows
+            legend_h = height - 2 * margin - header - footer if landscape else (3.4 + longest) * _LINE_PT / 72
+            if landscape:
+                map_box = (margin, margin + footer, width - 2 * margin - legend_w - 0.2,
+                           height - 2 * margin - header - footer)
+                legend_box = (width - margin - legend_w, margin + footer, legend_w, legend_h)
+            else:
+                map_h = height - 2 * margin - header - footer - legend_h - 0.15
+                map_box = (margin, margin + footer + legend_h + 0.15, width - 2 * margin, map_h)
+                legend_box = (margin, margin + footer, legend_w, legend_h)
+
+            # The title comes first: save_figure takes the file's title from fig.texts[0].
+            self._title = fig.text(margin / width, 1 - margin / height, self.default_title, fontsize=17,
+                                   fontweight="bold", va="top", ha="left")
+            self._subtitle = fig.text(margin / width, 1 - (margin + 0.42) / height, "", fontsize=10,
+                                      color="#333333", va="top", ha="left", wrap=True, gid="subtitle")
+
+            ax = fig.add_axes([map_box[0] / width, map_box[1] / height, map_box[2] / width, map_box[3] / height],
+                              label="map")
+            crs = _crs_for(west, south, east, north)
+            transformer = _transformer(crs)
+            edge_lon = np.concatenate([np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25),
+                                       np.full(25, west)])
+            edge_lat = np.concatenate([np.full(25, south), np.linspace(south, north, 25), np.full(25, north),
+                                       np.linspace(north, south, 25)])
+            ex, ey = transformer.transform(edge_lon, edge_lat)
+            limits = _fit_limits((ex.min(), ey.min(), ex.max(), ey.max()), map_box[2], map_box[3])
+            ax.set_xlim(*limits[0])
+            ax.set_ylim(*limits[1])
+            ax.set_aspect("equal", adjustable="box")
+            ax.set_facecolor(_SEA)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_color("#555555")
+                spine.set_linewidth(0.8)
+
+            # The lon/lat window the page shows, generously padded, for clipping the basemap.
+            gx, gy = np.meshgrid(np.linspace(*limits[0], 15), np.linspace(*limits[1], 15))
+            glon, glat = transformer.transform(gx.ravel(), gy.ravel(), direction="INVERSE")
+            pad = 0.5
+            lonlat_box = (round(float(np.min(glon)) - pad, 2), round(float(np.min(glat)) - pad, 2),
+                          round(float(np.max(glon)) + pad, 2), round(float(np.max(glat)) + pad, 2))
+            used_geonames = False
+            if basemap:
+                _, used_geonames = _draw_basemap(ax, crs, lonlat_box, limits, tuple(highlight))
+            self._empty = ax.text(0.5, 0.5, "No events match the filters in this area", transform=ax.transAxes,
+                                  ha="center", va="center", fontsize=11, color="#555555", zorder=25, visible=False)
+            _draw_scale_bar(ax, limits)
+            _draw_north_arrow(ax, limits, transformer)
+
+            legend_ax = fig.add_axes([legend_box[0] / width, legend_box[1] / height, legend_box[2] / width,
+                                      legend_box[3] / height], label="legend")
+            self._legend = _Legend(legend_ax, legend_box[2] * 72, legend_box[3] * 72, 1 if landscape else 3)
+
+            self._credit = NATURAL_EARTH_CREDIT + (f"; {GEONAMES_CREDIT}" if used_geonames else "")
+            self._credits = fig.text(margin / width, margin / height, "", fontsize=6.5, color="#555555",
+                                     va="bottom", ha="left", gid="credits")
+            # Portrait pages are too narrow for both on one line: the fingerprint goes above the credits.
+            where = ((1 - margin / width, margin / height, "right") if landscape
+                     else (margin / width, (margin + 0.14) / height, "left"))
+            self._stamp = fig.text(where[0], where[1], "", fontsize=6.5, color="#555555", va="bottom",
+                                   ha=where[2], gid="fingerprint")
+        self.figure = fig
+        self._ax = ax
+        self._crs, self._transformer, self._limits = crs, transformer, limits
+        self._metres_per_point = (limits[0][1] - limits[0][0]) / (map_box[2] * 72)
+
+    def draw(self, frame: pd.DataFrame, filter_state: FilterState | None = None, *, title: str | None = None,
+             subtitle: str | None = None, note: str | None = None) -> Figure:
+        """Show ``frame``'s rows (already filtered, see :func:`select_rows`) and return the figure.
+
+        ``filter_state`` is described in the subtitle (unless ``subtitle`` is
+        given) and fingerprinted; ``note`` adds a line to the footer.
+        """
+        description = describe_filter(filter_state, frame)
+        limits = self._limits
+        with rc_context(_RC):
+            self._title.set_text(title or self.default_title)
+            self._subtitle.set_text(subtitle if subtitle is not None else description)
+            if len(frame):
+                x, y = self._transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+            else:
+                x, y = np.zeros(0), np.zeros(0)
+            x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+            inside = (x >= limits[0][0]) & (x <= limits[0][1]) & (y >= limits[1][0]) & (y <= limits[1][1])
+            shown = frame[inside]
+            _draw_incidents(self._ax, x[inside], y[inside], shown, self._metres_per_point,
+                            rasterize=len(shown) > RASTER_THRESHOLD, groups=self._incidents)
+            self._empty.set_visible(not len(shown))
+            self._legend.update(shown)
+
+            credits = [self._credit, f"dates in {filter_state.tz if filter_state is not None else DEFAULT_TZ} time"]
+            if note:
+                credits.append(note)
+            self._credits.set_text(" · ".join(credits))
+            names = [Path(p).name for p in self.source_paths]
+            data = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
+            from mapviewer import __version__
+
+            stamp = f"fingerprint {_finish_fingerprint(self._files_digest, description, frame)}"
+            stamp += (f" · data: {data}" if data else "") + f" · mapviewer {__version__}"
+            self._stamp.set_text(stamp)
+        self.figure.mapviewer_info = {"crs": self._crs, "fingerprint": stamp.split()[1], "shown": len(shown),
+                                      "description": description}
+        return self.figure
+
+    def rgb(self) -> np.ndarray:
+        """The page as drawn now: an (height, width, 3) uint8 image."""
+        with rc_context(_RC):
+            self.figure.canvas.draw()
+        return np.asarray(self.figure.canvas.buffer_rgba())[..., :3].copy()
+
 
 def render_figure(
     frame: pd.DataFrame,
@@ -557,109 +779,26 @@ def render_figure(
     bounds (or Ukraine when none). ``source_paths`` are the data files, hashed
     into the fingerprint and named in the footer. With ``out``, the figure is
     also saved there (PNG, PDF or SVG by suffix) atomically. ``note`` adds a line
-    to the footer (an animation frame's time, for example).
+    to the footer (an animation frame's time, for example). Drawing many
+    figures of one area: use :class:`FigureRenderer`.
     """
     if out is not None and Path(out).suffix.lower() not in FIGURE_FORMATS:
         raise DataError(f"{out}: figures are saved as {', '.join(FIGURE_FORMATS)}; the suffix says otherwise")
-    if filter_state is not None and len(frame):
-        frame = frame[filter_state.mask(frame)]
-    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)] if len(frame) else frame
-    width, height = page_size(page)
-    description = describe_filter(filter_state, frame)
-    with rc_context(_RC):
-        fig = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
-        margin, header, footer = 0.35, 0.95, 0.32 if width >= height else 0.45
-        landscape = width >= height
-        legend_w = 2.45 if landscape else width - 2 * margin
-        # Portrait: sections side by side, as tall as the longest one needs.
-        longest = max((len(rows) for _, rows in _legend_sections(frame)), default=0)
-        legend_h = height - 2 * margin - header - footer if landscape else (3.4 + longest) * _LINE_PT / 72
-        if landscape:
-            map_box = (margin, margin + footer, width - 2 * margin - legend_w - 0.2, height - 2 * margin - header - footer)
-            legend_box = (width - margin - legend_w, margin + footer, legend_w, legend_h)
-        else:
-            map_h = height - 2 * margin - header - footer - legend_h - 0.15
-            map_box = (margin, margin + footer + legend_h + 0.15, width - 2 * margin, map_h)
-            legend_box = (margin, margin + footer, legend_w, legend_h)
-
-        fig.text(margin / width, 1 - margin / height, title or "Strike events", fontsize=17, fontweight="bold",
-                 va="top", ha="left")
-        shown_subtitle = subtitle if subtitle is not None else description
-        fig.text(margin / width, 1 - (margin + 0.42) / height, shown_subtitle, fontsize=10, color="#333333",
-                 va="top", ha="left", wrap=True, gid="subtitle")
-
-        ax = fig.add_axes([map_box[0] / width, map_box[1] / height, map_box[2] / width, map_box[3] / height],
-                          label="map")
-        lonlat = tuple(extent) if extent is not None else _data_extent(frame)
-        west, south, east, north = (float(v) for v in lonlat)
-        if not (west < east and south < north and -180 <= west and east <= 180 and -90 <= south and north <= 90):
-            raise DataError(f"bad map extent {lonlat}: need west < east and south < north in degrees")
-        crs = _crs_for(west, south, east, north)
-        transformer = _transformer(crs)
-        edge_lon = np.concatenate([np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25), np.full(25, west)])
-        edge_lat = np.concatenate([np.full(25, south), np.linspace(south, north, 25), np.full(25, north), np.linspace(north, south, 25)])
-        ex, ey = transformer.transform(edge_lon, edge_lat)
-        limits = _fit_limits((ex.min(), ey.min(), ex.max(), ey.max()), map_box[2], map_box[3])
-        ax.set_xlim(*limits[0])
-        ax.set_ylim(*limits[1])
-        ax.set_aspect("equal", adjustable="box")
-        ax.set_facecolor(_SEA)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_color("#555555")
-            spine.set_linewidth(0.8)
-
-        # The lon/lat window the page shows, generously padded, for clipping the basemap.
-        corners_x = np.linspace(*limits[0], 15)
-        corners_y = np.linspace(*limits[1], 15)
-        gx, gy = np.meshgrid(corners_x, corners_y)
-        glon, glat = transformer.transform(gx.ravel(), gy.ravel(), direction="INVERSE")
-        pad = 0.5
-        lonlat_box = (round(float(np.min(glon)) - pad, 2), round(float(np.min(glat)) - pad, 2),
-                      round(float(np.max(glon)) + pad, 2), round(float(np.max(glat)) + pad, 2))
-        used_geonames = False
-        if basemap:
-            highlight = filter_state.admin1 if filter_state is not None and filter_state.admin1 else ()
-            _, used_geonames = _draw_basemap(ax, crs, lonlat_box, limits, highlight)
-
-        x, y = transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()) if len(frame) else (np.zeros(0), np.zeros(0))
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        inside = (x >= limits[0][0]) & (x <= limits[0][1]) & (y >= limits[1][0]) & (y <= limits[1][1])
-        shown = frame[inside]
-        metres_per_point = (limits[0][1] - limits[0][0]) / (map_box[2] * 72)
-        if len(shown):
-            _draw_incidents(ax, x[inside], y[inside], shown, metres_per_point, rasterize=len(shown) > RASTER_THRESHOLD)
-        else:
-            ax.text(0.5, 0.5, "No events match the filters in this area", transform=ax.transAxes, ha="center",
-                    va="center", fontsize=11, color="#555555", zorder=25)
-        _draw_scale_bar(ax, limits)
-        _draw_north_arrow(ax, limits, transformer)
-
-        legend_ax = fig.add_axes([legend_box[0] / width, legend_box[1] / height, legend_box[2] / width,
-                                  legend_box[3] / height], label="legend")
-        _draw_legend(legend_ax, shown, legend_box[2] * 72, legend_box[3] * 72, 1 if landscape else 3)
-
-        credits = [NATURAL_EARTH_CREDIT + (f"; {GEONAMES_CREDIT}" if used_geonames else "")]
-        credits.append(f"dates in {filter_state.tz if filter_state is not None else DEFAULT_TZ} time")
-        if note:
-            credits.append(note)
-        fig.text(margin / width, margin / height, " · ".join(credits), fontsize=6.5, color="#555555",
-                 va="bottom", ha="left", gid="credits")
-        names = [Path(p).name for p in source_paths]
-        data = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
-        from mapviewer import __version__
-
-        stamp = f"fingerprint {fingerprint(source_paths, description, frame)}"
-        stamp += (f" · data: {data}" if data else "") + f" · mapviewer {__version__}"
-        # Portrait pages are too narrow for both on one line: the fingerprint goes above the credits.
-        where = (1 - margin / width, margin / height, "right") if landscape else (margin / width, (margin + 0.14) / height, "left")
-        fig.text(where[0], where[1], stamp, fontsize=6.5, color="#555555", va="bottom", ha=where[2], gid="fingerprint")
-        fig.mapviewer_info = {"crs": crs, "fingerprint": stamp.split()[1], "shown": len(shown),
-                              "description": description}
+    frame = select_rows(frame, filter_state)
+    renderer = FigureRenderer(
+        tuple(extent) if extent is not None else _data_extent(frame), page=page, dpi=dpi, title=title,
+        source_paths=source_paths, basemap=basemap,
+        highlight=filter_state.admin1 if filter_state is not None and filter_state.admin1 else (),
+        legend_rows=legend_rows(frame))
+    fig = renderer.draw(frame, filter_state, subtitle=subtitle, note=note)
     if out is not None:
         save_figure(fig, out)
     return fig
+
+
+def legend_rows(frame: pd.DataFrame) -> int:
+    """Rows of the longest legend section for ``frame`` (what a portrait page keeps room for)."""
+    return max((len(rows) for _, rows in _legend_sections(frame)), default=0)
 
 
 def save_figure(fig: Figure, out: str | os.PathLike, *, dpi: float | None = None) -> Path:

@@ -33,6 +33,8 @@ from geodata.schema import GEO_PRECISIONS, MUNITION_CLASSES, OUTCOMES, TIME_PREC
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from geodata.filters import FilterState
+
 _log = logging.getLogger(__name__)
 
 #: Where the map opens before any data arrives (Ukraine).
@@ -326,6 +328,34 @@ def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, l
     names = ["coordinates" if c == geometry else str(c) for c in rows.columns]
     columns = [_column_text(rows[c]) for c in rows.columns] if len(rows) else []  # per column: vectorised
     return {str(pos): [[name, col[i]] for name, col in zip(names, columns)] for i, pos in enumerate(positions)}
+
+
+def date_caption(filter_state: FilterState | None) -> str:
+    """The filter's date range as the map's caption, in its working time zone ("" when none).
+
+    ``2025-09-29 – 2025-09-30`` for whole days; with times (and the zone) otherwise;
+    ``from …`` or ``until …`` when one end is open.
+    """
+    from geodata.timeline import date_range_ns, describe_window
+
+    if filter_state is None:
+        return ""
+    lo, hi = date_range_ns(filter_state)
+    if lo is None and hi is None:
+        return ""
+    tz = filter_state.tz
+    if lo is not None and hi is not None:
+        text = describe_window(pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC"), tz)
+    elif lo is not None:
+        a = pd.Timestamp(lo, tz="UTC").tz_convert(tz)
+        text = "from " + (a.date().isoformat() if a == a.normalize() else f"{a:%Y-%m-%d %H:%M}")
+    else:
+        b = pd.Timestamp(hi, tz="UTC").tz_convert(tz)  # exclusive bound
+        text = "until " + ((b - pd.Timedelta(hours=12)).date().isoformat() if b == b.normalize()
+                           else f"{b - pd.Timedelta(1, 'ns'):%Y-%m-%d %H:%M}")
+    if ":" in text:  # times are in the working zone: say which
+        text += f" ({tz.rsplit('/', 1)[-1].replace('_', ' ')} time)"
+    return text
 
 
 # -- the page -------------------------------------------------------------------------------

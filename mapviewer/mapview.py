@@ -35,6 +35,9 @@ _log = logging.getLogger(__name__)
 #: selection only needs highlighting, not details).
 MAX_DETAILS = 50
 
+#: Fill opacity of the most-targeted oblast in the attack-wave shading.
+WAVE_MAX_OPACITY = 0.45
+
 
 def open_external(url: QUrl) -> bool:
     """Open an http(s) address in the system browser; anything else is refused."""
@@ -111,6 +114,9 @@ class MapView(QWebEngineView):
         self._drawn = -1
         self._fit_next = True
         self._push_pending = False
+        self._pending_view: tuple[float, float, float] | None = None  # asked for before the page was ready
+        self._release_view = False  # data were closed: the next data may be fitted again
+        self._caption: str | None = None  # date caption last sent to the page
         self._encoder: mappage.IncidentEncoder | None = None
         self._boundary: str | None = None  # GeoJSON of a user's boundary layer
         self._boundary_name = "Boundaries"
@@ -147,6 +153,7 @@ class MapView(QWebEngineView):
         state.zoom_to_selection_requested.connect(self._on_zoom_to_selection)
         state.basemap_changed.connect(self._on_basemap_changed)
         state.view_requested.connect(self._on_view_requested)
+        state.waves_changed.connect(self._push_waves)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.release)
@@ -248,12 +255,17 @@ class MapView(QWebEngineView):
         if self._boundary is not None:
             self._push_boundary()
         self._push_incidents()
+        if self._pending_view is not None:  # after the data push, so it is not fitted away
+            self._on_view_requested(*self._pending_view)
+        self._push_waves()
         self._on_selection_changed()
         self.ready.emit()
 
     # -- state -> page ----------------------------------------------------------------------
     def _on_data_changed(self) -> None:
         self._fit_next = True
+        if not len(self._state.frame):
+            self._release_view = True
         self._schedule_push()
 
     def _schedule_push(self) -> None:
@@ -274,10 +286,33 @@ class MapView(QWebEngineView):
             # A new frame: its rows go to the page once; filter changes then send only a mask.
             self._encoder = mappage.IncidentEncoder(frame)
             script = f"mapviewer.setFrame({json.dumps(self._encoder.payload())});"
+        if self._release_view:  # files were closed: new data are fitted again
+            self._release_view = False
+            script = "mapviewer.releaseView();" + script
         fit = self._fit_next and bool(mask.any())
         if fit:
             self._fit_next = False
         self.run_js(script + f"mapviewer.setMask({json.dumps(self._encoder.mask_payload(mask, fit=fit))});")
+        caption = mappage.date_caption(self._state.filter)
+        if caption != self._caption:
+            self._caption = caption
+            self.run_js(f"mapviewer.setCaption({mappage.json_for_script(caption)});")
+        if self._state.waves is not None:
+            self._push_waves()
+
+    def _push_waves(self) -> None:
+        """Shade the oblasts by the launches the filtered attack waves aimed at them."""
+        if not self._ready:
+            return
+        waves = self._state.waves
+        if waves is None:
+            self.run_js("mapviewer.setWaveTargets(null);")
+            return
+        from mapviewer.waveshading import wave_shading
+
+        # Lighter than the default: the shading uses the impact colour, and impact symbols must stay readable on it.
+        shading = wave_shading(waves, self._state.filter, by="name", max_opacity=WAVE_MAX_OPACITY)
+        self.run_js(f"mapviewer.setWaveTargets({mappage.json_for_script(shading)});")
 
     def _on_selection_changed(self) -> None:
         if not self._ready:
@@ -292,6 +327,13 @@ class MapView(QWebEngineView):
         self.run_js("mapviewer.zoomToSelection();")
 
     def _on_view_requested(self, lat: float, lon: float, zoom: float) -> None:
+        # The page keeps this view over the fit to data that arrive later (a saved view opens
+        # its files in the background), until the person moves the map.
+        self._release_view = False
+        if not self._ready:
+            self._pending_view = (float(lat), float(lon), float(zoom))
+            return
+        self._pending_view = None
         self.run_js(f"mapviewer.setView({float(lat)!r}, {float(lon)!r}, {float(zoom)!r});")
 
     def _on_basemap_changed(self, name: str) -> None:

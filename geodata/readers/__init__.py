@@ -36,6 +36,9 @@ _HEAD = 1 << 16
 _BUILTIN = ("geodata.readers.acled", "geodata.readers.delimited", "geodata.readers.excel", "geodata.readers.vector")
 _PLUGINS = ("geodata.readers.timemap", "geodata.readers.cir", "geodata.readers.airforce")
 _loaded = False
+# Other names a user may give format=.
+_FORMAT_ALIASES = {"tsv": "csv", "txt": "csv", "excel": "xlsx", "shp": "shapefile", "geopackage": "gpkg",
+                   "json": "geojson"}
 
 
 def register(name: str, sniff: Sniff, read: Read, *, generic: bool = False) -> None:
@@ -103,18 +106,25 @@ def read_incidents(
     Raises DataError when the file cannot be read at all.
     """
     _ensure_loaded()
-    name = format or detect_format(path)
-    fmt = FORMATS.get(name)
-    if fmt is None:
-        raise DataError(f"{path}: unknown format {name!r} (known: {', '.join(sorted(FORMATS))})")
-    _check_tz(tz, path)
     try:
-        return fmt.read(path, tz=tz, columns=columns, encoding=encoding, **options)
-    except DataError:
+        name = _FORMAT_ALIASES.get(format.lower(), format.lower()) if format else detect_format(path)
+        fmt = FORMATS.get(name)
+        if fmt is None:
+            raise DataError(f"{path}: unknown format {name!r} (known: {', '.join(sorted(FORMATS))})")
+        _check_tz(tz, path)
+        try:
+            return fmt.read(path, tz=tz, columns=columns, encoding=encoding, **options)
+        except (OSError, UnicodeError, ValueError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            # last line of defence: a damaged file must not surface as a traceback
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"{path}: cannot be read as {name}: {reason}") from exc
+    except DataError as exc:
+        message = str(exc)
+        if "\n" in message or "\r" in message:  # header text quoted in a message may hold line breaks
+            raise type(exc)(" ".join(message.split())) from exc  # same kind (callers tell kinds apart)
         raise
-    except (OSError, UnicodeError, ValueError) as exc:
-        # last line of defence: a damaged file must not surface as a traceback
-        raise DataError(f"{path}: cannot be read as {name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
 
 
 def _check_tz(tz: str, path: str | Path) -> None:

@@ -8,15 +8,16 @@ month. geo_precision 1/2/3 -> exact/settlement/region.
 """
 from __future__ import annotations
 
-import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from geodata.munitions import find_munitions
-from geodata.normalize import outcomes_named
+from geodata.munitions import find_munitions, may_name_munitions
+from geodata.normalize import outcomes_named_column
 from geodata.readers.columns import header_key
 from geodata.report import LoadReport, LoadResult
 
@@ -28,13 +29,14 @@ STRIKE_TYPES = {
 _REQUIRED = {"event_id_cnty", "event_date", "sub_event_type"}
 _TIME_PRECISION = {"1": "day", "2": "month", "3": "month"}
 _GEO_PRECISION = {"1": "exact", "2": "settlement", "3": "region"}
-# Munition classes named in general words when no catalogue munition is named.
+# Munition classes named in general words when no catalogue munition is named (English notes;
+# RE2 patterns, matched a whole column at a time).
 _CLASS_WORDS = [
-    ("ballistic missile", re.compile(r"\bballistic\b")),
-    ("cruise missile", re.compile(r"\bcruise missiles?\b")),
-    ("guided bomb", re.compile(r"\b(guided|glide|gliding) (aerial )?bombs?\b")),
-    ("loitering munition", re.compile(r"\b(loitering munitions?|kamikaze drones?|shahed\w*)\b")),
-    ("rocket artillery", re.compile(r"\b(mlrs|multiple rocket launchers?)\b")),
+    ("ballistic missile", r"\bballistic\b"),
+    ("cruise missile", r"\bcruise missiles?\b"),
+    ("guided bomb", r"\b(guided|glide|gliding) (aerial )?bombs?\b"),
+    ("loitering munition", r"\b(loitering munitions?|kamikaze drones?|shahed\w*)\b"),
+    ("rocket artillery", r"\b(mlrs|multiple rocket launchers?)\b"),
 ]
 
 
@@ -76,26 +78,34 @@ def _code_text(values: pd.Series) -> pd.Series:
 
 
 def _from_notes(notes: pd.Series, kinds: np.ndarray) -> tuple[list[object], list[object], list[object]]:
-    munitions: list[object] = []
-    classes: list[object] = []
-    outcomes: list[object] = []
-    for text, kind in zip(notes.tolist(), kinds):
-        found = find_munitions(text) if kind == "strike" else []
-        munitions.append(found[0].name if found else None)
-        cls = None
-        if kind == "strike" and not found and isinstance(text, str):
-            low = text.casefold()
-            cls = next((c for c, pattern in _CLASS_WORDS if pattern.search(low)), None)
-        classes.append(cls if kind == "strike" else "unknown")
-        named = outcomes_named(text)
-        if "debris" in named:
-            outcome = "debris"
-        elif len(named) == 1:
-            outcome = next(iter(named))
-        else:  # none named, or several (e.g. "most intercepted, one hit"): the notes cannot tell
-            outcome = "unknown"
-        outcomes.append(outcome)
-    return munitions, classes, outcomes
+    """Munition, class and outcome named in each event's notes (vectorised where it can be)."""
+    strike = kinds == "strike"
+    text = notes.astype("str").where(notes.notna()) if len(notes) else pd.Series([], dtype="str")
+    candidates = may_name_munitions(text) & strike if len(text) else np.zeros(0, bool)
+    munitions: list[object] = [None] * len(text)
+    classes: list[object] = ["unknown" if not s else None for s in strike]
+    values = text.tolist()
+    for i in np.flatnonzero(candidates):
+        found = find_munitions(values[i])
+        if found:
+            munitions[i] = found[0].name
+    if len(text):
+        low = pc.utf8_lower(pa.array(text.array))
+        unnamed = strike & np.array([m is None for m in munitions])
+        for cls, pattern in reversed(_CLASS_WORDS):  # reversed: the first listed class wins
+            said = pc.match_substring_regex(low, pattern).fill_null(False).to_numpy(zero_copy_only=False)
+            for i in np.flatnonzero(said & unnamed):
+                classes[i] = cls
+    named = outcomes_named_column(text) if len(text) else {}
+    outcomes = np.full(len(text), "unknown", dtype=object)
+    if named:
+        count = sum(v.astype(int) for v in named.values())
+        for outcome in ("impact", "intercepted", "deviated"):
+            outcomes[named[outcome] & (count == 1)] = outcome
+        # debris wins: "debris of a shot-down drone fell" is a debris event; several others
+        # ("most intercepted, one hit") leave the notes unable to tell
+        outcomes[named["debris"]] = "debris"
+    return munitions, classes, outcomes.tolist()
 
 
 def transform(table: pd.DataFrame, rows: np.ndarray, report: LoadReport) -> tuple[pd.DataFrame, np.ndarray]:
@@ -107,7 +117,8 @@ def transform(table: pd.DataFrame, rows: np.ndarray, report: LoadReport) -> tupl
     strike = pd.notna(kinds)
     if (~strike).any():
         for r, value in zip(rows[~strike].tolist(), sub[~strike].tolist()):
-            report.add(int(r), by_key.get("sub_event_type"), f"sub_event_type {value!r} is not a strike event: not loaded")
+            report.add(int(r), by_key.get("sub_event_type"),
+                       f"sub_event_type {value!r} is not a strike event: not loaded")
         report.rows_read += int((~strike).sum())
         report.rows_rejected += int((~strike).sum())
         table, rows, kinds = table[strike].reset_index(drop=True), rows[strike], kinds[strike]

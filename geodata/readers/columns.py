@@ -9,7 +9,7 @@ from geodata.schema import CANONICAL_COLUMNS
 
 #: Every name a column may be mapped to (``time`` is a separate time-of-day column).
 TARGETS = tuple(c for c in CANONICAL_COLUMNS if c != "geometry") + (
-    "latitude", "longitude", "munition_class", "time",
+    "latitude", "longitude", "munition_class", "time", "wkt",
 )
 
 # Usual headers for each target, compared after lower-casing and turning spaces/hyphens into "_".
@@ -18,6 +18,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "occurred_at": ("occurred_at", "date", "datetime", "date_time", "timestamp", "event_date", "date_utc",
                     "date_local", "when", "occurred_a", "дата", "дата_та_час", "дата_і_час", "дата_время", "date/time"),
     "time": ("time", "time_local", "local_time", "час", "время"),
+    "wkt": ("wkt", "geometry", "the_geom", "geom", "wkt_geom"),
     "time_precision": ("time_precision", "time_preci"),
     "latitude": ("lat", "latitude", "y", "lat_dd", "широта"),
     "longitude": ("lon", "lng", "long", "longitude", "x", "lon_dd", "довгота", "долгота"),
@@ -37,7 +38,12 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 # (Shapefile field names are cut to 10 characters: occurred_a, time_preci, geo_precis, munition_c.)
 _LOOKUP = {name: target for target, names in _SYNONYMS.items() for name in names}
-_COORDS = ("latitude", "longitude")
+_COORDS = ("latitude", "longitude", "wkt")
+
+
+def _listed(names: Sequence[object], limit: int = 40) -> str:
+    shown = [" ".join(str(n).split()) for n in list(names)[:limit]]
+    return ", ".join(shown) + (f", ... ({len(names)} columns)" if len(names) > limit else "")
 
 
 def header_key(name: str) -> str:
@@ -90,10 +96,12 @@ def map_headers(
         if target not in TARGETS:
             raise DataError(f"{path}: column mapping: {target!r} is not one of {', '.join(TARGETS)}")
         if header not in present:
-            raise DataError(f"{path}: column mapping: the file has no column {header!r} (it has {', '.join(present)})")
+            raise DataError(f"{path}: column mapping: the file has no column {header!r} (it has {_listed(present)})")
         mapping[header] = target
     taken = set(mapping.values())
-    for header in present:
+    # a header spelled exactly like a canonical name wins over a synonym ("event_id" over "id")
+    exact_first = sorted(present, key=lambda h: header_key(h) not in TARGETS)
+    for header in exact_first:
         if header in mapping:
             continue
         target = _LOOKUP.get(header_key(header))
@@ -112,14 +120,14 @@ def map_headers(
 def require(mapping: Mapping[str, str], headers: Sequence[str], *, path: str, coordinates: bool = True) -> None:
     """Raise DataError when the columns needed to place an event in time and space are absent."""
     targets = set(mapping.values())
-    if coordinates and not {"latitude", "longitude"} <= targets:
-        missing = [t for t in _COORDS if t not in targets]
+    if coordinates and not {"latitude", "longitude"} <= targets and "wkt" not in targets:
+        missing = [t for t in ("latitude", "longitude") if t not in targets]
         raise DataError(
             f"{path}: no {' or '.join(missing)} column found (looked for lat/latitude/y and "
-            f"lon/lng/long/longitude/x among: {', '.join(map(str, headers))}); name them with columns="
+            f"lon/lng/long/longitude/x among: {_listed(headers)}); name them with columns="
         )
     if "occurred_at" not in targets:
         raise DataError(
             f"{path}: no date column found (looked for date/datetime/occurred_at/event_date among: "
-            f"{', '.join(map(str, headers))}); name it with columns="
+            f"{_listed(headers)}); name it with columns="
         )

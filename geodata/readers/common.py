@@ -9,6 +9,7 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.normalize import build_frame
+from geodata.readers.columns import TARGETS
 from geodata.report import LoadReport, LoadResult
 from geodata.schema import DEFAULT_TZ
 
@@ -43,7 +44,13 @@ def finish(
 ) -> LoadResult:
     """Rename mapped columns to canonical names, join date and time columns, check every row."""
     labels = {target: header for header, target in mapping.items()}
-    raw = table.rename(columns=dict(mapping))
+    renames = dict(mapping)
+    # an unmapped column named like a canonical one (another header took that role) keeps its
+    # data under a name that cannot be confused with the canonical column
+    for header in table.columns:
+        if header not in mapping and header in TARGETS:
+            renames[header] = f"{header} (file)"
+    raw = table.rename(columns=renames)
     if "time" in raw.columns:
         # a separate time-of-day column completes the date; the joined value is what is checked
         date = raw["occurred_at"].astype("str").where(raw["occurred_at"].notna())
@@ -52,9 +59,27 @@ def finish(
         raw["occurred_at"] = joined.where(clock.notna() & (clock != ""), date)
         raw = raw.drop(columns="time")
         labels["occurred_at"] = f"{labels['occurred_at']}+{labels.pop('time')}"
+    if "wkt" in raw.columns:
+        raw = _geometry_from_wkt(raw, labels.get("wkt", "wkt"), rows, report)
+        labels["geometry"] = labels.pop("wkt", "wkt")
     frame = build_frame(raw, report, rows=rows, tz=tz, dayfirst=dayfirst, id_prefix=path.stem,
                         labels=labels, region=region)
     # file-level findings first, then row by row (stable: a row's findings keep their order)
     report.problems.sort(key=lambda q: (q.row is not None, q.row or 0))
     report.check()
     return LoadResult(frame, report)
+
+
+def _geometry_from_wkt(raw: pd.DataFrame, label: str, rows: np.ndarray, report: LoadReport) -> pd.DataFrame:
+    """A WKT text column (QGIS-style CSV export) as the geometry; unreadable text is named per row."""
+    import geopandas as gpd
+    import shapely
+
+    text = raw["wkt"].astype("str").where(raw["wkt"].notna())
+    geoms = shapely.from_wkt(text.to_numpy(dtype=object, na_value=None), on_invalid="ignore")
+    bad = text.notna().to_numpy() & (geoms == None)  # noqa: E711  (element-wise)
+    for r, value in zip(rows[bad].tolist(), text[bad].tolist()):
+        report.add(int(r), label, f"geometry {value!r} is not readable WKT (e.g. POINT (30.52 50.45))", "error")
+    out = raw.drop(columns=["wkt", "latitude", "longitude"], errors="ignore")
+    out["geometry"] = gpd.GeoSeries(geoms, index=out.index, crs="EPSG:4326").array
+    return out

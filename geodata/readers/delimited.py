@@ -82,10 +82,13 @@ def head_text(head: bytes, encoding: str) -> str:
 def sniff_delimiter(text: str) -> str:
     """The delimiter giving the most columns, consistently, over the first records."""
     best, best_score = ",", (0, 0.0)
-    lines = text.splitlines(keepends=True)[:200]
-    sample = "".join(lines)
+    lines = text.split("\n")[:200]
+    sample = "\n".join(lines)
     for delim in DELIMITERS:
-        counts = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delim) if r]
+        try:
+            counts = [len(r) for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delim) if r]
+        except csv.Error:
+            continue
         if len(counts) > 1 and len(lines) >= 200:
             counts = counts[:-1]  # the last line may be cut short
         if not counts or counts[0] < 2:
@@ -98,10 +101,13 @@ def sniff_delimiter(text: str) -> str:
 
 
 def parse_header(text: str, delimiter: str, path: Path) -> list[str]:
-    for record in csv.reader(io.StringIO(text), delimiter=delimiter):
-        if any(field.strip() for field in record):
-            return unique_headers(record)
-        break
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            if any(field.strip() for field in record):
+                return unique_headers(record)
+            break
+    except csv.Error as exc:
+        raise DataError(f"{path}: the header row cannot be read ({exc})") from exc
     raise DataError(f"{path}: the first line is empty: expected a header row with column names")
 
 
@@ -211,7 +217,7 @@ def _read_exact(p: Path, enc: str, delim: str, header: list[str], report: LoadRe
     records: list[list[str]] = []
     rows: list[int] = []
     with open(p, encoding=enc, newline="", errors="replace") as f:
-        reader = csv.reader(f, delimiter=delim)
+        reader = _records(csv.reader(f, delimiter=delim), p)
         next(reader, None)
         for number, record in enumerate(reader, start=2):
             if not any(field.strip() for field in record):
@@ -229,6 +235,14 @@ def _read_exact(p: Path, enc: str, delim: str, header: list[str], report: LoadRe
         {h: pd.Series(dtype="str") for h in header})
     frame = frame.where(frame != "")
     return frame, np.asarray(rows, dtype=np.int64)
+
+
+def _records(reader, path: Path):
+    """Records of a csv reader; a malformed text stops with DataError rather than csv.Error."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise DataError(f"{path}: the text cannot be split into records (line {reader.line_num}: {exc})") from exc
 
 
 def _sniff(path: Path, head: bytes) -> bool:

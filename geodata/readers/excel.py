@@ -38,7 +38,20 @@ def _cell_value(cell) -> object:
 
 
 def read_sheet(path: Path, sheet: str | int | None = None) -> tuple[list[str], list[list[object]], list[int]]:
-    """Headers, records and their sheet row numbers; blank rows are skipped (their numbers too)."""
+    """Headers, records and their sheet row numbers.
+
+    The header is the first row naming two or more columns (title rows above it are
+    not records). Blank rows are not records (their numbers are skipped). Cells beyond
+    the last header get their own columns (``column_N``) rather than being dropped.
+    """
+    header, records, rows, _titles = read_sheet_titled(path, sheet)
+    return header, records, rows
+
+
+def read_sheet_titled(
+    path: Path, sheet: str | int | None = None
+) -> tuple[list[str], list[list[object]], list[int], list[str]]:
+    """:func:`read_sheet` plus the title lines found above the header."""
     try:
         from openpyxl import load_workbook
     except ImportError as exc:  # pragma: no cover - openpyxl is a declared dependency
@@ -56,27 +69,41 @@ def read_sheet(path: Path, sheet: str | int | None = None) -> tuple[list[str], l
             ws = wb[sheet]
     except (IndexError, KeyError) as exc:
         raise DataError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})") from exc
-    header: list[str] | None = None
+    try:
+        raw_header, header_row, records, rows, skipped = _scan(ws)
+    finally:
+        wb.close()
+    if raw_header is None:
+        raise DataError(f"{path}: the sheet {ws.title!r} has no header row (no row with two or more column names)")
+    width = max([len(raw_header)] + [len(r) for r in records])
+    header = unique_headers(raw_header + [None] * (width - len(raw_header)))
+    records = [r + [None] * (width - len(r)) for r in records]
+    return header, records, rows, skipped
+
+
+def _scan(ws) -> tuple[list[object] | None, int, list[list[object]], list[int], list[str]]:
+    """The header (first row naming two or more columns), the records below it, their row
+    numbers, and what stood above the header (titles)."""
+    header: list[object] | None = None
+    header_row = 0
     records: list[list[object]] = []
     rows: list[int] = []
+    skipped: list[str] = []
     for row_number, cells in enumerate(ws.iter_rows(min_row=1), start=1):
         values = [_cell_value(c) for c in cells]
+        while values and values[-1] is None:
+            values.pop()
+        if not values:
+            continue
         if header is None:
-            if not any(v is not None for v in values):
-                raise DataError(f"{path}: row 1 of sheet {ws.title!r} is empty: expected column names")
-            while values and values[-1] is None:
-                values.pop()
-            header = unique_headers(values)
+            if sum(v is not None for v in values) >= 2:
+                header, header_row = values, row_number
+            else:
+                skipped.append(f"row {row_number}: {' '.join(str(v) for v in values if v is not None)!r}")
             continue
-        if not any(v is not None for v in values):
-            continue
-        values = (values + [None] * len(header))[: len(header)]
         records.append(values)
         rows.append(row_number)
-    wb.close()
-    if header is None:
-        raise DataError(f"{path}: the sheet {ws.title!r} is empty")
-    return header, records, rows
+    return header, header_row, records, rows, skipped
 
 
 def read_sheet_header(path: Path, sheet: str | int | None = None) -> list[str]:
@@ -107,10 +134,12 @@ def read_excel(
 ) -> LoadResult:
     """Read a worksheet into a checked canonical frame."""
     p = check_file(path)
-    header, records, rows = read_sheet(p, sheet)
-    table = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header, dtype=object)
+    header, records, rows, skipped = read_sheet_titled(p, sheet)
+    table = pd.DataFrame(records or None, columns=header, dtype=object)
     table = table.infer_objects()
     report = LoadReport(str(p), format_name)
+    if skipped:
+        report.add(None, None, "above the header, not records: " + "; ".join(skipped), "warning")
     row_numbers = np.asarray(rows, dtype=np.int64)
     if transform is not None:
         table, row_numbers = transform(table, row_numbers, report)

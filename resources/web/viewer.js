@@ -17,7 +17,10 @@
     selected: [], selectedSet: {},      // indices into the arrays
     details: {},                        // position -> [[field, text], ...]
     pendingPopup: -1, legend: null, control: null, density: null, densityOn: false,
-    basemaps: null, tiles: null, classLayers: []
+    basemaps: null, tiles: null, classLayers: [],
+    pinned: null,                       // [lat, lon, zoom] the app asked for: wins over fitting new data
+    caption: null,                      // the date filter shown top-centre
+    waves: null, waveLegend: null, hoverWave: null, waveShading: null
   };
 
   // -- decoding -------------------------------------------------------------------------
@@ -313,8 +316,12 @@
     remapSelection();
     if (S.legend) S.legend.update();
     if (S.densityOn) updateDensity();
-    // A new file jumps to its events at once (no animation), so what is reported drawn is on screen.
-    if (meta.fit && n) fitData(false);
+    // A new file jumps to its events at once (no animation), so what is reported drawn is on screen;
+    // a view the app asked for (a saved view) wins over that fit until the person moves the map.
+    if (meta.fit && n) {
+      if (S.pinned) S.map.setView([S.pinned[0], S.pinned[1]], S.pinned[2], { animate: false });
+      else fitData(false);
+    }
     if (S.layer) S.layer.redraw();
     tellApp('incidentsDrawn', [n]);
     return n;
@@ -508,10 +515,12 @@
       hoverFrame = 0;
       var i = S.layer.hit(lastMove), container = S.map.getContainer();
       container.style.cursor = i >= 0 ? 'pointer' : '';
-      if (i < 0) { if (tip) { S.map.closeTooltip(tip); tip = null; } return; }
+      var area = i < 0 && S.hoverWave && S.waves && S.map.hasLayer(S.waves) ? S.hoverWave : null;
+      if (i < 0 && !area) { if (tip) { S.map.closeTooltip(tip); tip = null; } return; }
       var r = S.layer.radius();
       if (!tip) tip = L.tooltip({ direction: 'top', offset: [0, -r - 2], className: 'mv-tooltip' });
-      tip.setLatLng([S.lat[i], S.lon[i]]).setContent(tooltipNode(i));
+      if (area) tip.setLatLng(S.map.containerPointToLatLng(lastMove)).setContent(waveTipNode(area));
+      else tip.setLatLng([S.lat[i], S.lon[i]]).setContent(tooltipNode(i));
       S.map.openTooltip(tip);
     });
   }
@@ -561,24 +570,47 @@
   // -- legend, layers, basemaps -------------------------------------------------------------
   var Legend = L.Control.extend({
     options: { position: 'bottomright' },
-    onAdd: function () {
+    onAdd: function (map) {
       var box = el('div', 'mv-legend leaflet-control');
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       this._box = box;
+      this._userFold = null;  // the person's choice (title click) wins over the automatic fold
       this.update();
+      this._autoFold();
+      map.on('resize', this._autoFold, this);
       return box;
     },
+    onRemove: function (map) { map.off('resize', this._autoFold, this); },
+    // On a small map the full legend would hide much of it: fold it to its title and a one-line
+    // outcome summary until the person unfolds it.
+    _autoFold: function () {
+      var size = S.map.getSize(), fold = this._userFold !== null ? this._userFold : (size.y < 560 || size.x < 640);
+      if (fold) L.DomUtil.addClass(this._box, 'mv-folded'); else L.DomUtil.removeClass(this._box, 'mv-folded');
+    },
     update: function () {
-      var box = this._box, c = S.counts || { outcomes: {}, classes: {} }, k, row, name;
+      var box = this._box, c = S.counts || { outcomes: {}, classes: {} }, k, row, name, self = this;
       if (!box) return;
       box.textContent = '';
       var title = el('div', 'mv-legend-title',
         S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' events');
       title.title = 'Click to fold or unfold the legend';
-      L.DomEvent.on(title, 'click', function () { L.DomUtil.hasClass(box, 'mv-folded')
-        ? L.DomUtil.removeClass(box, 'mv-folded') : L.DomUtil.addClass(box, 'mv-folded'); });
+      L.DomEvent.on(title, 'click', function () {
+        self._userFold = !L.DomUtil.hasClass(box, 'mv-folded');
+        self._autoFold();
+      });
       box.appendChild(title);
+      var compact = el('div', 'mv-legend-compact');  // shown only when folded
+      for (k = 0; k < S.cfg.outcomes.length; k++) {
+        name = S.cfg.outcomes[k];
+        if (!c.outcomes[name]) continue;
+        var item = el('span', 'mv-legend-chip');
+        item.title = S.style.outcomes[name].label;
+        item.appendChild(symbolIcon('circle', S.style.outcomes[name].colour, false));
+        item.appendChild(el('span', null, c.outcomes[name]));
+        compact.appendChild(item);
+      }
+      box.appendChild(compact);
       box.appendChild(el('div', 'mv-legend-head', 'Outcome'));
       for (k = 0; k < S.cfg.outcomes.length; k++) {
         name = S.cfg.outcomes[k];
@@ -693,6 +725,133 @@
     toggle();
   }
 
+  // -- view the app asked for ----------------------------------------------------------------
+  function setView(lat, lon, zoom) {
+    S.pinned = [lat, lon, zoom];
+    S.map.setView([lat, lon], zoom, { animate: false });
+  }
+
+  function releaseView() { S.pinned = null; }
+
+  // The person moving the map (drag, wheel, keys, zoom buttons) ends the app's pinned view;
+  // clicks on the other controls (layers, legend) do not.
+  function watchUserMoves(container) {
+    function release(e) {
+      var t = e.target;
+      if (t && t.closest && t.closest('.leaflet-control') && !t.closest('.leaflet-control-zoom')) return;
+      S.pinned = null;
+    }
+    var kinds = ['mousedown', 'wheel', 'touchstart', 'keydown'];
+    for (var k = 0; k < kinds.length; k++) container.addEventListener(kinds[k], release, true);
+  }
+
+  // -- date caption (top centre) ---------------------------------------------------------------
+  function addCaption(map) {
+    var corner = L.DomUtil.create('div', 'leaflet-top mv-topcenter', map._controlContainer);
+    S.caption = el('div', 'mv-caption leaflet-control');
+    S.caption.style.display = 'none';
+    corner.appendChild(S.caption);
+  }
+
+  function setCaption(text) {
+    if (!S.caption) return '';
+    S.caption.textContent = text ? String(text) : '';  // text node: never markup
+    S.caption.style.display = text ? '' : 'none';
+    return S.caption.textContent;
+  }
+
+  // -- attack-wave targets: oblasts shaded by the launches aimed at them -----------------------
+  var WaveLegend = L.Control.extend({
+    options: { position: 'bottomleft' },
+    onAdd: function () {
+      this._box = el('div', 'mv-legend mv-wave-legend leaflet-control');
+      L.DomEvent.disableClickPropagation(this._box);
+      this.update();
+      return this._box;
+    },
+    update: function () {
+      var box = this._box, sh = S.waveShading || {}, names = Object.keys(sh);
+      if (!box) return;
+      box.textContent = '';
+      box.style.display = names.length && S.waves && S.map.hasLayer(S.waves) ? '' : 'none';
+      if (!names.length) return;
+      var lo = null, hi = null;
+      for (var k = 0; k < names.length; k++) {
+        var v = sh[names[k]];
+        if (!lo || v.launched < lo.launched) lo = v;
+        if (!hi || v.launched > hi.launched) hi = v;
+      }
+      box.appendChild(el('div', 'mv-legend-head', 'Wave targets (launches aimed)'));
+      var bar = el('div', 'mv-wave-bar');
+      for (k = 0; k < 5; k++) {
+        var cell = el('span', 'mv-wave-cell');
+        cell.style.background = hi.fill;
+        cell.style.opacity = lo.fill_opacity + (hi.fill_opacity - lo.fill_opacity) * k / 4;
+        bar.appendChild(cell);
+      }
+      box.appendChild(bar);
+      var scale = el('div', 'mv-wave-scale');
+      scale.appendChild(el('span', null, lo.launched));
+      scale.appendChild(el('span', null, hi.launched));
+      box.appendChild(scale);
+    }
+  });
+
+  function waveTipNode(layer) {
+    var box = el('div', 'mv-tip'), name = layer.feature.properties.name;
+    var v = (S.waveShading || {})[name], n = v ? v.launched : 0;
+    box.appendChild(el('strong', null, name));
+    box.appendChild(el('div', null, n + (n === 1 ? ' launch' : ' launches') + ' aimed (attack waves in the period)'));
+    return box;
+  }
+
+  function styleWaves() {
+    var sh = S.waveShading || {};
+    S.waves.eachLayer(function (layer) {
+      var v = sh[layer.feature.properties.name];
+      layer.setStyle(v ? { fillColor: v.fill, fillOpacity: v.fill_opacity, color: v.fill, weight: 0.6, opacity: 0.8 }
+                       : { fillOpacity: 0, opacity: 0 });
+    });
+  }
+
+  // shading: {oblast name: {launched, fill, fill_opacity}} (mapviewer.waveshading.wave_shading),
+  // or null when no waves are open (the layer leaves the map and the layer control).
+  function setWaveTargets(shading) {
+    var map = S.map;
+    S.waveShading = shading || null;
+    if (!shading) {
+      if (S.waves) { S.control.removeLayer(S.waves); map.removeLayer(S.waves); S.waves = null; }
+      S.hoverWave = null;
+      if (S.waveLegend) S.waveLegend.update();
+      return 0;
+    }
+    if (!S.waves) {
+      if (!map.getPane('mv-waves')) map.createPane('mv-waves').style.zIndex = 300;  // over the basemap, under labels
+      S.waves = L.geoJSON(S.basemaps.oblasts.toGeoJSON(), { pane: 'mv-waves', className: 'mv-wave-area',
+        style: { fillOpacity: 0, opacity: 0 },
+        onEachFeature: function (f, layer) {
+          layer.on('mouseover', function () { S.hoverWave = layer; });
+          layer.on('mouseout', function () { if (S.hoverWave === layer) S.hoverWave = null; });
+        } }).addTo(map);
+      S.control.addOverlay(S.waves, 'Wave targets');
+      if (!S.waveLegend) S.waveLegend = new WaveLegend().addTo(map);
+    }
+    styleWaves();
+    S.waveLegend.update();
+    return Object.keys(shading).length;
+  }
+
+  // What the wave layer shows now: {oblast name: launches} for the shaded oblasts.
+  function waveTargets() {
+    var out = {};
+    if (!S.waves) return null;
+    S.waves.eachLayer(function (layer) {
+      var v = (S.waveShading || {})[layer.feature.properties.name];
+      if (v && layer.options.fillOpacity > 0) out[layer.feature.properties.name] = v.launched;
+    });
+    return out;
+  }
+
   // -- public API (called by the app through runJavaScript, and by the page itself) --------
   function init(map, basemaps, cfg, data, details) {
     S.map = map; S.cfg = cfg; S.style = cfg.style; S.basemaps = basemaps;
@@ -718,7 +877,10 @@
                                  { collapsed: true, position: 'topright' }).addTo(map);
     S.legend = new Legend().addTo(map);
     addLabels();
+    addCaption(map);
+    watchUserMoves(map.getContainer());
 
+    map.on('overlayadd overlayremove', function (e) { if (e.layer === S.waves && S.waveLegend) S.waveLegend.update(); });
     map.on('overlayadd', function (e) { onOverlay(e, true); });
     map.on('overlayremove', function (e) { onOverlay(e, false); });
     map.on('mousemove', onMove);
@@ -746,9 +908,15 @@
     setBoundaryLayer: setBoundaryLayer,
     setDensity: setDensity,
     setClassVisible: setClassVisible,
-    fitData: function () { fitData(); return S.n; },
-    zoomToSelection: function () { fitBounds(boundsOf(S.selected)); return S.selected.length; },
-    setView: function (lat, lon, zoom) { S.map.setView([lat, lon], zoom); },
+    fitData: function () { S.pinned = null; fitData(); return S.n; },
+    zoomToSelection: function () { S.pinned = null; fitBounds(boundsOf(S.selected)); return S.selected.length; },
+    setView: setView,
+    releaseView: releaseView,
+    setCaption: setCaption,
+    caption: function () { return S.caption && S.caption.style.display !== 'none' ? S.caption.textContent : ''; },
+    setWaveTargets: setWaveTargets,
+    waveTargets: waveTargets,
+    view: function () { var c = S.map.getCenter(); return [c.lat, c.lng, S.map.getZoom()]; },
     count: function () { return S.n; },
     drawnCount: function () {  // points actually on the canvas now (visible classes, on screen)
       var c = 0, sx = S.layer && S.layer._sx;

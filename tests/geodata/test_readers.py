@@ -217,8 +217,8 @@ def test_column_mapping_and_coordinate_options(tmp_path: Path) -> None:
     path = write(tmp_path, "Nr;Wann;Breite;Laenge;Waffe;Ort;Extra\n7;2024-06-02;50.45;30.52;Kh-101;Kyiv;x\n")
     with pytest.raises(DataError, match="no latitude or longitude column"):
         read_incidents(path)
-    result = read_incidents(path, columns={"Nr": "event_id", "Wann": "occurred_at", "Waffe": "munition", "Ort": "location"},
-                            lat="Breite", lon="Laenge")
+    mapping = {"Nr": "event_id", "Wann": "occurred_at", "Waffe": "munition", "Ort": "location"}
+    result = read_incidents(path, columns=mapping, lat="Breite", lon="Laenge")
     frame = result.frame
     assert frame["event_id"].iloc[0] == "7" and frame["munition"].iloc[0] == "Kh-101"
     assert frame.geometry.y.iloc[0] == 50.45
@@ -313,3 +313,12 @@ def test_munition_named_inside_longer_text(tmp_path: Path) -> None:
     assert frame.loc[3, "munition"] == "Kh-101 or Kalibr" and frame.loc[3, "munition_class"] == "unknown"
     said = {p.row: p.message for p in result.report.warnings if p.column == "munition"}
     assert "read as Kh-101" in said[2] and "not in the catalogue" in said[3]
+
+
+def test_wkt_geometry_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "date,WKT,name\n2024-06-02,POINT (30.52 50.45),a\n2024-06-02,POINT (30.5,b\n")
+    result = read_incidents(path)
+    assert result.frame.geometry.iloc[0].coords[0] == (30.52, 50.45)
+    assert (result.report.rows_loaded, result.report.rows_rejected) == (1, 1)
+    assert {(p.row, p.column) for p in result.report.errors} == {(3, "WKT")}
+    assert any("POINT (30.5'" in p.message for p in result.report.errors)

@@ -220,3 +220,18 @@ def test_shipped_sample_loads_clean() -> None:
     assert result.report.rows_loaded == result.report.rows_read > 0
     assert not result.report.errors
     assert list(result.frame.columns)[: len(CANONICAL_COLUMNS)] == list(CANONICAL_COLUMNS)
+
+
+def test_excel_title_rows_and_cells_beyond_the_header(tmp_path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Strike report, June"])
+    ws.append([])
+    ws.append(["ID", "Date", "Lat", "Lon"])
+    ws.append(["k1", "2024-06-02", 50.45, 30.52, "stray note"])
+    path = tmp_path / "titled.xlsx"
+    wb.save(path)
+    result = read_incidents(path)
+    assert list(result.frame.index) == [4]
+    assert result.frame["column_5"].tolist() == ["stray note"]  # kept, not dropped
+    assert any("Strike report, June" in p.message for p in result.report.warnings)

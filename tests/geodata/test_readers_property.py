@@ -52,3 +52,35 @@ def test_every_row_is_loaded_or_rejected_and_listed(rows) -> None:
     kept_unknown = result.frame.index.isin(sorted(unknown))
     assert (result.frame.loc[kept_unknown, "munition"] == "Unheard-of 7").all()
     assert (result.frame.loc[kept_unknown, "munition_class"] == "unknown").all()
+
+
+CELL = st.one_of(
+    st.sampled_from(["", " ", "2024-06-02", "02/06/2024", "50.4", "30,5", "KN-23", "hit", '"', "\n", ";", "\t",
+                     "999", "-1", "1e400", "nan", "NA", "°"]),
+    st.text(max_size=6),
+)
+HEADER = st.lists(st.sampled_from(["date", "lat", "lon", "id", "munition", "outcome", "killed", "x", "y", "time",
+                                   "geo_precision", "time_precision", "event_id", "", "lat"]), min_size=1, max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(HEADER, st.lists(st.lists(CELL, max_size=9), max_size=8), st.sampled_from([",", ";", "\t"]),
+       st.sampled_from(["utf-8", "cp1251", "utf-8-sig"]))
+def test_any_text_table_loads_or_raises_data_error(header, rows, delimiter, encoding) -> None:
+    from geodata import DataError
+
+    text = delimiter.join(header) + "\n" + "\n".join(delimiter.join(r) for r in rows)
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "any.csv"
+        path.write_bytes(data)
+        try:
+            result = read_incidents(path)
+        except DataError as exc:
+            assert str(path) in str(exc) and "\n" not in str(exc)
+            return
+    result.report.check()
+    assert len(result.frame) == result.report.rows_loaded

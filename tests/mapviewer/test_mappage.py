@@ -166,3 +166,26 @@ def test_filter_mask_payload_names_the_kept_rows():
     assert np.flatnonzero(bits[: len(frame)]).tolist() == [0, 3, 8, 11]
     assert data["n"] == 4 and data["total"] == len(frame)
     assert data["counts"]["outcomes"] == {o: int((frame["outcome"][mask] == o).sum()) for o in OUTCOMES}
+
+
+@pytest.mark.parametrize("filter_kwargs,expected", [
+    ({}, ""),
+    ({"outcomes": {"impact"}}, ""),  # not a date filter
+    ({"start": "2025-09-29", "end": "2025-09-30"}, "2025-09-29 – 2025-09-30"),
+    ({"start": "2025-09-30", "end": "2025-09-30"}, "2025-09-30"),
+    ({"start": "2025-09-29"}, "from 2025-09-29"),
+    ({"end": "2025-09-30"}, "until 2025-09-30"),
+    # A UTC instant is shown in the working zone (Kyiv is UTC+3 in summer).
+    ({"start": pd.Timestamp("2025-09-29 22:00", tz="UTC"), "end": pd.Timestamp("2025-09-29 23:00", tz="UTC")},
+     "2025-09-30 01:00 – 2025-09-30 02:00 (Kyiv time)"),
+    ({"start": "2025-09-29", "end": "2025-09-30", "tz": "UTC"}, "2025-09-29 – 2025-09-30"),
+])
+def test_date_caption_in_the_working_time_zone(filter_kwargs, expected):
+    import datetime as dt
+
+    from geodata.filters import FilterState
+
+    kwargs = {k: dt.date.fromisoformat(v) if isinstance(v, str) else v for k, v in filter_kwargs.items() if k != "tz"}
+    if "tz" in filter_kwargs:
+        kwargs["tz"] = filter_kwargs["tz"]
+    assert mappage.date_caption(FilterState(**kwargs)) == expected

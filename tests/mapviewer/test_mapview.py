@@ -1,6 +1,7 @@
 """The live map driving the real QWebEngine page (offscreen)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import geopandas as gpd
@@ -369,3 +370,167 @@ def test_page_runs_without_script_errors(qtbot, view, state):
     assert js(qtbot, view, "mapviewer.drawnCount()") == 0
     errors = [m for m in view.page().console if "Error" in m or "Uncaught" in m]
     assert not errors, errors
+
+
+# -- a requested view, the date caption and the attack-wave shading ----------------------------
+VIEW_JS = "mapviewer.view()"
+KYIV = (50.45, 30.52, 8.0)
+
+
+def test_a_requested_view_wins_over_fitting_data_that_arrive_afterwards(qtbot, view, state):
+    # A saved view: its centre and zoom are asked for, then its files finish loading.
+    state.request_view(*KYIV)
+    qtbot.waitUntil(lambda: js(qtbot, view, VIEW_JS) == pytest.approx(list(KYIV), abs=0.01), timeout=WAIT)
+    load(qtbot, view, state, make_frame())  # Lviv to Kharkiv: a fit would zoom out to about 6
+    assert js(qtbot, view, VIEW_JS) == pytest.approx(list(KYIV), abs=0.01)
+    # A second file of the same view does not move it either.
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT):
+        state.add_dataset("second.csv", make_frame(_ROWS[:3]), LoadReport(path="second.csv", format="csv"))
+    assert js(qtbot, view, VIEW_JS) == pytest.approx(list(KYIV), abs=0.01)
+    # Once the files are closed, newly opened data are fitted again.
+    state.clear()
+    load(qtbot, view, state, make_frame())
+    assert js(qtbot, view, VIEW_JS)[2] < 8
+    assert js(qtbot, view, "mapviewer.drawnCount()") == len(make_frame())
+
+
+def test_a_view_requested_before_the_page_is_ready_still_wins(qtbot, state):
+    view = MapView(state)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    try:
+        state.request_view(*KYIV)  # as the app does when it opens a saved view at start-up
+        frame = make_frame()
+        with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
+            state.add_dataset("night.csv", frame, LoadReport(path="night.csv", format="csv"))
+        qtbot.waitUntil(lambda: js(qtbot, view, VIEW_JS) == pytest.approx(list(KYIV), abs=0.01), timeout=WAIT)
+        assert state.view == pytest.approx(KYIV, abs=0.01)  # the map reports where it is
+    finally:
+        view.release()
+
+
+def test_user_moving_the_map_ends_the_requested_view(qtbot, view, state):
+    state.request_view(*KYIV)
+    qtbot.waitUntil(lambda: js(qtbot, view, VIEW_JS)[2] == 8, timeout=WAIT)
+    view.run_js("document.querySelector('.leaflet-container').dispatchEvent("
+                "new WheelEvent('wheel', {bubbles: true, deltaY: 0}))")  # the person touches the map
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.pinned") is None, timeout=WAIT)
+    load(qtbot, view, state, make_frame())
+    assert js(qtbot, view, VIEW_JS)[2] < 8  # the new data are fitted
+
+
+def caption(qtbot, view) -> str:
+    return js(qtbot, view, "mapviewer.caption()")
+
+
+def test_the_date_filter_is_shown_on_the_map_and_follows_the_filter(qtbot, view, state):
+    load(qtbot, view, state, make_frame())
+    assert caption(qtbot, view) == ""  # no date filter: no caption
+    assert js(qtbot, view, "document.querySelector('.mv-caption').offsetParent") is None  # hidden
+    state.set_filter(FilterState(start=dt.date(2025, 9, 29), end=dt.date(2025, 9, 30)))
+    qtbot.waitUntil(lambda: caption(qtbot, view) == "2025-09-29 – 2025-09-30", timeout=WAIT)
+    page = view.page()
+    # Playback steps through hours: the caption changes in place, in Kyiv time.
+    state.set_filter(FilterState(start=dt.datetime(2025, 9, 30, 1, 0), end=dt.datetime(2025, 9, 30, 1, 59)))
+    qtbot.waitUntil(lambda: caption(qtbot, view) == "2025-09-30 01:00 – 2025-09-30 01:59 (Kyiv time)",
+                    timeout=WAIT)
+    assert view.page() is page
+    box = js(qtbot, view, "(function(){var r = document.querySelector('.mv-caption').getBoundingClientRect();"
+                          "return [r.left + r.width / 2, r.top, window.innerWidth];})()")
+    assert abs(box[0] - box[2] / 2) < 30 and box[1] < 40  # top centre
+    state.set_filter(FilterState())
+    qtbot.waitUntil(lambda: caption(qtbot, view) == "", timeout=WAIT)
+
+
+def test_the_date_caption_is_text_never_markup(qtbot, view):
+    shown = js(qtbot, view, f"mapviewer.setCaption({json.dumps(PAYLOAD)})")
+    assert shown == PAYLOAD
+    assert js(qtbot, view, "document.querySelectorAll('.mv-caption *').length") == 0  # no element made
+    assert js(qtbot, view, "window.pwned || null") is None
+
+
+WAVES_CSV = """time_start,time_end,model,launch_place,target,launched,destroyed,not_reach_goal,source
+2025-09-29 18:00,2025-09-30 08:30,Shahed-136/131,Kursk oblast,Kyiv oblast,57,53,,x
+2025-09-30 01:00,2025-09-30 02:00,KN-23,Kursk oblast,Kyiv oblast,4,0,,x
+2025-10-05 03:00,2025-10-05 06:00,Shahed-136,Kursk oblast,"Kharkiv oblast, Kharkiv Raion",20,15,3,x
+2025-10-06,2025-10-06,Kalibr,Black Sea,Odesa oblast,6,,,x
+"""
+
+
+def wave_targets(qtbot, view):
+    return js(qtbot, view, "mapviewer.waveTargets()")
+
+
+def test_attack_waves_shade_the_oblasts_they_were_aimed_at(qtbot, view, state, tmp_path):
+    from geodata.waves import read_waves
+
+    path = tmp_path / "waves.csv"
+    path.write_text(WAVES_CSV, encoding="utf-8")
+    result = read_waves(path)
+    load(qtbot, view, state, make_frame())
+    assert wave_targets(qtbot, view) is None  # no waves: no layer
+    state.add_waves(str(path), result.frame, result.report)
+    expected = {"Kyiv Oblast": 61, "Kharkiv Oblast": 20, "Odesa Oblast": 6}
+    qtbot.waitUntil(lambda: wave_targets(qtbot, view) == expected, timeout=WAIT)
+    overlays = js(qtbot, view, "document.querySelector('.leaflet-control-layers-overlays').textContent")
+    assert "Wave targets" in overlays
+    legend = js(qtbot, view, "document.querySelector('.mv-wave-legend').innerText")
+    assert "Wave targets" in legend and "61" in legend and "6" in legend
+    # Shading sits over the basemap and under the incidents.
+    z = js(qtbot, view, "[+mapviewer.state.map.getPane('mv-basemap').style.zIndex,"
+                        " +mapviewer.state.map.getPane('mv-waves').style.zIndex,"
+                        " +mapviewer.state.map.getPane('mv-incidents').style.zIndex]")
+    assert z[0] < z[1] < z[2]
+    # The most-targeted oblast is the darkest.
+    opacity = js(qtbot, view, "(function(){var o = {}; mapviewer.state.waves.eachLayer(function(l){"
+                              "o[l.feature.properties.name] = l.options.fillOpacity;}); return o;})()")
+    assert opacity["Kyiv Oblast"] > opacity["Kharkiv Oblast"] > opacity["Odesa Oblast"] > 0
+    assert opacity["Lviv Oblast"] == 0
+
+    # Hovering an oblast names it and its count.
+    view.run_js("mapviewer.state.map.setView([49.6, 36.6], 7, {animate: false})")
+    point = js(qtbot, view, "(function(){var p = mapviewer.state.map.latLngToContainerPoint([49.6, 36.6]);"
+                            "return [p.x, p.y];})()")
+    view.run_js(
+        "(function(){var c = document.querySelector('.leaflet-container'), r = c.getBoundingClientRect();"
+        f"var x = r.left + {point[0]}, y = r.top + {point[1]}, t = document.elementFromPoint(x, y);"
+        "var o = {bubbles: true, cancelable: true, clientX: x, clientY: y};"
+        "t.dispatchEvent(new MouseEvent('mouseover', o)); t.dispatchEvent(new MouseEvent('mousemove', o));})()")
+    tip = "(document.querySelector('.mv-tooltip') || {}).textContent || null"
+    qtbot.waitUntil(lambda: "Kharkiv Oblast" in (js(qtbot, view, tip) or ""), timeout=WAIT)
+    assert "20 launches" in js(qtbot, view, tip)
+
+    # The filter applies without a reload: October only leaves the 29-30 September night out.
+    page = view.page()
+    state.set_filter(FilterState(start=dt.date(2025, 10, 1)))
+    qtbot.waitUntil(lambda: wave_targets(qtbot, view) == {"Kharkiv Oblast": 20, "Odesa Oblast": 6}, timeout=WAIT)
+    state.set_filter(FilterState(munitions={"KN-23"}))
+    qtbot.waitUntil(lambda: wave_targets(qtbot, view) == {"Kyiv Oblast": 4}, timeout=WAIT)
+    assert view.page() is page
+    # Closing everything removes the layer and its control entry.
+    state.clear()
+    qtbot.waitUntil(lambda: wave_targets(qtbot, view) is None, timeout=WAIT)
+    overlays = js(qtbot, view, "document.querySelector('.leaflet-control-layers-overlays').textContent")
+    assert "Wave targets" not in overlays
+    errors = [m for m in view.page().console if "Error" in m or "Uncaught" in m]
+    assert not errors, errors
+
+
+def test_the_legend_folds_on_a_small_map_and_the_person_can_unfold_it(qtbot, view, state):
+    load(qtbot, view, state, make_frame())
+    folded = "document.querySelector('.mv-legend').classList.contains('mv-folded')"
+    assert js(qtbot, view, folded) is False  # 900 x 650: room for the whole legend
+    view.resize(560, 380)  # the map between the app's panels on a small screen
+    qtbot.waitUntil(lambda: js(qtbot, view, folded) is True, timeout=WAIT)
+    size = js(qtbot, view, "(function(){var b = document.querySelector('.mv-legend').getBoundingClientRect();"
+                           "return [b.width, b.height];})()")
+    assert size[0] < 0.45 * 560 and size[1] < 0.2 * 380  # leaves the map visible
+    compact = js(qtbot, view, "document.querySelector('.mv-legend .mv-legend-compact').innerText")
+    impacts = int((make_frame()["outcome"] == "impact").sum())
+    assert str(impacts) in compact  # the outcome counts stay readable when folded
+    view.run_js("document.querySelector('.mv-legend-title').click()")
+    qtbot.waitUntil(lambda: js(qtbot, view, folded) is False, timeout=WAIT)
+    view.resize(540, 370)
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getSize().x") == 540, timeout=WAIT)
+    assert js(qtbot, view, folded) is False  # the person's choice is kept

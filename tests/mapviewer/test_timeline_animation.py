@@ -9,10 +9,13 @@ import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from geodata import DataError, FilterState
 from geodata.schema import GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
-from mapviewer.animation import AnimationCancelled, animation_frames, export_animation
+from geodata.timeline import describe_window, frame_filter
+from mapviewer.animation import AnimationCancelled, animation_frames, animation_images, export_animation
+from mapviewer.figure import render_figure
 
 TZ = "Europe/Kyiv"
 
@@ -123,3 +126,28 @@ def test_an_existing_file_survives_a_cancelled_export(tmp_path):
         export_animation(three_days(), out, filter_state=FilterState(), step="1d", dpi=30, cancel=lambda: True)
     assert out.read_bytes() == b"earlier export"
     assert [p.name for p in tmp_path.iterdir()] == ["kept.gif"]
+
+
+def test_each_frame_is_the_print_figure_of_its_window():
+    """Frames share one page, yet each equals a fresh figure of its window: nothing left from earlier frames."""
+    data = three_days()
+    # A located-by-region impact on 1 May: a halo and a hollow symbol that must be gone by 3 May.
+    data["geo_precision"] = pd.Categorical(["region"] + ["exact"] * (len(data) - 1), dtype=GEO_PRECISION_DTYPE)
+    extent = (24.0, 46.0, 38.0, 52.0)
+    state = FilterState(munitions={"KN-23"})
+    count, images = animation_images(data, filter_state=state, step="1d", title="Test", dpi=40, extent=extent,
+                                     workers=1)
+    images = list(images)
+    windows = animation_frames(data, state, step="1d")
+    assert count == len(images) == len(windows) == 3
+    for image, (a, b) in zip(images, windows):
+        label = describe_window(a, b, TZ)
+        figure = render_figure(data, filter_state=frame_filter(state, a, b), title=f"Test · {label}", dpi=40,
+                               extent=extent, note=label)
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        expected = np.asarray(canvas.buffer_rgba())[..., :3]
+        assert image.shape == expected.shape
+        assert np.array_equal(image, expected), label
+    # The frames differ where the data do: impacts on 1 May, an empty map on 2 May, interceptions on 3 May.
+    assert not np.array_equal(images[0], images[2]) and not np.array_equal(images[1], images[2])
