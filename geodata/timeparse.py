@@ -130,11 +130,15 @@ def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None) -> 
 
 
 def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Fast path: every value is ISO 8601, all with a zone or all without (Arrow's parser)."""
+    """Fast path: every value in one layout Arrow parses natively (ISO 8601 with or without a
+    zone, or DD.MM.YYYY [HH:MM[:SS]]); None when the column needs reading value by value."""
     lengths = pc.utf8_length(text).fill_null(0).to_numpy(zero_copy_only=False)
+    sample = text.slice(0, 2000).drop_null()
     for zoned in (False, True):
+        kind = pa.timestamp("ns", "UTC" if zoned else None)
         try:
-            ts = pc.cast(text, pa.timestamp("ns", "UTC" if zoned else None))
+            pc.cast(sample, kind)  # a failing cast of a whole column is slow: try the head first
+            ts = pc.cast(text, kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         ns = ts.cast(pa.int64()).fill_null(np.iinfo(np.int64).min).to_numpy(zero_copy_only=False)
@@ -143,6 +147,19 @@ def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, n
         else:  # "2024-06-02" is a day; anything longer carries a time
             precision = np.where(lengths <= 10, DAY, EXACT).astype(np.int8)
         return ns, np.full(len(text), zoned), precision
+    # DD.MM.YYYY (always day first), the partner-spreadsheet habit, one layout for the whole column
+    for layout, precision_code in (("%d.%m.%Y %H:%M", EXACT), ("%d.%m.%Y %H:%M:%S", EXACT), ("%d.%m.%Y", DAY)):
+        if pc.strptime(sample, layout, "s", error_is_null=True).null_count:
+            continue
+        ts = pc.strptime(text, layout, "s", error_is_null=True)
+        if ts.null_count != int(empty.sum()):
+            return None  # some value has another layout (or is not a date): read value by value
+        # Arrow's strptime rolls 31.02 over into March: the day written must be the day read
+        day = pc.cast(pc.list_element(pc.split_pattern(text, ".", max_splits=1), 0), pa.int64())
+        if pc.any(pc.not_equal(day, pc.day(ts))).as_py():
+            return None
+        ns = pc.multiply(ts.cast(pa.int64()), 1_000_000_000).fill_null(np.iinfo(np.int64).min)
+        return ns.to_numpy(zero_copy_only=False), np.zeros(len(text), bool), np.full(len(text), precision_code, np.int8)
     return None
 
 

@@ -23,8 +23,14 @@ Reader = Callable[[str], object]
 
 def _default_reader(path: str):
     from geodata import read_incidents
+    from geodata.readers.airforce import WavesFileError
 
-    return read_incidents(path)
+    try:
+        return read_incidents(path)
+    except WavesFileError:  # attack waves, not points: read as a waves table (geodata.waves.WavesResult)
+        from geodata.waves import read_waves
+
+        return read_waves(path)
 
 
 def _one_line(text: str) -> str:

@@ -24,6 +24,7 @@ from mapviewer.reportdialog import ReportDialog, warning_box
 from mapviewer.summary import SummaryPanel
 from mapviewer.table import IncidentTable
 from mapviewer.timeline import TimelinePanel
+from mapviewer.wavespanel import WavesPanel
 
 ORGANISATION = "strike-mapviewer"
 APPLICATION = "mapviewer"
@@ -108,6 +109,10 @@ class MainWindow(QMainWindow):
         self.filter_dock = self._dock("Filters", "filters_dock", self.filter_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.summary_dock = self._dock("Summary", "summary_dock", self.summary, Qt.DockWidgetArea.RightDockWidgetArea)
         self.table_dock = self._dock("Events", "table_dock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.waves_panel = WavesPanel(state)
+        self.waves_dock = self._dock("Attack waves", "waves_dock", self.waves_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.table_dock, self.waves_dock)
+        self.table_dock.raise_()
 
         self._build_menus()
         state.data_changed.connect(self._on_data_changed)
@@ -189,7 +194,7 @@ class MainWindow(QMainWindow):
         self.zoom_action = self.table.zoom_action
         self.view_menu.addAction(self.zoom_action)
         self.view_menu.addSeparator()
-        for dock in (self.filter_dock, self.table_dock, self.summary_dock):
+        for dock in (self.filter_dock, self.table_dock, self.summary_dock, self.waves_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         self._check_basemap_action(self.state.basemap)
 
@@ -203,7 +208,7 @@ class MainWindow(QMainWindow):
     # -- opening files ------------------------------------------------------
     def open_files(self, paths) -> None:
         """Read ``paths`` in the background; each loaded file is added to the state."""
-        opened = {d.path for d in self.state.datasets} | set(self.loader.pending)
+        opened = {d.path for d in self.state.datasets + self.state.wave_datasets} | set(self.loader.pending)
         fresh = []
         for path in map(os.fspath, paths):
             if os.path.abspath(path) in opened or os.path.abspath(path) in fresh:
@@ -219,7 +224,14 @@ class MainWindow(QMainWindow):
             self.open_files(paths)
 
     def _on_loaded(self, path: str, result) -> None:
-        self.state.add_dataset(path, result.frame, result.report)
+        from geodata.waves import WavesResult
+
+        if isinstance(result, WavesResult):  # an attack-waves report: the funnel panel shows it
+            self.state.add_waves(path, result.frame, result.report)
+            self.waves_dock.show()
+            self.waves_dock.raise_()
+        else:
+            self.state.add_dataset(path, result.frame, result.report)
         _loader.add_recent_file(self.settings, path)
         self._rebuild_recent_menu()
         report = result.report
@@ -300,7 +312,7 @@ class MainWindow(QMainWindow):
     def show_report(self, reports=None) -> ReportDialog:
         """Open the load report of ``reports`` (default: every open file)."""
         if reports is None:
-            reports = [d.report for d in self.state.datasets]
+            reports = [d.report for d in self.state.datasets + self.state.wave_datasets]
         if self.report_dialog is not None:
             self.report_dialog.close()
         self.report_dialog = ReportDialog(reports, self)

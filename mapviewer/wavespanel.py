@@ -171,6 +171,8 @@ def _row_tip(row: dict[str, Any]) -> str:
 
 def bar_segments(row: dict[str, Any]) -> list[tuple[str, int]]:
     """(stage, count) along one row's bar: intercepted, did not reach, impacts, then the unaccounted rest."""
+    if "segments" in row:  # the total row: the munitions' bars laid end to end, stage by stage
+        return row["segments"]
     parts = [(stage, row[stage] or 0) for stage in ("intercepted", "not_reached", "impacts")]
     rest = (row["launched"] or 0) - sum(n for _, n in parts)
     if rest > 0:
@@ -227,6 +229,11 @@ def funnel_rows(funnel: pd.DataFrame) -> list[dict[str, Any]]:
             # the total of that count is unknown too.
             values = [r[k] for r in rows]
             total[k] = None if any(v is None for v in values) else sum(values)
+        summed: dict[str, int] = {}
+        for r in rows:
+            for stage, n in bar_segments(r):
+                summed[stage] = summed.get(stage, 0) + n
+        total["segments"] = [(stage, summed[stage]) for stage in STAGE_COLOURS if summed.get(stage)]
         rows.insert(0, total)
     return rows
 
@@ -275,6 +282,7 @@ class WavesPanel(QWidget):
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view.setWordWrap(False)
         self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)  # compact rows
         self.view.setShowGrid(False)
         self.view.setAlternatingRowColors(True)
         header = self.view.horizontalHeader()

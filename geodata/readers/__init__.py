@@ -83,6 +83,9 @@ def detect_format(path: str | Path) -> str:
             raise
         except Exception:  # a sniffer that chokes on foreign content simply does not claim it
             continue
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Excel 97-2003
+        raise DataError(f"{p}: an old Excel .xls or a password-protected workbook: "
+                        "save it as .xlsx without a password (or as CSV)")
     what = "binary content" if b"\x00" in head else "content"
     raise DataError(f"{p}: {what} not in a format this program reads "
                     "(CSV/TSV, Excel .xlsx, GeoJSON, GeoPackage, Shapefile, ACLED)")

@@ -64,10 +64,7 @@ def detect_encoding(path: Path, head: bytes, *, whole: bool = False) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        path.read_bytes().decode("cp1251")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: text is neither UTF-8 nor Windows-1251 (byte {exc.start}); pass encoding=") from exc
+    # Windows-1251 leaves one byte (0x98) undefined: a file that still fails is caught when decoded
     return "cp1251"
 
 
@@ -143,7 +140,10 @@ def read_delimited(
     if enc == "cp1251":
         report.add(None, None, "file is not UTF-8: read as Windows-1251 (Cyrillic)", "warning")
 
-    table, rows = _read_arrow(p, enc, delim, header, columns, lat, lon, transform)
+    # no quote in the first megabyte: the file does not quote, so no value holds a line break
+    # (if one did after all, Arrow finds records of the wrong length and the exact reader takes over)
+    quoted = '"' in text
+    table, rows = _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted)
     if table is None and encoding is None and enc == "utf-8":
         # Arrow may have stopped at invalid UTF-8 past the head: judge the whole file
         whole = detect_encoding(p, head, whole=True)
@@ -170,30 +170,31 @@ def _drop_blank(table: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np
     return table, rows
 
 
-def _read_arrow(p, enc, delim, header, columns, lat, lon, transform):
-    """Arrow's multithreaded reader; None when a record has the wrong number of fields."""
+def _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted: bool):
+    """Arrow's multithreaded reader; None when it cannot split the file into whole records.
+
+    Any record with the wrong number of fields makes Arrow fail, and the exact reader
+    takes over (it names those rows). ``quoted`` says whether the file uses quotes: only
+    then can a value hold a line break, which Arrow handles more slowly.
+    """
     text_columns: list[str] = []
     if transform is None:
         mapping = map_headers(header, path=str(p), columns=columns, lat=lat, lon=lon)
         text_columns = [h for h, t in mapping.items() if t in _TEXT_TARGETS]
     else:
         text_columns = list(header)
-    invalid = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        invalid.append(row)
-        return "skip"
-
     source: object = str(p)
     if enc not in ("utf-8", "utf-8-sig"):
-        source = io.BytesIO(p.read_bytes().decode(enc).encode("utf-8"))
+        try:
+            source = io.BytesIO(p.read_bytes().decode(enc).encode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{p}: text is not {enc} either (byte {exc.start} cannot be decoded); "
+                            "pass encoding=") from exc
     try:
         table = pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delim, newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
-            ),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=quoted, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in text_columns},
                 null_values=[""],
@@ -202,8 +203,6 @@ def _read_arrow(p, enc, delim, header, columns, lat, lon, transform):
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None, None
-    if invalid:
         return None, None
     frame = table.to_pandas()
     frame.columns = header

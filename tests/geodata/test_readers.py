@@ -258,6 +258,7 @@ def test_header_only_file_loads_nothing(tmp_path: Path) -> None:
     [
         (b"", "empty"),
         (bytes(range(256)) * 40, "binary"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "old Excel .xls or a password-protected"),
         (b"a,b,c\n1,2,3\n", "no latitude or longitude column"),
         (b"lat,lon,name\n50.4,30.5,x\n", "no date column"),
     ],
@@ -322,3 +323,12 @@ def test_wkt_geometry_column(tmp_path: Path) -> None:
     assert (result.report.rows_loaded, result.report.rows_rejected) == (1, 1)
     assert {(p.row, p.column) for p in result.report.errors} == {(3, "WKT")}
     assert any("POINT (30.5'" in p.message for p in result.report.errors)
+
+
+def test_impossible_day_in_dotted_dates_is_rejected_not_rolled_over(tmp_path: Path) -> None:
+    # 31.02 must not become 2 March
+    result = read_incidents(write(tmp_path, HEADER
+                                  + "e1,02.06.2024 01:30,50.45,30.52,KN-23,hit,,,Kyiv\n"
+                                  + "e2,31.02.2024 01:30,50.45,30.52,KN-23,hit,,,Kyiv\n"))
+    assert list(result.frame.index) == [2]
+    assert [(p.row, p.column) for p in result.report.errors] == [(3, "occurred_at")]

@@ -1,10 +1,12 @@
-"""Property: whatever mix of good and bad rows a file has, every row is accounted for."""
+"""Properties: every row is accounted for, any text table loads or raises DataError, times match a loop."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,3 +86,38 @@ def test_any_text_table_loads_or_raises_data_error(header, rows, delimiter, enco
             return
     result.report.check()
     assert len(result.frame) == result.report.rows_loaded
+
+
+LAYOUTS = {
+    "iso": ("%Y-%m-%d %H:%M", 0),
+    "iso-t-seconds": ("%Y-%m-%dT%H:%M:%S", 0),
+    "dotted": ("%d.%m.%Y %H:%M", 0),
+    "dotted-day": ("%d.%m.%Y", 1),
+    "slash-day-first": ("%d/%m/%Y %H:%M", 0),
+    "iso-day": ("%Y-%m-%d", 1),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2035, 12, 31)),
+                       st.sampled_from(sorted(LAYOUTS))), min_size=1, max_size=30),
+    st.booleans(),
+)
+def test_times_match_a_plain_loop(values, one_layout) -> None:
+    """Every layout, alone (fast paths) or mixed (value by value), gives the instant a person means."""
+    from geodata.timeparse import parse_times
+
+    if one_layout:
+        values = [(when, values[0][1]) for when, _ in values]
+    # a slash date is read day first when the data cannot tell; make sure it can (a day above 12)
+    values = [(w.replace(day=13) if name.startswith("slash") else w, name) for w, name in values]
+    text = pd.Series([w.strftime(LAYOUTS[name][0]) for w, name in values])
+    parsed = parse_times(text, tz="Europe/Kyiv")
+    for i, (when, name) in enumerate(values):
+        layout, precision = LAYOUTS[name]
+        local = pd.Timestamp(dt.datetime.strptime(when.strftime(layout), layout))
+        expected = local.tz_localize("Europe/Kyiv", ambiguous=True, nonexistent="shift_forward")
+        assert parsed.utc[i] == expected.tz_convert("UTC"), (text[i], name)
+        assert parsed.precision[i] == precision
+    assert not parsed.bad.any()

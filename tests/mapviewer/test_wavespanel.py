@@ -13,7 +13,7 @@ from geodata import FilterState, LoadReport
 from geodata.normalize import build_frame
 from geodata.waves import read_waves
 from mapviewer.waveshading import wave_shading, wave_target_counts, wave_target_layer
-from mapviewer.wavespanel import NO_WAVES_TEXT, STAGE_COLOURS, TOTAL_LABEL, WavesPanel
+from mapviewer.wavespanel import NO_WAVES_TEXT, STAGE_COLOURS, TOTAL_LABEL, WavesPanel, bar_segments
 
 HEADER = ("time_start,time_end,model,launch_place,target,target_main,carrier,launched,destroyed,"
           "not_reach_goal,still_attacking,border_crossing,is_shahed,affected region,source")
@@ -115,6 +115,9 @@ def test_funnel_per_munition_for_everything(panel):
     assert shown["3M-14 Kalibr"] == _counts(6, None, 0, None, 0, 0)
     # a count missing for one munition leaves the total of that count unknown, not understated
     assert shown[TOTAL_LABEL] == _counts(98, None, 5, None, 9, 6)
+    # the total's bar adds up the munitions' bars; Kalibr's 6 with no destroyed count are unaccounted
+    assert dict(bar_segments(panel.model.rows[0])) == {"intercepted": 76, "not_reached": 5, "impacts": 11,
+                                                       "unaccounted": 6}
     # the total first, then the largest launches
     assert [r["munition"] for r in panel.model.rows][:2] == [TOTAL_LABEL, "Shahed-136 / Shahed-131"]
     # the table cells say the same as the numbers
@@ -270,3 +273,20 @@ def test_shading_style_for_the_page_by_oblast_name(waves_path):
     assert style["Kharkiv Oblast"]["fill_opacity"] == max(s["fill_opacity"] for s in style.values())
     assert style["Sumy Oblast"]["fill_opacity"] < style["Odesa Oblast"]["fill_opacity"]  # 1 launch < 10
     assert wave_shading(waves, FilterState(start=dt.date(2026, 1, 1))) == {}
+
+
+# -- in the main window ------------------------------------------------------------------------
+
+
+def test_opening_a_waves_report_in_the_app_shows_its_funnel(make_main_window, qtbot, waves_path):
+    window = make_main_window()
+    window.show_messages = False
+    window.open_files([waves_path])
+    qtbot.waitUntil(lambda: window.state.waves is not None, timeout=30000)
+    assert len(window.state.frame) == 0  # waves are not points: no events were invented
+    assert window.waves_dock.isVisible()
+    shown = window.waves_panel.displayed()
+    assert shown["Shahed-136 / Shahed-131"]["launched"] == 57
+    assert shown["Shahed-136 / Shahed-131"]["intercepted"] == 53
+    window.open_files([waves_path])  # the same report again is not counted twice
+    assert len(window.state.wave_datasets) == 1
