@@ -24,9 +24,12 @@ def _inspect_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def inspect_summary(result) -> dict:
+def _value_counts(column) -> dict[str, int]:
+    return {str(k): int(v) for k, v in column.value_counts().items() if v}
+
+
+def inspect_summary(report, frame, counts: dict[str, dict[str, int]]) -> dict:
     """The JSON object ``mapviewer inspect --json`` prints."""
-    frame, report = result.frame, result.report
     times = frame["occurred_at"].dropna()
     return {
         "path": report.path,
@@ -35,55 +38,50 @@ def inspect_summary(result) -> dict:
         "rows_loaded": report.rows_loaded,
         "rows_rejected": report.rows_rejected,
         "problems": [p.to_dict() for p in report.problems],
-        "counts": {
-            "munition": {str(k): int(v) for k, v in frame["munition"].value_counts().items() if v},
-            "outcome": {str(k): int(v) for k, v in frame["outcome"].value_counts().items() if v},
-        },
+        "counts": counts,
         "date_min": times.min().isoformat() if len(times) else None,
         "date_max": times.max().isoformat() if len(times) else None,
     }
 
 
-def run_inspect(argv: list[str]) -> int:
-    from geodata import DataError, read_incidents
+def _read_for_inspect(args: argparse.Namespace):
+    """(report, frame, counts) of an incident file, or of an attack-waves file (waves are not points)."""
+    from geodata import read_incidents
+    from geodata.readers.airforce import WavesFileError
+    from geodata.waves import read_waves
 
-    args = _inspect_parser().parse_args(argv)
     options = {k: v for k, v in (("format", args.fmt), ("tz", args.tz)) if v}
     try:
         result = read_incidents(args.file, **options)
-    except DataError as exc:
-        from geodata.readers.airforce import WavesFileError
-
-        if isinstance(exc, WavesFileError):  # attack waves are not points: report them as waves
-            return _inspect_waves(args)
-        return _fail(str(exc))
-    summary = inspect_summary(result)
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
-        return 0
-    print(result.report.to_text())
-    print(f"dates: {summary['date_min']} .. {summary['date_max']}")
-    print("by outcome: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["outcome"].items()))
-    print("by munition: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["munition"].items()))
-    return 0
+    except WavesFileError:
+        waves = read_waves(args.file, tz=args.tz)
+        launched = waves.frame.groupby("munition", sort=False)["launched"].sum(min_count=1)
+        counts = {
+            "munition": _value_counts(waves.frame["munition"]),
+            "launched": {str(k): int(v) for k, v in launched.items() if v == v},
+        }
+        return waves.report, waves.frame, counts
+    frame = result.frame
+    counts = {"munition": _value_counts(frame["munition"]), "outcome": _value_counts(frame["outcome"])}
+    return result.report, frame, counts
 
 
-def _inspect_waves(args: argparse.Namespace) -> int:
-    """``mapviewer inspect`` for an Air Force attack-waves file (same JSON keys)."""
+def run_inspect(argv: list[str]) -> int:
     from geodata import DataError
-    from geodata.waves import read_waves, waves_summary
 
+    args = _inspect_parser().parse_args(argv)
     try:
-        result = read_waves(args.file, tz=args.tz)
+        report, frame, counts = _read_for_inspect(args)
     except DataError as exc:
         return _fail(str(exc))
-    summary = waves_summary(result)
+    summary = inspect_summary(report, frame, counts)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
-    print(result.report.to_text())
-    print(f"waves from: {summary['date_min']} .. {summary['date_max']}")
-    print("launched by munition: " + ", ".join(f"{k} {v}" for k, v in summary["counts"]["launched"].items()))
+    print(report.to_text())
+    print(f"dates: {summary['date_min']} .. {summary['date_max']}")
+    for name, values in counts.items():
+        print(f"by {name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
     return 0
 
 
