@@ -251,41 +251,89 @@ def wave_funnel(waves: pd.DataFrame, events: pd.DataFrame | None = None,
     geolocated = {m: 0 for m in table.index}
     geolocated_impacts = dict(geolocated)
     if events is not None and len(events):
-        ev = events.loc[filter_state.mask(events)] if filter_state is not None else events
-        for munition, group in chosen.groupby("munition", sort=False, observed=True):
-            names = {n for tup in group["munition_names"] for n in tup}
-            hit = _events_in_windows(ev, names, group)
-            geolocated[munition] = int(hit.sum())
-            if "outcome" in ev.columns:
-                geolocated_impacts[munition] = int((hit & (ev["outcome"] == "impact").to_numpy(dtype=bool)).sum())
+        # The filter's mask is applied inside the index: copying the filtered frame costs more.
+        index = _EventIndex(events, filter_state.mask(events) if filter_state is not None else None)
+        starts = chosen["occurred_at"].array.as_unit("ns").asi8
+        ends = chosen["time_end"].array.as_unit("ns").asi8
+        names_of = chosen["munition_names"].to_numpy()
+        for munition, rows in grouped.indices.items():
+            names = {n for tup in names_of[rows] for n in tup}
+            geolocated[munition], geolocated_impacts[munition] = index.count(names, starts[rows], ends[rows])
     table["geolocated"] = pd.Series(geolocated, dtype="Int64")
     table["geolocated_impacts"] = pd.Series(geolocated_impacts, dtype="Int64")
     return table.sort_values("launched", ascending=False, kind="stable", na_position="last")
 
 
-def _events_in_windows(events: pd.DataFrame, names: set[str], waves: pd.DataFrame) -> np.ndarray:
-    """Boolean over ``events``: munition in ``names`` and time inside one of the waves' windows."""
-    hit = np.zeros(len(events), dtype=bool)
-    if not names:
-        return hit
-    same = events["munition"].isin(list(names)).to_numpy(dtype=bool)
-    if not same.any():
-        return hit
-    times = events["occurred_at"].array.as_unit("ns").asi8
-    if "time_precision" in events.columns:
-        precision = events["time_precision"].astype(str).to_numpy()
-    else:
-        precision = np.full(len(events), "exact")
-    valid = same & ~events["occurred_at"].isna().to_numpy() & (precision != "month")
-    day = np.int64(86_400 * 10**9)
-    # An event's own span: an instant, or its whole day for day precision.
-    ev_start = times
-    ev_end = np.where(precision == "day", times + day - 1, times)
-    starts = waves["occurred_at"].array.as_unit("ns").asi8
-    ends = waves["time_end"].array.as_unit("ns").asi8
-    for lo, hi in zip(starts, ends):
-        hit |= valid & (ev_start <= hi) & (ev_end >= lo)
-    return hit
+_DAY_NS = 86_400 * 10**9
+_NAT_NS = np.iinfo(np.int64).min  # what NaT is stored as
+
+
+class _EventIndex:
+    """Events' start times (ns) sorted once per (munition, day precision or not), for window counts.
+
+    Only the events ``keep`` marks are indexed (all when None). Events with no
+    time or month precision are left out too (never matched). An
+    exact event matches a window [lo, hi] when lo <= t <= hi; a day-precision
+    event (its whole day, [t, t + 1 day)) when lo - 1 day < t <= hi.
+    """
+
+    def __init__(self, events: pd.DataFrame, keep: np.ndarray | None = None) -> None:
+        times = events["occurred_at"].array.as_unit("ns").asi8
+        if "time_precision" in events.columns:
+            precision = events["time_precision"]
+            is_day = (precision == "day").to_numpy(dtype=bool)
+            usable = (precision != "month").to_numpy(dtype=bool) | precision.isna().to_numpy()
+        else:
+            is_day = np.zeros(len(events), dtype=bool)
+            usable = np.ones(len(events), dtype=bool)
+        if "outcome" in events.columns:
+            impact = (events["outcome"] == "impact").to_numpy(dtype=bool)
+        else:
+            impact = np.zeros(len(events), dtype=bool)  # no outcomes: no known impacts
+        codes, uniques = events["munition"].factorize()
+        self._codes = {str(name): i for i, name in enumerate(uniques)}
+        usable &= (codes >= 0) & ~events["occurred_at"].isna().to_numpy()
+        if keep is not None:
+            usable &= np.asarray(keep, dtype=bool)
+        # Key 2 * munition + day: each key's events are one contiguous run, sorted by time.
+        keys = codes[usable].astype(np.int64) * 2 + is_day[usable]
+        order = np.lexsort((times[usable], keys))
+        self._keys = keys[order]
+        self._times = times[usable][order]
+        self._impact = impact[usable][order]
+
+    def count(self, names: set[str], starts: np.ndarray, ends: np.ndarray) -> tuple[int, int]:
+        """(events, of which impacts) of munitions ``names`` inside any window [starts[i], ends[i]] (ns),
+        each event counted once however many windows it falls in."""
+        # A window with a missing start or end (an ambiguous clock time at the autumn change)
+        # matches nothing, as a comparison with NaT is false.
+        known = (starts != _NAT_NS) & (ends != _NAT_NS)
+        starts, ends = starts[known], ends[known]
+        day_starts = starts
+        total = impacts = 0
+        for name in names:
+            code = self._codes.get(name)
+            if code is None:
+                continue
+            for is_day, lows in ((0, starts), (1, day_starts)):
+                key = 2 * code + is_day
+                a, b = np.searchsorted(self._keys, [key, key + 1])
+                if a == b:
+                    continue
+                times = self._times[a:b]
+                left = np.searchsorted(times, lows, side="left")
+                right = np.searchsorted(times, ends, side="right")
+                some = left < right
+                if not some.any():
+                    continue
+                # Coverage of sorted positions by the windows' [left, right) runs: +1 at each
+                # start, -1 at each end; a position covered at least once is one event counted.
+                n = b - a
+                depth = np.cumsum(np.bincount(left[some], minlength=n + 1) - np.bincount(right[some], minlength=n + 1))
+                covered = depth[:n] > 0
+                total += int(covered.sum())
+                impacts += int((covered & self._impact[a:b]).sum())
+        return total, impacts
 
 
 def target_counts(waves: pd.DataFrame, filter_state: FilterState | None = None) -> dict[str, int]:

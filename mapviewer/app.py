@@ -37,21 +37,12 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 
 def split_arguments(files: list[str]) -> tuple[list[str], list[str]]:
     """Data files and saved views (``.json`` files that hold a view) from the command line."""
+    from mapviewer.loader import is_view_file
+
     data, views = [], []
     for path in files:
-        (views if _is_view_file(path) else data).append(path)
+        (views if is_view_file(path) else data).append(path)
     return data, views
-
-
-def _is_view_file(path: str) -> bool:
-    if not path.lower().endswith(".json"):
-        return False
-    try:  # GeoJSON is data; a saved view is any other JSON object
-        with open(path, encoding="utf-8") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return False
-    return '"FeatureCollection"' not in head and '"Feature"' not in head
 
 
 def _fail(message: str) -> int:
@@ -85,6 +76,9 @@ def run_app(args) -> int:
     missing = [p for p in data_files + view_files if not os.path.exists(p)]
     if screenshot and missing:
         return _fail(f"{missing[0]}: no such file")
+    problem = _view_problem(view_files) if screenshot else None
+    if problem:  # a screenshot of the wrong view is worse than none
+        return _fail(problem)
 
     # QtWebEngine must be imported before the QApplication exists.
     import PySide6.QtWebEngineWidgets  # noqa: F401
@@ -123,19 +117,8 @@ def run_app(args) -> int:
             print(f"mapviewer: the sample data are not available ({exc})", file=sys.stderr)
 
     job = _ScreenshotJob(window, screenshot) if screenshot else None
-    views, problem = _load_views(view_files)
-    if problem and screenshot:
-        _dispose(window)
-        return _fail(problem)
     window.show()
-    if problem:
-        window.show_error("Cannot open saved view", problem)
-    window.open_files(data_files)
-    if views:
-        from mapviewer.views import apply_view
-
-        for spec in views:  # a view opens its own files and sets filter, basemap and map view
-            apply_view(window, spec)
+    window.open_files(data_files + view_files)  # a saved view opens its own files, sets filter, basemap, map view
     if job is not None:
         job.start()
     code = app.exec()
@@ -148,23 +131,17 @@ def run_app(args) -> int:
     return code
 
 
-def _load_views(paths: list[str]) -> tuple[list, str | None]:
-    """Read saved views: (views, None), or (views read so far, one-line message) on a failure."""
-    if not paths:
-        return [], None
-    try:
-        from mapviewer.views import load_view
-    except ImportError:
-        return [], "saved views are not supported in this installation: " + ", ".join(paths)
-    specs = []
+def _view_problem(paths: list[str]) -> str | None:
+    """A one-line message for the first saved view that cannot be read, or None."""
+    from mapviewer.loader import error_message
+    from mapviewer.views import load_view
+
     for path in paths:
         try:
-            specs.append(load_view(path))
+            load_view(path)
         except Exception as exc:  # noqa: BLE001 - a bad view file is a message, not a crash
-            from mapviewer.loader import error_message
-
-            return specs, error_message(path, exc)
-    return specs, None
+            return error_message(path, exc)
+    return None
 
 
 def _dispose(window) -> None:

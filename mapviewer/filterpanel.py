@@ -2,6 +2,8 @@
 
 The panel only reads the state and calls ``state.set_filter`` (debounced); it
 redraws its facet counts when the state says the filter or the data changed.
+The date range spans the events and the attack waves together (the date filter
+applies to both).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 from superqt import QRangeSlider
 
 from geodata import FilterState, facet_counts
+from geodata.munitions import resolve_munition
 from geodata.schema import MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE
 
@@ -160,6 +163,7 @@ class FilterPanel(QWidget):
         layout.addLayout(bottom)
 
         state.data_changed.connect(self._on_data_changed)
+        state.waves_changed.connect(self._on_data_changed)
         state.filter_changed.connect(self._on_filter_changed)
         self._on_data_changed()
 
@@ -259,10 +263,19 @@ class FilterPanel(QWidget):
         self._schedule()
 
     # -- state events -------------------------------------------------------
+    def _times(self) -> pd.Series:
+        """Every known time in UTC: event times, and each attack wave's start and end."""
+        columns = [self.state.frame["occurred_at"]] if len(self.state.frame) else []
+        waves = self.state.waves
+        if waves is not None and len(waves):
+            columns += [waves[c] for c in ("occurred_at", "time_end") if c in waves.columns]
+        if not columns:
+            return pd.Series([], dtype="datetime64[ns, UTC]")
+        return pd.to_datetime(pd.concat(columns, ignore_index=True), utc=True).dropna()
+
     def _on_data_changed(self) -> None:
-        frame = self.state.frame
         tz = self.state.filter.tz
-        times = frame["occurred_at"].dropna() if len(frame) else frame["occurred_at"]
+        times = self._times()
         if len(times):
             local = times.dt.tz_convert(tz)
             self._first_day = local.min().date()
@@ -273,7 +286,7 @@ class FilterPanel(QWidget):
             self._first_day = self._last_day = None
             self._newest = None
             newest = "none"
-        tip = (f"Relative to the newest event in the loaded data, {newest}, not to today: "
+        tip = (f"Relative to the newest event or attack wave in the loaded data, {newest}, not to today: "
                "the data are historical.")
         for name, button in self.preset_buttons.items():
             button.setToolTip("Show every date." if PRESETS[name] is None else tip)
@@ -286,12 +299,25 @@ class FilterPanel(QWidget):
         else:
             self._sync_from_state()
 
+    def _munition_classes(self) -> list[tuple[str, object]]:
+        """(munition, class) of every event and of every munition an attack wave names."""
+        pairs: list[tuple[str, object]] = []
+        if len(self.state.frame):
+            unique = self.state.frame[["munition", "munition_class"]].drop_duplicates()
+            pairs += zip(unique["munition"], unique["munition_class"])
+        waves = self.state.waves
+        if waves is not None and len(waves):
+            # The munition filter applies to waves by each name a wave lists ("Kh-101 / Kh-555").
+            for names, munition, munition_class in zip(waves["munition_names"], waves["munition"],
+                                                       waves["munition_class"]):
+                for name in names or (munition,):
+                    known = resolve_munition(name)
+                    pairs.append((name, known.munition_class if known else munition_class))
+        return [(m, c) for m, c in pairs if pd.notna(m)]
+
     def _rebuild_munitions(self) -> None:
-        frame = self.state.frame
-        pairs = (frame[["munition", "munition_class"]].dropna(subset=["munition"])
-                 .drop_duplicates() if len(frame) else frame[["munition", "munition_class"]])
         by_class: dict[str, list[str]] = {}
-        for munition, munition_class in zip(pairs["munition"], pairs["munition_class"]):
+        for munition, munition_class in self._munition_classes():
             key = str(munition_class) if pd.notna(munition_class) else "unknown"
             by_class.setdefault(key, []).append(str(munition))
         with QSignalBlocker(self.munition_tree):

@@ -1,9 +1,10 @@
 """Open incident files off the UI thread, with a progress dialog, cancel and recent files.
 
-A :class:`Loader` reads one file at a time in a worker thread with
-``geodata.read_incidents`` and hands the result back on the UI thread through
-its signals; it never touches the application state itself (the main window
-does). A file that cannot be read becomes a one-line message, never a crash.
+A :class:`Loader` reads one file at a time in a worker thread (by default with
+``geodata.read_incidents``, or ``geodata.waves.read_waves`` for an attack-waves
+report) and hands the result back on the UI thread through its signals; it
+never touches the application state itself (the main window does). A file that
+cannot be read becomes a one-line message, never a crash.
 """
 from __future__ import annotations
 
@@ -22,15 +23,32 @@ Reader = Callable[[str], object]
 
 
 def _default_reader(path: str):
+    """A LoadResult, or a geodata.waves.WavesResult for an attack-waves report (waves are not points)."""
     from geodata import read_incidents
     from geodata.readers.airforce import WavesFileError
+    from geodata.waves import read_waves
 
     try:
         return read_incidents(path)
-    except WavesFileError:  # attack waves, not points: read as a waves table (geodata.waves.WavesResult)
-        from geodata.waves import read_waves
-
+    except WavesFileError:
         return read_waves(path)
+
+
+def is_view_file(path: str) -> bool:
+    """True for a saved view: a ``.json`` file holding a JSON object that is not GeoJSON.
+
+    GeoJSON is data, and a TimeMap export is a JSON array; anything else that
+    claims to be a view gets the view reader's own clear message.
+    """
+    if not path.lower().endswith(".json"):
+        return False
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            head = handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return (head.lstrip().startswith("{")
+            and '"FeatureCollection"' not in head and '"Feature"' not in head)
 
 
 def _one_line(text: str) -> str:
@@ -59,19 +77,21 @@ class _ReadThread(QThread):
         self._reader = reader
         self.result: object | None = None
         self.error: str | None = None
+        self.exception: BaseException | None = None  # what the reader raised (callers tell kinds apart)
         self.cancelled = False
 
     def run(self) -> None:
         try:
             self.result = self._reader(self.path)
         except BaseException as exc:  # noqa: BLE001 - any failure becomes a message, the app keeps running
+            self.exception = exc
             self.error = error_message(self.path, exc)
 
 
 class Loader(QObject):
     """Reads files one after another in a worker thread.
 
-    Signals: ``loaded(path, LoadResult)``, ``failed(path, message)``,
+    Signals: ``loaded(path, result)`` (a LoadResult or a WavesResult), ``failed(path, message)``,
     ``cancelled()`` and ``idle()`` (nothing left to read).
     """
 
@@ -92,6 +112,7 @@ class Loader(QObject):
         self._batch_total = 0
         self._batch_done = 0
         self.show_progress = show_progress
+        self.last_error: BaseException | None = None  # the exception behind the latest ``failed``
 
     @property
     def busy(self) -> bool:
@@ -156,6 +177,7 @@ class Loader(QObject):
         self._batch_done += 1
         self._current = None
         if thread.error is not None:
+            self.last_error = thread.exception
             self.failed.emit(thread.path, thread.error)
         else:
             self.loaded.emit(thread.path, thread.result)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -9,12 +10,17 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QInputDialog,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QSplitter,
     QWidget,
 )
 
+from geodata import read_incidents
+from geodata.errors import DataError
+from geodata.readers.preview import needs_mapping
+from geodata.waves import WavesResult
 from mapviewer import loader as _loader
 from mapviewer.export_dialogs import install_export_menu
 from mapviewer.filterpanel import FilterPanel
@@ -37,10 +43,17 @@ ONLINE_PROVIDERS: tuple[str, ...] = (
     "Esri.WorldImagery",
     "Esri.WorldTopoMap",
 )
-OPEN_FILTER = (
-    "Incident files (*.csv *.tsv *.txt *.xlsx *.xls *.geojson *.json *.gpkg *.shp *.parquet *.zip);;"
-    "All files (*)"
-)
+#: File > Open: every format the readers take (a zip holds a shapefile), and saved views.
+OPEN_FILTER = ";;".join([
+    "Incident files and saved views (*.csv *.tsv *.txt *.xlsx *.geojson *.json *.gpkg *.shp *.zip)",
+    "Delimited text (*.csv *.tsv *.txt)",
+    "Excel workbooks (*.xlsx)",
+    "GeoJSON (*.geojson *.json)",
+    "GeoPackage (*.gpkg)",
+    "Shapefiles (*.shp *.zip)",
+    "Saved views (*.json)",
+    "All files (*)",
+])
 
 
 def default_settings() -> QSettings:
@@ -64,8 +77,8 @@ class MainWindow(QMainWindow):
     """One window over one :class:`~mapviewer.state.AppState`.
 
     Public parts other code uses: ``state``, ``map_view``, ``filter_panel``,
-    ``table``, ``summary``, ``timeline``, ``loader``, ``file_menu``,
-    ``view_menu``, ``toolbar``, :meth:`open_files`, :meth:`show_report`.
+    ``table``, ``summary``, ``timeline``, ``waves_panel``, ``loader``, ``file_menu``,
+    ``view_menu``, ``toolbar``, :meth:`open_files`, :meth:`open_view`, :meth:`show_report`.
     """
 
     #: A file could not be read (path, one-line message); the app keeps what it had.
@@ -114,8 +127,12 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.table_dock, self.waves_dock)
         self.table_dock.raise_()
 
+        # A file dropped on a text field would become its text: files dropped anywhere open in the app.
+        for edit in self.findChildren(QLineEdit):
+            edit.setAcceptDrops(False)
         self._build_menus()
         state.data_changed.connect(self._on_data_changed)
+        state.waves_changed.connect(self._on_data_changed)
         state.basemap_changed.connect(self._on_basemap_changed)
         self.resize(1400, 900)
         self.resizeDocks([self.filter_dock, self.summary_dock], [300, 330], Qt.Orientation.Horizontal)
@@ -143,7 +160,7 @@ class MainWindow(QMainWindow):
         self.file_menu = bar.addMenu("&File")
         self.open_action = QAction("&Open...", self)
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_action.setToolTip("Open incident files (CSV, Excel, GeoJSON, GeoPackage, ...)")
+        self.open_action.setToolTip("Open incident files (CSV, Excel, GeoJSON, GeoPackage, ...) or a saved view")
         self.open_action.triggered.connect(self._on_open)
         self.file_menu.addAction(self.open_action)
         self.open_mapped_action = QAction("Open with column &mapping...", self)
@@ -206,26 +223,50 @@ class MainWindow(QMainWindow):
         self.toolbar.addAction(self.zoom_action)
 
     # -- opening files ------------------------------------------------------
-    def open_files(self, paths) -> None:
-        """Read ``paths`` in the background; each loaded file is added to the state."""
+    def open_files(self, paths, reader=None) -> None:
+        """Open data files and saved views; files already open or being read are skipped.
+
+        Data files are read in the background (with ``reader``, default the
+        loader's) and added to the state as they arrive; a saved view is applied
+        (it opens its own files and sets filter, basemap and map view).
+        """
         opened = {d.path for d in self.state.datasets + self.state.wave_datasets} | set(self.loader.pending)
-        fresh = []
-        for path in map(os.fspath, paths):
-            if os.path.abspath(path) in opened or os.path.abspath(path) in fresh:
+        fresh, views = [], []
+        for path in map(os.path.abspath, map(os.fspath, paths)):
+            if path in opened or path in fresh:
                 self.statusBar().showMessage(f"{path} is already open", 5000)
+            elif reader is None and _loader.is_view_file(path):
+                views.append(path)
             else:
-                fresh.append(os.path.abspath(path))
-        self.loader.open_files(fresh)
+                fresh.append(path)
+        self.loader.open_files(fresh, reader=reader)
+        for path in views:
+            self.open_view(path)
+
+    def open_view(self, path: str) -> bool:
+        """Apply the saved view ``path`` (its files, filter, basemap and map view); False with a message on failure."""
+        from mapviewer.views import apply_view, load_view
+
+        try:
+            apply_view(self, load_view(path))
+        except Exception as exc:  # noqa: BLE001 - a bad view file is a message, not a crash
+            self.show_error("Cannot open saved view", _loader.error_message(path, exc))
+            return False
+        self.statusBar().showMessage(f"Opened view {path}", 5000)
+        return True
+
+    def _start_folder(self) -> str:
+        """Where file dialogs start: the folder of the last file opened."""
+        files = _loader.recent_files(self.settings)
+        return os.path.dirname(files[0]) if files else ""
 
     def _on_open(self) -> None:
-        start = os.path.dirname(_loader.recent_files(self.settings)[0]) if _loader.recent_files(self.settings) else ""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open incident files", start, OPEN_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open incident files or a saved view",
+                                                self._start_folder(), OPEN_FILTER)
         if paths:
             self.open_files(paths)
 
     def _on_loaded(self, path: str, result) -> None:
-        from geodata.waves import WavesResult
-
         if isinstance(result, WavesResult):  # an attack-waves report: the funnel panel shows it
             self.state.add_waves(path, result.frame, result.report)
             self.waves_dock.show()
@@ -241,10 +282,8 @@ class MainWindow(QMainWindow):
             self.show_report([report])
 
     def _on_load_failed(self, path: str, message: str) -> None:
-        from geodata.readers.preview import needs_mapping
-
         self.load_failed.emit(path, message)
-        if self.show_messages and needs_mapping(message):
+        if self.show_messages and needs_mapping(self.loader.last_error):
             # the columns have other names: let the person say which column holds what
             self.statusBar().showMessage(message, 10000)
             if self.open_with_mapping(path) is not None:
@@ -252,9 +291,7 @@ class MainWindow(QMainWindow):
         self.show_error("Cannot open file", message, "The data already open are unchanged.")
 
     def _on_open_mapped(self) -> None:
-        files = _loader.recent_files(self.settings)
-        start = os.path.dirname(files[0]) if files else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open with column mapping", start, OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open with column mapping", self._start_folder(), OPEN_FILTER)
         if path:
             self.open_with_mapping(path)
 
@@ -263,7 +300,6 @@ class MainWindow(QMainWindow):
 
         Returns the dialog, or None (with a message) when the file cannot be previewed.
         """
-        from geodata.errors import DataError
         from mapviewer.mappingdialog import ColumnMappingDialog
 
         try:
@@ -272,21 +308,11 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open file", _loader.error_message(path, exc))
             return None
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self._on_mapping_accepted(path, dialog.mapping(), dialog.options()))
+        dialog.accepted.connect(lambda: self.open_files(
+            [path], reader=partial(read_incidents, columns=dialog.mapping(), **dialog.options())))
         self.mapping_dialog = dialog
         dialog.open()
         return dialog
-
-    def _on_mapping_accepted(self, path: str, columns: dict, options: dict) -> None:
-        from functools import partial
-
-        from geodata import read_incidents
-
-        path = os.path.abspath(path)
-        if path in {d.path for d in self.state.datasets} | set(self.loader.pending):
-            self.statusBar().showMessage(f"{path} is already open", 5000)
-            return
-        self.loader.open_files([path], reader=partial(read_incidents, columns=columns, **options))
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -440,7 +466,8 @@ class MainWindow(QMainWindow):
 
     # -- state events -------------------------------------------------------
     def _on_data_changed(self) -> None:
-        names = [os.path.basename(d.path) for d in self.state.datasets]
+        # Attack-wave reports are open files too: they name the window and have a load report.
+        names = [os.path.basename(d.path) for d in self.state.datasets + self.state.wave_datasets]
         self.setWindowTitle(" — ".join(["Strike map viewer", ", ".join(names)]) if names else "Strike map viewer")
         self.report_action.setEnabled(bool(names))
 

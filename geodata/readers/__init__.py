@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geodata.errors import DataError
+from geodata.readers.columns import MissingColumnsError
 from geodata.report import LoadResult
 from geodata.schema import DEFAULT_TZ
 
@@ -32,9 +33,9 @@ class Format:
 FORMATS: dict[str, Format] = {}
 _HEAD = 1 << 16
 # Modules that register formats when imported; ACLED before Excel (an ACLED export may be a
-# workbook). Plugins are optional: skipped while absent.
-_BUILTIN = ("geodata.readers.acled", "geodata.readers.delimited", "geodata.readers.excel", "geodata.readers.vector")
-_PLUGINS = ("geodata.readers.timemap", "geodata.readers.cir", "geodata.readers.airforce")
+# workbook), the source-specific exports (TimeMap, CIR, Air Force) after the built-in formats.
+_MODULES = ("geodata.readers.acled", "geodata.readers.delimited", "geodata.readers.excel", "geodata.readers.vector",
+            "geodata.readers.timemap", "geodata.readers.cir", "geodata.readers.airforce")
 _loaded = False
 # Other names a user may give format=.
 _FORMAT_ALIASES = {"tsv": "csv", "txt": "csv", "excel": "xlsx", "shp": "shapefile", "geopackage": "gpkg",
@@ -51,12 +52,8 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for module in _BUILTIN + _PLUGINS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    for module in _MODULES:
+        importlib.import_module(module)
 
 
 def formats() -> list[Format]:
@@ -126,7 +123,8 @@ def read_incidents(
     except DataError as exc:
         message = str(exc)
         if "\n" in message or "\r" in message:  # header text quoted in a message may hold line breaks
-            raise type(exc)(" ".join(message.split())) from exc  # same kind (callers tell kinds apart)
+            # the same exception (kind and attributes, e.g. MissingColumnsError.missing), on one line
+            exc.args = (" ".join(message.split()),) + exc.args[1:]
         raise
 
 
@@ -139,4 +137,4 @@ def _check_tz(tz: str, path: str | Path) -> None:
         raise DataError(f"{path}: unknown time zone {tz!r}") from exc
 
 
-__all__ = ["FORMATS", "Format", "detect_format", "formats", "read_incidents", "register"]
+__all__ = ["FORMATS", "Format", "MissingColumnsError", "detect_format", "formats", "read_incidents", "register"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from geodata.errors import DataError
 from geodata.schema import CANONICAL_COLUMNS
@@ -12,32 +13,64 @@ TARGETS = tuple(c for c in CANONICAL_COLUMNS if c != "geometry") + (
     "latitude", "longitude", "munition_class", "time", "wkt",
 )
 
-# Usual headers for each target, compared after lower-casing and turning spaces/hyphens into "_".
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "event_id": ("event_id", "id", "eventid", "incident_id", "uid", "record_id", "id_події", "ід"),
-    "occurred_at": ("occurred_at", "date", "datetime", "date_time", "timestamp", "event_date", "date_utc",
-                    "date_local", "when", "occurred_a", "дата", "дата_та_час", "дата_і_час", "дата_время", "date/time"),
-    "time": ("time", "time_local", "local_time", "час", "время"),
-    "wkt": ("wkt", "geometry", "the_geom", "geom", "wkt_geom"),
-    "time_precision": ("time_precision", "time_preci"),
-    "latitude": ("lat", "latitude", "y", "lat_dd", "широта"),
-    "longitude": ("lon", "lng", "long", "longitude", "x", "lon_dd", "довгота", "долгота"),
-    "location": ("location", "place", "settlement", "city", "town", "locality", "place_name",
-                 "населений_пункт", "місце", "место", "нп"),
-    "admin1": ("admin1", "oblast", "region", "province", "область", "регіон", "регион"),
-    "geo_precision": ("geo_precision", "geo_precis", "location_precision", "precision", "точність"),
-    "munition": ("munition", "weapon", "weapon_type", "munition_type", "type", "missile_type", "weapon_name",
-                 "засіб_ураження", "зброя", "тип", "озброєння", "оружие"),
-    "munition_class": ("munition_class", "munition_c", "weapon_class", "class"),
-    "outcome": ("outcome", "result", "status", "результат", "наслідок"),
-    "killed": ("killed", "deaths", "dead", "fatalities", "killed_n", "загинули", "загиблі", "погибли"),
-    "injured": ("injured", "wounded", "injuries", "injured_n", "поранені", "поранено", "ранены"),
-    "source": ("source", "sources", "джерело", "источник"),
-    "source_url": ("source_url", "url", "link", "links", "source_link", "посилання", "ссылка"),
-    "notes": ("notes", "note", "description", "comment", "comments", "details", "примітки", "опис", "описание"),
+class Names(NamedTuple):
+    """How a target column is recognised among a file's headers."""
+
+    exact: tuple[str, ...]
+    """Whole headers, compared after :func:`header_key`; plain Open uses these."""
+    stems: tuple[str, ...] = ()
+    """Word beginnings inside a longer header ("Дата події", "Кількість загиблих"); only
+    suggested to a person (the column mapping form), never applied silently."""
+
+
+#: The one table of usual header names (English, Ukrainian, Russian), used by the readers and by
+#: the mapping form's suggestions. Order matters for stems: the first target whose stem matches a
+#: header takes it ("url" before "location", "source_url" before "source").
+NAMES: dict[str, Names] = {
+    "event_id": Names(("event_id", "id", "eventid", "incident_id", "uid", "record_id", "id_події", "ід"),
+                      ("id", "ід", "№", "номер")),
+    "occurred_at": Names(("occurred_at", "date", "datetime", "date_time", "timestamp", "event_date", "date_utc",
+                          "date_local", "when", "occurred_a", "дата", "дата_та_час", "дата_і_час", "дата_время",
+                          "дата_и_время", "date/time"),
+                         ("дата", "date", "день")),
+    "time": Names(("time", "time_local", "local_time", "час", "время"), ("час", "время", "time")),
+    "latitude": Names(("lat", "latitude", "y", "lat_dd", "широта"), ("широт", "latitude", "lat")),
+    "longitude": Names(("lon", "lng", "long", "longitude", "x", "lon_dd", "довгота", "долгота"),
+                       ("довгот", "долгот", "longitude", "lon", "lng")),
+    "source_url": Names(("source_url", "url", "link", "links", "source_link", "посилання", "ссылка", "ссылки"),
+                        ("url", "посилан", "ссылк", "link", "http")),
+    "location": Names(("location", "place", "settlement", "city", "town", "locality", "place_name",
+                       "населений_пункт", "населенный_пункт", "місце", "место", "нп"),
+                      ("населен", "пункт", "місто", "город", "село", "місце", "место", "адрес", "location",
+                       "place", "settlement", "city", "town", "locality")),
+    "admin1": Names(("admin1", "oblast", "region", "province", "область", "регіон", "регион"),
+                    ("област", "oblast", "регіон", "регион", "region", "province")),
+    "geo_precision": Names(("geo_precision", "geo_precis", "location_precision", "precision", "точність",
+                            "точность"),
+                           ("точніст", "точност", "precision", "accuracy")),
+    "munition": Names(("munition", "weapon", "weapon_type", "munition_type", "type", "missile_type", "weapon_name",
+                       "боєприпас", "боеприпас", "засіб_ураження", "средство_поражения", "зброя", "тип",
+                       "озброєння", "оружие"),
+                      ("боєприпас", "боеприпас", "засіб", "засоб", "зброя", "озброєн", "оружи", "ракет", "дрон",
+                       "бпла", "munition", "weapon", "missile")),
+    "outcome": Names(("outcome", "result", "status", "результат", "наслідок"),
+                     ("результат", "наслід", "последств", "outcome", "result", "status", "статус")),
+    "killed": Names(("killed", "deaths", "dead", "fatalities", "killed_n", "загинули", "загиблі", "погибли",
+                     "погибшие"),
+                    ("загин", "загибл", "погиб", "вбит", "убит", "killed", "dead", "death", "fatalit")),
+    "injured": Names(("injured", "wounded", "injuries", "injured_n", "поранені", "поранено", "ранены",
+                      "раненые"),
+                     ("поранен", "ранен", "постражд", "пострад", "injur", "wound")),
+    "source": Names(("source", "sources", "джерело", "источник"), ("джерел", "источник", "source")),
+    "notes": Names(("notes", "note", "description", "comment", "comments", "details", "примітки",
+                    "примечания", "опис", "описание"),
+                   ("примітк", "примечан", "коментар", "комментар", "опис", "note", "comment", "descript")),
+    "wkt": Names(("wkt", "geometry", "the_geom", "geom", "wkt_geom")),
+    "time_precision": Names(("time_precision", "time_preci")),
+    "munition_class": Names(("munition_class", "munition_c", "weapon_class", "class")),
 }
 # (Shapefile field names are cut to 10 characters: occurred_a, time_preci, geo_precis, munition_c.)
-_LOOKUP = {name: target for target, names in _SYNONYMS.items() for name in names}
+_LOOKUP = {name: target for target, names in NAMES.items() for name in names.exact}
 _COORDS = ("latitude", "longitude", "wkt")
 
 
@@ -117,17 +150,37 @@ def map_headers(
     return mapping
 
 
+class MissingColumnsError(DataError):
+    """The columns that place an event in time and space were not found among the headers.
+
+    ``missing`` holds the canonical names not found (``latitude``, ``longitude``,
+    ``occurred_at``); ``headers`` the file's own. A column mapping (``columns=``) fixes it.
+    """
+
+    def __init__(self, message: str, missing: Sequence[str] = (), headers: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.missing: tuple[str, ...] = tuple(missing)
+        self.headers: tuple[str, ...] = tuple(headers)
+
+
 def require(mapping: Mapping[str, str], headers: Sequence[str], *, path: str, coordinates: bool = True) -> None:
-    """Raise DataError when the columns needed to place an event in time and space are absent."""
+    """Raise MissingColumnsError when the columns needed to place an event in time and space are absent."""
     targets = set(mapping.values())
+    missing: list[str] = []
     if coordinates and not {"latitude", "longitude"} <= targets and "wkt" not in targets:
         missing = [t for t in ("latitude", "longitude") if t not in targets]
-        raise DataError(
-            f"{path}: no {' or '.join(missing)} column found (looked for lat/latitude/y and "
-            f"lon/lng/long/longitude/x among: {_listed(headers)}); name them with columns="
-        )
     if "occurred_at" not in targets:
-        raise DataError(
-            f"{path}: no date column found (looked for date/datetime/occurred_at/event_date among: "
-            f"{_listed(headers)}); name it with columns="
-        )
+        missing.append("occurred_at")
+    if not missing:
+        return
+    looked = []
+    if "latitude" in missing or "longitude" in missing:
+        coords = [t for t in missing if t != "occurred_at"]
+        looked.append(f"no {' or '.join(coords)} column found (looked for lat/latitude/y/широта "
+                      "and lon/lng/long/longitude/x/довгота/долгота)")
+    if "occurred_at" in missing:
+        looked.append("no date column found (looked for date/datetime/occurred_at/event_date/дата)")
+    raise MissingColumnsError(
+        f"{path}: {'; '.join(looked)}; the file's columns: {_listed(headers)}; name them with columns=",
+        missing, [str(h) for h in headers],
+    )

@@ -6,6 +6,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,35 @@ def parse_header(text: str, delimiter: str, path: Path) -> list[str]:
     raise DataError(f"{path}: the first line is empty: expected a header row with column names")
 
 
+@dataclass(frozen=True)
+class TextHead:
+    """The start of a text table as the reader sees it."""
+
+    encoding: str
+    text: str  # the decoded head, cut at the last complete line
+    delimiter: str
+    header: list[str]  # made unique, never empty
+
+
+def decode_head(p: Path, head: bytes, *, encoding: str | None = None, delimiter: str | None = None) -> TextHead:
+    """Encoding, decoded head, delimiter and header of a text table (``encoding``/``delimiter`` override
+    detection). Raises DataError for binary content, an unknown encoding or delimiter, no text or no header."""
+    if looks_binary(head):
+        raise DataError(f"{p}: binary content, not a text table (CSV/TSV) or another supported format")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
+                                  or delimiter in '"\r\n'):
+        raise DataError(f"{p}: delimiter must be one character other than a quote or line break, not {delimiter!r}")
+    enc = encoding or detect_encoding(p, head)
+    try:
+        text = head_text(head, enc)
+    except LookupError as exc:
+        raise DataError(f"{p}: unknown encoding {enc!r}") from exc
+    if not text.strip():
+        raise DataError(f"{p}: no text in the file")
+    delim = delimiter or sniff_delimiter(text)
+    return TextHead(enc, text, delim, parse_header(text, delim, p))
+
+
 def read_delimited(
     path: str | Path,
     *,
@@ -125,17 +155,8 @@ def read_delimited(
     """Read a delimited text file into a checked canonical frame."""
     p = check_file(path)
     head = read_head(p)
-    if looks_binary(head):
-        raise DataError(f"{p}: binary content, not a text table (CSV/TSV) or another supported format")
-    enc = encoding or detect_encoding(p, head)
-    try:
-        text = head_text(head, enc)
-    except LookupError as exc:
-        raise DataError(f"{p}: unknown encoding {enc!r}") from exc
-    if not text.strip():
-        raise DataError(f"{p}: no text in the file")
-    delim = delimiter or sniff_delimiter(text)
-    header = parse_header(text, delim, p)
+    text_head = decode_head(p, head, encoding=encoding, delimiter=delimiter)
+    enc, text, delim, header = text_head.encoding, text_head.text, text_head.delimiter, text_head.header
     report = LoadReport(str(p), format_name)
     if enc == "cp1251":
         report.add(None, None, "file is not UTF-8: read as Windows-1251 (Cyrillic)", "warning")

@@ -37,19 +37,21 @@ def _cell_value(cell) -> object:
     return value
 
 
-def read_sheet(path: Path, sheet: str | int | None = None) -> tuple[list[str], list[list[object]], list[int]]:
-    """Headers, records and their sheet row numbers.
+def read_sheet(
+    path: Path, sheet: str | int | None = None, *, max_rows: int | None = None
+) -> tuple[list[str], list[list[object]], list[int]]:
+    """Headers, records and their sheet row numbers (only the first ``max_rows`` records when given).
 
     The header is the first row naming two or more columns (title rows above it are
     not records). Blank rows are not records (their numbers are skipped). Cells beyond
     the last header get their own columns (``column_N``) rather than being dropped.
     """
-    header, records, rows, _titles = read_sheet_titled(path, sheet)
+    header, records, rows, _titles = read_sheet_titled(path, sheet, max_rows=max_rows)
     return header, records, rows
 
 
 def read_sheet_titled(
-    path: Path, sheet: str | int | None = None
+    path: Path, sheet: str | int | None = None, *, max_rows: int | None = None
 ) -> tuple[list[str], list[list[object]], list[int], list[str]]:
     """:func:`read_sheet` plus the title lines found above the header."""
     try:
@@ -70,7 +72,7 @@ def read_sheet_titled(
     except (IndexError, KeyError) as exc:
         raise DataError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})") from exc
     try:
-        raw_header, header_row, records, rows, skipped = _scan(ws)
+        raw_header, header_row, records, rows, skipped = _scan(ws, max_rows)
     finally:
         wb.close()
     if raw_header is None:
@@ -81,9 +83,9 @@ def read_sheet_titled(
     return header, records, rows, skipped
 
 
-def _scan(ws) -> tuple[list[object] | None, int, list[list[object]], list[int], list[str]]:
-    """The header (first row naming two or more columns), the records below it, their row
-    numbers, and what stood above the header (titles)."""
+def _scan(ws, max_rows: int | None = None) -> tuple[list[object] | None, int, list[list[object]], list[int], list[str]]:
+    """The header (first row naming two or more columns), the records below it (at most
+    ``max_rows``), their row numbers, and what stood above the header (titles)."""
     header: list[object] | None = None
     header_row = 0
     records: list[list[object]] = []
@@ -101,6 +103,8 @@ def _scan(ws) -> tuple[list[object] | None, int, list[list[object]], list[int], 
             else:
                 skipped.append(f"row {row_number}: {' '.join(str(v) for v in values if v is not None)!r}")
             continue
+        if max_rows is not None and len(records) >= max_rows:
+            break  # the rest of the sheet is never read
         records.append(values)
         rows.append(row_number)
     return header, header_row, records, rows, skipped

@@ -14,16 +14,9 @@ from pathlib import Path
 
 from geodata.errors import DataError
 from geodata.readers import detect_format
-from geodata.readers.columns import header_key, map_headers
+from geodata.readers.columns import NAMES, MissingColumnsError, header_key, map_headers
 from geodata.readers.common import check_file
-from geodata.readers.delimited import (
-    detect_encoding,
-    head_text,
-    looks_binary,
-    parse_header,
-    read_head,
-    sniff_delimiter,
-)
+from geodata.readers.delimited import decode_head, looks_binary, read_head
 
 #: The columns a person may map, in the order a mapping form shows them.
 MAPPABLE: tuple[str, ...] = (
@@ -31,30 +24,6 @@ MAPPABLE: tuple[str, ...] = (
     "munition", "outcome", "killed", "injured", "source", "source_url", "notes",
 )
 VECTOR_FORMATS = ("geojson", "gpkg", "shapefile")
-
-# Word beginnings that suggest a column when the exact usual names (the readers' own) do not
-# match: partner headers are often phrases ("Дата події", "Кількість загиблих", "Широта, °").
-# Order matters: the first column whose stem matches a header takes it.
-_STEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("event_id", ("id", "ід", "№", "номер")),
-    ("occurred_at", ("дата", "date", "день")),
-    ("time", ("час", "время", "time")),
-    ("latitude", ("широт", "latitude", "lat")),
-    ("longitude", ("довгот", "долгот", "longitude", "lon", "lng")),
-    ("source_url", ("url", "посилан", "ссылк", "link", "http")),
-    ("location", ("населен", "пункт", "місто", "город", "село", "місце", "место", "адрес", "location",
-                  "place", "settlement", "city", "town", "locality")),
-    ("admin1", ("област", "oblast", "регіон", "регион", "region", "province")),
-    ("geo_precision", ("точніст", "точност", "precision", "accuracy")),
-    ("munition", ("боєприпас", "боеприпас", "засіб", "засоб", "зброя", "озброєн", "оружи", "ракет", "дрон",
-                  "бпла", "munition", "weapon", "missile")),
-    ("outcome", ("результат", "наслід", "последств", "outcome", "result", "status", "статус")),
-    ("killed", ("загин", "загибл", "погиб", "вбит", "убит", "killed", "dead", "death", "fatalit")),
-    ("injured", ("поранен", "ранен", "постражд", "пострад", "injur", "wound")),
-    ("source", ("джерел", "источник", "source")),
-    ("notes", ("примітк", "примечан", "коментар", "комментар", "опис", "note", "comment", "descript")),
-)
-
 
 @dataclass
 class Preview:
@@ -106,8 +75,9 @@ def suggest_columns(headers: list[str], *, coordinates: bool = True) -> dict[str
         if header in taken:
             continue
         words = [w for w in re.split(r"[^\w№]+", header_key(header).replace("_", " ")) if w]
-        for target, stems in _STEMS:
-            if target in suggested or (not coordinates and target in ("latitude", "longitude")):
+        for target, names in NAMES.items():
+            stems = names.stems
+            if not stems or target in suggested or (not coordinates and target in ("latitude", "longitude")):
                 continue
             if any(w.startswith(stem) for w in words for stem in stems):
                 suggested[target] = header
@@ -118,47 +88,40 @@ def suggest_columns(headers: list[str], *, coordinates: bool = True) -> dict[str
     return {t: suggested[t] for t in MAPPABLE if t in suggested}
 
 
-def needs_mapping(message: str) -> bool:
-    """True when a read failed because the coordinate or date columns were not found.
-
-    Matches the readers' DataError text ("... name them with columns=" / "name it with
-    columns="), the case a column mapping form can fix.
-    """
-    return "with columns=" in message and (" column found" in message)
+def needs_mapping(error: BaseException | None) -> bool:
+    """True when a read failed because the coordinate or date columns were not found
+    (a :class:`~geodata.readers.columns.MissingColumnsError`): a column mapping form can fix it."""
+    return isinstance(error, MissingColumnsError)
 
 
 def _preview_text(p: Path, head: bytes, fmt: str, encoding: str | None, delimiter: str | None,
                   nrows: int) -> Preview:
-    enc = encoding or detect_encoding(p, head)
-    try:
-        text = head_text(head, enc)
-    except LookupError as exc:
-        raise DataError(f"{p}: unknown encoding {enc!r}") from exc
-    if not text.strip():
-        raise DataError(f"{p}: no text in the file")
-    delim = delimiter or sniff_delimiter(text)
-    headers = parse_header(text, delim, p)
+    text_head = decode_head(p, head, encoding=encoding, delimiter=delimiter)
+    enc, text, delim, headers = text_head.encoding, text_head.text, text_head.delimiter, text_head.header
     rows: list[list[str]] = []
     numbers: list[int] = []
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
-    next(reader, None)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     # numbered as the readers number records: the header is row 1, blank lines are not records
-    for number, record in enumerate(reader, start=2):
-        if len(rows) >= nrows:
-            break
-        if not any(f.strip() for f in record):
-            continue
-        rows.append(_fit(record, len(headers)))
-        numbers.append(number)
+    try:
+        next(reader, None)
+        for number, record in enumerate(reader, start=2):
+            if len(rows) >= nrows:
+                break
+            if not any(f.strip() for f in record):
+                continue
+            rows.append(_fit(record, len(headers)))
+            numbers.append(number)
+    except csv.Error:
+        pass  # text the reader cannot split (it names the row when reading): show the records before it
     return Preview(headers, rows, enc, delim, suggest_columns(headers), fmt, False, numbers)
 
 
 def _preview_excel(p: Path, nrows: int) -> Preview:
     from geodata.readers.excel import read_sheet
 
-    headers, records, numbers = read_sheet(p)
-    rows = [_fit([_text(v) for v in r], len(headers)) for r in records[:nrows]]
-    return Preview(headers, rows, None, None, suggest_columns(headers), "xlsx", False, numbers[:nrows])
+    headers, records, numbers = read_sheet(p, max_rows=nrows)
+    rows = [_fit([_text(v) for v in r], len(headers)) for r in records]
+    return Preview(headers, rows, None, None, suggest_columns(headers), "xlsx", False, numbers)
 
 
 def _preview_vector(p: Path, fmt: str, nrows: int) -> Preview:

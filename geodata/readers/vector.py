@@ -61,6 +61,10 @@ def read_vector(
     except Exception as exc:  # pyogrio/GDAL errors have many types; all mean "cannot read this file"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{p}: cannot be read as {format_name}: {first}") from exc
+    import geopandas as gpd
+
+    if not isinstance(gdf, gpd.GeoDataFrame):  # GDAL found a table but no geometry (e.g. a damaged .shp)
+        raise DataError(f"{p}: cannot be read as {format_name}: no geometry found")
     report = LoadReport(str(p), format_name)
     for w in caught:
         report.add(None, None, f"GDAL: {str(w.message).splitlines()[0]}", "warning")

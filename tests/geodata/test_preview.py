@@ -8,7 +8,7 @@ import pytest
 
 from geodata import read_incidents
 from geodata.errors import DataError
-from geodata.readers.preview import needs_mapping, preview_table, suggest_columns
+from geodata.readers.preview import MAPPABLE, needs_mapping, preview_table, suggest_columns
 
 # A partner export: its own Ukrainian headers, Windows-1251, semicolons, dates as 24.02.2022,
 # decimal commas; row 4 has no latitude and row 6 an impossible date (a blank line is row 5).
@@ -86,8 +86,9 @@ def test_unknown_headers_are_not_guessed():
 
 def test_suggested_mapping_reads_every_row_with_row_numbers(partner_csv):
     with pytest.raises(DataError) as info:
-        read_incidents(partner_csv)  # without a mapping the date column is not found
-    assert needs_mapping(str(info.value))
+        read_incidents(partner_csv)  # without a mapping the date column ("Дата удару") is not found
+    assert needs_mapping(info.value)
+    assert info.value.missing == ("occurred_at",)
 
     preview = preview_table(partner_csv)
     columns = {header: name for name, header in preview.suggested.items()}
@@ -151,5 +152,61 @@ def test_missing_file_is_a_data_error(tmp_path):
         preview_table(tmp_path / "absent.csv")
 
 
-def test_needs_mapping_only_for_missing_columns():
-    assert not needs_mapping("x.csv: file is empty")
+def test_needs_mapping_only_for_missing_columns(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError) as info:
+        read_incidents(empty)
+    assert not needs_mapping(info.value)
+    assert not needs_mapping(None)
+    # the kind of error decides, not its wording
+    assert not needs_mapping(DataError("x.csv: no date column found; name them with columns="))
+
+
+def test_plain_open_and_suggestions_share_one_name_table():
+    from geodata.readers.columns import NAMES, map_headers
+
+    # every usual name plain Open applies is also what the mapping form suggests
+    for target, names in NAMES.items():
+        if target not in MAPPABLE:
+            continue
+        for name in names.exact:
+            header = name.replace("_", " ")
+            expected = "occurred_at" if target == "time" else target  # a lone time column holds the date
+            assert map_headers([header], path="") == {header: expected}, header
+            assert suggest_columns([header]) == {expected: header}, header
+
+
+def test_preview_shows_a_quoted_bare_carriage_return(tmp_path):
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b'date,lat,lon,notes\r\n2024-06-02,50.4,30.5,"x\r=1"\r\n2024-06-03,50.4,30.5,y\r\n')
+    preview = preview_table(path)
+    assert preview.rows == [["2024-06-02", "50.4", "30.5", "x\r=1"], ["2024-06-03", "50.4", "30.5", "y"]]
+    assert preview.row_numbers == [2, 3]
+
+
+def test_preview_splits_lines_like_the_reader(tmp_path):
+    path = tmp_path / "mixed.csv"  # a stray carriage return ends a line, as in the reader
+    path.write_bytes(b"date,lat,lon\n2024-06-02,50.4,30.5\n\r2024-06-03,50.5,30.5\n")
+    preview = preview_table(path)
+    assert preview.rows == [["2024-06-02", "50.4", "30.5"], ["2024-06-03", "50.5", "30.5"]]
+    assert preview.row_numbers == list(read_incidents(path).frame.index) == [2, 4]
+
+
+def test_excel_preview_reads_only_the_rows_shown(tmp_path):
+    from geodata.readers.excel import read_sheet
+
+    openpyxl = pytest.importorskip("openpyxl")
+    path = tmp_path / "long.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Дата", "Широта", "Довгота"])
+    for day in range(1, 29):
+        ws.append([f"{day:02d}.02.2022", 50.45, 30.52])
+    wb.save(path)
+    preview = preview_table(path, nrows=5)
+    assert len(preview.rows) == 5 and preview.row_numbers == [2, 3, 4, 5, 6]
+    assert preview.rows[-1][0] == "05.02.2022"
+    headers, records, numbers = read_sheet(path, max_rows=3)
+    assert headers == ["Дата", "Широта", "Довгота"] and len(records) == 3 and numbers == [2, 3, 4]
+    assert len(read_sheet(path)[1]) == 28

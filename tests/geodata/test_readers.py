@@ -332,3 +332,91 @@ def test_impossible_day_in_dotted_dates_is_rejected_not_rolled_over(tmp_path: Pa
                                   + "e2,31.02.2024 01:30,50.45,30.52,KN-23,hit,,,Kyiv\n"))
     assert list(result.frame.index) == [2]
     assert [(p.row, p.column) for p in result.report.errors] == [(3, "occurred_at")]
+
+
+def test_quoted_bare_carriage_return_is_kept_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b'event_id,date,lat,lon,notes\r\n'
+                     b'e1,2024-06-02,50.45,30.52,"x\r=1"\r\ne2,2024-06-02,50.4,30.5,y\r\n')
+    result = read_incidents(path)
+    assert list(result.frame["notes"]) == ["x\r=1", "y"]
+    assert list(result.frame.index) == [2, 3]
+
+
+@pytest.mark.parametrize("delimiter", ["", ";;", '"', "\n"])
+def test_unusable_delimiter_option_is_a_data_error(tmp_path: Path, delimiter: str) -> None:
+    path = write(tmp_path, HEADER + "e1,2024-06-02,50.45,30.52,KN-23,hit,,,Kyiv\n")
+    with pytest.raises(DataError, match="delimiter must be one character"):
+        read_incidents(path, delimiter=delimiter)
+
+
+@pytest.mark.parametrize(
+    ("header", "row"),
+    [
+        ("Дата;Час;Широта;Довгота;Населений пункт;Область;Засіб ураження;Результат;Загиблі;Поранені;"
+         "Джерело;Посилання;Опис",
+         "02.06.2024;03:15;50,45;30,52;Київ;Київська;Х-101;impact;2;5;ДСНС;https://example.org/1;текст"),
+        ("Дата;Время;Широта;Долгота;Населенный пункт;Область;Боеприпас;Результат;Погибшие;Раненые;"
+         "Источник;Ссылка;Примечания",
+         "02.06.2024;03:15;50,45;30,52;Київ;Київська;Х-101;impact;2;5;ДСНС;https://example.org/1;текст"),
+        ("дата;час;широта;довгота;населений пункт;область;боєприпас;результат;загинули;поранені;"
+         "джерело;посилання;примітки",
+         "02.06.2024;03:15;50,45;30,52;Київ;Київська;Х-101;impact;2;5;ДСНС;https://example.org/1;текст"),
+    ],
+    ids=["ukrainian", "russian", "lower-case"],
+)
+def test_ukrainian_and_russian_headers_open_without_a_mapping(tmp_path: Path, header: str, row: str) -> None:
+    result = read_incidents(write(tmp_path, header + "\n" + row + "\n"))
+    frame = result.frame
+    assert result.report.rows_loaded == 1
+    assert list(frame.columns) == list(CANONICAL_COLUMNS)  # every header became a canonical column
+    first = frame.iloc[0]
+    assert str(first["occurred_at"]) == "2024-06-02 00:15:00+00:00"  # 03:15 in Kyiv
+    assert (first.geometry.y, first.geometry.x) == (50.45, 30.52)
+    assert (first["location"], first["admin1"], first["munition"]) == ("Київ", "Київська", "Kh-101")
+    assert (first["killed"], first["injured"]) == (2, 5)
+    assert (first["source"], first["source_url"], first["notes"]) == ("ДСНС", "https://example.org/1", "текст")
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("a,b,c\n1,2,3\n", ("latitude", "longitude", "occurred_at")),
+        ("lat,lon,name\n50.4,30.5,x\n", ("occurred_at",)),
+        ("date,lat,name\n2024-06-02,50.4,x\n", ("longitude",)),
+        ('date,"Breite\nNord",Laenge\n2024-06-02,50.4,30.5\n', ("latitude", "longitude")),
+    ],
+)
+def test_missing_columns_raise_their_own_error_naming_them(tmp_path: Path, text: str, missing: tuple) -> None:
+    from geodata.readers import MissingColumnsError
+
+    path = write(tmp_path, text)
+    with pytest.raises(MissingColumnsError) as info:
+        read_incidents(path)
+    assert isinstance(info.value, DataError)
+    assert info.value.missing == missing
+    message = str(info.value)
+    assert str(path) in message and "columns=" in message and "\n" not in message
+
+
+def test_other_read_failures_are_not_missing_columns(tmp_path: Path) -> None:
+    from geodata.readers import MissingColumnsError
+
+    for content in (b"lat,lon,date\n", b"\x00\x01\x02" * 10):
+        path = tmp_path / "x.csv"
+        path.write_bytes(content)
+        try:
+            read_incidents(path)
+        except DataError as exc:
+            assert not isinstance(exc, MissingColumnsError)
+    with pytest.raises(DataError) as info:
+        read_incidents(write(tmp_path, HEADER), columns={"Absent": "occurred_at"})
+    assert not isinstance(info.value, MissingColumnsError)
+
+
+def test_source_specific_formats_are_registered() -> None:
+    from geodata.readers import formats
+
+    names = [f.name for f in formats()]
+    assert {"timemap", "cir", "airforce_waves"} <= set(names)
+    assert names[-1] == "csv"  # the generic text table is asked last

@@ -121,3 +121,46 @@ def test_times_match_a_plain_loop(values, one_layout) -> None:
         assert parsed.utc[i] == expected.tz_convert("UTC"), (text[i], name)
         assert parsed.precision[i] == precision
     assert not parsed.bad.any()
+
+
+# Pieces that trouble text readers: quotes, bare CR, mixed line ends, NUL, BOMs, delimiters.
+PIECE = st.sampled_from(list('ab,;\t|"\r\n =1.\x00') + ["lat", "lon", "date", "2024-01-01", "50.1", "30.2", "Київ",
+                                                         "\ufeff", '""', '"x\r=1"', "\r\n"])
+HEADS = st.sampled_from(["", "lat,lon,date\n", "date;lat;lon\r\n", '"lat","lon","date"\r', "date\tlat\tlon\n"])
+QUOTED_TEXT = st.tuples(HEADS, st.lists(PIECE, max_size=50).map("".join)).map("".join)
+ANY_BYTES = st.one_of(
+    st.binary(max_size=300),
+    QUOTED_TEXT.map(lambda t: t.encode("utf-8")),
+    QUOTED_TEXT.map(lambda t: t.encode("cp1251", "replace")),
+    QUOTED_TEXT.map(lambda t: t.encode("utf-16")),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ANY_BYTES)
+def test_any_bytes_load_or_raise_data_error(data: bytes) -> None:
+    """Whatever a file holds, reading and previewing it gives a result or one DataError, never a crash."""
+    from geodata import DataError, LoadResult
+    from geodata.readers.preview import preview_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.csv"
+        path.write_bytes(data)
+        for read in (lambda: read_incidents(path), lambda: read_incidents(path, format="csv"),
+                     lambda: preview_table(path)):
+            try:
+                result = read()
+            except DataError as exc:
+                assert str(path) in str(exc) and "\n" not in str(exc)
+                continue
+            if isinstance(result, LoadResult):
+                result.report.check()
+                assert len(result.frame) == result.report.rows_loaded
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(PIECE, max_size=80).map("".join))
+def test_delimiter_sniffer_takes_any_text(text: str) -> None:
+    from geodata.readers.delimited import DELIMITERS, sniff_delimiter
+
+    assert sniff_delimiter(text) in DELIMITERS

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from geodata import FilterState, LoadReport
 from geodata.normalize import build_frame
+from geodata.schema import MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
 from geodata.waves import read_waves, target_counts, wave_funnel, wave_mask
 
 HEADER = ("time_start,time_end,model,launch_place,target,target_main,carrier,launched,destroyed,"
@@ -220,3 +221,78 @@ def test_wave_mask_equals_a_plain_loop(module_waves, start, days, munitions, cla
         ok = ok and (classes is None or wave.munition_class in classes)
         expected.append(ok)
     assert wave_mask(module_waves, state).tolist() == expected
+
+
+# -- the funnel's window join against a plain loop, on random waves and events ---------------------
+
+_T0 = pd.Timestamp("2025-06-01 00:00", tz="UTC")
+# (munition, canonical names) of random waves: several munitions in one wave, and one the catalogue lacks
+_WAVE_KINDS = [("Shahed-136 / Shahed-131", ("Shahed-136", "Shahed-131")), ("Shahed-136", ("Shahed-136",)),
+               ("KN-23", ("KN-23",)), ("Orlan-10", ())]
+# Times on a half-hour grid over three days, so windows overlap, events fall in them and on their
+# edges; now and then missing (None).
+_minutes = st.integers(-1, 3 * 48).map(lambda m: None if m < 0 else 30 * m)
+_lengths = st.integers(-3, 60).map(lambda m: None if m < -2 else 30 * m)  # a window may end before it starts
+_random_waves = st.lists(st.tuples(st.sampled_from(_WAVE_KINDS), _minutes, _lengths), min_size=1, max_size=8)
+_random_events = st.lists(st.tuples(st.sampled_from(["Shahed-136", "Shahed-131", "KN-23", "Kh-101"]),  # Kh-101: no wave
+                                    _minutes, st.sampled_from(["exact", "day", "month"]),
+                                    st.sampled_from(["impact", "intercepted", "unknown"])), min_size=1, max_size=60)
+_random_filters = st.sampled_from([None, FilterState(), FilterState(outcomes={"impact"}),
+                                   FilterState(munitions={"Shahed-131", "KN-23"}),
+                                   FilterState(start=dt.date(2025, 6, 2), end=dt.date(2025, 6, 3))])
+
+
+def _at(minutes: int | None) -> pd.Timestamp:
+    return pd.NaT if minutes is None else _T0 + pd.Timedelta(minutes=minutes)
+
+
+def _waves_table(rows: list) -> pd.DataFrame:
+    """A waves table with the columns the funnel reads: (kind, start minute, length in minutes) per wave
+    (a wave with no start ends ``length`` after 1 June noon)."""
+    starts = [_at(start) for _, start, _ in rows]
+    ends = [None if length is None else _at((720 if start is None else start) + length) for _, start, length in rows]
+    return pd.DataFrame({
+        "occurred_at": pd.Series(starts, dtype="datetime64[ns, UTC]"),
+        "time_end": pd.Series(ends, dtype="datetime64[ns, UTC]"),
+        "munition": [kind[0] for kind, _, _ in rows],
+        "munition_names": [kind[1] for kind, _, _ in rows],
+        "munition_class": pd.Categorical(["unknown"] * len(rows), dtype=MUNITION_CLASS_DTYPE),
+        "launched": pd.array([10] * len(rows), dtype="Int64"),
+        "intercepted": pd.array([7] * len(rows), dtype="Int64"),
+        "not_reached": pd.array([1] * len(rows), dtype="Int64"),
+        "impact": pd.array([2] * len(rows), dtype="Int64"),
+    })
+
+
+def _events_table(rows: list) -> pd.DataFrame:
+    """Events with the columns the funnel and filter read: (munition, minute, precision, outcome) each."""
+    return pd.DataFrame({
+        "occurred_at": pd.Series([_at(m) for _, m, _, _ in rows], dtype="datetime64[ns, UTC]"),
+        "time_precision": pd.Categorical([p for _, _, p, _ in rows], dtype=TIME_PRECISION_DTYPE),
+        "munition": pd.Series([m for m, _, _, _ in rows], dtype="str"),
+        "outcome": pd.Categorical([o for _, _, _, o in rows], dtype=OUTCOME_DTYPE),
+    })
+
+
+@settings(max_examples=300, deadline=None)
+@given(wave_rows=_random_waves, event_rows=_random_events, state=_random_filters)
+def test_funnel_window_join_equals_a_plain_loop(wave_rows, event_rows, state) -> None:
+    waves, events = _waves_table(wave_rows), _events_table(event_rows)
+    funnel = wave_funnel(waves, events, state)
+    chosen = waves[wave_mask(waves, state)]
+    assert set(funnel.index) == set(chosen["munition"])
+    kept = events[state.mask(events)] if state is not None else events
+    day = pd.Timedelta(days=1) - pd.Timedelta(1)  # a day-precision event spans its whole day
+    for munition, row in funnel.iterrows():
+        group = list(chosen[chosen["munition"] == munition].itertuples())
+        names = {n for w in group for n in w.munition_names}
+        found = impacts = 0
+        for ev in kept.itertuples():  # each event counts once, however many windows it is in
+            if ev.munition not in names or pd.isna(ev.occurred_at) or ev.time_precision == "month":
+                continue
+            ev_end = ev.occurred_at + (day if ev.time_precision == "day" else pd.Timedelta(0))
+            if any(pd.notna(w.occurred_at) and pd.notna(w.time_end)
+                   and ev.occurred_at <= w.time_end and ev_end >= w.occurred_at for w in group):
+                found += 1
+                impacts += ev.outcome == "impact"
+        assert (row["geolocated"], row["geolocated_impacts"]) == (found, impacts), munition

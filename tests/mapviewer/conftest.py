@@ -101,3 +101,19 @@ def make_main_window(qtbot, settings):
 
     yield factory
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+WAVES_CSV = (
+    "time_start,time_end,model,launch_place,target,launched,destroyed,not_reach_goal,still_attacking\n"
+    "2025-10-05 18:00,2025-10-06 08:30,Shahed-136/131,Kursk oblast,Kyiv oblast,57,53,,\n"
+    "2025-10-09 01:00,2025-10-09 02:00,KN-23,Kursk oblast,Kyiv oblast,4,0,,\n"
+    "2025-10-12,2025-10-12,X-101/X-555,Caspian Sea,Lviv oblast,10,7,2,\n"
+)
+
+
+@pytest.fixture
+def waves_csv(tmp_path) -> str:
+    """An Air Force attack report (three waves, 5 to 12 October 2025, Kyiv time): waves, not points."""
+    path = tmp_path / "missile_attacks_daily.csv"
+    path.write_text(WAVES_CSV, encoding="utf-8")
+    return str(path)

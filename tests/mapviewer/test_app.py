@@ -196,3 +196,86 @@ def test_files_dropped_on_the_map_reach_the_window(make_main_window, qtbot):
     qtbot.waitUntil(lambda: bool(window.map_view.findChildren(QWidget)), timeout=30000)
     assert not any(child.acceptDrops() for child in window.map_view.findChildren(QWidget))
     assert window.acceptDrops()
+    # Nor does a text field (search, go to date) take a dropped file as text.
+    assert [c for c in window.findChildren(QWidget) if c.acceptDrops() and c.isVisible()] == []
+
+
+def test_a_waves_report_names_the_window_and_has_a_load_report(make_main_window, good_csv, waves_csv, qtbot):
+    window = make_main_window()
+    assert not window.report_action.isEnabled()
+    _open(window, qtbot, [waves_csv])
+    assert len(window.state.frame) == 0 and len(window.state.waves) == 3  # waves, not points
+    assert "missile_attacks_daily.csv" in window.windowTitle()
+    assert window.report_action.isEnabled()
+    window.report_action.trigger()
+    assert "missile_attacks_daily.csv (airforce_waves): 3 rows read, 3 loaded" in window.report_dialog.summary_label.text()
+
+    _open(window, qtbot, [good_csv])
+    assert window.windowTitle().endswith("night.csv, missile_attacks_daily.csv")
+    window.report_action.trigger()
+    text = window.report_dialog.summary_label.text()
+    assert "night.csv (csv)" in text and "missile_attacks_daily.csv (airforce_waves)" in text
+
+
+def _save_view(tmp_path, data_path, **filter_fields):
+    from geodata import FilterState
+    from mapviewer.views import ViewSpec, save_view
+
+    path = tmp_path / "views" / "night view.json"
+    path.parent.mkdir()
+    save_view(path, ViewSpec(data=(data_path,), filter=FilterState(**filter_fields), basemap="OpenTopoMap"))
+    return str(path)
+
+
+def test_open_dialog_lists_every_format_and_opens_a_saved_view(make_main_window, good_csv, tmp_path,
+                                                               qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from mapviewer.mainwindow import OPEN_FILTER
+
+    first = OPEN_FILTER.split(";;")[0]
+    for suffix in ("csv", "tsv", "txt", "xlsx", "geojson", "json", "gpkg", "shp", "zip"):
+        assert f"*.{suffix}" in first
+    assert "Saved views (*.json)" in OPEN_FILTER.split(";;")
+
+    view = _save_view(tmp_path, good_csv, outcomes=frozenset({"impact"}))
+    window = make_main_window()
+    seen = {}
+
+    def choose(parent, caption, folder, filters):
+        seen["filters"] = filters
+        return [view], filters.split(";;")[0]
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(choose))
+    with qtbot.waitSignal(window.loader.idle, timeout=LOAD_WAIT):
+        window.open_action.trigger()
+    assert seen["filters"] == OPEN_FILTER
+    assert window.state.basemap == "OpenTopoMap"
+    assert window.state.filter.outcomes == frozenset({"impact"})
+    assert len(window.state.frame) == 2 and int(window.state.mask.sum()) == 1  # the view's file, filtered
+    assert [d.path for d in window.state.datasets] == [good_csv]
+
+
+def test_dropping_a_saved_view_opens_the_view(make_main_window, good_csv, tmp_path, qtbot):
+    view = _save_view(tmp_path, good_csv, munitions=frozenset({"KN-23"}))
+    window = make_main_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(view)])
+    event = QDropEvent(QPoint(10, 10).toPointF(), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.loader.idle, timeout=LOAD_WAIT):
+        window.dropEvent(event)
+    assert window.state.filter.munitions == frozenset({"KN-23"})
+    assert len(window.state.frame) == 2
+    assert view not in window.loader.pending and view not in {d.path for d in window.state.datasets}
+
+
+def test_a_bad_saved_view_is_a_message(make_main_window, tmp_path, loaded_state, qtbot):
+    view = tmp_path / "old.json"
+    view.write_text('{"mapviewer_view": 99}', encoding="utf-8")
+    window = make_main_window(loaded_state)
+    window.show_messages = False
+    window.open_files([str(view)])
+    assert "old.json" in window.statusBar().currentMessage()
+    assert "version" in window.statusBar().currentMessage()
+    assert len(window.state.frame) == 8 and not window.loader.busy

@@ -46,3 +46,13 @@ def test_size_and_arguments_are_checked(tmp_path):
     view = tmp_path / "brief.json"
     view.write_text('{"filter": {"munitions": ["KN-23"]}}', encoding="utf-8")
     assert split_arguments([str(geojson), str(view), "a.csv"]) == ([str(geojson), "a.csv"], [str(view)])
+
+
+def test_screenshot_of_a_bad_saved_view_fails_with_one_line(tmp_path):
+    view = tmp_path / "old view.json"
+    view.write_text('{"mapviewer_view": 99}', encoding="utf-8")
+    done = _run([str(view), "--screenshot", str(tmp_path / "x.png")], tmp_path)
+    assert done.returncode != 0
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("mapviewer: error: ") and str(view) in line and "version" in line
+    assert not (tmp_path / "x.png").exists()

@@ -314,3 +314,60 @@ def test_report_dialog_lists_rejected_rows(qtbot, report, tmp_path):
     out = tmp_path / "report.txt"
     dialog.save_to(str(out))
     assert out.read_text(encoding="utf-8") == copied
+
+
+# -- dates of attack waves ------------------------------------------------------------
+def _waves_state(path, state=None):
+    from geodata.waves import read_waves
+    from mapviewer.state import AppState
+
+    state = state if state is not None else AppState()
+    result = read_waves(path)
+    state.add_waves(path, result.frame, result.report)
+    return state
+
+
+def test_date_range_spans_a_waves_report_opened_alone(qtbot, waves_csv):
+    from geodata.waves import wave_mask
+    from mapviewer.filterpanel import FilterPanel
+
+    state = _waves_state(waves_csv)
+    widget = FilterPanel(state)
+    qtbot.addWidget(widget)
+    assert widget.slider.isEnabled() and widget.end_edit.isEnabled()
+    # First wave starts on 5 October, the last one ends on 12 October (Kyiv dates).
+    assert widget.start_edit.date().toPython() == dt.date(2025, 10, 5)
+    assert widget.end_edit.date().toPython() == dt.date(2025, 10, 12)
+    assert widget.slider.maximum() == 7
+    with qtbot.waitSignal(state.filter_changed, timeout=WAIT):
+        widget.end_edit.setDate(dt.date(2025, 10, 8))
+    assert state.filter.end == dt.date(2025, 10, 8)
+    assert int(wave_mask(state.waves, state.filter).sum()) == 1  # the KN-23 wave starts on the 9th
+
+
+def test_waves_widen_the_date_range_of_the_events(panel, waves_csv, qtbot):
+    assert panel.end_edit.date().toPython() == dt.date(2025, 9, 30)  # newest event, Kyiv date
+    _waves_state(waves_csv, panel.state)
+    assert panel.start_edit.date().toPython() == dt.date(2025, 8, 1)
+    assert panel.end_edit.date().toPython() == dt.date(2025, 10, 12)
+    with qtbot.waitSignal(panel.state.filter_changed, timeout=WAIT):
+        panel.preset_buttons["7 days"].click()
+    # "Last 7 days" now ends at the end of the last wave, which leaves no event.
+    assert pd.Timestamp(panel.state.filter.start) == pd.Timestamp("2025-10-05 23:59:59", tz="Europe/Kyiv")
+    assert panel.count_label.text() == "0 of 8 events"
+
+
+def test_munitions_of_a_waves_report_can_be_filtered(qtbot, waves_csv):
+    from geodata.waves import wave_mask
+    from mapviewer.filterpanel import FilterPanel
+
+    state = _waves_state(waves_csv)
+    widget = FilterPanel(state)
+    qtbot.addWidget(widget)
+    from geodata.style import CLASS_STYLE
+
+    cruise = CLASS_STYLE["cruise missile"].label
+    assert {_item(widget.munition_tree, n).parent().text(0) for n in ("Kh-101", "Kh-555")} == {cruise}
+    _untick(widget, widget.munition_tree, "KN-23", qtbot)
+    assert "KN-23" not in state.filter.munitions and "Shahed-131" in state.filter.munitions
+    assert int(wave_mask(state.waves, state.filter).sum()) == 2
