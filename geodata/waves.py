@@ -309,7 +309,7 @@ class _EventIndex:
         # matches nothing, as a comparison with NaT is false.
         known = (starts != _NAT_NS) & (ends != _NAT_NS)
         starts, ends = starts[known], ends[known]
-        day_starts = starts
+        day_starts = starts - (_DAY_NS - 1)
         total = impacts = 0
         for name in names:
             code = self._codes.get(name)

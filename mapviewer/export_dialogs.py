@@ -330,16 +330,8 @@ def save_view_dialog(window) -> None:
 
 def open_view_dialog(window) -> None:
     path = ask_open_path(window, "Open view", ["Saved view (*.json)"])
-    if not path:
-        return
-
-    def run() -> str:
-        from mapviewer.views import apply_view, load_view
-
-        apply_view(window, load_view(path))
-        return f"Opened view {path}"
-
-    _report(window, "Open view", run)
+    if path:
+        window.open_view(path)
 
 
 def install_export_menu(window) -> None:

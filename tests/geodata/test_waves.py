@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from geodata import FilterState, LoadReport
@@ -276,6 +276,10 @@ def _events_table(rows: list) -> pd.DataFrame:
 
 @settings(max_examples=300, deadline=None)
 @given(wave_rows=_random_waves, event_rows=_random_events, state=_random_filters)
+# The day-overlap edge: a window from 2 June 00:00; an event dated (day precision) 1 June 00:00 ends just
+# before it, one dated 1 June 00:30 overlaps it by half an hour.
+@example(wave_rows=[(_WAVE_KINDS[2], 24 * 60, 60)], state=None,
+         event_rows=[("KN-23", 0, "day", "impact"), ("KN-23", 30, "day", "impact")])
 def test_funnel_window_join_equals_a_plain_loop(wave_rows, event_rows, state) -> None:
     waves, events = _waves_table(wave_rows), _events_table(event_rows)
     funnel = wave_funnel(waves, events, state)

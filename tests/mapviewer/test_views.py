@@ -108,3 +108,21 @@ def test_view_from_state_and_apply_view(qtbot, make_main_window, tmp_path, frame
 
     again = view_from_state(state)
     assert again.data == (str(data),) and again.filter == wanted and again.center == (50.4, 30.4)
+
+
+def test_a_saved_view_keeps_open_wave_reports(qtbot, make_main_window, tmp_path, waves_csv):
+    from mapviewer.views import apply_view
+
+    window = make_main_window()
+    with qtbot.waitSignal(window.loader.idle, timeout=60000):
+        window.open_files([waves_csv])
+    assert [d.path for d in window.state.wave_datasets] == [waves_csv]
+    view_file = tmp_path / "waves-view.json"
+    save_view(view_file, view_from_state(window.state))
+    assert load_view(view_file).data == (waves_csv,)
+
+    other = make_main_window()
+    with qtbot.waitSignal(other.loader.idle, timeout=60000):
+        apply_view(other, load_view(view_file))
+    assert [d.path for d in other.state.wave_datasets] == [waves_csv]
+    assert other.state.waves is not None and len(other.state.waves) == len(window.state.waves)
