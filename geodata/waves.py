@@ -280,14 +280,13 @@ class _EventIndex:
     def __init__(self, events: pd.DataFrame, keep: np.ndarray | None = None) -> None:
         times = events["occurred_at"].array.as_unit("ns").asi8
         if "time_precision" in events.columns:
-            precision = events["time_precision"]
-            is_day = (precision == "day").to_numpy(dtype=bool)
-            usable = (precision != "month").to_numpy(dtype=bool) | precision.isna().to_numpy()
+            is_day = _equals(events["time_precision"], "day")
+            usable = ~_equals(events["time_precision"], "month")
         else:
             is_day = np.zeros(len(events), dtype=bool)
             usable = np.ones(len(events), dtype=bool)
         if "outcome" in events.columns:
-            impact = (events["outcome"] == "impact").to_numpy(dtype=bool)
+            impact = _equals(events["outcome"], "impact")
         else:
             impact = np.zeros(len(events), dtype=bool)  # no outcomes: no known impacts
         codes, uniques = events["munition"].factorize()
@@ -329,11 +328,17 @@ class _EventIndex:
                 # Coverage of sorted positions by the windows' [left, right) runs: +1 at each
                 # start, -1 at each end; a position covered at least once is one event counted.
                 n = b - a
-                depth = np.cumsum(np.bincount(left[some], minlength=n + 1) - np.bincount(right[some], minlength=n + 1))
+                depth = np.cumsum(np.bincount(left[some], minlength=n + 1)
+                                  - np.bincount(right[some], minlength=n + 1))
                 covered = depth[:n] > 0
                 total += int(covered.sum())
                 impacts += int((covered & self._impact[a:b]).sum())
         return total, impacts
+
+
+def _equals(column: pd.Series, value: str) -> np.ndarray:
+    """Boolean per row: the cell equals ``value`` (a missing cell does not)."""
+    return (column == value).fillna(False).to_numpy(dtype=bool)
 
 
 def target_counts(waves: pd.DataFrame, filter_state: FilterState | None = None) -> dict[str, int]:

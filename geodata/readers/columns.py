@@ -13,6 +13,7 @@ TARGETS = tuple(c for c in CANONICAL_COLUMNS if c != "geometry") + (
     "latitude", "longitude", "munition_class", "time", "wkt",
 )
 
+
 class Names(NamedTuple):
     """How a target column is recognised among a file's headers."""
 
