@@ -355,24 +355,3 @@ def target_counts(waves: pd.DataFrame, filter_state: FilterState | None = None) 
         for oblast in oblasts:
             counts[oblast] = counts.get(oblast, 0) + int(launched)
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
-def waves_summary(result: WavesResult) -> dict:
-    """The ``mapviewer inspect --json`` object for a waves file (same keys as for incidents)."""
-    frame, report = result.frame, result.report
-    times = frame["occurred_at"].dropna()
-    by_munition = frame.groupby("munition", sort=False)["launched"].sum(min_count=1)
-    return {
-        "path": report.path,
-        "format": report.format,
-        "rows_read": report.rows_read,
-        "rows_loaded": report.rows_loaded,
-        "rows_rejected": report.rows_rejected,
-        "problems": [p.to_dict() for p in report.problems],
-        "counts": {
-            "munition": {str(k): int(v) for k, v in frame["munition"].value_counts().items() if v},
-            "launched": {str(k): int(v) for k, v in by_munition.items() if pd.notna(v)},
-        },
-        "date_min": times.min().isoformat() if len(times) else None,
-        "date_max": times.max().isoformat() if len(times) else None,
-    }

@@ -311,7 +311,7 @@ class MapView(QWebEngineView):
         from mapviewer.waveshading import wave_shading
 
         # Lighter than the default: the shading uses the impact colour, and impact symbols must stay readable on it.
-        shading = wave_shading(waves, self._state.filter, by="name", max_opacity=WAVE_MAX_OPACITY)
+        shading = wave_shading(waves, self._state.filter, max_opacity=WAVE_MAX_OPACITY)
         self.run_js(f"mapviewer.setWaveTargets({mappage.json_for_script(shading)});")
 
     def _on_selection_changed(self) -> None:
