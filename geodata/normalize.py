@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
+from geopandas.array import GeometryArray
 
 from geodata.munitions import find_munitions, resolve_munition
 from geodata.report import LoadReport, Problem
@@ -124,6 +127,9 @@ def outcome_of(text: object) -> str | None:
 
 def _arrow_text(values: pd.Series) -> pa.Array:
     """A column as Arrow text: surrounding spaces removed, blanks as null."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        dictionary, codes = _clean_categories(values)
+        return pc.take(dictionary, codes)
     if values.dtype != "str":
         present = values.notna()
         values = values.astype("str").where(present)
@@ -132,6 +138,15 @@ def _arrow_text(values: pd.Series) -> pa.Array:
         arr = arr.combine_chunks()
     arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+
+
+def _clean_categories(values: pd.Series) -> tuple[pa.Array, pa.Array]:
+    """A categorical column (repeated text read as a dictionary) as its cleaned distinct values
+    and each row's index into them (null where missing): the cleaning runs once per distinct value."""
+    cat = values.array
+    dictionary = _arrow_text(pd.Series(cat.categories.astype("str"), dtype="str"))
+    codes = np.asarray(cat.codes)
+    return dictionary, pa.array(codes, mask=codes < 0)
 
 
 def outcomes_named(text: object) -> set[str]:
@@ -156,6 +171,14 @@ def _strip(values: pd.Series) -> pd.Series:
 
 def _codes(values: pd.Series, lower: bool = False) -> tuple[np.ndarray, list[str]]:
     """Distinct cleaned values and each row's index into them (-1 where blank)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # distinct values are already known: clean them, then merge those that now read the same
+        dictionary, row_codes = _clean_categories(values)
+        if lower:
+            dictionary = pc.utf8_lower(dictionary)
+        encoded = pc.dictionary_encode(dictionary)
+        merged = np.append(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), -1).astype(np.int64)
+        return merged[pc.fill_null(row_codes, -1).to_numpy(zero_copy_only=False)], encoded.dictionary.to_pylist()
     arr = _arrow_text(values)
     if lower:
         arr = pc.utf8_lower(arr)
@@ -253,17 +276,29 @@ def build_frame(
     check = _Checker(rows, labels or {})
 
     lat, lon, geom_missing = _coordinates(raw, check)
-    _check_coordinates(lat, lon, geom_missing, check, region)
-    occurred_at, precision = _times(raw, check, tz, dayfirst)
-    munition, munition_class = _munitions(raw, check)
-    outcome = _outcomes(raw, check)
-    killed = _count(raw, "killed", check)
-    injured = _count(raw, "injured", check)
-    geo_precision = _geo_precision(raw, check)
-    event_id = _event_ids(raw, rows, id_prefix)
+    # One GEOS point per row is the costliest step. Shapely releases the GIL while GEOS builds
+    # them, so the points (of every row: rejected ones are dropped below) are made in a second
+    # thread, from copies, while the other columns are checked; swapped pairs are redone after.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        points = pool.submit(shapely.points, lon.copy(), lat.copy())
+        swapped = _check_coordinates(lat, lon, geom_missing, check, region)
+        occurred_at, precision = _times(raw, check, tz, dayfirst)
+        munition, munition_class = _munitions(raw, check)
+        outcome = _outcomes(raw, check)
+        killed = _count(raw, "killed", check)
+        injured = _count(raw, "injured", check)
+        geo_precision = _geo_precision(raw, check)
+        event_id = _event_ids(raw, rows, id_prefix)
 
-    keep = ~check.reject
-    _duplicate_ids(event_id, keep, check)
+        keep = ~check.reject
+        # ids all built from strictly increasing row numbers cannot repeat
+        made = "event_id" not in raw.columns and bool((np.diff(rows) > 0).all())
+        _duplicate_ids(event_id, keep, check, made=made)
+        location, admin1 = _text_or_empty(raw, "location"), _text_or_empty(raw, "admin1")
+        texts = {name: _text_or_empty(raw, name) for name in ("source", "source_url", "notes")}
+        geometry = points.result()
+    if len(swapped):
+        geometry[swapped] = shapely.points(lon[swapped], lat[swapped])
 
     everything = bool(keep.all())
 
@@ -277,9 +312,9 @@ def build_frame(
         "event_id": kept(event_id),
         "occurred_at": kept(occurred_at),
         "time_precision": pd.Categorical.from_codes(kept(precision), dtype=TIME_PRECISION_DTYPE),
-        "geometry": gpd.points_from_xy(kept(lon), kept(lat), crs="EPSG:4326"),
-        "location": kept(_text_or_empty(raw, "location")),
-        "admin1": kept(_text_or_empty(raw, "admin1")),
+        "geometry": GeometryArray(kept(geometry), crs="EPSG:4326"),
+        "location": kept(location),
+        "admin1": kept(admin1),
         "geo_precision": kept(geo_precision),
         "munition": kept(munition),
         "munition_class": kept(munition_class),
@@ -287,8 +322,8 @@ def build_frame(
         "killed": kept(killed),
         "injured": kept(injured),
     }
-    for name in ("source", "source_url", "notes"):
-        data[name] = kept(_text_or_empty(raw, name))
+    for name, values in texts.items():
+        data[name] = kept(values)
     for c in raw.columns:
         if c not in data and c not in COORDINATE_COLUMNS and c not in ("munition_class", "time_precision"):
             data[c] = kept(raw[c])
@@ -347,8 +382,9 @@ def _in(lat: np.ndarray, lon: np.ndarray, box: tuple[float, float, float, float]
     return (lat >= south) & (lat <= north) & (lon >= west) & (lon <= east)
 
 
-def _check_coordinates(lat, lon, already_flagged, check: _Checker, region) -> None:
-    """Range checks and the swapped latitude/longitude rule; swaps are corrected in place."""
+def _check_coordinates(lat, lon, already_flagged, check: _Checker, region) -> np.ndarray:
+    """Range checks and the swapped latitude/longitude rule; swaps are corrected in place
+    and their positions returned."""
     present = ~np.isnan(lat) & ~np.isnan(lon) & ~already_flagged
     in_range = present & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     if region is None:
@@ -394,6 +430,7 @@ def _check_coordinates(lat, lon, already_flagged, check: _Checker, region) -> No
                 "latitude and longitude columns look swapped for the whole file (most points fall in "
                 "Ukraine only when swapped); not corrected: map the columns explicitly",
             )
+    return np.flatnonzero(swap)
 
 
 # --- times -------------------------------------------------------------------------------
@@ -546,7 +583,11 @@ def _event_ids(raw: pd.DataFrame, rows: np.ndarray, prefix: str | None) -> pd.Se
     return made if given is None else given.where(~blank, made)
 
 
-def _duplicate_ids(event_id: pd.Series, keep: np.ndarray, check: _Checker) -> None:
+def _duplicate_ids(event_id: pd.Series, keep: np.ndarray, check: _Checker, *, made: bool = False) -> None:
+    """Warn on each repeated id, naming the row that has it first (``made``: every id was
+    built from its row number, so none repeats)."""
+    if made or _all_distinct(event_id):
+        return
     ids = event_id[keep]
     dup = ids.duplicated(keep="first").to_numpy()
     if not dup.any():
@@ -556,3 +597,19 @@ def _duplicate_ids(event_id: pd.Series, keep: np.ndarray, check: _Checker) -> No
     dup_ids = ids.to_numpy()[dup]
     check.flag(positions[dup], "event_id",
                [f"event id {v!r} is also on row {first_row[v]}" for v in dup_ids], "warning")
+
+
+def _all_distinct(ids: pd.Series) -> bool:
+    """Whether no id repeats (over all rows, so also over the kept ones)."""
+    arr = pa.array(ids.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count:
+        return False
+    n = len(arr)
+    if n < 2:
+        return True
+    # ids written in increasing order (sequential, zero-padded) cannot repeat: no hashing needed
+    if pc.all(pc.greater(arr.slice(1), arr.slice(0, n - 1))).as_py():
+        return True
+    return len(pc.unique(arr)) == n

@@ -132,7 +132,8 @@ def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None) -> 
 def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Fast path: every value in one layout Arrow parses natively (ISO 8601 with or without a
     zone, or DD.MM.YYYY [HH:MM[:SS]]); None when the column needs reading value by value."""
-    lengths = pc.utf8_length(text).fill_null(0).to_numpy(zero_copy_only=False)
+    # bytes, not characters: read from the offsets, and the same count for the ASCII text a cast accepts
+    lengths = pc.binary_length(text).fill_null(0).to_numpy(zero_copy_only=False)
     sample = text.slice(0, 2000).drop_null()
     for zoned in (False, True):
         kind = pa.timestamp("ns", "UTC" if zoned else None)

@@ -5,7 +5,7 @@ target's directory and renamed into place with :func:`os.replace`, so a failure
 part-way leaves any earlier file at that path untouched and no temporary file
 behind.
 
-Spreadsheet formula injection: a text cell that begins with ``=``, ``+``,
+Spreadsheet formula injection: a text cell (or a column name) that begins with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return would run as a formula when a CSV or
 XLSX file is opened in a spreadsheet program.
 
@@ -217,6 +217,8 @@ def _write_csv(frame: pd.DataFrame, tmp: str) -> None:
     for name in table.columns:
         if _is_text_column(table[name]):
             table[name] = table[name].astype(object).map(neutralise, na_action="ignore")
+    # Column names come from the input file too: the header row is neutralised like any cell.
+    table.columns = [neutralise(str(c)) for c in table.columns]
     # float_format=None keeps the shortest text that reads back to the same float; CRLF line
     # ends (RFC 4180) make the csv module quote any field holding a bare CR or LF.
     table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
@@ -228,7 +230,8 @@ def _write_xlsx(frame: pd.DataFrame, tmp: str) -> None:
     table = _tabular(frame)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("incidents")
-    sheet.append([str(c) for c in table.columns])
+    # Column names come from the input file too: a name like "=HYPERLINK(...)" stays text.
+    sheet.append([_text_cell(sheet, str(c)) for c in table.columns])
     columns = [table[c].astype(object).to_numpy() for c in table.columns]
     try:
         _append_rows(sheet, columns, [str(c) for c in table.columns])
@@ -248,8 +251,20 @@ def _discard(sheet) -> None:
             sheet._writer.cleanup()
 
 
-def _append_rows(sheet, columns: list[np.ndarray], names: list[str]) -> None:
+def _text_cell(sheet, value: str) -> object:
+    """``value`` as an XLSX cell that is never a formula."""
+    if not needs_neutralising(value):
+        return value
     from openpyxl.cell import WriteOnlyCell
+
+    # A string cell flagged with Excel's quote prefix: shown and kept as text.
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def _append_rows(sheet, columns: list[np.ndarray], names: list[str]) -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils.exceptions import IllegalCharacterError
 
@@ -258,11 +273,7 @@ def _append_rows(sheet, columns: list[np.ndarray], names: list[str]) -> None:
         for value in row:
             value = _cell(value)
             if needs_neutralising(value):
-                # A string cell flagged with Excel's quote prefix: shown and kept as text.
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"
-                cell.quotePrefix = True
-                cells.append(cell)
+                cells.append(_text_cell(sheet, value))
             elif isinstance(value, str) and len(value) > 32767:
                 raise DataError("a text cell is longer than Excel's limit of 32767 characters")
             else:

@@ -108,8 +108,9 @@ class _ScatterRenderer:
         for key, style in OUTCOME_STYLE.items():
             self.axes.scatter([], [], c=style.colour, s=12, label=style.label)
         self.axes.legend(loc="upper right", fontsize="small")
-        self.title = self.figure.suptitle("")
-        self.caption = self.figure.text(0.01, 0.01, "", fontsize="small")
+        # Titles and labels hold user text: a "$" is a dollar sign, never mathtext.
+        self.title = self.figure.suptitle("", parse_math=False)
+        self.caption = self.figure.text(0.01, 0.01, "", fontsize="small", parse_math=False)
 
     def draw(self, mask: np.ndarray, title: str, label: str) -> np.ndarray:
         self.scatter.set_offsets(self.xy[mask] if len(self.xy) else np.zeros((0, 2)))

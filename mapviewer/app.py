@@ -46,7 +46,9 @@ def split_arguments(files: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _fail(message: str) -> int:
-    print(f"mapviewer: error: {message}", file=sys.stderr)
+    from mapviewer.cli import terminal_text
+
+    print(terminal_text(f"mapviewer: error: {message}"), file=sys.stderr)  # messages may quote cells
     return 2
 
 

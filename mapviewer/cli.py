@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from mapviewer import __version__
@@ -10,8 +11,18 @@ from mapviewer import __version__
 SUBCOMMANDS = ("inspect", "export")
 
 
+#: Control characters (C0 except tab and newline, DEL, C1): record text holding them could
+#: drive the terminal (escape sequences that rewrite the screen or the window title).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with its control characters shown as ``\\xNN`` escapes, safe to print."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _fail(message: str) -> int:
-    print(f"mapviewer: error: {message}", file=sys.stderr)
+    print(terminal_text(f"mapviewer: error: {message}"), file=sys.stderr)
     return 2
 
 
@@ -78,10 +89,10 @@ def run_inspect(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
-    print(report.to_text())
+    print(terminal_text(report.to_text()))
     print(f"dates: {summary['date_min']} .. {summary['date_max']}")
     for name, values in counts.items():
-        print(f"by {name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+        print(terminal_text(f"by {name}: " + ", ".join(f"{k} {v}" for k, v in values.items())))
     return 0
 
 

@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _fail(message: str, code: int) -> int:
     text = " ".join(str(message).split())  # one line, whatever the message held
-    print(f"mapviewer export: error: {text}", file=sys.stderr)
+    from mapviewer.cli import terminal_text
+
+    print(terminal_text(f"mapviewer export: error: {text}"), file=sys.stderr)  # messages may quote cells
     return code
 
 

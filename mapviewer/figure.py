@@ -67,6 +67,7 @@ _RC = {
     "pdf.fonttype": 42,  # TrueType text in PDF: selectable and searchable
     "font.family": "DejaVu Sans",  # ships with matplotlib, has Cyrillic
     "svg.hashsalt": "mapviewer",  # stable ids in SVG output
+    "text.parse_math": False,  # titles and labels hold record text: a "$" is a dollar sign, never mathtext
 }
 _LINE_PT = 12.5  # legend line height in points
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -112,6 +113,15 @@ def _list_words(values: Iterable[str], order: Sequence[str] | None = None, most:
     return ", ".join(values)
 
 
+def _literal(text: str) -> str:
+    """``text`` (record text: munition names in the subtitle) escaped so mathtext shows its "$" as is.
+
+    Texts are not parsed as math (``text.parse_math`` is off), but matplotlib measures a
+    wrapped text as math when it holds two "$"; escaped dollars are shown as plain "$".
+    """
+    return text.replace("$", r"\$")
+
+
 def _catalogue_order() -> tuple[str, ...]:
     try:
         from geodata.munitions import munition_names
@@ -121,10 +131,49 @@ def _catalogue_order() -> tuple[str, ...]:
         return ()
 
 
-def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None) -> str:
+def _class_plural(munition_class: str) -> str:
+    if munition_class == "unknown":
+        return "unknown munitions"
+    return munition_class if munition_class.endswith("artillery") else munition_class + "s"
+
+
+def _munition_words(chosen: Iterable[str], classes: dict[str, str] | None) -> str:
+    """Chosen munitions in words: a class whose every munition in the data is chosen is named as the class.
+
+    ``classes`` maps each munition in the data to its class ("ballistic missiles,
+    cruise missiles" reads better under a title than twelve names).
+    """
+    rest = set(chosen)
+    words: list[str] = []
+    if classes:
+        members: dict[str, set[str]] = {}
+        for name, munition_class in classes.items():
+            members.setdefault(munition_class, set()).add(name)
+        for munition_class in MUNITION_CLASSES:
+            names = members.get(munition_class)
+            if names and len(names) > 1 and names <= rest:  # one munition: its name says more
+                words.append(_class_plural(munition_class))
+                rest -= names
+    if rest:
+        words.append(_list_words(rest, _catalogue_order()))
+    return ", ".join(words)
+
+
+def munition_classes_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Each munition in ``frame`` and its class (what a munition filter chose from)."""
+    if not len(frame) or "munition" not in frame.columns or "munition_class" not in frame.columns:
+        return {}
+    pairs = frame[["munition", "munition_class"]].dropna().drop_duplicates("munition")
+    return {str(m): str(c) for m, c in zip(pairs["munition"], pairs["munition_class"])}
+
+
+def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None, *,
+                    classes: dict[str, str] | None = None) -> str:
     """The filters and date range in words: ``1 Jun 2025 – 30 Jun 2025 · KN-23, Kh-101 · impact``.
 
     With no date filter, the date span of ``frame`` (the rows shown) is given.
+    ``classes`` (munition -> class of all the data, see :func:`munition_classes_of`)
+    lets whole classes chosen be named as classes.
     """
     tz = state.tz if state is not None else DEFAULT_TZ
     parts: list[str] = []
@@ -146,7 +195,7 @@ def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None
     if state is not None and state.munition_classes is not None:
         parts.append(_list_words(state.munition_classes, MUNITION_CLASSES))
     if state is not None and state.munitions is not None:
-        parts.append(_list_words(state.munitions, _catalogue_order()))
+        parts.append(_munition_words(state.munitions, classes))
     elif state is None or state.munition_classes is None:
         parts.append("all munitions")
     if state is not None and state.outcomes is not None:
@@ -660,7 +709,8 @@ class FigureRenderer:
             self._title = fig.text(margin / width, 1 - margin / height, self.default_title, fontsize=17,
                                    fontweight="bold", va="top", ha="left")
             self._subtitle = fig.text(margin / width, 1 - (margin + 0.42) / height, "", fontsize=10,
-                                      color="#333333", va="top", ha="left", wrap=True, gid="subtitle")
+                                      color="#333333", va="top", ha="left", wrap=True, gid="subtitle",
+                                      parse_math=True)  # see _literal: wrapping measures "$" text as math
 
             ax = fig.add_axes([map_box[0] / width, map_box[1] / height, map_box[2] / width, map_box[3] / height],
                               label="map")
@@ -714,17 +764,19 @@ class FigureRenderer:
         self._metres_per_point = (limits[0][1] - limits[0][0]) / (map_box[2] * 72)
 
     def draw(self, frame: pd.DataFrame, filter_state: FilterState | None = None, *, title: str | None = None,
-             subtitle: str | None = None, note: str | None = None) -> Figure:
+             subtitle: str | None = None, note: str | None = None,
+             classes: dict[str, str] | None = None) -> Figure:
         """Show ``frame``'s rows (already filtered, see :func:`select_rows`) and return the figure.
 
         ``filter_state`` is described in the subtitle (unless ``subtitle`` is
-        given) and fingerprinted; ``note`` adds a line to the footer.
+        given) and fingerprinted; ``note`` adds a line to the footer; ``classes``
+        as in :func:`describe_filter`.
         """
-        description = describe_filter(filter_state, frame)
+        description = describe_filter(filter_state, frame, classes=classes)
         limits = self._limits
         with rc_context(_RC):
             self._title.set_text(title or self.default_title)
-            self._subtitle.set_text(subtitle if subtitle is not None else description)
+            self._subtitle.set_text(_literal(subtitle if subtitle is not None else description))
             if len(frame):
                 x, y = self._transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
             else:
@@ -784,13 +836,14 @@ def render_figure(
     """
     if out is not None and Path(out).suffix.lower() not in FIGURE_FORMATS:
         raise DataError(f"{out}: figures are saved as {', '.join(FIGURE_FORMATS)}; the suffix says otherwise")
+    classes = munition_classes_of(frame)  # of all the rows: what the munition filter chose from
     frame = select_rows(frame, filter_state)
     renderer = FigureRenderer(
         tuple(extent) if extent is not None else _data_extent(frame), page=page, dpi=dpi, title=title,
         source_paths=source_paths, basemap=basemap,
         highlight=filter_state.admin1 if filter_state is not None and filter_state.admin1 else (),
         legend_rows=legend_rows(frame))
-    fig = renderer.draw(frame, filter_state, subtitle=subtitle, note=note)
+    fig = renderer.draw(frame, filter_state, subtitle=subtitle, note=note, classes=classes)
     if out is not None:
         save_figure(fig, out)
     return fig

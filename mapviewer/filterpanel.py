@@ -150,6 +150,11 @@ class FilterPanel(QWidget):
         self.reset_button = QPushButton("Reset filters")
         self.reset_button.clicked.connect(self.reset)
         self.count_label = QLabel()
+        # Constraints this panel has no widgets for (oblast, area, ... from a saved view or the
+        # command line): said in words, or the count would shrink for no visible reason.
+        self.other_label = QLabel()
+        self.other_label.setWordWrap(True)
+        self.other_label.setVisible(False)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -157,6 +162,7 @@ class FilterPanel(QWidget):
         layout.addWidget(date_box)
         layout.addWidget(munition_box, 1)
         layout.addWidget(outcome_box)
+        layout.addWidget(self.other_label)
         bottom = QHBoxLayout()
         bottom.addWidget(self.count_label, 1)
         bottom.addWidget(self.reset_button)
@@ -410,6 +416,24 @@ class FilterPanel(QWidget):
         shown, total = int(self.state.mask.sum()), len(frame)
         self.count_label.setText(f"{shown:,} of {total:,} events")
         self.reset_button.setEnabled(not current.is_empty)
+        other = other_constraints(current)
+        self.other_label.setText(("Also filtered by " + "; ".join(other) + ".") if other else "")
+        self.other_label.setVisible(bool(other))
+
+
+def other_constraints(state: FilterState) -> list[str]:
+    """The filter's constraints the panel shows no widget for, in words."""
+    words = []
+    if state.admin1 is not None:
+        words.append("oblast: " + ", ".join(sorted(state.admin1)))
+    if state.munition_classes is not None:
+        words.append("munition class: " + ", ".join(sorted(state.munition_classes)))
+    if state.bbox is not None:
+        w, s, e, n = state.bbox
+        words.append(f"area {w:.2f}–{e:.2f} E, {s:.2f}–{n:.2f} N")
+    if state.min_casualties is not None:
+        words.append(f"at least {state.min_casualties} killed or injured")
+    return words
 
 
 def _as_day(value: Bound, tz: str) -> dt.date | None:

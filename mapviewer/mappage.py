@@ -64,6 +64,10 @@ _DROPPED_ASSETS = frozenset({
 _URL_IN_TAG = re.compile(r"<(script|link)\b[^>]*?(?:src|href)\s*=\s*[\"']?(https?:)?//", re.I)
 
 
+#: What the page may not do at all (scripts, styles and images are its own, inline or local).
+CSP = "connect-src 'none'; object-src 'none'; frame-src 'none'; form-action 'none'; base-uri 'none'"
+
+
 class AssetError(RuntimeError):
     """An asset the page needs has no local file (a packaging problem, not a user error)."""
 
@@ -361,8 +365,10 @@ def date_caption(filter_state: FilterState | None) -> str:
 # -- the page -------------------------------------------------------------------------------
 def json_for_script(value: Any) -> str:
     """``value`` as a JavaScript literal safe inside a ``<script>`` element or a runJavaScript call."""
-    # "<" escaped so record text can never close the <script> element it sits in.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    # "<" escaped so record text can never close the <script> element it sits in; U+2028/U+2029
+    # escaped because older JavaScript engines end a string literal at them (exported pages).
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def build_page(*, live: bool = True, title: str | None = None, data: dict | None = None,
@@ -390,6 +396,10 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
     fmap.default_css = [("leaflet_css", "")]
     if title:
         fmap.get_root().header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="title")
+    # Defence in depth: the page never fetches, posts or embeds, so even script that ever slipped
+    # in could not read local files (fetch/XHR of file URLs) nor send them anywhere.
+    fmap.get_root().header.add_child(Element(f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'),
+                                     name="csp")
 
     folium.map.CustomPane("mv-basemap", z_index=250, pointer_events=False).add_to(fmap)
     folium.map.CustomPane("mv-labels", z_index=350, pointer_events=False).add_to(fmap)

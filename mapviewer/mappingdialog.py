@@ -7,6 +7,7 @@ takes. Columns left unmapped are kept as extra columns, never dropped.
 """
 from __future__ import annotations
 
+import html
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -229,7 +230,10 @@ class ColumnMappingDialog(QDialog):
             combo.addItem(NOT_IN_FILE, None)
             for header in p.headers:
                 combo.addItem(header, header)
-                combo.setItemData(combo.count() - 1, samples[header] or "(empty in the first rows)",
+                # Tooltips guess rich text from the content: escape the cell text and say it is HTML.
+                combo.setItemData(combo.count() - 1,
+                                  f"<p style='white-space:pre-wrap'>{html.escape(samples[header])}</p>"
+                                  if samples[header] else "(empty in the first rows)",
                                   Qt.ItemDataRole.ToolTipRole)
             wanted = keep.get(name) if name in keep else p.suggested.get(name)
             combo.setCurrentIndex(max(combo.findData(wanted), 0) if wanted is not None else 0)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import tempfile
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
@@ -39,11 +40,19 @@ MAX_DETAILS = 50
 WAVE_MAX_OPACITY = 0.45
 
 
+#: Longest address the page may ask the app to open (longer ones are refused, not cut).
+MAX_URL_LENGTH = 8192
+
+
 def open_external(url: QUrl) -> bool:
     """Open an http(s) address in the system browser; anything else is refused."""
-    if url.scheme() not in ("http", "https"):
+    if url.scheme() not in ("http", "https") or not url.isValid() or not url.host():
         return False
     return QDesktopServices.openUrl(url)
+
+
+def _finite(*values: object) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
 
 
 class _Bridge(QObject):
@@ -52,6 +61,13 @@ class _Bridge(QObject):
     def __init__(self, view: MapView) -> None:
         super().__init__(view)
         self._view = view
+
+    def event(self, event: QEvent) -> bool:
+        # QWebChannel lets the page call deleteLater() on any object it sees; that would cut the
+        # app off from the map. The bridge lives exactly as long as its view (its parent).
+        if event.type() == QEvent.Type.DeferredDelete:
+            return True
+        return super().event(event)
 
     @Slot(list)
     def selectPositions(self, positions: list) -> None:  # noqa: N802 (called from JS)
@@ -67,7 +83,8 @@ class _Bridge(QObject):
 
     @Slot(str)
     def openLink(self, url: str) -> None:  # noqa: N802
-        open_external(QUrl(url))
+        if isinstance(url, str) and len(url) <= MAX_URL_LENGTH:
+            open_external(QUrl(url, QUrl.ParsingMode.StrictMode))
 
 
 class _MapPage(QWebEnginePage):
@@ -346,16 +363,21 @@ class MapView(QWebEngineView):
             self.run_js(f"mapviewer.setBasemap({mappage.json_for_script(spec)});")
 
     # -- page -> state (through the bridge) -------------------------------------------------
+    # The page is not trusted: arguments are checked (types, ranges, sizes) and bad calls ignored.
     def _on_page_selected(self, positions: list) -> None:
-        try:
-            chosen = [int(p) for p in positions]
-        except (TypeError, ValueError):
+        n = len(self._state.frame)
+        if not isinstance(positions, list) or len(positions) > n:
             return
-        self._state.set_selection(chosen)
+        if not all(_finite(p) and p == int(p) and 0 <= p < n for p in positions):
+            return
+        self._state.set_selection([int(p) for p in positions])
 
     def _on_page_view_changed(self, lat: float, lon: float, zoom: float) -> None:
-        self._state.set_view_from_map(float(lat), float(lon), float(zoom))
+        if _finite(lat, lon, zoom) and -90 <= lat <= 90 and abs(lon) <= 1e4 and 0 <= zoom <= mappage.MAX_ZOOM:
+            self._state.set_view_from_map(float(lat), float(lon), float(zoom))
 
     def _on_page_drawn(self, count: int) -> None:
+        if not _finite(count) or count < 0:
+            return
         self._drawn = int(count)
         self.incidents_drawn.emit(self._drawn)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QProgressDialog,
     QPushButton,
     QSizePolicy,
@@ -323,6 +322,7 @@ class TimelinePanel(QWidget):
         self.goto_box = QLineEdit(placeholderText="Go to date (YYYY-MM-DD)")
         self.goto_box.setMaximumWidth(190)
         self.message = QLabel("")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # quotes typed text and file names: never rich text
         self.export_button = QPushButton("Export animation…")
         self.reset_button = QPushButton("All dates", toolTip="Show every date and clear the date range")
 
@@ -501,7 +501,9 @@ class TimelinePanel(QWidget):
     def _on_export_finished(self, error: str) -> None:
         self._end_export()
         if error:
-            QMessageBox.warning(self, "Export animation", error)
+            from mapviewer.reportdialog import warning_box
+
+            warning_box(self, "Export animation", error).exec()  # plain text: the error may quote data
         else:
             self.message.setText(f"Animation saved: {self._export_out}")
         self.export_finished.emit(error)

@@ -2,7 +2,8 @@
 
 Data paths are stored relative to the view file when they can be (so a folder
 of data and views can be moved or shared) and resolved against the view file
-when read. This module imports no Qt: the batch CLI reads views too.
+when read; the absolute paths as saved are kept too, for a view file moved or
+copied on its own. This module imports no Qt: the batch CLI reads views too.
 
 Example::
 
@@ -124,6 +125,8 @@ def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
     document = {
         "mapviewer_view": VIEW_VERSION,
         "data": [_relative(p, folder) for p in spec.data],
+        # Where the files were when saved: found again when the view file alone is moved or copied.
+        "data_absolute": [os.path.abspath(p) for p in spec.data],
         "filter": filter_to_dict(spec.filter),
         "basemap": spec.basemap,
         "center": list(spec.center) if spec.center is not None else None,
@@ -161,9 +164,14 @@ def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
     data = document.get("data") or []
     if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
         raise DataError(f"{where} [data]: must be a list of file paths")
+    saved_at = document.get("data_absolute")
+    if not (isinstance(saved_at, list) and len(saved_at) == len(data) and all(isinstance(p, str) for p in saved_at)):
+        saved_at = [None] * len(data)
     resolved = []
-    for listed in data:
+    for listed, fallback in zip(data, saved_at):
         absolute = os.path.normpath(folder / Path(listed).expanduser())
+        if not os.path.isfile(absolute) and fallback and os.path.isfile(fallback):
+            absolute = os.path.normpath(fallback)
         if check_files and not os.path.isfile(absolute):
             raise DataError(f"{where}: data file not found: {absolute} (listed as {listed!r})")
         resolved.append(absolute)

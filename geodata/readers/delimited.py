@@ -25,6 +25,11 @@ DELIMITERS = (",", ";", "\t", "|")
 # Canonical columns read as text whatever they look like (ids keep leading zeros; dates are ours to parse).
 _TEXT_TARGETS = {"event_id", "occurred_at", "time", "time_precision", "location", "admin1", "geo_precision",
                  "munition", "munition_class", "outcome", "source", "source_url", "notes"}
+# Of those, the ones whose values repeat across rows (a few places, munitions, outcome words):
+# read as a dictionary, so checks and name resolution run once per distinct value.
+_REPEATED_TARGETS = {"time_precision", "location", "admin1", "geo_precision", "munition", "munition_class",
+                     "outcome", "source"}
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 #: A hook that turns a table with the file's headers (and its row numbers) into one the header
 #: mapping understands; it may set rows aside itself, accounting for them in the report.
@@ -198,12 +203,13 @@ def _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted: boo
     takes over (it names those rows). ``quoted`` says whether the file uses quotes: only
     then can a value hold a line break, which Arrow handles more slowly.
     """
-    text_columns: list[str] = []
+    column_types: dict[str, pa.DataType] = {}
     if transform is None:
         mapping = map_headers(header, path=str(p), columns=columns, lat=lat, lon=lon)
-        text_columns = [h for h, t in mapping.items() if t in _TEXT_TARGETS]
-    else:
-        text_columns = list(header)
+        column_types = {h: _DICTIONARY if t in _REPEATED_TARGETS else pa.string()
+                        for h, t in mapping.items() if t in _TEXT_TARGETS}
+    else:  # a transform expects plain text columns
+        column_types = {h: pa.string() for h in header}
     source: object = str(p)
     if enc not in ("utf-8", "utf-8-sig"):
         try:
@@ -217,7 +223,7 @@ def _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted: boo
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=quoted, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in text_columns},
+                column_types=column_types,
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,

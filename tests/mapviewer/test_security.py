@@ -1,0 +1,441 @@
+"""Record text is data: hostile files run nothing and show their text as text, everywhere.
+
+Every text field of the hostile files (values and column names) holds markup, script,
+formulas, entities, line separators and very long strings. The map page is the real
+QtWebEngine page; ``window.__pwned`` is what any payload that ran would set.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QLabel, QMessageBox
+
+from geodata import read_incidents
+from mapviewer.mapview import MapView
+from mapviewer.state import AppState
+
+WAIT = 60000  # generous: two shared cores, WebEngine start-up
+
+PAYLOADS = {
+    "script": "<script>window.__pwned=1</script>",
+    "img": '<img src=x onerror="window.__pwned=1">',
+    "svg": '"><svg onload="window.__pwned=1">',
+    "close": "</script><script>window.__pwned=1</script>",
+    "separators": "line\u2028separator\u2029paragraph",
+    "entities": "&amp; &lt;b&gt; &#60;",
+    "rich": '<b>bold</b> <a href="https://evil.example/">link</a>',
+    "formula": '=HYPERLINK("http://evil.example/","click")',
+}
+LONG = "L" * 20000
+HOSTILE_COLUMNS = ['<img src=x onerror="window.__pwned=1">', '=HYPERLINK("http://evil.example/")', "</script>"]
+FIELDS = ["event_id", "location", "admin1", "munition", "source", "notes"]
+
+
+def _records() -> list[dict]:
+    records = []
+    for i, text in enumerate(PAYLOADS.values()):
+        record = {name: text for name in FIELDS}
+        record["event_id"] = f"{text}-{i}"
+        record["notes"] = f"{text} {LONG}" if i == 0 else text
+        record["source_url"] = "javascript:window.__pwned=1"
+        record.update({name: text for name in HOSTILE_COLUMNS})
+        record.update(date=f"2025-09-{10 + i:02d} 03:00", outcome="impact",
+                      latitude=48.0 + 0.5 * i, longitude=26.0 + 1.5 * i)
+        records.append(record)
+    return records
+
+
+@pytest.fixture
+def hostile_csv(tmp_path) -> str:
+    records = _records()
+    path = tmp_path / "hostile.csv"
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    return str(path)
+
+
+@pytest.fixture
+def hostile_geojson(tmp_path) -> str:
+    features = []
+    for record in _records():
+        lat, lon = record.pop("latitude"), record.pop("longitude")
+        features.append({"type": "Feature", "properties": record,
+                         "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+    path = tmp_path / "hostile.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def hostile(hostile_csv):
+    return read_incidents(hostile_csv)
+
+
+def _plain(rich: str) -> str:
+    """What a Qt rich-text tooltip shows a person."""
+    doc = QTextDocument()
+    doc.setHtml(rich)
+    return doc.toPlainText()
+
+
+def _lines(text: str) -> str:
+    """``text`` as a text document lays it out (line and paragraph separators become line ends)."""
+    return text.replace("\u2028", "\n").replace("\u2029", "\n")
+
+
+@pytest.mark.parametrize("kind", ["csv", "geojson"])
+def test_hostile_files_load_with_every_text_kept_verbatim(kind, hostile_csv, hostile_geojson):
+    result = read_incidents(hostile_csv if kind == "csv" else hostile_geojson)
+    frame = result.frame
+    assert len(frame) == len(PAYLOADS)
+    for name in HOSTILE_COLUMNS:
+        assert name in frame.columns
+    assert set(frame["munition"]) == set(PAYLOADS.values())
+    assert frame["notes"].iloc[0].endswith(LONG)
+    assert set(frame["source_url"]) == {"javascript:window.__pwned=1"}
+
+
+# -- the live map page -----------------------------------------------------------------------
+@pytest.fixture
+def view(qtbot):
+    state = AppState()
+    view = MapView(state)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    with qtbot.waitSignal(view.ready, timeout=WAIT):
+        pass
+    yield view
+    view.release()
+
+
+def js(qtbot, target, expression: str):
+    """Evaluate ``expression`` in the page and return its JSON value."""
+    out: list = []
+    target.run_js(f"JSON.stringify({expression})", out.append)
+    qtbot.waitUntil(lambda: bool(out), timeout=WAIT)
+    return None if out[0] in (None, "", "undefined") else json.loads(out[0])
+
+
+def mouse(target, x: float, y: float, kind: str) -> None:
+    target.run_js(
+        "(function(){var c = document.querySelector('.leaflet-container'), r = c.getBoundingClientRect();"
+        f"var o = {{bubbles: true, cancelable: true, clientX: r.left + {x}, clientY: r.top + {y}, button: 0}};"
+        + ("c.dispatchEvent(new MouseEvent('mousedown', o)); c.dispatchEvent(new MouseEvent('mouseup', o));"
+           if kind == "click" else "")
+        + f"c.dispatchEvent(new MouseEvent('{kind}', o));}})()"
+    )
+
+
+def _point(qtbot, target, position: int):
+    target.run_js(f"mapviewer.setView({48.0 + 0.5 * position}, {26.0 + 1.5 * position}, 12)")
+    qtbot.waitUntil(lambda: js(qtbot, target, f"mapviewer.screenPoint({position})") is not None, timeout=WAIT)
+    return js(qtbot, target, f"mapviewer.screenPoint({position})")
+
+
+NO_MARKUP = ("document.querySelectorAll('.leaflet-popup-content img, .leaflet-popup-content script,"
+             " .leaflet-popup-content svg, .leaflet-popup-content b, .leaflet-tooltip img, .leaflet-tooltip script,"
+             " .leaflet-tooltip svg, .leaflet-tooltip b').length")
+POPUP_TEXT = "(document.querySelector('.leaflet-popup-content table') ? " \
+             "document.querySelector('.leaflet-popup-content').textContent : '')"
+POPUP_LINKS = "[...document.querySelectorAll('.leaflet-popup-content a')].map(a => a.getAttribute('href'))"
+
+
+def test_hovering_and_clicking_hostile_records_runs_nothing(qtbot, view, hostile, monkeypatch):
+    opened: list[str] = []
+    monkeypatch.setattr("mapviewer.mapview.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
+    state = view._state
+    frame = hostile.frame
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
+        state.add_dataset("hostile.csv", frame, hostile.report)
+    for position, text in enumerate(PAYLOADS.values()):
+        x, y = _point(qtbot, view, position)
+        mouse(view, x, y, "mousemove")
+        qtbot.waitUntil(lambda: text in (js(qtbot, view, "(document.querySelector('.mv-tooltip') || {})"
+                                                         ".textContent || ''")), timeout=WAIT)
+        view.run_js("mapviewer.state.map.closePopup()")
+        mouse(view, x, y, "click")
+        qtbot.waitUntil(lambda: state.selection.tolist() == [position], timeout=WAIT)
+        qtbot.waitUntil(lambda: f"{text}-{position}" in (js(qtbot, view, POPUP_TEXT) or ""), timeout=WAIT)
+        popup = js(qtbot, view, POPUP_TEXT)
+        # Every field and every column name shows as the literal text.
+        assert popup.count(text) >= len(FIELDS) + len(HOSTILE_COLUMNS)
+        for name in HOSTILE_COLUMNS:
+            assert name in popup
+        assert js(qtbot, view, NO_MARKUP) == 0
+        # Only http(s) addresses become links: never the javascript: source_url.
+        links = js(qtbot, view, POPUP_LINKS)
+        assert all(link.startswith(("http://", "https://")) for link in links), links
+        assert "javascript:window.__pwned=1" in popup
+    assert LONG in js(qtbot, view, "mapviewer.state.details[0].map(f => f[1]).join(' ')")
+    legend = js(qtbot, view, "document.querySelector('.mv-legend').textContent")
+    assert f"{len(frame)} events" in legend
+    # Clicking the links that are there opens them outside, and the page stays put.
+    view.run_js("document.querySelectorAll('.leaflet-popup-content a').forEach(a => a.click())")
+    qtbot.wait(300)
+    assert all(QUrl(u).scheme() in ("http", "https") for u in opened)
+    assert view.url().scheme() == "file"
+    assert js(qtbot, view, "typeof window.__pwned") == "undefined"
+
+
+def test_a_page_calling_the_bridge_with_bogus_values_changes_nothing(qtbot, view, hostile, monkeypatch):
+    opened: list[str] = []
+    monkeypatch.setattr("mapviewer.mapview.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
+    state = view._state
+    frame = hostile.frame
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
+        state.add_dataset("hostile.csv", frame, hostile.report)
+    state.set_selection([1])
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!mapviewer.state.bridge") is True, timeout=WAIT)
+    drawn = view.drawn_count
+    view.run_js("""(function () {
+        var b = mapviewer.state.bridge, big = [];
+        for (var i = 0; i < 1000000; i++) big.push(i);
+        b.selectPositions([1e300]); b.selectPositions([-1]); b.selectPositions([2.5]); b.selectPositions(['3']);
+        b.selectPositions([NaN]); b.selectPositions([Infinity]); b.selectPositions(big);
+        b.selectPositions('not a list'); b.selectPositions([[4]]); b.selectPositions([{}]);
+        b.viewChanged(NaN, 1e308, -5); b.viewChanged(95, 30, 6); b.viewChanged(50, 30, 1e9);
+        b.incidentsDrawn(-7);
+        b.openLink('javascript:window.__pwned=1'); b.openLink('file:///etc/passwd');
+        b.openLink('https://' + 'x'.repeat(100000) + '.example/'); b.openLink('http://');
+        b.deleteLater();
+        b.selectPositions([5]);  /* a real click, after the junk: still handled */
+    })()""")
+    qtbot.waitUntil(lambda: state.selection.tolist() == [5], timeout=WAIT)
+    assert view.drawn_count == drawn
+    assert opened == []
+    view_now = state.view
+    assert view_now is None or (-90 <= view_now[0] <= 90 and 0 <= view_now[2] <= 18)
+    # The bridge survived its deleteLater call and still carries the page's reports.
+    view.run_js("mapviewer.state.bridge.viewChanged(49.5, 31.25, 7)")
+    qtbot.waitUntil(lambda: state.view == (49.5, 31.25, 7.0), timeout=WAIT)
+    assert js(qtbot, view, "typeof window.__pwned") == "undefined"
+
+
+def test_script_in_the_page_could_not_read_local_files(qtbot, view, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET", encoding="utf-8")
+    url = QUrl.fromLocalFile(str(secret)).toString()
+    view.run_js(f"window.__read = 'pending'; fetch('{url}').then(r => r.text())"
+                ".then(t => { window.__read = t; }, () => { window.__read = 'refused'; });"
+                f"var x = new XMLHttpRequest(); try {{ x.open('GET', '{url}', false); x.send();"
+                " window.__xhr = x.responseText; } catch (e) { window.__xhr = 'refused'; }")
+    qtbot.waitUntil(lambda: js(qtbot, view, "window.__read") != "pending", timeout=WAIT)
+    assert js(qtbot, view, "[window.__read, window.__xhr]") == ["refused", "refused"]
+    assert js(qtbot, view, "mapviewer.ready") is True  # the page itself still works
+
+
+def test_the_standalone_export_of_hostile_records_runs_nothing(qtbot, tmp_path, hostile):
+    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
+    from mapviewer.mappage import write_standalone_html
+
+    path = write_standalone_html(hostile.frame, tmp_path / "export.html", title=PAYLOADS["close"])
+    raw = path.read_text(encoding="utf-8")
+    assert "\u2028" not in raw and "\u2029" not in raw  # literal separators break older JS engines
+    assert "<script>window.__pwned" not in raw and "<img src=x" not in raw
+    profile = QWebEngineProfile()
+    page = QWebEnginePage(profile)
+    browser = QWebEngineView()
+    browser.setPage(page)
+    qtbot.addWidget(browser)
+    browser.resize(900, 650)
+    browser.show()
+
+    class _Target:
+        def run_js(self, script, callback=None):
+            if callback:
+                page.runJavaScript(script, 0, callback)
+            else:
+                page.runJavaScript(script, 0)
+
+    target = _Target()
+    try:
+        with qtbot.waitSignal(browser.loadFinished, timeout=WAIT):
+            browser.load(QUrl.fromLocalFile(str(path)))
+        assert js(qtbot, target, "mapviewer.count()") == len(hostile.frame)
+        assert page.title() == PAYLOADS["close"]
+        for position, text in enumerate(PAYLOADS.values()):
+            x, y = _point(qtbot, target, position)
+            target.run_js("mapviewer.state.map.closePopup()")
+            mouse(target, x, y, "click")
+            qtbot.waitUntil(lambda: f"{text}-{position}" in (js(qtbot, target, POPUP_TEXT) or ""), timeout=WAIT)
+            assert js(qtbot, target, NO_MARKUP) == 0
+            links = js(qtbot, target, POPUP_LINKS)
+            assert all(link.startswith(("http://", "https://")) for link in links), links
+        assert js(qtbot, target, "typeof window.__pwned") == "undefined"
+    finally:
+        import shiboken6
+
+        browser.close()
+        browser.setPage(None)
+        shiboken6.delete(page)  # the page must go before its profile
+
+
+# -- Qt widgets --------------------------------------------------------------------------------
+def test_widgets_show_hostile_text_as_plain_text(qtbot, make_main_window, hostile):
+    from mapviewer.reportdialog import ReportDialog
+
+    state = AppState()
+    window = make_main_window(state, show=False)
+    state.add_dataset(hostile.report.path, hostile.frame, hostile.report)
+    model = window.table.model
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    for name in HOSTILE_COLUMNS:
+        assert name in headers
+    texts = {model.data(model.index(r, c)) for r in range(model.rowCount()) for c in range(model.columnCount())}
+    for text in PAYLOADS.values():
+        assert text in texts
+    for r in range(model.rowCount()):
+        for c in range(model.columnCount()):
+            tip = model.data(model.index(r, c), Qt.ItemDataRole.ToolTipRole)
+            if tip:  # rich text whose visible text is the cell, never its markup
+                assert _plain(tip) == _lines(model.data(model.index(r, c)))
+    # Filter panel and summary list the munition names from the data, as plain item text.
+    tree = window.filter_panel.munition_tree
+    names = {tree.topLevelItem(i).child(j).text(0)
+             for i in range(tree.topLevelItemCount()) for j in range(tree.topLevelItem(i).childCount())}
+    assert set(PAYLOADS.values()) <= names
+    summary = window.summary.munitions
+    assert set(PAYLOADS.values()) <= {summary.topLevelItem(i).text(0) for i in range(summary.topLevelItemCount())}
+    # Every label in the main window that can hold data is plain text.
+    for label in window.findChildren(QLabel):
+        if any(marker in label.text() for marker in ("<script", "<img", "<b>", "<svg")):
+            assert label.textFormat() == Qt.TextFormat.PlainText, label.text()
+    # The report dialog quotes the cells in its problem messages as they are.
+    dialog = ReportDialog([hostile.report])
+    qtbot.addWidget(dialog)
+    messages = [dialog.model.data(dialog.model.index(r, 4)) for r in range(dialog.model.rowCount())]
+    assert any(PAYLOADS["img"] in m for m in messages)
+    assert dialog.summary_label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_error_boxes_show_quoted_data_as_plain_text(qtbot, monkeypatch):
+    from mapviewer.timeline import TimelinePanel
+
+    shown: list[tuple] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.textFormat())) or 0)
+    panel = TimelinePanel(AppState())
+    qtbot.addWidget(panel)
+    monkeypatch.setattr(panel, "_end_export", lambda: None)
+    panel._on_export_finished(f"cannot write {PAYLOADS['rich']}")
+    assert shown == [(f"cannot write {PAYLOADS['rich']}", Qt.TextFormat.PlainText)]
+    assert panel.message.textFormat() == Qt.TextFormat.PlainText  # it quotes typed dates and file names
+
+
+def test_column_mapping_tooltips_show_cell_text_literally(qtbot, hostile_csv):
+    from mapviewer.mappingdialog import ColumnMappingDialog
+
+    dialog = ColumnMappingDialog(hostile_csv)
+    qtbot.addWidget(dialog)
+    combo = dialog.combos["notes"]
+    index = combo.findData("munition")
+    tip = combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert _plain(tip).startswith(PAYLOADS["script"])
+    assert PAYLOADS["img"] in _plain(combo.itemData(combo.findData(HOSTILE_COLUMNS[0]), Qt.ItemDataRole.ToolTipRole))
+
+
+# -- exports --------------------------------------------------------------------------------
+def test_spreadsheet_exports_never_hold_a_formula_not_even_in_the_header(tmp_path, hostile):
+    import openpyxl
+
+    from geodata.writers import write_incidents
+
+    write_incidents(hostile.frame, tmp_path / "out.csv")
+    with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for row in rows:  # header included
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
+    assert "'" + HOSTILE_COLUMNS[1] in rows[0]
+
+    write_incidents(hostile.frame, tmp_path / "out.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert HOSTILE_COLUMNS[1] in [c.value for c in next(sheet.iter_rows())]  # kept exactly, as text
+
+
+def test_geojson_and_geopackage_exports_keep_hostile_text_exactly(tmp_path, hostile):
+    import geopandas as gpd
+
+    from geodata.writers import write_incidents
+
+    write_incidents(hostile.frame, tmp_path / "out.geojson")
+    features = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))["features"]
+    assert [f["properties"]["munition"] for f in features] == list(hostile.frame["munition"])
+    assert features[0]["properties"][HOSTILE_COLUMNS[2]] == PAYLOADS["script"]
+    write_incidents(hostile.frame, tmp_path / "out.gpkg")
+    back = gpd.read_file(tmp_path / "out.gpkg")
+    assert list(back["notes"]) == list(hostile.frame["notes"])
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_figures_print_dollar_signs_and_markup_literally(tmp_path, hostile, fmt):
+    from geodata.filters import FilterState
+    from mapviewer.figure import render_figure
+
+    title = r"Costs $\frac$ <script>window.__pwned=1</script>"
+    munitions = {r"$x^2$ & $\frac$", PAYLOADS["script"]}
+    frame = hostile.frame.copy()
+    frame.loc[frame.index[0], "munition"] = r"$x^2$ & $\frac$"
+    out = tmp_path / f"figure.{fmt}"
+    render_figure(frame, filter_state=FilterState(munitions=munitions), title=title, out=out, dpi=60)
+    assert out.stat().st_size > 0
+    if fmt == "svg":
+        svg = out.read_text(encoding="utf-8")
+        root = ET.fromstring(svg)  # still well-formed XML
+        texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+        assert r"Costs $\frac$ <script>" in texts  # the title as typed
+        assert r"$x^2$" in texts  # a munition name in the filter line, not typeset
+        assert not list(root.iter("{http://www.w3.org/2000/svg}script"))
+
+
+@pytest.mark.parametrize("renderer", ["scatter", "figure"])
+def test_animation_titles_with_dollar_signs_draw(hostile, renderer):
+    from mapviewer.animation import animation_images
+
+    count, images = animation_images(hostile.frame, title=r"Costs $\frac$ and $x^2$", step="1d", dpi=30,
+                                     renderer=renderer, workers=1)
+    first = next(iter(images))
+    assert count >= 1 and first.ndim == 3 and first.shape[2] == 3
+
+
+# -- mapviewer inspect ------------------------------------------------------------------------
+def test_inspect_prints_hostile_text_without_terminal_control_codes(tmp_path, capsys):
+    from mapviewer.cli import main
+
+    path = tmp_path / "escapes.csv"
+    path.write_text("date,latitude,longitude,munition,outcome\n"
+                    "2025-09-10,50.4,30.5,\x1b]0;owned\x07\x1b[2J<script>x</script>,impact\n", encoding="utf-8")
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b]0;owned\\x07\\x1b[2J<script>x</script>" in out  # shown, escaped, never interpreted
+    assert main(["inspect", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert "\x1b]0;owned\x07\x1b[2J<script>x</script>" in summary["counts"]["munition"]
+
+
+def test_command_line_errors_quoting_the_file_print_no_control_codes(tmp_path, capsys):
+    from mapviewer.cli import main
+
+    path = tmp_path / "nodate.csv"
+    path.write_text("foo\x1b[2J,latitude,longitude\n1,50,30\n", encoding="utf-8")
+    assert main(["export", str(path), "--format", "csv", "-o", str(tmp_path / "out.csv")]) != 0
+    assert main(["inspect", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert err.count("foo\\x1b[2J") == 2  # the column name is still named, escaped
+    from mapviewer.app import _fail  # what `mapviewer FILE` prints when the file cannot be opened
+
+    _fail("nodate.csv: the file's columns: foo\x1b[2J")
+    assert capsys.readouterr().err == "mapviewer: error: nodate.csv: the file's columns: foo\\x1b[2J\n"
