@@ -182,6 +182,7 @@ def require(mapping: Mapping[str, str], headers: Sequence[str], *, path: str, co
     if "occurred_at" in missing:
         looked.append("no date column found (looked for date/datetime/occurred_at/event_date/дата)")
     raise MissingColumnsError(
-        f"{path}: {'; '.join(looked)}; the file's columns: {_listed(headers)}; name them with columns=",
+        f"{path}: {'; '.join(looked)}; the file's columns: {_listed(headers)}; "
+        "map them with File > Open with column mapping (in Python: read_incidents(..., columns=...))",
         missing, [str(h) for h in headers],
     )
