@@ -115,18 +115,28 @@ def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None) -> 
     naive = good & ~has_zone
     shifted = np.zeros(n, bool)
     if naive.any():
-        local = pd.DatetimeIndex(ns[naive].view("datetime64[ns]"))
-        loc = local.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        odd = np.asarray(loc.isna())
-        out = loc.tz_convert("UTC").as_unit("ns").asi8.copy()
-        if odd.any():  # autumn overlap or spring gap: take the summer-time reading, warn
-            fixed = local[odd].tz_localize(tz, ambiguous=np.ones(int(odd.sum()), bool), nonexistent="shift_forward")
-            out[odd] = fixed.tz_convert("UTC").as_unit("ns").asi8
-            shifted[np.flatnonzero(naive)[odd]] = True
-        utc_ns[naive] = out
+        utc_local, odd = localize(pd.DatetimeIndex(ns[naive].view("datetime64[ns]")), tz)
+        utc_ns[naive] = utc_local.as_unit("ns").asi8
+        shifted[np.flatnonzero(naive)[odd]] = True
     utc = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
     precision = np.where(good, precision, NONE).astype(np.int8)
     return ParsedTimes(utc, precision, ~empty & ~good, reasons, notes, shifted)
+
+
+def localize(local: pd.DatetimeIndex, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Wall-clock times in ``tz`` as UTC instants (NaT stays NaT).
+
+    A time the clock skips (spring gap) or repeats (autumn overlap) is read as
+    summer time; the returned mask marks those, for the caller to report.
+    """
+    loc = local.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    odd = np.asarray(loc.isna()) & ~np.asarray(local.isna())
+    if odd.any():
+        fixed = local[odd].tz_localize(tz, ambiguous=np.ones(int(odd.sum()), bool), nonexistent="shift_forward")
+        values = loc.tz_convert("UTC").as_unit("ns").asi8.copy()
+        values[odd] = fixed.tz_convert("UTC").as_unit("ns").asi8
+        return pd.DatetimeIndex(values.view("datetime64[ns]")).tz_localize("UTC"), odd
+    return loc.tz_convert("UTC"), odd
 
 
 def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

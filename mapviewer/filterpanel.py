@@ -35,6 +35,7 @@ from geodata.style import CLASS_STYLE, OUTCOME_STYLE
 
 DEBOUNCE_MS = 150
 _VALUE_ROLE = Qt.ItemDataRole.UserRole
+_CLASS_ROLE = Qt.ItemDataRole.UserRole + 1  # the class name on a class node of the munition tree
 #: Preset label -> how far back from the newest event (None: everything).
 PRESETS: dict[str, pd.Timedelta | None] = {
     "24 h": pd.Timedelta(hours=24),
@@ -176,10 +177,12 @@ class FilterPanel(QWidget):
     # -- building the filter ------------------------------------------------
     def build_filter(self) -> FilterState:
         """The filter the widgets describe (fields the panel does not show are kept)."""
+        munitions, munition_classes = self._munition_choice()
         return self.state.filter.replace(
             start=self._start,
             end=self._end,
-            munitions=self._checked(self.munition_tree, leaves_only=True),
+            munitions=munitions,
+            munition_classes=munition_classes,
             outcomes=self._checked(self.outcome_list),
             text=self.search.text().strip() or None,
         )
@@ -213,6 +216,38 @@ class FilterPanel(QWidget):
         if self._newest is None or self._end is not None or not isinstance(self._start, dt.datetime):
             return False
         return pd.Timestamp(self._start) == self._newest - span
+
+    def _munition_choice(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """(munitions, munition_classes) the munition tree describes.
+
+        An unticked class node excludes its class (``munition_classes``, as the map's layer
+        boxes do), unless it is unticked only because the munition filter already leaves
+        none of its munitions. The munitions of an excluded class keep their current
+        choice, so ticking the class again (here or on the map) brings back what was there.
+        """
+        current = self.state.filter
+        excluded = {c for c in MUNITION_CLASSES
+                    if current.munition_classes is not None and c not in current.munition_classes}
+        included: list[str] = []
+        everything = True
+        for i in range(self.munition_tree.topLevelItemCount()):
+            parent = self.munition_tree.topLevelItem(i)
+            munition_class = parent.data(0, _CLASS_ROLE)
+            children = [parent.child(j) for j in range(parent.childCount())]
+            before = [current.munitions is None or c.data(0, _VALUE_ROLE) in current.munitions for c in children]
+            off = parent.checkState(0) == Qt.CheckState.Unchecked and (munition_class in excluded or any(before))
+            if off:
+                excluded.add(munition_class)
+            else:
+                excluded.discard(munition_class)
+            for child, was in zip(children, before):
+                keep = was if off else child.checkState(0) == Qt.CheckState.Checked
+                everything &= keep
+                if keep:
+                    included.append(child.data(0, _VALUE_ROLE))
+        munitions = None if everything else frozenset(included)
+        classes = None if not excluded else frozenset(c for c in MUNITION_CLASSES if c not in excluded)
+        return munitions, classes
 
     def _checked(self, tree: QTreeWidget, leaves_only: bool = False) -> frozenset[str] | None:
         values, everything = [], True
@@ -336,6 +371,7 @@ class FilterPanel(QWidget):
                 parent.setFlags(parent.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
                 parent.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 parent.setData(0, _VALUE_ROLE, None)
+                parent.setData(0, _CLASS_ROLE, munition_class)
                 self.munition_tree.addTopLevelItem(parent)
                 for name in names:
                     child = QTreeWidgetItem([name, ""])
@@ -352,11 +388,15 @@ class FilterPanel(QWidget):
         self._syncing = True
         try:
             with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list):
-                for item in self._items(self.munition_tree, leaves_only=True):
-                    name = item.data(0, _VALUE_ROLE)
-                    item.setCheckState(0, _check(current.munitions is None or name in current.munitions))
                 for i in range(self.munition_tree.topLevelItemCount()):
-                    self._update_parent_check(self.munition_tree.topLevelItem(i))
+                    parent = self.munition_tree.topLevelItem(i)
+                    # A class the filter excludes (e.g. its layer unticked on the map) shows unticked.
+                    shown = current.munition_classes is None or parent.data(0, _CLASS_ROLE) in current.munition_classes
+                    for j in range(parent.childCount()):
+                        name = parent.child(j).data(0, _VALUE_ROLE)
+                        ticked = shown and (current.munitions is None or name in current.munitions)
+                        parent.child(j).setCheckState(0, _check(ticked))
+                    self._update_parent_check(parent)
                 for item in self._items(self.outcome_list):
                     value = item.data(0, _VALUE_ROLE)
                     item.setCheckState(0, _check(current.outcomes is None or value in current.outcomes))
@@ -422,12 +462,13 @@ class FilterPanel(QWidget):
 
 
 def other_constraints(state: FilterState) -> list[str]:
-    """The filter's constraints the panel shows no widget for, in words."""
+    """The filter's constraints the panel shows no widget for, in words.
+
+    Munition classes are not among them: the munition tree's class nodes show them.
+    """
     words = []
     if state.admin1 is not None:
         words.append("oblast: " + ", ".join(sorted(state.admin1)))
-    if state.munition_classes is not None:
-        words.append("munition class: " + ", ".join(sorted(state.munition_classes)))
     if state.bbox is not None:
         w, s, e, n = state.bbox
         words.append(f"area {w:.2f}–{e:.2f} E, {s:.2f}–{n:.2f} N")

@@ -321,17 +321,61 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, list[list[str]]]:
-    """Every field of the rows at ``positions`` as ``{position: [[field, text], ...]}`` for popups.
+#: Popup labels of the canonical columns; extra input columns keep their own names.
+FIELD_LABELS: dict[str, str] = {
+    "event_id": "ID",
+    "occurred_at": "Time (Kyiv)",
+    "time_precision": "Time precision",
+    "coordinates": "Coordinates",
+    "location": "Location",
+    "admin1": "Oblast",
+    "geo_precision": "Location precision",
+    "munition": "Munition",
+    "munition_class": "Munition class",
+    "outcome": "Outcome",
+    "killed": "Killed",
+    "injured": "Injured",
+    "source": "Source",
+    "source_url": "Source URL",
+    "notes": "Notes",
+}
+#: The app's own columns naming where each event came from (see mapviewer.state.AppState).
+_ORIGIN_COLUMNS = ("dataset", "source_row")
+_POPUP_TZ = "Europe/Kyiv"
 
-    Values are plain text; the page shows them as text nodes, never as HTML.
+
+def _popup_text(column: pd.Series) -> list[str]:
+    if isinstance(column.dtype, pd.DatetimeTZDtype):  # shown in Kyiv time, as the label says
+        return [t.strftime("%Y-%m-%d %H:%M") if not pd.isna(t) else "" for t in column.dt.tz_convert(_POPUP_TZ)]
+    return _column_text(column)
+
+
+def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, list[list[str]]]:
+    """Every field of the rows at ``positions`` as ``{position: [[label, text], ...]}`` for popups.
+
+    Canonical columns get a readable label (:data:`FIELD_LABELS`), extra columns keep
+    their names. The app's ``dataset``/``source_row`` become one last entry
+    ``["File", "<file name>, row <n>", "<full path>"]`` (the page shows the path as a
+    tooltip). Values are plain text; the page shows them as text nodes, never as HTML.
     """
     positions = [int(p) for p in positions]
     rows = frame.iloc[positions]
     geometry = getattr(rows, "_geometry_column_name", None)
-    names = ["coordinates" if c == geometry else str(c) for c in rows.columns]
-    columns = [_column_text(rows[c]) for c in rows.columns] if len(rows) else []  # per column: vectorised
-    return {str(pos): [[name, col[i]] for name, col in zip(names, columns)] for i, pos in enumerate(positions)}
+    shown = [c for c in rows.columns if c not in _ORIGIN_COLUMNS]
+    names = [FIELD_LABELS["coordinates"] if c == geometry else FIELD_LABELS.get(str(c), str(c)) for c in shown]
+    columns = [_popup_text(rows[c]) for c in shown] if len(rows) else []  # per column: vectorised
+    paths = _column_text(rows["dataset"]) if "dataset" in rows.columns and len(rows) else None
+    numbers = _column_text(rows["source_row"]) if "source_row" in rows.columns and len(rows) else None
+    details: dict[str, list[list[str]]] = {}
+    for i, pos in enumerate(positions):
+        fields = [[name, col[i]] for name, col in zip(names, columns)]
+        if paths is not None and paths[i]:
+            where = Path(paths[i]).name or paths[i]
+            if numbers is not None and numbers[i]:
+                where += f", row {numbers[i]}"
+            fields.append(["File", where, paths[i]])
+        details[str(pos)] = fields
+    return details
 
 
 def date_caption(filter_state: FilterState | None) -> str:

@@ -24,6 +24,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QApplication, QWidget
 
 from geodata.errors import DataError
+from geodata.schema import MUNITION_CLASSES
 from mapviewer import mappage
 from mapviewer.state import AppState
 
@@ -81,6 +82,10 @@ class _Bridge(QObject):
     def incidentsDrawn(self, count: int) -> None:  # noqa: N802
         self._view._on_page_drawn(count)
 
+    @Slot(str, bool)
+    def setClassShown(self, munition_class: str, shown: bool) -> None:  # noqa: N802
+        self._view._on_page_class_shown(munition_class, shown)
+
     @Slot(str)
     def openLink(self, url: str) -> None:  # noqa: N802
         if isinstance(url, str) and len(url) <= MAX_URL_LENGTH:
@@ -134,6 +139,7 @@ class MapView(QWebEngineView):
         self._pending_view: tuple[float, float, float] | None = None  # asked for before the page was ready
         self._release_view = False  # data were closed: the next data may be fitted again
         self._caption: str | None = None  # date caption last sent to the page
+        self._classes_shown: list[str] = list(MUNITION_CLASSES)  # class boxes ticked in the page
         self._encoder: mappage.IncidentEncoder | None = None
         self._boundary: str | None = None  # GeoJSON of a user's boundary layer
         self._boundary_name = "Boundaries"
@@ -206,7 +212,10 @@ class MapView(QWebEngineView):
         self.run_js(f"mapviewer.setDensity({json.dumps(bool(on))})")
 
     def set_class_visible(self, munition_class: str, visible: bool) -> None:
-        """Switch one munition class's layer on or off (as its layer-control box does)."""
+        """Tick or untick one munition class's box in the layer control, as a person would.
+
+        In the app that sets ``munition_classes`` on the state's filter (through the page).
+        """
         self.run_js(f"mapviewer.setClassVisible({json.dumps(munition_class)}, {json.dumps(bool(visible))})")
 
     def set_boundary_layer(self, layer: gpd.GeoDataFrame | None, name: str = "Boundaries") -> None:
@@ -306,6 +315,10 @@ class MapView(QWebEngineView):
         if self._release_view:  # files were closed: new data are fitted again
             self._release_view = False
             script = "mapviewer.releaseView();" + script
+        shown = _classes_shown(self._state.filter)
+        if shown != self._classes_shown:  # before the mask, so the boxes and the rows agree
+            self._classes_shown = shown
+            script += f"mapviewer.setClassesShown({json.dumps(shown)});"
         fit = self._fit_next and bool(mask.any())
         if fit:
             self._fit_next = False
@@ -376,8 +389,27 @@ class MapView(QWebEngineView):
         if _finite(lat, lon, zoom) and -90 <= lat <= 90 and abs(lon) <= 1e4 and 0 <= zoom <= mappage.MAX_ZOOM:
             self._state.set_view_from_map(float(lat), float(lon), float(zoom))
 
+    def _on_page_class_shown(self, munition_class: str, shown: bool) -> None:
+        # A class box in the layer control is one more way to set the one filter.
+        if not isinstance(munition_class, str) or munition_class not in MUNITION_CLASSES or not isinstance(shown, bool):
+            return
+        current = self._state.filter
+        classes = set(MUNITION_CLASSES if current.munition_classes is None else current.munition_classes)
+        if shown:
+            classes.add(munition_class)
+        else:
+            classes.discard(munition_class)
+        self._state.set_filter(current.replace(
+            munition_classes=None if classes >= set(MUNITION_CLASSES) else frozenset(classes)))
+
     def _on_page_drawn(self, count: int) -> None:
         if not _finite(count) or count < 0:
             return
         self._drawn = int(count)
         self.incidents_drawn.emit(self._drawn)
+
+
+def _classes_shown(filter_state) -> list[str]:
+    """The munition classes whose layer box is ticked under ``filter_state``, in fixed order."""
+    wanted = filter_state.munition_classes
+    return [c for c in MUNITION_CLASSES if wanted is None or c in wanted]

@@ -20,6 +20,7 @@ import pandas as pd
 from geodata.errors import DataError
 from geodata.report import LoadReport
 from geodata.schema import MUNITION_CLASSES
+from geodata.timeparse import localize
 
 #: Ukraine and its neighbours (west Russia up to Moscow, Belarus, Moldova, the
 #: Black Sea): a point outside this box cannot be a strike these sources record.
@@ -126,9 +127,12 @@ def parse_dates(
     index = pd.Index(list(rows), name="row")
     zoned = [t is not None and t.tzinfo is not None for t in out]
     local = [None if z else t for t, z in zip(out, zoned)]
-    naive = pd.to_datetime(pd.Series(local, index=index, dtype="object"), errors="coerce")
-    stamps = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
-    stamps = stamps.dt.as_unit("ns")
+    naive = pd.DatetimeIndex(pd.to_datetime(pd.Series(local, dtype="object"), errors="coerce"))
+    utc, shifted = localize(naive, tz)
+    stamps = pd.Series(utc.as_unit("ns"), index=index)
+    for i in np.flatnonzero(shifted):
+        report.add(rows[i], time_column or column, f"local time {naive[i]} is skipped or repeated by the clock "
+                   f"change in {tz}; read as {utc[i].isoformat()}", "warning")
     if any(zoned):  # times written with a zone are already instants
         stamps[zoned] = [t for t, z in zip(out, zoned) if z]
     return stamps, pd.Series(precision, index=index, dtype="object"), bad

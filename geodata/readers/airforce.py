@@ -28,6 +28,7 @@ import pandas as pd
 from geodata.errors import DataError
 from geodata.readers import _sources_common as common
 from geodata.report import LoadReport
+from geodata.timeparse import localize
 
 NAME = "airforce_waves"
 
@@ -116,8 +117,8 @@ def parse(path: str | Path, *, tz: str | None = None, encoding: str | None = Non
     # The typed columns take the canonical (lower-case) names; other columns keep theirs.
     raw = raw.rename(columns={lower[c]: c for c in ("time_start", "time_end", "model", *COUNT_COLUMNS)
                               if c in lower})
-    raw["time_start"] = _localise(starts, table.index, tz)
-    raw["time_end"] = _localise(ends, table.index, tz)
+    raw["time_start"] = _localise(starts, table.index, tz, report, "time_start")
+    raw["time_end"] = _localise(ends, table.index, tz, report, "time_end")
     raw["time_precision"] = precision
     for name in COUNT_COLUMNS:
         raw[name] = _counts(col(name), rows, report, name, rejected)
@@ -138,10 +139,14 @@ def _parse_time(value: str) -> tuple[pd.Timestamp, bool] | None:
         return None
 
 
-def _localise(values: list[pd.Timestamp | None], index: pd.Index, tz: str) -> pd.Series:
-    naive = pd.to_datetime(pd.Series(values, index=index, dtype="object"))
-    local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    return local.dt.tz_convert("UTC").dt.as_unit("ns")  # the incidents frame's unit
+def _localise(values: list[pd.Timestamp | None], index: pd.Index, tz: str, report: LoadReport,
+              column: str) -> pd.Series:
+    naive = pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype="object")))
+    utc, shifted = localize(naive, tz)
+    for i in np.flatnonzero(shifted):
+        report.add(index[i], column, f"local time {naive[i]} is skipped or repeated by the clock change "
+                   f"in {tz}; read as {utc[i].isoformat()}", "warning")
+    return pd.Series(utc.as_unit("ns"), index=index)  # the incidents frame's unit
 
 
 def _counts(values: pd.Series, rows: list[int], report: LoadReport, column: str, rejected: set[int]) -> pd.Series:

@@ -16,7 +16,9 @@
     hidden: {},                         // class code -> true when its layer is off
     selected: [], selectedSet: {},      // indices into the arrays
     details: {},                        // position -> [[field, text], ...]
-    pendingPopup: -1, legend: null, control: null, density: null, densityOn: false,
+    pendingPopup: -1, popupPos: -1,      // position whose popup is open, -1 when none
+    syncingClasses: false,              // layer boxes set from the app's filter: not echoed back
+    legend: null, control: null, density: null, densityOn: false,
     basemaps: null, tiles: null, classLayers: [],
     pinned: null,                       // [lat, lon, zoom] the app asked for: wins over fitting new data
     caption: null,                      // the date filter shown top-centre
@@ -314,6 +316,7 @@
     }
     groupBySymbol();
     remapSelection();
+    if (S.popupPos >= 0 && indexOfPosition(S.popupPos) < 0) S.map.closePopup();  // the filter hid its event
     if (S.legend) S.legend.update();
     if (S.densityOn) updateDensity();
     // A new file jumps to its events at once (no animation), so what is reported drawn is on screen;
@@ -335,6 +338,7 @@
 
   // Every row of the app's frame, once per opened file; setMask then picks the rows shown.
   function setFrame(d) {
+    if (S.map) S.map.closePopup();  // new rows: the open popup's position names another event
     S.frame = loadArrays(d);
     return S.frame.n;
   }
@@ -484,9 +488,14 @@
     var box = el('div', 'mv-popup'), fields = S.details[p];
     box.appendChild(tooltipNode(i));
     if (!fields) { box.appendChild(el('div', 'mv-muted', 'Loading details\u2026')); return box; }
-    var table = el('table', 'mv-fields');
+    var table = el('table', 'mv-fields'), origin = null;
     for (var k = 0; k < fields.length; k++) {
       var name = fields[k][0], value = fields[k][1];
+      if (fields[k].length > 2) {  // [label, text, title]: the file and row the event came from
+        origin = el('div', 'mv-origin', name + ': ' + value);
+        origin.title = String(fields[k][2]);  // attribute set as text, never parsed
+        continue;
+      }
       if (value === '' || value === null) continue;
       var tr = el('tr'), td = el('td');
       tr.appendChild(el('th', null, name));
@@ -495,6 +504,7 @@
       tr.appendChild(td); table.appendChild(tr);
     }
     box.appendChild(table);
+    if (origin) box.appendChild(origin);
     return box;
   }
 
@@ -503,6 +513,7 @@
     if (i < 0) return;
     L.popup({ minWidth: 320, maxWidth: 460, maxHeight: 380, className: 'mv-popup-wrap' })
       .setLatLng([S.lat[i], S.lon[i]]).setContent(popupNode(p, i)).openOn(S.map);
+    S.popupPos = p;
   }
 
   // -- events ---------------------------------------------------------------------------
@@ -669,6 +680,25 @@
     return true;
   }
 
+  // The app's filter decides which class boxes are ticked (names of the classes shown).
+  function setClassesShown(names) {
+    S.syncingClasses = true;
+    try {
+      for (var k = 0; k < S.cfg.classes.length; k++) {
+        var layer = S.classLayers[k], on = names.indexOf(S.cfg.classes[k]) >= 0;
+        if (on && !S.map.hasLayer(layer)) layer.addTo(S.map);
+        if (!on && S.map.hasLayer(layer)) S.map.removeLayer(layer);
+      }
+    } finally { S.syncingClasses = false; }
+    return classesShown();
+  }
+
+  function classesShown() {
+    var out = [];
+    for (var k = 0; k < S.cfg.classes.length; k++) if (S.map.hasLayer(S.classLayers[k])) out.push(S.cfg.classes[k]);
+    return out;
+  }
+
   function onOverlay(e, on) {
     if (e.layer === S.density) {
       S.densityOn = on;
@@ -676,7 +706,14 @@
       return;
     }
     if (e.layer._mvClass === undefined) return;
-    if (on) delete S.hidden[e.layer._mvClass]; else S.hidden[e.layer._mvClass] = true;
+    var k = e.layer._mvClass;
+    if (on) delete S.hidden[k]; else S.hidden[k] = true;
+    if (!on && S.popupPos >= 0) {
+      var i = indexOfPosition(S.popupPos);
+      if (i >= 0 && S.cl[i] === k) S.map.closePopup();
+    }
+    // In the app a class box is one more way to set the filter: the app answers with the new rows.
+    if (!S.syncingClasses) tellApp('setClassShown', [S.cfg.classes[k], on]);
     if (S.layer) S.layer.redraw();
     if (S.legend) S.legend.update();
     if (S.densityOn) updateDensity();
@@ -886,6 +923,7 @@
     map.on('mousemove', onMove);
     map.on('mouseout', function () { if (tip) { map.closeTooltip(tip); tip = null; } });
     map.on('click', onClick);
+    map.on('popupclose', function () { S.popupPos = -1; });
     map.on('moveend', function () {
       var c = map.getCenter();
       tellApp('viewChanged', [c.lat, c.lng, map.getZoom()]);
@@ -908,6 +946,8 @@
     setBoundaryLayer: setBoundaryLayer,
     setDensity: setDensity,
     setClassVisible: setClassVisible,
+    setClassesShown: setClassesShown,
+    classesShown: classesShown,
     fitData: function () { S.pinned = null; fitData(); return S.n; },
     zoomToSelection: function () { S.pinned = null; fitBounds(boundsOf(S.selected)); return S.selected.length; },
     setView: setView,

@@ -92,3 +92,15 @@ def test_blank_lines_do_not_shift_row_numbers(tmp_path: Path) -> None:
     assert list(raw.index) == [2, 4]
     assert rejected == {4}
     assert report.errors[0].row == 4
+
+
+def test_a_time_the_autumn_clock_change_repeats_is_read_as_summer_time_and_reported(tmp_path: Path) -> None:
+    # 27 Oct 2024: Kyiv clocks went from 04:00 EEST back to 03:00 EET, so 03:30 happened twice
+    path = tmp_path / "missile_attacks_daily.csv"
+    path.write_text(HEADER + "\n2024-10-27 03:30,2024-10-27 06:00,Shahed-136,Kursk oblast,Kyiv oblast,,,"
+                    "20,18,,,,1,,x\n", encoding="utf-8")
+    raw, report, rejected = airforce.parse(path)
+    assert not rejected
+    assert raw.loc[2, "time_start"] == pd.Timestamp("2024-10-27 00:30", tz="UTC")  # 03:30 EEST (UTC+3)
+    warned = [p for p in report.problems if p.row == 2 and p.column == "time_start"]
+    assert len(warned) == 1 and warned[0].severity == "warning" and "clock change" in warned[0].message

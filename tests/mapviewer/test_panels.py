@@ -64,7 +64,9 @@ def test_unticking_an_outcome_filters_the_state(panel, qtbot):
 
 def test_unticking_a_class_drops_all_its_munitions(panel, qtbot):
     _untick(panel, panel.munition_tree, "Ballistic missile", qtbot)
-    assert "KN-23" not in panel.state.filter.munitions
+    # A class node is the class filter (the map's class layer boxes set the same field).
+    assert "ballistic missile" not in panel.state.filter.munition_classes
+    assert _item(panel.munition_tree, "KN-23").checkState(0) == Qt.CheckState.Unchecked
     assert set(panel.state.visible["munition"]) == {"Shahed-136", "Kh-101"}
     # The class node shows a mixed state when only some of its munitions are ticked.
     _item(panel.munition_tree, "KN-23").setCheckState(0, Qt.CheckState.Checked)
@@ -371,3 +373,21 @@ def test_munitions_of_a_waves_report_can_be_filtered(qtbot, waves_csv):
     _untick(widget, widget.munition_tree, "KN-23", qtbot)
     assert "KN-23" not in state.filter.munitions and "Shahed-131" in state.filter.munitions
     assert int(wave_mask(state.waves, state.filter).sum()) == 2
+
+
+def test_a_class_left_out_of_the_filter_shows_unticked_and_ticking_it_brings_it_back(panel, qtbot):
+    state = panel.state
+    from geodata.style import CLASS_STYLE
+
+    node = _item(panel.munition_tree, CLASS_STYLE["loitering munition"].label)
+    state.set_filter(state.filter.replace(munition_classes=frozenset({"ballistic missile", "cruise missile"})))
+    assert node.checkState(0) == Qt.CheckState.Unchecked
+    assert _item(panel.munition_tree, "Shahed-136").checkState(0) == Qt.CheckState.Unchecked
+    assert _item(panel.munition_tree, "KN-23").checkState(0) == Qt.CheckState.Checked
+    assert not panel.other_label.isVisible()  # shown on the tree, not in words
+    assert set(state.visible["munition"]) == {"KN-23", "Kh-101"}
+    with qtbot.waitSignal(state.filter_changed, timeout=WAIT):
+        node.setCheckState(0, Qt.CheckState.Checked)
+    assert state.filter.munition_classes is None or "loitering munition" in state.filter.munition_classes
+    assert state.filter.munitions is None
+    assert "Shahed-136" in set(state.visible["munition"])
