@@ -479,10 +479,10 @@ def _times(raw: pd.DataFrame, check: _Checker, tz: str, dayfirst: bool | None):
 
 
 def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Categorical]:
-    n = len(raw)
     if "munition" not in raw.columns:
-        return pd.Series(np.nan, index=range(n), dtype="str"), pd.Categorical.from_codes(
-            np.full(n, MUNITION_CLASSES.index("unknown")), dtype=MUNITION_CLASS_DTYPE)
+        stated = "; classes as the munition_class column states them" if "munition_class" in raw.columns else ""
+        check.note("munition", f"no munition column: every munition is unknown{stated}")
+        raw = raw.assign(munition=pd.Series(None, index=raw.index, dtype="object"))
     codes, uniques = _codes(raw["munition"])
     found = [resolve_munition(u) for u in uniques]
     # "ракета Х-101", "Shahed-136 drone": one catalogue munition named inside longer text

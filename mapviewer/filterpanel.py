@@ -222,8 +222,8 @@ class FilterPanel(QWidget):
 
         An unticked class node excludes its class (``munition_classes``, as the map's layer
         boxes do), unless it is unticked only because the munition filter already leaves
-        none of its munitions. The munitions of an excluded class keep their current
-        choice, so ticking the class again (here or on the map) brings back what was there.
+        none of its munitions. The munitions of a class excluded before (e.g. on the map)
+        keep their current choice, so ticking the class again brings back what was there.
         """
         current = self.state.filter
         excluded = {c for c in MUNITION_CLASSES
@@ -235,13 +235,14 @@ class FilterPanel(QWidget):
             munition_class = parent.data(0, _CLASS_ROLE)
             children = [parent.child(j) for j in range(parent.childCount())]
             before = [current.munitions is None or c.data(0, _VALUE_ROLE) in current.munitions for c in children]
-            off = parent.checkState(0) == Qt.CheckState.Unchecked and (munition_class in excluded or any(before))
+            was_off = munition_class in excluded
+            off = parent.checkState(0) == Qt.CheckState.Unchecked and (was_off or any(before))
             if off:
                 excluded.add(munition_class)
             else:
                 excluded.discard(munition_class)
             for child, was in zip(children, before):
-                keep = was if off else child.checkState(0) == Qt.CheckState.Checked
+                keep = was if off and was_off else child.checkState(0) == Qt.CheckState.Checked
                 everything &= keep
                 if keep:
                     included.append(child.data(0, _VALUE_ROLE))

@@ -395,12 +395,17 @@ class MapView(QWebEngineView):
             return
         current = self._state.filter
         classes = set(MUNITION_CLASSES if current.munition_classes is None else current.munition_classes)
+        munitions = current.munitions
         if shown:
             classes.add(munition_class)
+            if munitions is not None:  # a ticked class shows its events, also those its munitions left out
+                frame = self._state.frame
+                of_class = frame.loc[(frame["munition_class"] == munition_class).to_numpy(dtype=bool), "munition"]
+                munitions = munitions | frozenset(str(m) for m in of_class.dropna().unique())
         else:
             classes.discard(munition_class)
         self._state.set_filter(current.replace(
-            munition_classes=None if classes >= set(MUNITION_CLASSES) else frozenset(classes)))
+            munitions=munitions, munition_classes=None if classes >= set(MUNITION_CLASSES) else frozenset(classes)))
 
     def _on_page_drawn(self, count: int) -> None:
         if not _finite(count) or count < 0:

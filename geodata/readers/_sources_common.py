@@ -19,7 +19,6 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.report import LoadReport
-from geodata.schema import MUNITION_CLASSES
 from geodata.timeparse import localize
 
 #: Ukraine and its neighbours (west Russia up to Moscow, Belarus, Moldova, the
@@ -318,15 +317,6 @@ def finish(
     west, south, east, north = bbox
     frame = build_frame(passed, report, rows=list(passed.index), tz=tz, id_prefix=id_prefix,
                         labels=labels, region=(south, west, north, east))
-    if "munition_class" in passed.columns and len(frame):
-        # The class a source states (TimeMap's weapon system) stands where the catalogue
-        # could not tell, also for rows that name no munition at all.
-        stated = passed["munition_class"].reindex(frame.index)
-        usable = (frame["munition_class"] == "unknown").to_numpy(dtype=bool) & stated.isin(MUNITION_CLASSES).to_numpy()
-        if usable.any():
-            classes = frame["munition_class"].copy()
-            classes[usable] = stated[usable].to_numpy()
-            frame["munition_class"] = classes
     dropped = int((~keep).sum())
     report.rows_read += dropped
     report.rows_rejected += dropped

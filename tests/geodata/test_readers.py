@@ -420,3 +420,15 @@ def test_source_specific_formats_are_registered() -> None:
     names = [f.name for f in formats()]
     assert {"timemap", "cir", "airforce_waves"} <= set(names)
     assert names[-1] == "csv"  # the generic text table is asked last
+
+
+def test_a_file_without_a_munition_column_says_so_and_keeps_stated_classes(tmp_path: Path) -> None:
+    path = tmp_path / "classes_only.csv"
+    path.write_text("date,lat,lon,munition_class\n2025-06-01,50.45,30.52,ballistic missile\n"
+                    "2025-06-02,49.99,36.23,\n", encoding="utf-8")
+    result = read_incidents(path)
+    frame = result.frame
+    assert list(frame["munition_class"]) == ["ballistic missile", "unknown"]
+    assert frame["munition"].isna().all()
+    notes = [p for p in result.report.problems if p.row is None and p.column == "munition"]
+    assert len(notes) == 1 and "no munition column" in notes[0].message
