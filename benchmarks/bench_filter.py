@@ -16,32 +16,15 @@ import datetime as dt
 import os
 import statistics
 import time
-from typing import Callable
 
 import numpy as np
 
 from geodata import FilterState, facet_counts
 from geodata.sample import make_sample
 from geodata.stats import summarize
+from timing import line, times  # benchmarks/timing.py
 
 TARGET_MS = 20.0
-
-
-def _times(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds per run (CPU time shows less of a busy machine)."""
-    wall, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return wall, cpu
-
-
-def _line(name: str, times: tuple[list[float], list[float]]) -> str:
-    wall, cpu = times
-    return (f"{name:<46} median {statistics.median(wall):7.2f} ms   p90 {np.percentile(wall, 90):7.2f} ms"
-            f"   CPU median {statistics.median(cpu):7.2f} ms   ({len(wall)} runs)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,17 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     cold = (time.perf_counter() - start) * 1000
     print(f"{'combined filter, first call on the frame':<46} {cold:7.2f} ms   (keeps {kept:,} rows)")
     it = iter(states * 2)
-    combined = _times(lambda: next(it).mask(frame), args.runs)
-    print(_line("combined filter (date + munitions + outcomes)", combined))
+    combined = times(lambda: next(it).mask(frame), args.runs)
+    print(line("combined filter (date + munitions + outcomes)", combined))
     state = states[0]
-    print(_line("facet counts, munitions", _times(lambda: facet_counts(frame, state, "munitions"), 50)))
-    print(_line("facet counts, outcomes", _times(lambda: facet_counts(frame, state, "outcomes"), 50)))
-    print(_line("text search 'kharkiv'", _times(lambda: FilterState(text="kharkiv").mask(frame), 20)))
+    print(line("facet counts, munitions", times(lambda: facet_counts(frame, state, "munitions"), 50)))
+    print(line("facet counts, outcomes", times(lambda: facet_counts(frame, state, "outcomes"), 50)))
+    print(line("text search 'kharkiv'", times(lambda: FilterState(text="kharkiv").mask(frame), 20)))
     box = FilterState(bbox=(30.0, 50.0, 31.0, 51.0))
-    print(_line("bounding box", _times(lambda: box.mask(frame), 20)))
+    print(line("bounding box", times(lambda: box.mask(frame), 20)))
     sub = frame[state.mask(frame)]
-    print(_line(f"summarize ({len(sub):,} filtered rows)", _times(lambda: summarize(sub), 20)))
-    print(_line(f"summarize (all {len(frame):,} rows)", _times(lambda: summarize(frame), 10)))
+    print(line(f"summarize ({len(sub):,} filtered rows)", times(lambda: summarize(sub), 20)))
+    print(line(f"summarize (all {len(frame):,} rows)", times(lambda: summarize(frame), 10)))
     median = statistics.median(combined[0])
     verdict = "met" if median < TARGET_MS else "NOT met"
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

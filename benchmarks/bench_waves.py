@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
-import time
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,6 +21,7 @@ from geodata import FilterState
 from geodata.sample import make_sample
 from geodata.schema import MUNITION_CLASS_DTYPE, TIME_PRECISION_DTYPE
 from geodata.waves import FUNNEL_COLUMNS, wave_funnel, wave_mask
+from timing import line, times  # benchmarks/timing.py
 
 TARGET_MS = 50.0
 
@@ -134,26 +133,6 @@ def _reference_hits(events: pd.DataFrame, names: set[str], waves: pd.DataFrame) 
     return hit
 
 
-# -- timing ---------------------------------------------------------------------------------------
-
-
-def _times(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds per run."""
-    wall, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return wall, cpu
-
-
-def _line(name: str, times: tuple[list[float], list[float]]) -> str:
-    wall, cpu = times
-    return (f"{name:<40} median {statistics.median(wall):8.2f} ms   p90 {np.percentile(wall, 90):8.2f} ms"
-            f"   CPU median {statistics.median(cpu):8.2f} ms   ({len(wall)} runs)")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -184,11 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         failed |= not same
         print(f"\n{name}: {len(new)} munitions, {int(new['geolocated'].sum()):,} geolocated events in windows; "
               f"same table as the reference: {same}")
-        print(_line("  reference (every event x every wave)", _times(
-            lambda s=state: reference_funnel(waves, events, s), args.reference_runs)))
-        times = _times(lambda s=state: wave_funnel(waves, events, s), args.runs)
-        print(_line("  wave_funnel", times))
-        failed |= statistics.median(times[1]) >= TARGET_MS
+        print(line("  reference (every event x every wave)", times(
+            lambda s=state: reference_funnel(waves, events, s), args.reference_runs), width=40))
+        measured = times(lambda s=state: wave_funnel(waves, events, s), args.runs)
+        print(line("  wave_funnel", measured, width=40))
+        failed |= statistics.median(measured[1]) >= TARGET_MS
     print(f"\ntarget: wave_funnel CPU median under {TARGET_MS:.0f} ms for every filter, same tables: "
           f"{'met' if not failed else 'NOT met'}")
     return 1 if failed else 0

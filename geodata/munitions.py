@@ -111,7 +111,7 @@ def _prefilter_re2() -> str:
     return "|".join(sorted(parts, key=len, reverse=True))
 
 
-def may_name_munitions(texts) -> "np.ndarray":
+def may_name_munitions(texts):
     """Which texts (an Arrow or pandas text column) may name a catalogue munition.
 
     A fast, vectorised superset test: texts with Cyrillic letters always pass (their

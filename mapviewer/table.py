@@ -45,6 +45,11 @@ HEADERS: dict[str, str] = {
     "dataset": "File",
 }
 _NUMERIC = {"killed", "injured", "lat", "lon"}
+#: Cell values are converted to Python objects in blocks of this many rows, when first shown.
+_BLOCK = 1024
+#: Column widths are measured on the header and this many rows, once per data load.
+WIDTH_SAMPLE = 200
+_MIN_WIDTH, _MAX_WIDTH = 50, 260
 _Display = Qt.ItemDataRole.DisplayRole
 
 
@@ -65,7 +70,8 @@ class IncidentTableModel(QAbstractTableModel):
         self.positions = np.zeros(0, dtype=np.int64)  # frame position of each table row
         self._row_of = np.zeros(0, dtype=np.int64)  # inverse: frame position -> table row, -1 if hidden
         self._columns: list[str] = []
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, np.ndarray] = {}  # lat/lon, whole columns (vectorised, cheap)
+        self._blocks: dict[tuple[str, int], np.ndarray] = {}  # (column, block) -> values as objects
         self._sort: tuple[str, Qt.SortOrder] | None = None
         self._local_times: pd.Series | None = None
         state.data_changed.connect(self._on_data_changed)
@@ -98,7 +104,7 @@ class IncidentTableModel(QAbstractTableModel):
             # Tooltips guess rich text from the content: escape it and say it is HTML.
             return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>" if text else None
         if role == Qt.ItemDataRole.DecorationRole and key == "outcome":
-            value = self._column("outcome")[self.positions[index.row()]]
+            value = self._value("outcome", self.positions[index.row()])
             return QColor(outcome_colour(_text(value)))
         if role == Qt.ItemDataRole.TextAlignmentRole and key in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -115,11 +121,16 @@ class IncidentTableModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     # -- helpers the view uses --------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        """Column keys in display order (frame columns, or "lat"/"lon")."""
+        return list(self._columns)
+
     def cell_text(self, row: int, key: str) -> str:
         position = self.positions[row]
         if key == "occurred_at":
             return self._time_text(position)
-        value = self._column(key)[position]
+        value = self._value(key, position)
         if key == "dataset":
             return os.path.basename(_text(value))
         if key in ("killed", "injured"):
@@ -144,16 +155,31 @@ class IncidentTableModel(QAbstractTableModel):
 
     # -- internals ----------------------------------------------------------
     def _column(self, key: str) -> np.ndarray:
+        """Latitudes or longitudes of every row (one vectorised pass)."""
         cached = self._cache.get(key)
         if cached is None:
-            frame = self.state.frame
-            if key in ("lat", "lon"):
-                geometry = frame.geometry
-                cached = (geometry.y if key == "lat" else geometry.x).to_numpy(dtype=float)
-            else:
-                cached = frame[key].to_numpy(dtype=object)
+            geometry = self.state.frame.geometry
+            cached = (geometry.y if key == "lat" else geometry.x).to_numpy(dtype=float)
             self._cache[key] = cached
         return cached
+
+    def _value(self, key: str, position: int):
+        """One cell's value. Converting a whole 200k-row text column to objects takes tens of
+        milliseconds, so only the block of rows around ``position`` is converted, once."""
+        cached = self._cache.get(key)  # lat/lon of every row, once sorted by them
+        if cached is not None:
+            return cached[position]
+        block = int(position) // _BLOCK
+        values = self._blocks.get((key, block))
+        if values is None:
+            start = block * _BLOCK
+            if key in ("lat", "lon"):
+                part = self.state.frame.geometry.iloc[start:start + _BLOCK]
+                values = (part.y if key == "lat" else part.x).to_numpy(dtype=float)
+            else:
+                values = self.state.frame[key].iloc[start:start + _BLOCK].to_numpy(dtype=object)
+            self._blocks[(key, block)] = values
+        return values[int(position) - block * _BLOCK]
 
     def _time_text(self, position: int) -> str:
         if self._local_times is None:
@@ -161,7 +187,7 @@ class IncidentTableModel(QAbstractTableModel):
         ts = self._local_times.iat[position]
         if ts is pd.NaT or pd.isna(ts):
             return ""
-        precision = _text(self._column("time_precision")[position]) if "time_precision" in self.state.frame else ""
+        precision = _text(self._value("time_precision", position)) if "time_precision" in self.state.frame else ""
         if precision == "month":
             return f"{ts:%Y-%m}"
         if precision == "day":
@@ -202,6 +228,7 @@ class IncidentTableModel(QAbstractTableModel):
             extras.append("dataset")
         self._columns = canonical + extras
         self._cache = {}
+        self._blocks = {}
         self._local_times = None
         if self._sort is not None and self._sort[0] not in self._columns:
             self._sort = None
@@ -240,7 +267,6 @@ class IncidentTable(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
         self.view.verticalHeader().setVisible(False)
         self.view.horizontalHeader().setDefaultSectionSize(110)
-        self.view.horizontalHeader().setResizeContentsPrecision(200)  # measure a sample, not 100k rows
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.copy_action = QAction("Copy rows", self)
@@ -277,11 +303,21 @@ class IncidentTable(QWidget):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        """Columns as wide as their content (sampled), long text capped."""
-        self.view.resizeColumnsToContents()
-        header = self.view.horizontalHeader()
-        for column in range(self.model.columnCount()):
-            header.resizeSection(column, min(max(header.sectionSize(column), 50), 260))
+        """Columns as wide as their header and the first rows' text, long text capped.
+
+        Measured once per data load on a sample (:data:`WIDTH_SAMPLE` rows), not on
+        every row: Qt's own fit would ask for hundreds of cells per column.
+        """
+        model, header = self.model, self.view.horizontalHeader()
+        cells, heads = self.view.fontMetrics(), header.fontMetrics()
+        sample = range(min(model.rowCount(), WIDTH_SAMPLE))
+        for column, key in enumerate(model.columns):
+            width = heads.horizontalAdvance(str(model.headerData(column, Qt.Orientation.Horizontal))) + 24
+            for row in sample:  # 24 px above: room for the sort arrow and margins
+                width = max(width, cells.horizontalAdvance(model.cell_text(row, key)) + 12)
+            if key == "outcome":  # the colour swatch
+                width += self.view.iconSize().width() if self.view.iconSize().width() > 0 else 20
+            header.resizeSection(column, min(max(width, _MIN_WIDTH), _MAX_WIDTH))
 
     def selected_rows(self) -> list[int]:
         """Selected table rows, ascending."""

@@ -5,7 +5,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -146,14 +146,28 @@ def test_encoded_incidents_round_trip():
     assert data["counts"]["classes"][classes[0]] >= 1
 
 
-def test_record_details_are_every_field_as_text():
+def test_record_details_are_every_field_as_text_under_readable_labels():
     frame = small_frame()
+    frame["Shelter"] = "school basement"  # an extra input column keeps its own name
     details = mappage.record_details(frame, [3])
     fields = dict(details["3"])
-    assert set(fields) == set(CANONICAL_COLUMNS) - {"geometry"} | {"coordinates"}
-    assert fields["notes"] == "<script>window.pwned=1</script>"  # text, escaped by the page
-    assert fields["killed"] == ""  # missing stays missing, never 0
-    assert fields["source_url"] == "https://example.org/3"
+    expected = {mappage.FIELD_LABELS[c] for c in CANONICAL_COLUMNS if c != "geometry"} | {"Coordinates", "Shelter"}
+    assert set(fields) == expected
+    assert fields["Notes"] == "<script>window.pwned=1</script>"  # text, escaped by the page
+    assert fields["Killed"] == ""  # missing stays missing, never 0
+    assert fields["Source URL"] == "https://example.org/3"
+    assert fields["Shelter"] == "school basement"
+    when = frame["occurred_at"].iloc[3].tz_convert("Europe/Kyiv")
+    assert fields["Time (Kyiv)"] == f"{when:%Y-%m-%d %H:%M}"
+
+
+def test_record_details_name_the_file_and_row_on_one_line():
+    frame = small_frame()
+    frame["dataset"] = "/data/briefing/incidents.gpkg"
+    frame["source_row"] = range(100, 100 + len(frame))
+    fields = mappage.record_details(frame, [2])["2"]
+    assert fields[-1] == ["File", "incidents.gpkg, row 102", "/data/briefing/incidents.gpkg"]
+    assert not any(f[0] in ("dataset", "source_row") for f in fields)
 
 
 def test_filter_mask_payload_names_the_kept_rows():

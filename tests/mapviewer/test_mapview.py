@@ -534,3 +534,94 @@ def test_the_legend_folds_on_a_small_map_and_the_person_can_unfold_it(qtbot, vie
     view.resize(540, 370)
     qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getSize().x") == 540, timeout=WAIT)
     assert js(qtbot, view, folded) is False  # the person's choice is kept
+
+
+_DRONE_BOX = ("[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+              ".find(l => l.textContent.includes({label})).querySelector('input')")
+
+
+def _layer_box(name: str) -> str:
+    from geodata.style import CLASS_STYLE
+
+    return _DRONE_BOX.format(label=json.dumps(CLASS_STYLE[name].label))
+
+
+def test_the_class_layer_boxes_are_the_one_class_filter(qtbot, view, state):
+    from geodata.style import CLASS_STYLE
+    from mapviewer.filterpanel import FilterPanel
+    from mapviewer.summary import SummaryPanel
+    from mapviewer.table import IncidentTable
+    from PySide6.QtCore import Qt
+
+    panel, summary, table = FilterPanel(state), SummaryPanel(state), IncidentTable(state)
+    for widget in (panel, summary, table):
+        qtbot.addWidget(widget)
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    n, drones = len(frame), int((frame["munition_class"] == "loitering munition").sum())
+    node = next(panel.munition_tree.topLevelItem(i) for i in range(panel.munition_tree.topLevelItemCount())
+                if panel.munition_tree.topLevelItem(i).text(0) == CLASS_STYLE["loitering munition"].label)
+
+    # A briefer unticks the drone layer in the map's layer control.
+    view.run_js(f"{_layer_box('loitering munition')}.click()")
+    qtbot.waitUntil(lambda: state.filter.munition_classes is not None, timeout=WAIT)
+    assert "loitering munition" not in state.filter.munition_classes
+    assert {"ballistic missile", "cruise missile"} <= state.filter.munition_classes
+    assert summary.headline.text() == f"{n - drones} of {n} events shown"
+    assert table.model.rowCount() == n - drones
+    assert node.checkState(0) == Qt.CheckState.Unchecked
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.count()") == n - drones, timeout=WAIT)
+    assert "Drone" in js(qtbot, view, "document.querySelector('.mv-legend .mv-off').textContent")
+    assert js(qtbot, view, f"{_layer_box('loitering munition')}.checked") is False
+
+    # Ticking the class again in the filter panel: the page's box follows, every event is back.
+    with qtbot.waitSignal(state.filter_changed, timeout=WAIT):
+        node.setCheckState(0, Qt.CheckState.Checked)
+    assert state.filter.munition_classes is None
+    qtbot.waitUntil(lambda: js(qtbot, view, f"{_layer_box('loitering munition')}.checked") is True, timeout=WAIT)
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.drawnCount()") == n, timeout=WAIT)
+
+    # A class left out by the filter (a saved view, the panel) unticks its box without calling back.
+    state.set_filter(state.filter.replace(munition_classes=frozenset({"ballistic missile"})))
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.classesShown()") == ["ballistic missile"], timeout=WAIT)
+    assert js(qtbot, view, f"{_layer_box('cruise missile')}.checked") is False
+    qtbot.wait(200)  # any echo from the page would have arrived
+    assert state.filter.munition_classes == frozenset({"ballistic missile"})
+
+
+def test_popup_has_readable_labels_and_one_provenance_line_and_closes_when_filtered_out(qtbot, view, state, tmp_path):
+    frame = make_frame()
+    path = str(tmp_path / "deep" / "incidents.gpkg")
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
+        state.add_dataset(path, frame, LoadReport(path=path, format="gpkg"))
+    state.set_selection([3])  # a drone over central Kyiv
+    view.run_js("mapviewer.state.map.setView([50.45, 30.52], 12, {animate: false})")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.screenPoint(3)") is not None, timeout=WAIT)
+    click_position(qtbot, view, 3)
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup-content table')"), timeout=WAIT)
+    labels = js(qtbot, view, "[...document.querySelectorAll('.leaflet-popup-content th')].map(t => t.textContent)")
+    for label in ("ID", "Time (Kyiv)", "Oblast", "Location precision", "Munition class"):
+        assert label in labels
+    for raw in ("event_id", "occurred_at", "admin1", "geo_precision", "dataset", "source_row"):
+        assert raw not in labels
+    times = js(qtbot, view, "[...document.querySelectorAll('.leaflet-popup-content tr')]"
+                            ".filter(r => r.firstChild.textContent === 'Time (Kyiv)').map(r => r.lastChild.textContent)")
+    assert times == ["2025-09-29 23:51"]  # 20:51 UTC is 23:51 in Kyiv (summer time)
+    origin = js(qtbot, view, "[document.querySelector('.mv-origin').textContent, document.querySelector('.mv-origin').title]")
+    assert origin == ["File: incidents.gpkg, row 3", path]
+    assert path not in js(qtbot, view, "document.querySelector('.leaflet-popup-content').textContent")
+
+    # Unticking the drone layer hides the event: its popup closes with it.
+    view.run_js(f"{_layer_box('loitering munition')}.click()")
+    qtbot.waitUntil(lambda: state.filter.munition_classes is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup')") is False, timeout=WAIT)
+    # A filter from elsewhere that hides the open popup's event closes it too.
+    state.set_filter(FilterState())
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.count()") == len(frame), timeout=WAIT)
+    state.set_selection([4])
+    view.run_js("mapviewer.state.map.setView([49.84, 24.03], 12, {animate: false})")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.screenPoint(4)") is not None, timeout=WAIT)
+    click_position(qtbot, view, 4)
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup-content table')"), timeout=WAIT)
+    state.set_filter(FilterState(outcomes={"impact"}))
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup')") is False, timeout=WAIT)

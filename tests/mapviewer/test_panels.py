@@ -391,3 +391,40 @@ def test_a_class_left_out_of_the_filter_shows_unticked_and_ticking_it_brings_it_
     assert state.filter.munition_classes is None or "loitering munition" in state.filter.munition_classes
     assert state.filter.munitions is None
     assert "Shahed-136" in set(state.visible["munition"])
+
+
+def test_table_columns_fit_their_header_and_text_with_long_text_capped(table, loaded_state):
+    from mapviewer.table import WIDTH_SAMPLE
+
+    view, model = table.view, table.model
+    cells, heads = view.fontMetrics(), view.horizontalHeader().fontMetrics()
+    assert model.rowCount() <= WIDTH_SAMPLE  # every row is in the measured sample here
+    for column, key in enumerate(model.columns):
+        width = view.columnWidth(column)
+        assert 50 <= width <= 260, key
+        header = heads.horizontalAdvance(str(model.headerData(column, Qt.Orientation.Horizontal)))
+        longest = max(cells.horizontalAdvance(model.cell_text(r, key)) for r in range(model.rowCount()))
+        assert width >= min(max(header, longest), 248), key  # nothing cut short unless capped
+
+
+def test_table_cells_far_down_a_big_table_show_their_own_row(qtbot):
+    import geopandas as gpd
+
+    from geodata.sample import make_sample
+    from mapviewer.state import AppState
+    from mapviewer.table import IncidentTable
+
+    sample = make_sample(seed=3)
+    big = gpd.GeoDataFrame(pd.concat([sample] * (3000 // len(sample) + 1), ignore_index=True).iloc[:3000],
+                           geometry="geometry", crs="EPSG:4326")
+    big["event_id"] = [f"E-{i}" for i in range(len(big))]
+    state = AppState()
+    widget = IncidentTable(state)
+    qtbot.addWidget(widget)
+    state.add_dataset("big.csv", big, LoadReport(path="big.csv", format="csv"))
+    model = widget.model
+    for row in (0, 1023, 1024, 2999):
+        assert model.cell_text(row, "event_id") == f"E-{row}"
+        assert model.cell_text(row, "lat") == f"{big.geometry.y.iloc[row]:.5f}"
+    model.sort(model.columns.index("event_id"), Qt.SortOrder.DescendingOrder)
+    assert model.cell_text(0, "event_id") == "E-999"  # text order: E-999 > E-2999

@@ -206,12 +206,15 @@ def test_a_page_calling_the_bridge_with_bogus_values_changes_nothing(qtbot, view
         b.incidentsDrawn(-7);
         b.openLink('javascript:window.__pwned=1'); b.openLink('file:///etc/passwd');
         b.openLink('https://' + 'x'.repeat(100000) + '.example/'); b.openLink('http://');
+        b.setClassShown('<img src=x onerror=1>', false); b.setClassShown('x'.repeat(100000), false);
+        b.setClassShown(null, false); b.setClassShown({}, false); b.setClassShown(7, false);
         b.deleteLater();
         b.selectPositions([5]);  /* a real click, after the junk: still handled */
     })()""")
     qtbot.waitUntil(lambda: state.selection.tolist() == [5], timeout=WAIT)
     assert view.drawn_count == drawn
     assert opened == []
+    assert state.filter.munition_classes is None  # no bogus class reached the filter
     view_now = state.view
     assert view_now is None or (-90 <= view_now[0] <= 90 and 0 <= view_now[2] <= 18)
     # The bridge survived its deleteLater call and still carries the page's reports.
