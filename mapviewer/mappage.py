@@ -240,7 +240,8 @@ class IncidentEncoder:
         self.klass = _codes(frame["munition_class"], MUNITION_CLASSES, MUNITION_CLASSES.index("unknown")).astype("u1")
         self.precision = _codes(frame["geo_precision"], GEO_PRECISIONS, 0).astype("u1")
         self.tprec = _codes(frame["time_precision"], TIME_PRECISIONS, 0).astype("u1")
-        times = pd.to_datetime(frame["occurred_at"], utc=True).dt.tz_localize(None).to_numpy()
+        # Kyiv wall-clock time, as the popup shows it: a day-precision event keeps its own date
+        times = pd.to_datetime(frame["occurred_at"], utc=True).dt.tz_convert(_POPUP_TZ).dt.tz_localize(None).to_numpy()
         minutes = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
         ok = ~np.isnat(times)
         minutes[ok] = times[ok].astype("datetime64[m]").astype(np.int64)

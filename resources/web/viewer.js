@@ -442,8 +442,9 @@
   function whenText(i) {
     var m = S.t[i];
     if (m === -2147483648) return '';
-    var iso = new Date(m * 60000).toISOString();
-    return S.tp[i] === 0 ? iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' UTC' : iso.slice(0, 10);
+    var iso = new Date(m * 60000).toISOString();  // minutes of Kyiv wall-clock time (see IncidentEncoder)
+    if (S.tp[i] === 0) return iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' (Kyiv time)';
+    return S.tp[i] === 2 ? iso.slice(0, 7) : iso.slice(0, 10);
   }
 
   function tooltipNode(i) {

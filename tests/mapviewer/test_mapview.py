@@ -625,3 +625,24 @@ def test_popup_has_readable_labels_and_one_provenance_line_and_closes_when_filte
     qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup-content table')"), timeout=WAIT)
     state.set_filter(FilterState(outcomes={"impact"}))
     qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.leaflet-popup')") is False, timeout=WAIT)
+
+
+def tooltip_text(qtbot, view, position: int) -> str:
+    click_position(qtbot, view, position, "mousemove")
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.mv-tooltip')"), timeout=WAIT)
+    return js(qtbot, view, "document.querySelector('.mv-tooltip').textContent")
+
+
+def test_tooltip_times_are_kyiv_wall_clock_and_keep_the_event_date(qtbot, view, state):
+    frame = make_frame()
+    # 2 June in Kyiv starts at 21:00 UTC on 1 June: a day-precision event of 2 June stored at that instant
+    frame.loc[0, "occurred_at"] = pd.Timestamp("2025-06-01 21:00", tz="UTC")
+    frame.loc[0, "time_precision"] = "day"
+    frame.loc[1, "occurred_at"] = pd.Timestamp("2025-06-01 22:30", tz="UTC")  # 01:30 on 2 June, Kyiv
+    frame.loc[2, "occurred_at"] = pd.Timestamp("2025-05-31 21:00", tz="UTC")  # June 2025, month precision
+    frame.loc[2, "time_precision"] = "month"
+    load(qtbot, view, state, frame)
+    assert "2025-06-02" in tooltip_text(qtbot, view, 0) and "2025-06-01" not in tooltip_text(qtbot, view, 0)
+    assert "2025-06-02 01:30 (Kyiv time)" in tooltip_text(qtbot, view, 1)
+    month = tooltip_text(qtbot, view, 2)
+    assert "2025-06" in month and "2025-05" not in month and "2025-06-01" not in month
