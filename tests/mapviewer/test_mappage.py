@@ -141,7 +141,8 @@ def test_encoded_incidents_round_trip():
     assert [data["munitions"][c] if c >= 0 else None for c in mun] == [
         None if pd.isna(m) else m for m in rows["munition"]]
     minutes = _decode(data["t"], "<i4")
-    assert pd.to_datetime(minutes[0], unit="m", utc=True) == rows["occurred_at"].iloc[0]
+    # minutes of Kyiv wall-clock time, as the tooltip shows them
+    assert pd.to_datetime(minutes[0], unit="m") == rows["occurred_at"].iloc[0].tz_convert("Europe/Kyiv").tz_localize(None)
     assert sum(data["counts"]["outcomes"].values()) == 4
     assert data["counts"]["classes"][classes[0]] >= 1
 
