@@ -339,7 +339,7 @@ def _load_or_build_oblasts() -> gpd.GeoDataFrame:
             cached = gpd.read_parquet(path)
             if len(cached) == len(oblast_table()):
                 return cached
-        except Exception:  # unreadable cache (killed mid-write by an old version): rebuild
+        except Exception:  # a damaged cache file (any reader error): rebuild
             pass
     built = _build_oblasts()
     try:

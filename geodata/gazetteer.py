@@ -521,12 +521,6 @@ def _resolve_parts(text: str) -> tuple[tuple[str, Place | None], ...]:
     return tuple(out)
 
 
-def resolve_places(text: str) -> list[Place]:
-    """Every place in a list like "Kursk and Bryansk"; unresolved items are left out
-    (see :func:`resolve_parts` to report them)."""
-    return [p for _, p in resolve_parts(text) if p is not None]
-
-
 def resolve_place(text: str) -> Place | None:
     """Resolve one place name (or nesting names) to a :class:`Place`; None when unknown.
 

@@ -149,16 +149,8 @@ def _clean_categories(values: pd.Series) -> tuple[pa.Array, pa.Array]:
     return dictionary, pa.array(codes, mask=codes < 0)
 
 
-def outcomes_named(text: object) -> set[str]:
-    """Every outcome a free text (e.g. notes) mentions."""
-    if not isinstance(text, str):
-        return set()
-    key = text.casefold()
-    return {outcome for outcome, pattern in _OUTCOME_SEARCH if pattern.search(key)}
-
-
 def outcomes_named_column(values: pd.Series) -> dict[str, np.ndarray]:
-    """For each outcome, which rows' free text mentions it (vectorised :func:`outcomes_named`)."""
+    """For each outcome, which rows' free text (e.g. notes) mentions it."""
     arr = pc.utf8_lower(_arrow_text(values))
     return {o: pc.match_substring_regex(arr, pattern).fill_null(False).to_numpy(zero_copy_only=False)
             for o, pattern in _OUTCOME_SEARCH_RE2}

@@ -58,10 +58,6 @@ def outcome_colour(outcome: str) -> str:
     return OUTCOME_STYLE.get(outcome, OUTCOME_STYLE["unknown"]).colour
 
 
-def class_shape(munition_class: str) -> str:
-    return CLASS_STYLE.get(munition_class, CLASS_STYLE["unknown"]).shape
-
-
 def as_json() -> dict:
     """The style table for the map page's JavaScript."""
     return {

@@ -286,14 +286,6 @@ def _category_codes(frame: pd.DataFrame, column: str, categories: tuple[str, ...
     return codes
 
 
-def bin_counts(frame: pd.DataFrame, filter_state: FilterState | None = None, unit: str = "day",
-               by: str = "outcome") -> Histogram:
-    """Convenience: the stacked histogram of ``frame`` under ``filter_state``'s other-than-date filters."""
-    tz = filter_state.tz if filter_state is not None else DEFAULT_TZ
-    mask = None if filter_state is None else filter_state.mask(frame, skip="date")
-    return TimelineIndex.from_frame(frame, tz).histogram(mask, unit, by)
-
-
 # -- playback ---------------------------------------------------------------
 
 def parse_duration(value: str | pd.Timedelta | dt.timedelta) -> pd.Timedelta:

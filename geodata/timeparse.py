@@ -211,7 +211,7 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
         if zoned.any():
             # few distinct zone spellings: convert each once
             codes, uniques = pd.factorize(iso.field("z").to_numpy(zero_copy_only=False)[zoned])
-            offset_min[zoned] = np.array([_offset_minutes(z) for z in uniques], np.int64)[codes]
+            offset_min[zoned] = np.array([zone_offset_minutes(z) for z in uniques], np.int64)[codes]
             has_zone |= zoned
 
     order_dayfirst = True
@@ -274,7 +274,8 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
     return ns, has_zone, precision, good, reasons, notes
 
 
-def _offset_minutes(zone: str) -> int:
+def zone_offset_minutes(zone: str) -> int:
+    """Minutes east of UTC of a written zone: ``Z``, ``UTC``, ``GMT``, ``+03``, ``+0300``, ``+03:00``."""
     if zone in ("Z", "UTC", "GMT", ""):
         return 0
     sign = -1 if zone[0] == "-" else 1

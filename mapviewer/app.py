@@ -68,13 +68,13 @@ def is_blank(image, samples: int = 48) -> bool:
 
 def run_app(args) -> int:
     """Open the main window on ``args.files`` (or the shipped sample) and run the event loop."""
-    screenshot = getattr(args, "screenshot", None)
+    screenshot = args.screenshot
     _prepare_environment(bool(screenshot))
     try:
-        size = parse_size(getattr(args, "size", None))
+        size = parse_size(args.size)
     except ValueError as exc:
         return _fail(str(exc))
-    data_files, view_files = split_arguments(list(getattr(args, "files", []) or []))
+    data_files, view_files = split_arguments(list(args.files))
     missing = [p for p in data_files + view_files if not os.path.exists(p)]
     if screenshot and missing:
         return _fail(f"{missing[0]}: no such file")
@@ -111,12 +111,9 @@ def run_app(args) -> int:
             window.resize(*size)
 
     if not data_files and not view_files:
-        try:
-            from geodata.sample import sample_path
+        from geodata.sample import sample_path
 
-            data_files = [str(sample_path())]
-        except (ImportError, OSError) as exc:
-            print(f"mapviewer: the sample data are not available ({exc})", file=sys.stderr)
+        data_files = [str(sample_path())]
 
     job = _ScreenshotJob(window, screenshot) if screenshot else None
     window.show()
@@ -194,7 +191,7 @@ class _ScreenshotJob:
     def _ready(self) -> bool:
         window = self.window
         return (not window.loader.busy and bool(window.state.datasets) and self._drawn_since_data
-                and bool(getattr(window.map_view, "page_ready", True)))
+                and window.map_view.page_ready)
 
     def _poll(self) -> None:
         if self._clock.elapsed() > SCREENSHOT_TIMEOUT_S * 1000:

@@ -121,18 +121,16 @@ def grab_view(window, width: int | None = None, height: int | None = None, scale
     current = view.size()
     width, height = width or current.width(), height or current.height()
     changed = (width, height, scale) != (current.width(), current.height(), 1)
-    zoom = view.zoomFactor() if hasattr(view, "zoomFactor") else 1.0
+    zoom = view.zoomFactor()
     if changed:
         view.setFixedSize(width, height)
-        if hasattr(view, "setZoomFactor"):
-            view.setZoomFactor(zoom * scale)
+        view.setZoomFactor(zoom * scale)
         _settle(900)
     try:
         image = view.grab().toImage()
     finally:
         if changed:
-            if hasattr(view, "setZoomFactor"):
-                view.setZoomFactor(zoom)
+            view.setZoomFactor(zoom)
             view.setMinimumSize(0, 0)
             view.setMaximumSize(16777215, 16777215)
     return image

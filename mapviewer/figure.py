@@ -764,19 +764,17 @@ class FigureRenderer:
         self._metres_per_point = (limits[0][1] - limits[0][0]) / (map_box[2] * 72)
 
     def draw(self, frame: pd.DataFrame, filter_state: FilterState | None = None, *, title: str | None = None,
-             subtitle: str | None = None, note: str | None = None,
-             classes: dict[str, str] | None = None) -> Figure:
+             note: str | None = None, classes: dict[str, str] | None = None) -> Figure:
         """Show ``frame``'s rows (already filtered, see :func:`select_rows`) and return the figure.
 
-        ``filter_state`` is described in the subtitle (unless ``subtitle`` is
-        given) and fingerprinted; ``note`` adds a line to the footer; ``classes``
-        as in :func:`describe_filter`.
+        ``filter_state`` is described in the subtitle and fingerprinted; ``note``
+        adds a line to the footer; ``classes`` as in :func:`describe_filter`.
         """
         description = describe_filter(filter_state, frame, classes=classes)
         limits = self._limits
         with rc_context(_RC):
             self._title.set_text(title or self.default_title)
-            self._subtitle.set_text(_literal(subtitle if subtitle is not None else description))
+            self._subtitle.set_text(_literal(description))
             if len(frame):
                 x, y = self._transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
             else:
@@ -821,7 +819,6 @@ def render_figure(
     out: str | os.PathLike | None = None,
     extent: tuple[float, float, float, float] | None = None,
     source_paths: Sequence[str | os.PathLike] = (),
-    subtitle: str | None = None,
     basemap: bool = True,
     note: str | None = None,
 ) -> Figure:
@@ -843,7 +840,7 @@ def render_figure(
         source_paths=source_paths, basemap=basemap,
         highlight=filter_state.admin1 if filter_state is not None and filter_state.admin1 else (),
         legend_rows=legend_rows(frame))
-    fig = renderer.draw(frame, filter_state, subtitle=subtitle, note=note, classes=classes)
+    fig = renderer.draw(frame, filter_state, note=note, classes=classes)
     if out is not None:
         save_figure(fig, out)
     return fig

@@ -101,7 +101,7 @@ class Loader(QObject):
     idle = Signal()
 
     def __init__(self, dialog_parent: QWidget | None = None, reader: Reader | None = None,
-                 parent: QObject | None = None, show_progress: bool = True) -> None:
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._dialog_parent = dialog_parent
         self._reader = reader or _default_reader
@@ -111,7 +111,6 @@ class Loader(QObject):
         self._progress: QProgressDialog | None = None
         self._batch_total = 0
         self._batch_done = 0
-        self.show_progress = show_progress
         self.last_error: BaseException | None = None  # the exception behind the latest ``failed``
 
     @property
@@ -184,8 +183,6 @@ class Loader(QObject):
         self._start_next()
 
     def _show_progress(self, path: str) -> None:
-        if not self.show_progress:
-            return
         if self._progress is None:
             dialog = QProgressDialog(self._dialog_parent)
             dialog.setWindowTitle("Opening")

@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
         self._on_data_changed()
 
     # -- construction -------------------------------------------------------
-    def _make_map(self) -> QWidget:
+    def _make_map(self) -> MapView:
         view = MapView(self.state)
         view.basemap_failed.connect(lambda message: self.show_error("Basemap", message))
         return view
@@ -204,9 +204,6 @@ class MainWindow(QMainWindow):
         self.boundary_action.setToolTip("Show an administrative boundary file (GeoPackage, GeoJSON, Shapefile) on the map")
         self.boundary_action.triggered.connect(self._on_load_boundary)
         self.view_menu.addAction(self.boundary_action)
-        if not hasattr(self.map_view, "set_boundary_layer"):
-            self.boundary_action.setEnabled(False)
-            self.boundary_action.setToolTip("This map cannot show boundary layers yet")
         self.view_menu.addSeparator()
         self.zoom_action = self.table.zoom_action
         self.view_menu.addAction(self.zoom_action)
@@ -230,7 +227,7 @@ class MainWindow(QMainWindow):
         loader's) and added to the state as they arrive; a saved view is applied
         (it opens its own files and sets filter, basemap and map view).
         """
-        opened = {d.path for d in self.state.datasets + self.state.wave_datasets} | set(self.loader.pending)
+        opened = {d.path for d in self.state.all_datasets} | set(self.loader.pending)
         fresh, views = [], []
         for path in map(os.path.abspath, map(os.fspath, paths)):
             if path in opened or path in fresh:
@@ -338,7 +335,7 @@ class MainWindow(QMainWindow):
     def show_report(self, reports=None) -> ReportDialog:
         """Open the load report of ``reports`` (default: every open file)."""
         if reports is None:
-            reports = [d.report for d in self.state.datasets + self.state.wave_datasets]
+            reports = [d.report for d in self.state.all_datasets]
         if self.report_dialog is not None:
             self.report_dialog.close()
         self.report_dialog = ReportDialog(reports, self)
@@ -404,21 +401,14 @@ class MainWindow(QMainWindow):
 
     def load_boundary_layer(self, path: str) -> bool:
         """Show the boundary file ``path`` on the map and remember it; False (with a message) on failure."""
-        try:
-            from geodata.basemap import load_boundary_layer
-        except ImportError:
-            self.show_error("Load boundary layer", "Boundary layers are not available in this installation.")
-            return False
+        from geodata.basemap import load_boundary_layer
+
         try:
             layer = load_boundary_layer(path)
         except Exception as exc:  # noqa: BLE001 - a bad file is a message, not a crash
             self.show_error("Load boundary layer", _loader.error_message(path, exc))
             return False
-        setter = getattr(self.map_view, "set_boundary_layer", None)
-        if setter is None:
-            self.show_error("Load boundary layer", "This map cannot show boundary layers yet.")
-            return False
-        setter(layer)
+        self.map_view.set_boundary_layer(layer)
         self.settings.setValue("boundary_layer", os.path.abspath(path))
         return True
 
@@ -448,9 +438,8 @@ class MainWindow(QMainWindow):
         if isinstance(basemap, str) and (basemap in self.basemap_actions or is_tile_template(basemap)):
             self.state.set_basemap(basemap)
         boundary = self.settings.value("boundary_layer")
-        if isinstance(boundary, str) and boundary and hasattr(self.map_view, "set_boundary_layer"):
-            if os.path.exists(boundary):
-                self.load_boundary_layer(boundary)
+        if isinstance(boundary, str) and boundary and os.path.exists(boundary):
+            self.load_boundary_layer(boundary)
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -467,7 +456,7 @@ class MainWindow(QMainWindow):
     # -- state events -------------------------------------------------------
     def _on_data_changed(self) -> None:
         # Attack-wave reports are open files too: they name the window and have a load report.
-        names = [os.path.basename(d.path) for d in self.state.datasets + self.state.wave_datasets]
+        names = [os.path.basename(d.path) for d in self.state.all_datasets]
         self.setWindowTitle(" — ".join(["Strike map viewer", ", ".join(names)]) if names else "Strike map viewer")
         self.report_action.setEnabled(bool(names))
 

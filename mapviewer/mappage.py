@@ -310,8 +310,8 @@ def encode_incidents(frame: gpd.GeoDataFrame, positions: np.ndarray | None = Non
 def _column_text(column: pd.Series) -> list[str]:
     if hasattr(column, "geom_type"):  # the geometry column: "lat, lon"
         return [f"{g.y:.5f}, {g.x:.5f}" if g is not None and not g.is_empty else "" for g in column]
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        return [t.strftime("%Y-%m-%d %H:%M UTC") if not pd.isna(t) else "" for t in column.dt.tz_convert("UTC")]
+    if isinstance(column.dtype, pd.DatetimeTZDtype):  # shown in Kyiv time, as the label says
+        return [t.strftime("%Y-%m-%d %H:%M") if not pd.isna(t) else "" for t in column.dt.tz_convert(_POPUP_TZ)]
     return ["" if _missing(v) else str(v) for v in column.astype("object")]
 
 
@@ -345,12 +345,6 @@ _ORIGIN_COLUMNS = ("dataset", "source_row")
 _POPUP_TZ = "Europe/Kyiv"
 
 
-def _popup_text(column: pd.Series) -> list[str]:
-    if isinstance(column.dtype, pd.DatetimeTZDtype):  # shown in Kyiv time, as the label says
-        return [t.strftime("%Y-%m-%d %H:%M") if not pd.isna(t) else "" for t in column.dt.tz_convert(_POPUP_TZ)]
-    return _column_text(column)
-
-
 def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, list[list[str]]]:
     """Every field of the rows at ``positions`` as ``{position: [[label, text], ...]}`` for popups.
 
@@ -364,7 +358,7 @@ def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, l
     geometry = getattr(rows, "_geometry_column_name", None)
     shown = [c for c in rows.columns if c not in _ORIGIN_COLUMNS]
     names = [FIELD_LABELS["coordinates"] if c == geometry else FIELD_LABELS.get(str(c), str(c)) for c in shown]
-    columns = [_popup_text(rows[c]) for c in shown] if len(rows) else []  # per column: vectorised
+    columns = [_column_text(rows[c]) for c in shown] if len(rows) else []  # per column: vectorised
     paths = _column_text(rows["dataset"]) if "dataset" in rows.columns and len(rows) else None
     numbers = _column_text(rows["source_row"]) if "source_row" in rows.columns and len(rows) else None
     details: dict[str, list[list[str]]] = {}
@@ -417,7 +411,7 @@ def json_for_script(value: Any) -> str:
 
 
 def build_page(*, live: bool = True, title: str | None = None, data: dict | None = None,
-               details: dict | None = None, basemap: str = "offline", inline: bool = False) -> str:
+               details: dict | None = None, inline: bool = False) -> str:
     """The map page's HTML.
 
     ``live`` pages talk to the desktop app through QWebChannel and receive
@@ -477,7 +471,6 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
         "precisions": list(GEO_PRECISIONS),
         "time_precisions": list(TIME_PRECISIONS),
         "labels": labels,
-        "basemap": basemap_spec(basemap),
         "maxZoom": MAX_ZOOM,
     }
     init = MacroElement()
@@ -530,26 +523,24 @@ def _live_page() -> str:
     return build_page(live=True)
 
 
-def write_page(path: str | Path, **options: Any) -> Path:
-    """Write :func:`build_page` to ``path`` (load it from a file URL: setHtml fails above 2 MB).
+def write_page(path: str | Path) -> Path:
+    """Write the live page to ``path`` (load it from a file URL: setHtml fails above 2 MB).
 
-    The plain live page (no options) is built once per process.
+    The page is built once per process.
     """
     path = Path(path)
-    path.write_text(build_page(**options) if options else _live_page(), encoding="utf-8")
+    path.write_text(_live_page(), encoding="utf-8")
     return path
 
 
-def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None,
-                          basemap: str = "offline") -> Path:
+def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None) -> Path:
     """One HTML file with the incidents of ``frame`` and every asset inlined.
 
-    It opens in a browser with no network (online basemaps only if asked for).
+    It opens in a browser with no network.
     """
     data = encode_incidents(frame, fit=True)
     details = record_details(frame, range(len(frame)))
-    page = build_page(live=False, title=title or "Strike events", data=data, details=details,
-                      basemap=basemap, inline=True)
+    page = build_page(live=False, title=title or "Strike events", data=data, details=details, inline=True)
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path

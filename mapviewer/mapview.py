@@ -240,10 +240,6 @@ class MapView(QWebEngineView):
         data = "null" if self._boundary is None else self._boundary.replace("<", "\\u003c")
         self.run_js(f"mapviewer.setBoundaryLayer({data}, {mappage.json_for_script(self._boundary_name)});")
 
-    def fit_to_data(self) -> None:
-        """Zoom to every event shown."""
-        self.run_js("mapviewer.fitData()")
-
     def release(self) -> None:
         """Delete the page now (before its profile and the application go)."""
         if self._page is None:

@@ -78,6 +78,11 @@ class AppState(QObject):
         self._refresh_after_data()
         self.waves_changed.emit()
 
+    @property
+    def all_datasets(self) -> list[Dataset]:
+        """Every open file: incident data, then attack-wave reports."""
+        return self.datasets + self.wave_datasets
+
     def _refresh_after_data(self) -> None:
         self.mask = self.filter.mask(self.frame)
         self.selection = np.zeros(0, dtype=np.int64)

@@ -196,7 +196,7 @@ def view_from_state(state: AppState) -> ViewSpec:
     """The current view of the app: open files, filter, basemap, map centre and zoom."""
     lat_lon_zoom = state.view
     return ViewSpec(
-        data=tuple(d.path for d in state.datasets + state.wave_datasets),
+        data=tuple(d.path for d in state.all_datasets),
         filter=state.filter,
         basemap=state.basemap,
         center=(lat_lon_zoom[0], lat_lon_zoom[1]) if lat_lon_zoom else None,
@@ -212,7 +212,7 @@ def apply_view(window, spec: ViewSpec) -> None:
     every data change).
     """
     state = window.state
-    opened = {os.path.abspath(d.path) for d in state.datasets + state.wave_datasets}
+    opened = {os.path.abspath(d.path) for d in state.all_datasets}
     missing = [p for p in spec.data if os.path.abspath(p) not in opened]
     if missing:
         window.open_files(missing)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QShowEvent
+from PySide6.QtGui import QColor, QFont, QPainter, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from geodata.filters import FilterState
 from geodata.style import OUTCOME_STYLE
 from geodata.waves import wave_funnel, wave_mask
+from mapviewer.filterpanel import swatch
 
 NO_WAVES_TEXT = "Open an Air Force attack report to see launch/interception funnels"
 TOTAL_LABEL = "All munitions"
@@ -75,12 +76,6 @@ MISSING = "—"  # a count the reports do not give (never shown as 0)
 
 def _int(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
-
-
-def _swatch(colour: str, size: int = 12) -> QIcon:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(QColor(colour))
-    return QIcon(pixmap)
 
 
 def _tip(*lines: str) -> str:
@@ -295,7 +290,7 @@ class WavesPanel(QWidget):
         legend.setSpacing(10)
         for stage in ("intercepted", "not_reached", "impacts"):
             icon = QLabel()
-            icon.setPixmap(_swatch(STAGE_COLOURS[stage]).pixmap(12, 12))
+            icon.setPixmap(swatch(STAGE_COLOURS[stage]).pixmap(12, 12))
             legend.addWidget(icon)
             legend.addWidget(QLabel(STAGE_LABELS[stage]))
         legend.addStretch(1)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.report import LoadReport
-from geodata.timeparse import localize
+from geodata.timeparse import localize, zone_offset_minutes
 
 #: Ukraine and its neighbours (west Russia up to Moscow, Belarus, Moldova, the
 #: Black Sea): a point outside this box cannot be a strike these sources record.
@@ -126,15 +126,22 @@ def parse_dates(
     index = pd.Index(list(rows), name="row")
     zoned = [t is not None and t.tzinfo is not None for t in out]
     local = [None if z else t for t, z in zip(out, zoned)]
-    naive = pd.DatetimeIndex(pd.to_datetime(pd.Series(local, dtype="object"), errors="coerce"))
-    utc, shifted = localize(naive, tz)
-    stamps = pd.Series(utc.as_unit("ns"), index=index)
-    for i in np.flatnonzero(shifted):
-        report.add(rows[i], time_column or column, f"local time {naive[i]} is skipped or repeated by the clock "
-                   f"change in {tz}; read as {utc[i].isoformat()}", "warning")
+    stamps = localize_rows(local, index, tz, report, time_column or column)
     if any(zoned):  # times written with a zone are already instants
         stamps[zoned] = [t for t, z in zip(out, zoned) if z]
     return stamps, pd.Series(precision, index=index, dtype="object"), bad
+
+
+def localize_rows(values: Sequence[pd.Timestamp | None], index: pd.Index, tz: str, report: LoadReport,
+                  column: str) -> pd.Series:
+    """Wall-clock times in ``tz`` as UTC (indexed by row); a time the clock change skips or
+    repeats is read as summer time and reported (warning)."""
+    naive = pd.DatetimeIndex(pd.to_datetime(pd.Series(list(values), dtype="object"), errors="coerce"))
+    utc, shifted = localize(naive, tz)
+    for i in np.flatnonzero(shifted):
+        report.add(index[i], column, f"local time {naive[i]} is skipped or repeated by the clock change "
+                   f"in {tz}; read as {utc[i].isoformat()}", "warning")
+    return pd.Series(utc.as_unit("ns"), index=index)  # the incidents frame's unit
 
 
 def _parse_one(raw: str, dayfirst: bool) -> tuple[pd.Timestamp, bool] | None:
@@ -148,9 +155,7 @@ def _parse_one(raw: str, dayfirst: bool) -> tuple[pd.Timestamp, bool] | None:
                 stamp = pd.Timestamp(dt.datetime(y, mo, d, h, mi, s))
                 zone = m.group(7)
                 if zone:
-                    offset = 0 if zone in ("Z", "UTC") else (1 if zone[0] == "+" else -1) * (
-                        int(zone[1:3]) * 60 + int(zone[-2:]))
-                    stamp = (stamp - pd.Timedelta(minutes=offset)).tz_localize("UTC")
+                    stamp = (stamp - pd.Timedelta(minutes=zone_offset_minutes(zone))).tz_localize("UTC")
                 return stamp, True
             return pd.Timestamp(dt.datetime(y, mo, d)), False
         m = _DMY.match(raw)
@@ -271,7 +276,6 @@ def check_region(
     lon: np.ndarray,
     rows: Sequence[int],
     report: LoadReport,
-    bbox: tuple[float, float, float, float] = REGION_BBOX,
     column: str = "latitude",
 ) -> set[int]:
     """Rows whose point lies far outside the region (reported as errors naming the point).
@@ -279,7 +283,7 @@ def check_region(
     A point that falls in the region once latitude and longitude are swapped is
     left to build_frame, which swaps it back and says so.
     """
-    west, south, east, north = bbox
+    west, south, east, north = REGION_BBOX
     bad: set[int] = set()
     for y, x, row in zip(lat, lon, rows):
         if np.isnan(y) or np.isnan(x):
@@ -301,7 +305,6 @@ def finish(
     tz: str,
     id_prefix: str,
     labels: dict[str, str] | None = None,
-    bbox: tuple[float, float, float, float] = REGION_BBOX,
 ):
     """Hand the rows this reader accepted to build_frame and account for the rest.
 
@@ -314,7 +317,7 @@ def finish(
 
     keep = ~raw.index.isin(sorted(rejected))
     passed = raw.loc[keep]
-    west, south, east, north = bbox
+    west, south, east, north = REGION_BBOX
     frame = build_frame(passed, report, rows=list(passed.index), tz=tz, id_prefix=id_prefix,
                         labels=labels, region=(south, west, north, east))
     dropped = int((~keep).sum())
@@ -325,7 +328,7 @@ def finish(
     return LoadResult(frame, report)
 
 
-def decode_head(head: bytes) -> str:
+def _decode_head(head: bytes) -> str:
     """The first bytes of a file as text (UTF-8, else Windows-1251), for sniffing."""
     for enc in ("utf-8-sig", "cp1251"):
         try:
@@ -340,7 +343,7 @@ def header_of(head: bytes) -> set[str]:
     """Lower-case column names of a CSV's first line."""
     import csv
 
-    lines = decode_head(head).lstrip("\ufeff").splitlines()
+    lines = _decode_head(head).lstrip("\ufeff").splitlines()
     if not lines:
         return set()
     return {c.strip().lower() for c in next(csv.reader([lines[0]]), [])}

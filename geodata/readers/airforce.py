@@ -28,7 +28,6 @@ import pandas as pd
 from geodata.errors import DataError
 from geodata.readers import _sources_common as common
 from geodata.report import LoadReport
-from geodata.timeparse import localize
 
 NAME = "airforce_waves"
 
@@ -117,8 +116,8 @@ def parse(path: str | Path, *, tz: str | None = None, encoding: str | None = Non
     # The typed columns take the canonical (lower-case) names; other columns keep theirs.
     raw = raw.rename(columns={lower[c]: c for c in ("time_start", "time_end", "model", *COUNT_COLUMNS)
                               if c in lower})
-    raw["time_start"] = _localise(starts, table.index, tz, report, "time_start")
-    raw["time_end"] = _localise(ends, table.index, tz, report, "time_end")
+    raw["time_start"] = common.localize_rows(starts, table.index, tz, report, "time_start")
+    raw["time_end"] = common.localize_rows(ends, table.index, tz, report, "time_end")
     raw["time_precision"] = precision
     for name in COUNT_COLUMNS:
         raw[name] = _counts(col(name), rows, report, name, rejected)
@@ -137,16 +136,6 @@ def _parse_time(value: str) -> tuple[pd.Timestamp, bool] | None:
         return pd.Timestamp(y, mo, d, int(m.group(4)), int(m.group(5)), int(m.group(6) or 0)), True
     except ValueError:  # 2024-02-31, 25:00
         return None
-
-
-def _localise(values: list[pd.Timestamp | None], index: pd.Index, tz: str, report: LoadReport,
-              column: str) -> pd.Series:
-    naive = pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype="object")))
-    utc, shifted = localize(naive, tz)
-    for i in np.flatnonzero(shifted):
-        report.add(index[i], column, f"local time {naive[i]} is skipped or repeated by the clock change "
-                   f"in {tz}; read as {utc[i].isoformat()}", "warning")
-    return pd.Series(utc.as_unit("ns"), index=index)  # the incidents frame's unit
 
 
 def _counts(values: pd.Series, rows: list[int], report: LoadReport, column: str, rejected: set[int]) -> pd.Series:

@@ -73,7 +73,7 @@ def read(path: str | Path, **options: Any):
     """Read a CIR monitor CSV into a checked canonical frame (LoadResult)."""
     raw, report, rejected = parse(path, **options)
     return common.finish(raw, report, rejected, tz=options.get("tz") or "Europe/Kyiv", id_prefix=Path(path).stem,
-                         labels=LABELS, bbox=options.get("region_bbox") or common.REGION_BBOX)
+                         labels=LABELS)
 
 
 def parse(
@@ -85,7 +85,6 @@ def parse(
     encoding: str | None = None,
     outcome: str = "impact",
     geocode: bool = True,
-    region_bbox: tuple[float, float, float, float] = common.REGION_BBOX,
     **_ignored: Any,
 ) -> tuple[pd.DataFrame, LoadReport, set[int]]:
     """The raw layer: every CSV record as one row (header = row 1), problems, rejected rows."""
@@ -133,7 +132,7 @@ def parse(
     lat, lon, bad_point, placed = common.parse_point(
         list(sub[lower["lat"]]), list(sub[lower["lon"]]), checked, report, lat_column="lat", lon_column="lon",
         places=places if geocode else None, place_column="town/city", locate=locate_town)
-    bad_region = common.check_region(lat, lon, checked, report, region_bbox, column="lat")
+    bad_region = common.check_region(lat, lon, checked, report, column="lat")
     rejected |= bad_dates | bad_point | bad_region
 
     raw = pd.DataFrame(index=table.index)

@@ -68,8 +68,7 @@ def sniff(path: str | Path, head: bytes) -> bool:
 def read(path: str | Path, **options: Any):
     """Read a TimeMap export into a checked canonical frame (LoadResult)."""
     raw, report, rejected = parse(path, **options)
-    return common.finish(raw, report, rejected, tz=options.get("tz") or "Europe/Kyiv", id_prefix=Path(path).stem,
-                         bbox=options.get("region_bbox") or common.REGION_BBOX)
+    return common.finish(raw, report, rejected, tz=options.get("tz") or "Europe/Kyiv", id_prefix=Path(path).stem)
 
 
 def parse(
@@ -81,7 +80,6 @@ def parse(
     sources: str | Path | None = None,
     outcome: str = "impact",
     geocode: bool = True,
-    region_bbox: tuple[float, float, float, float] = common.REGION_BBOX,
     **_ignored: Any,
 ) -> tuple[pd.DataFrame, LoadReport, set[int]]:
     """The raw layer: every event as one row (index = row number), problems, rejected rows.
@@ -132,7 +130,7 @@ def parse(
         time_column="time")
     lat, lon, bad_point, placed = common.parse_point(
         cell("_lat"), cell("_lon"), checked, report, places=cell("location") if geocode else None)
-    bad_region = common.check_region(lat, lon, checked, report, region_bbox)
+    bad_region = common.check_region(lat, lon, checked, report)
     rejected |= bad_dates | bad_point | bad_region
 
     raw = raw.drop(columns=[c for c in ("_date", "_time", "_lat", "_lon") if c in raw.columns])

@@ -930,7 +930,6 @@
       tellApp('viewChanged', [c.lat, c.lng, map.getZoom()]);
     });
     document.addEventListener('click', onDocumentClick, true);
-    if (cfg.basemap && cfg.basemap.id !== 'offline') setBasemap(cfg.basemap);
     if (cfg.live) connectBridge();
     if (data) setData(data);
     api.ready = true;
@@ -939,7 +938,6 @@
   var api = {
     ready: false,
     init: init,
-    setData: setData,
     setFrame: setFrame,
     setMask: setMask,
     setSelection: setSelection,
@@ -949,7 +947,6 @@
     setClassVisible: setClassVisible,
     setClassesShown: setClassesShown,
     classesShown: classesShown,
-    fitData: function () { S.pinned = null; fitData(); return S.n; },
     zoomToSelection: function () { S.pinned = null; fitBounds(boundsOf(S.selected)); return S.selected.length; },
     setView: setView,
     releaseView: releaseView,

@@ -15,7 +15,6 @@ from geodata.errors import DataError
 from geodata.schema import MUNITION_CLASS_DTYPE, MUNITION_CLASSES, OUTCOME_DTYPE, OUTCOMES, TIME_PRECISION_DTYPE
 from geodata.timeline import (
     TimelineIndex,
-    bin_counts,
     bin_edges,
     choose_bin,
     date_range_ns,
@@ -92,19 +91,6 @@ def test_bin_counts_equal_filtered_counts_from_a_plain_loop(rows, unit, by, data
     expected = loop_counts(rows, keep, hist.edges, by)
     np.testing.assert_allclose(hist.counts, expected, atol=1e-9)
     assert hist.counts.sum() == pytest.approx(keep.sum())
-
-
-def test_bin_counts_follow_filters_other_than_the_date():
-    t = dt.datetime(2024, 5, 10, 12, tzinfo=UTC)
-    frame = make_frame([(t, "exact", "impact", "ballistic missile"),
-                        (t, "exact", "intercepted", "loitering munition"),
-                        (t + dt.timedelta(days=1), "exact", "impact", "loitering munition")])
-    state = FilterState(start=dt.date(2024, 5, 11), end=dt.date(2024, 5, 11), outcomes={"impact"})
-    hist = bin_counts(frame, state, unit="day", by="class")
-    # The date range does not narrow the timeline; the outcome filter does.
-    assert hist.totals.tolist() == [1.0, 1.0]
-    assert hist.counts[0, MUNITION_CLASSES.index("ballistic missile")] == 1
-    assert hist.counts[1, MUNITION_CLASSES.index("loitering munition")] == 1
 
 
 def test_day_precision_event_adds_a_24th_to_each_hour_of_its_day():
