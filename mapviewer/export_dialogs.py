@@ -253,11 +253,11 @@ def export_figure(window, title: str, page: str, path: str) -> str:
 
 
 def export_figure_dialog(window) -> None:
-    dialog = FigureDialog(window, getattr(window, "_last_figure_title", ""))
+    dialog = FigureDialog(window, window.figure_title)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return
     title, page, fmt = dialog.choice()
-    window._last_figure_title = title
+    window.figure_title = title
     label = next(k for k, v in FIGURE_FILTERS.items() if v == fmt)
     path, _ = ask_save_path(window, "Export figure", _suggest(window, f"figure.{fmt}"), [label])
     if path:
@@ -305,7 +305,7 @@ def export_html_dialog(window) -> None:
 
         rows = _shown_rows(window)
         with atomic_path(path) as tmp:
-            write_standalone_html(rows, tmp, title=getattr(window, "_last_figure_title", "") or None)
+            write_standalone_html(rows, tmp, title=window.figure_title or None)
         return f"Saved a map of {len(rows):,} events to {path}"
 
     _report(window, "Export HTML map", run)

