@@ -117,3 +117,52 @@ def waves_csv(tmp_path) -> str:
     path = tmp_path / "missile_attacks_daily.csv"
     path.write_text(WAVES_CSV, encoding="utf-8")
     return str(path)
+
+
+class PageScripts:
+    """What the tests' js()/click helpers need of a page: ``run_js``."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+
+    def run_js(self, script: str, callback=None) -> None:
+        if callback:
+            self.page.runJavaScript(script, 0, callback)
+        else:
+            self.page.runJavaScript(script, 0)
+
+
+@pytest.fixture
+def open_in_browser(qtbot):
+    """Open an exported HTML file in a fresh, off-the-record browser: ``open(path, interceptor=None)``.
+
+    Returns a PageScripts for the loaded page; every page is deleted before its profile at the end.
+    """
+    from PySide6.QtCore import QUrl
+    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
+    opened = []
+
+    def open_file(path, interceptor=None) -> PageScripts:
+        profile = QWebEngineProfile()
+        if interceptor is not None:
+            profile.setUrlRequestInterceptor(interceptor)
+        page = QWebEnginePage(profile)
+        browser = QWebEngineView()
+        browser.setPage(page)
+        qtbot.addWidget(browser)
+        browser.resize(900, 650)
+        browser.show()
+        opened.append((browser, page, profile))
+        with qtbot.waitSignal(browser.loadFinished, timeout=60000):
+            browser.load(QUrl.fromLocalFile(str(path)))
+        return PageScripts(page)
+
+    yield open_file
+    import shiboken6
+
+    for browser, page, _profile in opened:
+        browser.close()
+        browser.setPage(None)
+        shiboken6.delete(page)  # the page must go before its profile

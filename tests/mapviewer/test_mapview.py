@@ -310,52 +310,21 @@ def test_map_is_drawn_not_blank(qtbot, view, state):
     view.grab().save("/tmp/mapview_test.png")
 
 
-def test_standalone_export_works_in_a_browser_with_no_network(qtbot, tmp_path, recorder):
-    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
-    from PySide6.QtWebEngineWidgets import QWebEngineView
-
+def test_standalone_export_works_in_a_browser_with_no_network(tmp_path, qtbot, recorder, open_in_browser):
     from mapviewer.mappage import write_standalone_html
 
     frame = make_frame()
     path = write_standalone_html(frame, tmp_path / "export.html", title="Export")
-    profile = QWebEngineProfile()  # off the record, like a fresh browser
-    profile.setUrlRequestInterceptor(recorder)
-    page = QWebEnginePage(profile)
-    browser = QWebEngineView()
-    browser.setPage(page)
-    qtbot.addWidget(browser)
-    browser.resize(900, 650)
-    browser.show()
-    try:
-        with qtbot.waitSignal(browser.loadFinished, timeout=WAIT):
-            browser.load(QUrl.fromLocalFile(str(path)))
-
-        class _Shim:  # the js() and click helpers only need run_js
-            def __init__(self, web_page) -> None:
-                self.web_page = web_page
-
-            def run_js(self, script, callback=None):
-                if callback:
-                    self.web_page.runJavaScript(script, 0, callback)
-                else:
-                    self.web_page.runJavaScript(script, 0)
-
-        shim = _Shim(page)
-        assert js(qtbot, shim, "mapviewer.count()") == len(frame)
-        click_position(qtbot, shim, 3)
-        qtbot.waitUntil(lambda: js(qtbot, shim, "!!document.querySelector('.leaflet-popup-content table')"),
-                        timeout=WAIT)
-        text = js(qtbot, shim, "document.querySelector('.leaflet-popup-content').textContent")
-        assert PAYLOAD in text and "https://example.org/event/3" in text
-        assert js(qtbot, shim, "typeof window.pwned") == "undefined"
-        schemes = {QUrl(u).scheme() for u in recorder.urls}
-        assert schemes <= {"file", "data"}, recorder.urls
-    finally:
-        import shiboken6
-
-        browser.close()
-        browser.setPage(None)
-        shiboken6.delete(page)  # the page must go before its profile
+    page = open_in_browser(path, recorder)
+    assert js(qtbot, page, "mapviewer.count()") == len(frame)
+    click_position(qtbot, page, 3)
+    qtbot.waitUntil(lambda: js(qtbot, page, "!!document.querySelector('.leaflet-popup-content table')"),
+                    timeout=WAIT)
+    text = js(qtbot, page, "document.querySelector('.leaflet-popup-content').textContent")
+    assert PAYLOAD in text and "https://example.org/event/3" in text
+    assert js(qtbot, page, "typeof window.pwned") == "undefined"
+    schemes = {QUrl(u).scheme() for u in recorder.urls}
+    assert schemes <= {"file", "data"}, recorder.urls
 
 
 def test_page_runs_without_script_errors(qtbot, view, state):

@@ -236,52 +236,25 @@ def test_script_in_the_page_could_not_read_local_files(qtbot, view, tmp_path):
     assert js(qtbot, view, "mapviewer.ready") is True  # the page itself still works
 
 
-def test_the_standalone_export_of_hostile_records_runs_nothing(qtbot, tmp_path, hostile):
-    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
-    from PySide6.QtWebEngineWidgets import QWebEngineView
-
+def test_the_standalone_export_of_hostile_records_runs_nothing(qtbot, tmp_path, hostile, open_in_browser):
     from mapviewer.mappage import write_standalone_html
 
     path = write_standalone_html(hostile.frame, tmp_path / "export.html", title=PAYLOADS["close"])
     raw = path.read_text(encoding="utf-8")
     assert "\u2028" not in raw and "\u2029" not in raw  # literal separators break older JS engines
     assert "<script>window.__pwned" not in raw and "<img src=x" not in raw
-    profile = QWebEngineProfile()
-    page = QWebEnginePage(profile)
-    browser = QWebEngineView()
-    browser.setPage(page)
-    qtbot.addWidget(browser)
-    browser.resize(900, 650)
-    browser.show()
-
-    class _Target:
-        def run_js(self, script, callback=None):
-            if callback:
-                page.runJavaScript(script, 0, callback)
-            else:
-                page.runJavaScript(script, 0)
-
-    target = _Target()
-    try:
-        with qtbot.waitSignal(browser.loadFinished, timeout=WAIT):
-            browser.load(QUrl.fromLocalFile(str(path)))
-        assert js(qtbot, target, "mapviewer.count()") == len(hostile.frame)
-        assert page.title() == PAYLOADS["close"]
-        for position, text in enumerate(PAYLOADS.values()):
-            x, y = _point(qtbot, target, position)
-            target.run_js("mapviewer.state.map.closePopup()")
-            mouse(target, x, y, "click")
-            qtbot.waitUntil(lambda: f"{text}-{position}" in (js(qtbot, target, POPUP_TEXT) or ""), timeout=WAIT)
-            assert js(qtbot, target, NO_MARKUP) == 0
-            links = js(qtbot, target, POPUP_LINKS)
-            assert all(link.startswith(("http://", "https://")) for link in links), links
-        assert js(qtbot, target, "typeof window.__pwned") == "undefined"
-    finally:
-        import shiboken6
-
-        browser.close()
-        browser.setPage(None)
-        shiboken6.delete(page)  # the page must go before its profile
+    target = open_in_browser(path)
+    assert js(qtbot, target, "mapviewer.count()") == len(hostile.frame)
+    assert target.page.title() == PAYLOADS["close"]
+    for position, text in enumerate(PAYLOADS.values()):
+        x, y = _point(qtbot, target, position)
+        target.run_js("mapviewer.state.map.closePopup()")
+        mouse(target, x, y, "click")
+        qtbot.waitUntil(lambda: f"{text}-{position}" in (js(qtbot, target, POPUP_TEXT) or ""), timeout=WAIT)
+        assert js(qtbot, target, NO_MARKUP) == 0
+        links = js(qtbot, target, POPUP_LINKS)
+        assert all(link.startswith(("http://", "https://")) for link in links), links
+    assert js(qtbot, target, "typeof window.__pwned") == "undefined"
 
 
 # -- Qt widgets --------------------------------------------------------------------------------
