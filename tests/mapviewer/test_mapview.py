@@ -597,6 +597,10 @@ def test_popup_has_readable_labels_and_one_provenance_line_and_closes_when_filte
 
 
 def tooltip_text(qtbot, view, position: int) -> str:
+    # Hover an empty corner first so an earlier event's tooltip cannot be mistaken for this one's.
+    view.run_js("(function(){var c = document.querySelector('.leaflet-container'), r = c.getBoundingClientRect();"
+                "c.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + 2, clientY: r.bottom - 2}));})()")
+    qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.mv-tooltip')") is False, timeout=WAIT)
     click_position(qtbot, view, position, "mousemove")
     qtbot.waitUntil(lambda: js(qtbot, view, "!!document.querySelector('.mv-tooltip')"), timeout=WAIT)
     return js(qtbot, view, "document.querySelector('.mv-tooltip').textContent")
