@@ -108,6 +108,34 @@ def _cached(array: Any, kind: str, compute: Callable[[], Any]) -> Any:
     return value
 
 
+def _latest(frame: pd.DataFrame, tz: str) -> np.ndarray | None:
+    """The latest instant each event may have happened, as integers in the unit of ``occurred_at``:
+    its own time when exact, the last instant of its local day or month in ``tz`` when only the day
+    or month is known. None when every event is exact (or the frame states no precision)."""
+    if "time_precision" not in frame.columns:
+        return None
+    times = frame["occurred_at"].array
+    codes, labels = _codes(frame["time_precision"])
+    if not any(label in labels for label in ("day", "month")):
+        return None
+
+    def compute() -> np.ndarray:
+        values = times.asi8
+        latest = values.copy()
+        local = pd.DatetimeIndex(times).tz_convert(tz).tz_localize(None)
+        for label, step in (("day", pd.offsets.Day(1)), ("month", pd.offsets.MonthBegin(1))):
+            if label not in labels:
+                continue
+            rows = np.flatnonzero((codes == labels.get_loc(label)) & (values != np.iinfo(np.int64).min))
+            first = local[rows].normalize() if label == "day" else local[rows].to_period("M").to_timestamp()
+            # Calendar arithmetic, then localise: the next local midnight or month start.
+            following = (first + step).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+            latest[rows] = np.maximum(values[rows], following.as_unit(times.unit).asi8 - 1)
+        return latest
+
+    return _cached(times, f"latest:{tz}", compute)
+
+
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes (-1 = missing) and their labels for a column."""
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -153,7 +181,9 @@ class FilterState:
     ``start``/``end`` are dates or datetimes; a bare date means that whole day in
     the working time zone ``tz`` (a strike at 01:00 Kyiv time on 2 June is in
     2 June), and ``end`` is inclusive; a datetime without a zone is read in
-    ``tz``. ``munitions`` are munition names, ``outcomes`` outcome values,
+    ``tz``. An event known only to its day or month (``time_precision``) is kept
+    when that whole day or month lies in the range, never placed in a narrower
+    range it may not belong to (:meth:`straddling` counts those left out). ``munitions`` are munition names, ``outcomes`` outcome values,
     ``munition_classes`` class names, ``admin1`` oblast names. ``text`` matches
     any of ``TEXT_COLUMNS`` case-insensitively. ``bbox`` is (west, south, east,
     north) in degrees, edges included. ``min_casualties`` keeps events whose
@@ -212,6 +242,25 @@ class FilterState:
             keep[rows] = True
         return keep
 
+    def straddling(self, frame: pd.DataFrame) -> np.ndarray:
+        """Events kept by every other constraint whose day or month overlaps the date range without
+        lying inside it: they may belong to the range, so the mask leaves them out, and views say so."""
+        if self.start is None and self.end is None or len(frame) == 0:
+            return np.zeros(len(frame), dtype=bool)
+        latest = _latest(frame, self.tz)
+        if latest is None:
+            return np.zeros(len(frame), dtype=bool)
+        unit = frame["occurred_at"].array.unit
+        lo = _bound(self.start, self.tz, unit, end=False)
+        hi = _bound(self.end, self.tz, unit, end=True)
+        values = frame["occurred_at"].array.asi8
+        overlaps = (values != np.iinfo(np.int64).min)
+        if lo is not None:
+            overlaps &= latest >= lo
+        if hi is not None:
+            overlaps &= values <= hi
+        return overlaps & self.mask(frame, skip="date") & ~self.mask(frame)
+
     def _tests(self, frame: pd.DataFrame, skip: str | None) -> list[Callable[[np.ndarray | None], np.ndarray]]:
         """One test per active constraint: row positions (None = all rows) -> bool per row."""
         tests: list[Callable[[np.ndarray | None], np.ndarray]] = []
@@ -228,12 +277,17 @@ class FilterState:
             hi = _bound(self.end, self.tz, times.unit, end=True)
             lo = np.iinfo(np.int64).min + 1 if lo is None else lo
             hi = np.iinfo(np.int64).max if hi is None else hi
+            latest = _latest(frame, self.tz)
             if hi < lo:
                 tests.append(lambda rows: np.zeros(len(values) if rows is None else len(rows), dtype=bool))
-            else:
+            elif latest is None:
                 # lo <= v <= hi in one pass: v - lo wraps to a huge unsigned number below lo
                 tests.append(lambda rows: (pick(values, rows) - np.int64(lo)).view(np.uint64)
                              <= np.uint64(hi - lo))
+            else:
+                # the whole span an event may lie in must be inside the range
+                tests.append(lambda rows: ((pick(values, rows) - np.int64(lo)).view(np.uint64) <= np.uint64(hi - lo))
+                             & ((pick(latest, rows) - np.int64(lo)).view(np.uint64) <= np.uint64(hi - lo)))
         for field_name, column in FACETS.items():
             wanted = getattr(self, field_name)
             if wanted is None or skip == field_name:

@@ -476,9 +476,11 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
         check.note("munition", f"no munition column: every munition is unknown{stated}")
         raw = raw.assign(munition=pd.Series(None, index=raw.index, dtype="object"))
     codes, uniques = _codes(raw["munition"])
-    found = [resolve_munition(u) for u in uniques]
+    # "Shahed?", "possibly Kh-101": an identification the file itself doubts is not made certain
+    doubted = [bool(_DOUBT.search(u)) for u in uniques]
+    found = [None if d else resolve_munition(u) for d, u in zip(doubted, uniques)]
     # "ракета Х-101", "Shahed-136 drone": one catalogue munition named inside longer text
-    mentioned = [None if m else _single_mention(u) for m, u in zip(found, uniques)]
+    mentioned = [None if m or d else _single_mention(u) for m, d, u in zip(found, doubted, uniques)]
     found = [m or other for m, other in zip(found, mentioned)]
     names = pa.array([m.name if m else u for m, u in zip(found, uniques)], pa.large_string())
     unknown_class = MUNITION_CLASSES.index("unknown")
@@ -491,13 +493,21 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
         ccodes, cuniques = _codes(raw["munition_class"], lower=True)
         given = np.array([MUNITION_CLASSES.index(c) if c in MUNITION_CLASSES else -1 for c in cuniques] + [-1])[ccodes]
         class_codes = np.where(~resolved & (given >= 0), given, class_codes)
-    unknown_rows = (codes >= 0) & ~resolved
+    doubted_rows = np.array(doubted + [False])[codes]
+    unknown_rows = (codes >= 0) & ~resolved & ~doubted_rows
     read_as = np.array([m is not None for m in mentioned] + [False])[codes]
     check.flag(
         read_as,
         "munition",
         [f"munition {v!r} read as {found[codes[i]].name} (named in the text)"
          for i, v in zip(np.flatnonzero(read_as), _shown(raw["munition"], read_as))],
+        "warning",
+    )
+    check.flag(
+        doubted_rows,
+        "munition",
+        [f"munition {v!r} is marked as uncertain: kept as written, class unknown"
+         for v in _shown(raw["munition"], doubted_rows)],
         "warning",
     )
     check.flag(
@@ -508,6 +518,14 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
         "warning",
     )
     return name_col, pd.Categorical.from_codes(class_codes, dtype=MUNITION_CLASS_DTYPE)
+
+
+#: Words and marks with which a record doubts its own munition identification (EN/UK/RU).
+_DOUBT = re.compile(
+    r"\?|\b(?:possibl[ey]|probabl[ey]|maybe|likely|suspected|presumabl[ey]|unconfirmed|alleged(?:ly)?|"
+    r"можливо|ймовірно|імовірно|вірогідно|ймовірний|возможно|вероятно|предположительно|предположительный)\b",
+    re.IGNORECASE,
+)
 
 
 def _single_mention(text: str):

@@ -11,14 +11,26 @@ from mapviewer import __version__
 SUBCOMMANDS = ("inspect", "export")
 
 
-#: Control characters (C0 except tab and newline, DEL, C1): record text holding them could
-#: drive the terminal (escape sequences that rewrite the screen or the window title).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Control characters (C0 except tab and newline, DEL, C1) and bidirectional overrides: record
+#: text holding them could drive the terminal (escape sequences that rewrite the screen or the
+#: window title) or show its characters in an order other than the file's.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The same characters as they survive ``json.dumps(ensure_ascii=False)``, which escapes only C0.
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_text(text: str) -> str:
-    """``text`` with its control characters shown as ``\\xNN`` escapes, safe to print."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with its control characters shown as ``\\xNN``/``\\uNNNN`` escapes, safe to print."""
+    def escaped(match: re.Match) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(escaped, text)
+
+
+def terminal_json(value) -> str:
+    """``value`` as readable JSON (non-ASCII letters kept) with every control character escaped."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False, indent=2))
 
 
 def _fail(message: str) -> int:
@@ -87,7 +99,7 @@ def run_inspect(argv: list[str]) -> int:
         return _fail(str(exc))
     summary = inspect_summary(report, frame, counts)
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        print(terminal_json(summary))
         return 0
     print(terminal_text(report.to_text()))
     print(f"dates: {summary['date_min']} .. {summary['date_max']}")

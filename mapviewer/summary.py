@@ -78,6 +78,10 @@ class SummaryPanel(QWidget):
             span = (f"{summary.first_day}" if summary.first_day == summary.last_day
                     else f"{summary.first_day} to {summary.last_day}")
             lines.append(f"Dates: {span} ({summary.tz})")
+        straddling = int(state.filter.straddling(state.frame).sum())
+        if straddling:
+            lines.append(f"Not shown: {straddling:,} event{'s' if straddling != 1 else ''} dated only to a day "
+                         "or month reaching outside the date range")
         if known:
             lines.append(f"Intercepted: {intercepted:,} of {known:,} with a known outcome "
                          f"({_percent(intercepted / known)})")

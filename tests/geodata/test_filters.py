@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from geodata import FilterState, facet_counts, filters
 from geodata.filters import FACETS
-from geodata.schema import MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, OUTCOMES
+from geodata.schema import MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, OUTCOMES, TIME_PRECISION_DTYPE
 
 TZ = "Europe/Kyiv"
 KYIV = ZoneInfo(TZ)
@@ -35,8 +35,18 @@ def instants(draw) -> dt.datetime:
     return (midnight.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds))
 
 
+def _as_read(r: dict) -> dict:
+    """A day- or month-precision event stored as a reader stores it: at local midnight of its day or month."""
+    local = r["occurred_at"].astimezone(KYIV)
+    if r["time_precision"] == "exact":
+        return r
+    first = local.date() if r["time_precision"] == "day" else local.date().replace(day=1)
+    return r | {"occurred_at": dt.datetime.combine(first, dt.time(), tzinfo=KYIV).astimezone(dt.timezone.utc)}
+
+
 rows = st.fixed_dictionaries({
     "occurred_at": instants(),
+    "time_precision": st.sampled_from(["exact", "exact", "day", "month"]),
     "munition": st.sampled_from(MUNITIONS) | st.none(),
     "munition_class": st.sampled_from(CLASSES),
     "outcome": st.sampled_from(OUTCOMES),
@@ -47,7 +57,7 @@ rows = st.fixed_dictionaries({
     "y": st.floats(44.0, 52.5),
     "killed": st.none() | st.integers(0, 4),
     "injured": st.none() | st.integers(0, 4),
-})
+}).map(_as_read)
 
 
 def build(records: list[dict], text_dtype: str) -> gpd.GeoDataFrame:
@@ -59,6 +69,7 @@ def build(records: list[dict], text_dtype: str) -> gpd.GeoDataFrame:
             "event_id": pd.array([f"EV-{i}" for i in range(n)], dtype="string"),
             "occurred_at": pd.DatetimeIndex(col("occurred_at"), tz="UTC").as_unit("ns") if n else
             pd.DatetimeIndex([], tz="UTC"),
+            "time_precision": pd.Categorical(col("time_precision"), dtype=TIME_PRECISION_DTYPE),
             "location": pd.array(col("location"), dtype="string"),
             "admin1": pd.Series(col("admin1"), dtype=text_dtype).array,
             "munition": pd.Series(col("munition"), dtype=text_dtype).array,
@@ -117,13 +128,29 @@ def _before(t: dt.datetime, bound) -> bool:
     return t.astimezone(KYIV).date() <= bound
 
 
+def _last_instant(r: dict) -> dt.datetime:
+    """The latest time the event may have happened (1 µs before the next local day or month; bounds
+    are whole microseconds, so this compares with them as the mask's last nanosecond does)."""
+    local = r["occurred_at"].astimezone(KYIV)
+    if r["time_precision"] == "exact":
+        return r["occurred_at"]
+    if r["time_precision"] == "day":
+        following = local.date() + dt.timedelta(days=1)
+    else:
+        following = (local.date().replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return dt.datetime.combine(following, dt.time(), tzinfo=KYIV) - dt.timedelta(microseconds=1)
+
+
+def in_range(r: dict, s: FilterState) -> bool:
+    """The event's whole possible span lies within the date range."""
+    first, last = r["occurred_at"], _last_instant(r)
+    return (s.start is None or _after(first, s.start)) and (s.end is None or _before(last, s.end))
+
+
 def keeps(r: dict, i: int, s: FilterState, skip: str | None = None) -> bool:
     """The filter's meaning, one row at a time."""
-    if skip != "date":
-        if s.start is not None and not _after(r["occurred_at"], s.start):
-            return False
-        if s.end is not None and not _before(r["occurred_at"], s.end):
-            return False
+    if skip != "date" and not in_range(r, s):
+        return False
     for name, column in FACETS.items():
         wanted = getattr(s, name)
         if skip != name and wanted is not None and r[column] not in wanted:
@@ -162,6 +189,12 @@ def test_mask_equals_a_loop_over_rows(records, state, text_dtype, narrow):
     assert state.mask(frame).tolist() == mask.tolist()
     part = frame[~mask]
     assert not state.mask(part).any()
+    # left out only for the date range although they may lie in it: what views report
+    overlap = [(state.start is None or _after(_last_instant(r), state.start))
+               and (state.end is None or _before(r["occurred_at"], state.end)) for r in records]
+    expected = [o and keeps(r, i, state, skip="date") and not keeps(r, i, state)
+                for i, (r, o) in enumerate(zip(records, overlap))]
+    assert state.straddling(frame).tolist() == expected
 
 
 @SETTINGS
@@ -183,7 +216,7 @@ def test_facet_counts_equal_a_loop(records, state, text_dtype, facet):
 
 
 def one(when: str, **extra) -> gpd.GeoDataFrame:
-    base = {"occurred_at": pd.Timestamp(when).to_pydatetime(), "munition": "KN-23",
+    base = {"occurred_at": pd.Timestamp(when).to_pydatetime(), "time_precision": "exact", "munition": "KN-23",
             "munition_class": "ballistic missile", "outcome": "impact", "admin1": "Kyiv",
             "location": "Kyiv", "notes": "", "x": 30.5, "y": 50.4, "killed": 0, "injured": 0}
     return build([base | extra], "string")
@@ -208,13 +241,32 @@ def test_whole_day_on_the_autumn_clock_change_lasts_25_hours():
     assert FilterState(end=dt.date(2024, 10, 27)).mask(last_hour).all()
 
 
+def test_an_event_known_only_to_its_month_is_shown_only_with_its_whole_month():
+    june = one("2025-05-31T21:00:00Z", time_precision="month")  # June 2025, stored at 1 June 00:00 Kyiv
+    first_days = FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 3))
+    assert not first_days.mask(june).any()  # it may have happened on 20 June
+    assert first_days.straddling(june).all()  # ... and views say it was left out
+    whole = FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 30))
+    assert whole.mask(june).all() and not whole.straddling(june).any()
+    assert not FilterState(start=dt.date(2025, 7, 1)).straddling(june).any()  # no overlap: simply out
+    assert not FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 3),
+                           munitions={"KAB"}).straddling(june).any()  # out for another reason too
+
+
+def test_an_event_known_only_to_its_day_needs_the_whole_day():
+    day = one("2025-06-01T21:00:00Z", time_precision="day")  # 2 June, Kyiv
+    assert FilterState(start=dt.date(2025, 6, 2), end=dt.date(2025, 6, 2)).mask(day).all()
+    morning = FilterState(start=dt.datetime(2025, 6, 2, 0, 0), end=dt.datetime(2025, 6, 2, 12, 0))
+    assert not morning.mask(day).any() and morning.straddling(day).all()
+
+
 def test_other_time_zone():
     strike = one("2025-06-01T22:00:00Z")  # 1 June in UTC
     assert FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 1), tz="UTC").mask(strike).all()
 
 
 def test_edited_column_is_seen():
-    frame = build([{"occurred_at": dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc), "munition": m,
+    frame = build([{"occurred_at": dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc), "time_precision": "exact", "munition": m,
                     "munition_class": "unknown", "outcome": "impact", "admin1": None, "location": "",
                     "notes": "", "x": 30.0, "y": 50.0, "killed": None, "injured": None}
                    for m in ["KN-23", "KAB", "KAB"]], "string")

@@ -316,6 +316,19 @@ def test_munition_named_inside_longer_text(tmp_path: Path) -> None:
     assert "read as Kh-101" in said[2] and "not in the catalogue" in said[3]
 
 
+def test_a_doubted_identification_is_kept_as_written_not_made_certain(tmp_path: Path) -> None:
+    result = read_incidents(write(tmp_path, HEADER
+                                  + "e1,2024-06-02,50.45,30.52,KN-23?,hit,,,Kyiv\n"
+                                  + "e2,2024-06-02,50.45,30.52,possibly Kh-101,hit,,,Kyiv\n"
+                                  + "e3,2024-06-02,50.45,30.52,ймовірно Іскандер-М,hit,,,Kyiv\n"
+                                  + "e4,2024-06-02,50.45,30.52,KN-23,hit,,,Kyiv\n"))
+    frame = result.frame
+    assert list(frame["munition"]) == ["KN-23?", "possibly Kh-101", "ймовірно Іскандер-М", "KN-23"]
+    assert list(frame["munition_class"]) == ["unknown", "unknown", "unknown", "ballistic missile"]
+    said = {p.row: p.message for p in result.report.warnings if p.column == "munition"}
+    assert sorted(said) == [2, 3, 4] and all("uncertain" in said[r] for r in (2, 3, 4))
+
+
 def test_wkt_geometry_column(tmp_path: Path) -> None:
     path = write(tmp_path, "date,WKT,name\n2024-06-02,POINT (30.52 50.45),a\n2024-06-02,POINT (30.5,b\n")
     result = read_incidents(path)

@@ -289,6 +289,25 @@ def test_summary_counts_rates_and_casualties(qtbot, loaded_state):
     assert panel.munitions.topLevelItemCount() == 1
 
 
+def test_summary_says_how_many_events_dated_only_to_their_month_the_range_leaves_out(qtbot, qapp):
+    from mapviewer.state import AppState
+    from mapviewer.summary import SummaryPanel
+    from tests.mapviewer.conftest import canonical_frame
+
+    frame = canonical_frame()
+    frame.loc[frame.index[-1], ["occurred_at", "time_precision"]] = [pd.Timestamp("2025-08-31T21:00:00Z"), "month"]
+    state = AppState()
+    state.add_dataset("/data/night.csv", frame, LoadReport(path="/data/night.csv", format="csv"))
+    panel = SummaryPanel(state)
+    qtbot.addWidget(panel)
+    assert "Not shown" not in panel.details.text()
+    state.set_filter(FilterState(start=dt.date(2025, 9, 20), end=dt.date(2025, 9, 30)))  # C-1: some day in September
+    assert panel.headline.text() == "7 of 8 events shown"
+    assert "Not shown: 1 event dated only to a day or month" in panel.details.text()
+    state.set_filter(FilterState(start=dt.date(2025, 9, 1), end=dt.date(2025, 9, 30)))
+    assert panel.headline.text() == "8 of 8 events shown" and "Not shown" not in panel.details.text()
+
+
 # -- load report ------------------------------------------------------------------------
 @pytest.fixture
 def report():

@@ -391,14 +391,19 @@ def test_inspect_prints_hostile_text_without_terminal_control_codes(tmp_path, ca
 
     path = tmp_path / "escapes.csv"
     path.write_text("date,latitude,longitude,munition,outcome\n"
-                    "2025-09-10,50.4,30.5,\x1b]0;owned\x07\x1b[2J<script>x</script>,impact\n", encoding="utf-8")
+                    "2025-09-10,50.4,30.5,\x1b]0;owned\x07\x1b[2J<script>x</script>,impact\n"
+                    "2025-09-11,50.4,30.5,невідомо\x9b2J\u202etxt.exe,impact\n", encoding="utf-8")
     assert main(["inspect", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
+    assert not set(out) & {"\x1b", "\x07", "\x9b", "\u202e"}
     assert "\\x1b]0;owned\\x07\\x1b[2J<script>x</script>" in out  # shown, escaped, never interpreted
+    assert "невідомо\\x9b2J\\u202etxt.exe" in out  # C1 CSI and a right-to-left override, letters kept
     assert main(["inspect", str(path), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    raw = capsys.readouterr().out
+    assert not set(raw) & {"\x1b", "\x07", "\x9b", "\u202e"} and "невідомо" in raw
+    summary = json.loads(raw)  # still valid JSON that gives back the file's text exactly
     assert "\x1b]0;owned\x07\x1b[2J<script>x</script>" in summary["counts"]["munition"]
+    assert "невідомо\x9b2J\u202etxt.exe" in summary["counts"]["munition"]
 
 
 def test_command_line_errors_quoting_the_file_print_no_control_codes(tmp_path, capsys):
