@@ -618,7 +618,8 @@ class _Legend:
                 artist.remove()
             self._lay_out(sections)
             self._rows = rows
-        counts = [f"{len(frame):,} events shown"] + [f"{count:,}" for _, lines in sections for *_, count in lines]
+        shown = f"{len(frame):,} event{'s' if len(frame) != 1 else ''} shown"
+        counts = [shown] + [f"{count:,}" for _, lines in sections for *_, count in lines]
         for artist, text in zip(self._counts, counts):
             artist.set_text(text)
 
@@ -834,6 +835,11 @@ def render_figure(
     if out is not None and Path(out).suffix.lower() not in FIGURE_FORMATS:
         raise DataError(f"{out}: figures are saved as {', '.join(FIGURE_FORMATS)}; the suffix says otherwise")
     classes = munition_classes_of(frame)  # of all the rows: what the munition filter chose from
+    left_out = int(filter_state.straddling(frame).sum()) if filter_state is not None else 0
+    if left_out:
+        words = (f"{left_out:,} event{'s' if left_out != 1 else ''} dated only to a day or month "
+                 "reaching outside the dates not shown")
+        note = f"{note} · {words}" if note else words
     frame = select_rows(frame, filter_state)
     renderer = FigureRenderer(
         tuple(extent) if extent is not None else _data_extent(frame), page=page, dpi=dpi, title=title,

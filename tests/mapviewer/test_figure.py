@@ -178,6 +178,20 @@ def test_svg_keeps_title_filters_legend_and_fingerprint_as_text(tmp_path):
     assert "N" in texts  # the north arrow
 
 
+def test_the_footer_says_how_many_month_dated_events_the_dates_leave_out(tmp_path):
+    frame = events([(30.5, 50.4, *KN23, "impact", "exact", "2025-06-10T01:00Z"),
+                    (30.6, 50.5, *KN23, "impact", "exact", "2025-05-31T21:00Z")])  # becomes "June 2025"
+    frame["time_precision"] = pd.Categorical(["exact", "month"], dtype=TIME_PRECISION_DTYPE)
+    out = tmp_path / "week.svg"
+    render_figure(frame, filter_state=FilterState(start=dt.date(2025, 6, 8), end=dt.date(2025, 6, 14)), out=out)
+    texts = svg_texts(out)
+    assert "1 event shown" in texts
+    assert any("1 event dated only to a day or month reaching outside the dates not shown" in t for t in texts)
+    render_figure(frame, filter_state=FilterState(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 30)), out=out)
+    texts = svg_texts(out)
+    assert "2 events shown" in texts and not any("not shown" in t for t in texts)
+
+
 def test_pdf_embeds_truetype_text(tmp_path):
     frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
     out = tmp_path / "brief.pdf"
