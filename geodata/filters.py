@@ -22,9 +22,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geodata.schema import DEFAULT_TZ
+from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES
 
-__all__ = ["FACETS", "TEXT_COLUMNS", "FilterState", "facet_counts"]
+__all__ = [
+    "FACETS",
+    "NO_MUNITION",
+    "NO_TAG",
+    "TAG_PREFIX",
+    "TAG_SEPARATOR",
+    "TEXT_COLUMNS",
+    "FilterState",
+    "facet_counts",
+    "no_munition",
+    "tag_columns",
+    "tag_counts",
+    "tag_values",
+]
 
 #: Facet name (FilterState field) -> frame column.
 FACETS: dict[str, str] = {
@@ -33,8 +46,40 @@ FACETS: dict[str, str] = {
     "munition_classes": "munition_class",
     "admin1": "admin1",
 }
-#: Columns the free-text search looks in.
+#: Columns the free-text search looks in (and every tag column, see ``TAG_PREFIX``).
 TEXT_COLUMNS: tuple[str, ...] = ("location", "admin1", "munition", "notes", "source", "event_id")
+
+#: ``munitions`` value for events that name no munition (TimeMap rows, an empty arms column), of any
+#: class. Without it in the set, a munition filter leaves such events out.
+NO_MUNITION = "(no munition named)"
+#: Columns whose name starts with this hold a source's own filters as text (TimeMap "Type of area
+#: affected" -> ``tag_type_of_area_affected``); several values in one cell are joined by ``TAG_SEPARATOR``.
+TAG_PREFIX = "tag_"
+TAG_SEPARATOR = " | "
+#: ``tags`` value for events with no value in a tag column.
+NO_TAG = "(not given)"
+
+
+def no_munition(munition_class: str | None = None) -> str:
+    """The ``munitions`` value for events that name no munition.
+
+    With ``munition_class``, only those of that class (an event with no class
+    counts as "unknown"): ``"(no munition named: cruise missile)"``; with None,
+    those of any class (:data:`NO_MUNITION`).
+    """
+    return NO_MUNITION if munition_class is None else f"{NO_MUNITION[:-1]}: {munition_class})"
+
+
+def tag_columns(frame: pd.DataFrame) -> list[str]:
+    """The tag columns of ``frame`` (``tag_*``), in frame order."""
+    return [str(c) for c in frame.columns if str(c).startswith(TAG_PREFIX)]
+
+
+def tag_values(cell: Any) -> frozenset[str]:
+    """The values one tag cell holds (``"Industrial | Residential"`` -> both); empty when missing."""
+    if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
+        return frozenset()
+    return frozenset(part.strip() for part in str(cell).split(TAG_SEPARATOR.strip()) if part.strip())
 
 
 def _frozen(values: Iterable[str] | None) -> frozenset[str] | None:
@@ -188,6 +233,14 @@ class FilterState:
     any of ``TEXT_COLUMNS`` case-insensitively. ``bbox`` is (west, south, east,
     north) in degrees, edges included. ``min_casualties`` keeps events whose
     killed + injured is at least it (a missing figure counts as none reported).
+
+    Events with no munition name pass a ``munitions`` filter only when it holds
+    :func:`no_munition` of their class (or :data:`NO_MUNITION`, any class).
+    ``tags`` holds (tag column, value) pairs: each tag column named in it keeps
+    the events with one of the named values in that column (:data:`NO_TAG` names
+    events with none; a pair with an empty value names the column alone, so a
+    column whose only pair has an empty value keeps nothing). Tag columns it does
+    not name, and columns the frame lacks, are not constrained.
     """
 
     start: dt.date | dt.datetime | None = None
@@ -200,10 +253,13 @@ class FilterState:
     bbox: tuple[float, float, float, float] | None = None
     min_casualties: int | None = None
     tz: str = DEFAULT_TZ
+    tags: frozenset[tuple[str, str]] | None = None
 
     def __post_init__(self) -> None:
         for name in FACETS:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        if self.tags is not None:  # pairs given as lists (JSON) stay hashable
+            object.__setattr__(self, "tags", frozenset((str(c), str(v)) for c, v in self.tags))
         if self.text is not None and not self.text.strip():
             object.__setattr__(self, "text", None)
         if self.bbox is not None:  # keep the state hashable whatever sequence was given
@@ -224,7 +280,7 @@ class FilterState:
         """Boolean mask over ``frame``'s rows.
 
         ``skip`` names one constraint to leave out: a facet field name, ``"date"``,
-        ``"text"``, ``"bbox"`` or ``"casualties"`` (for facet counts and timelines).
+        ``"text"``, ``"bbox"``, ``"casualties"`` or ``"tags"`` (for facet counts and timelines).
         """
         n = len(frame)
         rows: np.ndarray | None = None  # positions still kept, once few enough to list
@@ -294,10 +350,23 @@ class FilterState:
                 continue
             codes, labels = _codes(frame[column])
             table = _table(labels.isin(list(wanted)))
+            if field_name == "munitions":
+                missing = _no_munition_table(frame, wanted)
+                if missing is not None:  # events with no munition name: kept by their class
+                    class_codes, class_table = missing
+                    tests.append(lambda rows, codes=codes, table=table, cc=class_codes, ct=class_table: np.where(
+                        pick(codes, rows) < 0, np.take(ct, pick(cc, rows)), np.take(table, pick(codes, rows))))
+                    continue
             tests.append(lambda rows, codes=codes, table=table: np.take(table, pick(codes, rows)))
+        if self.tags is not None and skip != "tags":
+            for column in sorted({c for c, _ in self.tags}):
+                if column not in frame.columns:
+                    continue
+                codes, table = _tag_table(frame[column], {v for c, v in self.tags if c == column})
+                tests.append(lambda rows, codes=codes, table=table: np.take(table, pick(codes, rows)))
         if self.text is not None and skip != "text":
             needle = self.text.strip()
-            columns = [frame[c] for c in TEXT_COLUMNS if c in frame.columns]
+            columns = [frame[c] for c in (*TEXT_COLUMNS, *tag_columns(frame)) if c in frame.columns]
 
             def text_test(rows: np.ndarray | None) -> np.ndarray:
                 hit = np.zeros(len(frame) if rows is None else len(rows), dtype=bool)
@@ -323,13 +392,75 @@ class FilterState:
         return tests
 
 
+def _no_munition_table(frame: pd.DataFrame, wanted: frozenset[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Class codes of ``frame`` and, per class, whether its events naming no munition are wanted
+    (the last slot, code -1, is a missing class: "unknown"); None when no such value is wanted."""
+    if NO_MUNITION in wanted:
+        class_codes = np.zeros(len(frame), dtype=np.int64)
+        return class_codes, np.ones(2, dtype=bool)
+    wanted_classes = {c for c in MUNITION_CLASSES if no_munition(c) in wanted}
+    if not wanted_classes:
+        return None
+    class_codes, labels = _codes(frame["munition_class"])
+    table = _table(labels.isin(list(wanted_classes)))
+    table[-1] = "unknown" in wanted_classes
+    return class_codes, table
+
+
+def _tag_table(column: pd.Series, allowed: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a tag column and, per distinct cell (last slot: missing), whether it holds an allowed value."""
+    codes, labels = _codes(column)
+    hit = [bool(values & allowed) if values else NO_TAG in allowed
+           for values in (tag_values(label) for label in labels)]
+    table = _table(np.array(hit, dtype=bool))
+    table[-1] = NO_TAG in allowed
+    return codes, table
+
+
+def tag_counts(frame: pd.DataFrame, state: FilterState) -> dict[str, dict[str, int]]:
+    """For each tag column, how many events of each value match every other criterion.
+
+    A cell with several values counts once for each; :data:`NO_TAG` counts cells
+    with none (listed only when the column has such cells). Values come most
+    frequent in ``frame`` first, :data:`NO_TAG` last.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for column in tag_columns(frame):
+        others = state
+        if state.tags is not None:
+            rest = frozenset(p for p in state.tags if p[0] != column)
+            others = state.replace(tags=rest or None)
+        keep = others.mask(frame)
+        codes, labels = _codes(frame[column])
+        totals = np.bincount(codes[codes >= 0], minlength=len(labels))
+        kept = np.bincount(codes[keep & (codes >= 0)], minlength=len(labels))
+        overall: dict[str, int] = {}
+        counts: dict[str, int] = {}
+        none_total, none_kept = int((codes < 0).sum()), int((keep & (codes < 0)).sum())
+        for i, label in enumerate(labels):
+            values = tag_values(label)
+            if not values:
+                none_total += int(totals[i])
+                none_kept += int(kept[i])
+            for value in values:
+                overall[value] = overall.get(value, 0) + int(totals[i])
+                counts[value] = counts.get(value, 0) + int(kept[i])
+        ordered = {v: counts[v] for v in sorted(overall, key=lambda v: (-overall[v], v))}
+        if none_total:
+            ordered[NO_TAG] = none_kept
+        out[column] = ordered
+    return out
+
+
 def facet_counts(frame: pd.DataFrame, state: FilterState, field_name: str) -> dict[str, int]:
     """For each value of a facet, how many rows match every other criterion.
 
     ``field_name`` is one of ``FACETS`` (``munitions``, ``outcomes``,
     ``munition_classes``, ``admin1``). Every category of a categorical column and
     every value present in ``frame`` is listed, zero or not (categories in their
-    fixed order, other values most frequent in ``frame`` first).
+    fixed order, other values most frequent in ``frame`` first). For ``munitions``,
+    :func:`no_munition` of each class that has events naming no munition follows
+    (classes in their fixed order).
     """
     if field_name not in FACETS:
         raise ValueError(f"unknown facet {field_name!r}; expected one of {', '.join(FACETS)}")
@@ -345,4 +476,13 @@ def facet_counts(frame: pd.DataFrame, state: FilterState, field_name: str) -> di
             return np.lexsort((labels.astype(str).to_numpy(), -totals))
 
         order = _cached(column.array, "order", by_frequency)
-    return {str(labels[i]): int(counts[i]) for i in order}
+    out = {str(labels[i]): int(counts[i]) for i in order}
+    if field_name == "munitions" and (codes < 0).any():
+        missing = codes < 0
+        classes = frame["munition_class"].astype(object).where(frame["munition_class"].notna(), "unknown")
+        classes = classes.to_numpy()
+        for munition_class in MUNITION_CLASSES:
+            of_class = missing & (classes == munition_class)
+            if of_class.any():
+                out[no_munition(munition_class)] = int((of_class & keep).sum())
+    return out

@@ -111,9 +111,9 @@ def run_app(args) -> int:
             window.resize(*size)
 
     if not data_files and not view_files:
-        from geodata.sample import sample_path
+        from mapviewer.loader import sample_files
 
-        data_files = [str(sample_path())]
+        data_files = sample_files()  # the synthetic events, and the synthetic wave report when shipped
 
     job = _ScreenshotJob(window, screenshot) if screenshot else None
     window.show()
@@ -173,6 +173,7 @@ class _ScreenshotJob:
         self._timer.timeout.connect(self._poll)
         window.state.data_changed.connect(self._on_data_changed)
         window.map_view.incidents_drawn.connect(self._on_drawn)
+        window.map_view.set_legend_open(True)  # a screenshot explains itself: the legend never folds
         window.load_failed.connect(self._on_load_failed)
 
     def start(self) -> None:
@@ -190,12 +191,13 @@ class _ScreenshotJob:
 
     def _ready(self) -> bool:
         window = self.window
-        return (not window.loader.busy and bool(window.state.datasets) and self._drawn_since_data
+        # An attack-waves report open alone is data too: the map is drawn with no event points.
+        return (not window.loader.busy and bool(window.state.all_datasets) and self._drawn_since_data
                 and window.map_view.page_ready)
 
     def _poll(self) -> None:
         if self._clock.elapsed() > SCREENSHOT_TIMEOUT_S * 1000:
-            what = "loading the data" if self.window.loader.busy or not self.window.state.datasets else "the map"
+            what = "loading the data" if self.window.loader.busy or not self.window.state.all_datasets else "the map"
             self._finish(_fail(f"timed out after {SCREENSHOT_TIMEOUT_S:.0f} s waiting for {what}"))
             return
         if not self._ready():

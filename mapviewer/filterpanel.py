@@ -1,9 +1,12 @@
-"""Filter panel: date range, munitions by class, outcomes, text search, reset.
+"""Filter panel: date range, munitions by class, outcomes, a source's tags, text search, reset.
 
 The panel only reads the state and calls ``state.set_filter`` (debounced); it
 redraws its facet counts when the state says the filter or the data changed.
 The date range spans the events and the attack waves together (the date filter
-applies to both).
+applies to both). Events that name no munition have their own "(no munition
+named)" entry under their class, so unticking a munition never hides them
+unasked. Tag columns (``tag_*``, a TimeMap export's own filters) get a
+checklist each, only when the data have them.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from PySide6.QtWidgets import (
 from superqt import QRangeSlider
 
 from geodata import FilterState, facet_counts
+from geodata.filters import NO_MUNITION, NO_TAG, TAG_PREFIX, no_munition, tag_counts
 from geodata.munitions import resolve_munition
 from geodata.schema import MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE
@@ -36,6 +40,7 @@ from geodata.style import CLASS_STYLE, OUTCOME_STYLE
 DEBOUNCE_MS = 150
 _VALUE_ROLE = Qt.ItemDataRole.UserRole
 _CLASS_ROLE = Qt.ItemDataRole.UserRole + 1  # the class name on a class node of the munition tree
+_COLUMN_ROLE = Qt.ItemDataRole.UserRole + 2  # the column name on a column node of the tag tree
 #: Preset label -> how far back from the newest event (None: everything).
 PRESETS: dict[str, pd.Timedelta | None] = {
     "24 h": pd.Timedelta(hours=24),
@@ -69,6 +74,19 @@ def _checklist() -> QTreeWidget:
 
 def _check(value: bool) -> Qt.CheckState:
     return Qt.CheckState.Checked if value else Qt.CheckState.Unchecked
+
+
+def _munition_wanted(value: str, munitions: frozenset[str] | None) -> bool:
+    """Whether a munition tree entry is in the filter (the any-class "no munition" value counts for each class)."""
+    if munitions is None or value in munitions:
+        return True
+    return value.startswith(NO_MUNITION[:-1]) and NO_MUNITION in munitions
+
+
+def tag_label(column: str) -> str:
+    """A tag column for people: ``tag_type_of_area_affected`` -> "Type of area affected"."""
+    words = column.removeprefix(TAG_PREFIX).replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else column
 
 
 class FilterPanel(QWidget):
@@ -143,6 +161,14 @@ class FilterPanel(QWidget):
         outcome_box = QGroupBox("Outcome")
         QVBoxLayout(outcome_box).addWidget(self.outcome_list)
 
+        # -- a source's own filters (tag_* columns): one collapsible checklist per column
+        self.tag_tree = _checklist()
+        self.tag_tree.itemChanged.connect(self._on_item_changed)
+        self.tag_box = QGroupBox("Tags")
+        self.tag_box.setToolTip("The source's own categories (e.g. a TimeMap export's filters)")
+        QVBoxLayout(self.tag_box).addWidget(self.tag_tree)
+        self.tag_box.setVisible(False)
+
         # -- text search and reset
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search place, munition, notes, source...")
@@ -163,6 +189,7 @@ class FilterPanel(QWidget):
         layout.addWidget(date_box)
         layout.addWidget(munition_box, 1)
         layout.addWidget(outcome_box)
+        layout.addWidget(self.tag_box, 1)
         layout.addWidget(self.other_label)
         bottom = QHBoxLayout()
         bottom.addWidget(self.count_label, 1)
@@ -185,6 +212,7 @@ class FilterPanel(QWidget):
             munition_classes=munition_classes,
             outcomes=self._checked(self.outcome_list),
             text=self.search.text().strip() or None,
+            tags=self._tag_choice(),
         )
 
     def apply(self) -> None:
@@ -234,7 +262,7 @@ class FilterPanel(QWidget):
             parent = self.munition_tree.topLevelItem(i)
             munition_class = parent.data(0, _CLASS_ROLE)
             children = [parent.child(j) for j in range(parent.childCount())]
-            before = [current.munitions is None or c.data(0, _VALUE_ROLE) in current.munitions for c in children]
+            before = [_munition_wanted(c.data(0, _VALUE_ROLE), current.munitions) for c in children]
             was_off = munition_class in excluded
             off = parent.checkState(0) == Qt.CheckState.Unchecked and (was_off or any(before))
             if off:
@@ -249,6 +277,26 @@ class FilterPanel(QWidget):
         munitions = None if everything else frozenset(included)
         classes = None if not excluded else frozenset(c for c in MUNITION_CLASSES if c not in excluded)
         return munitions, classes
+
+    def _tag_choice(self) -> frozenset[tuple[str, str]] | None:
+        """(column, value) pairs the tag tree describes; a column with every value ticked adds none.
+
+        A column with nothing ticked gives the pair (column, "") (that column, no value
+        allowed). Pairs for tag columns the data do not have (a saved view made on
+        another file) are kept.
+        """
+        current = self.state.filter
+        shown = {self.tag_tree.topLevelItem(i).data(0, _COLUMN_ROLE) for i in range(self.tag_tree.topLevelItemCount())}
+        pairs = {p for p in current.tags or () if p[0] not in shown}
+        for i in range(self.tag_tree.topLevelItemCount()):
+            parent = self.tag_tree.topLevelItem(i)
+            column = parent.data(0, _COLUMN_ROLE)
+            children = [parent.child(j) for j in range(parent.childCount())]
+            ticked = [c.data(0, _VALUE_ROLE) for c in children if c.checkState(0) == Qt.CheckState.Checked]
+            if len(ticked) == len(children):
+                continue
+            pairs |= {(column, value) for value in ticked} or {(column, "")}
+        return frozenset(pairs) if pairs else None
 
     def _checked(self, tree: QTreeWidget, leaves_only: bool = False) -> frozenset[str] | None:
         values, everything = [], True
@@ -333,6 +381,7 @@ class FilterPanel(QWidget):
         for name, button in self.preset_buttons.items():
             button.setToolTip("Show every date." if PRESETS[name] is None else tip)
         self._rebuild_munitions()
+        self._rebuild_tags()
         self._sync_from_state()
 
     def _on_filter_changed(self) -> None:
@@ -355,7 +404,8 @@ class FilterPanel(QWidget):
                 for name in names or (munition,):
                     known = resolve_munition(name)
                     pairs.append((name, known.munition_class if known else munition_class))
-        return [(m, c) for m, c in pairs if pd.notna(m)]
+        # Events that name no munition (TimeMap rows, an empty arms column) get their class's own entry.
+        return [(m if pd.notna(m) else no_munition(str(c) if pd.notna(c) else "unknown"), c) for m, c in pairs]
 
     def _rebuild_munitions(self) -> None:
         by_class: dict[str, list[str]] = {}
@@ -365,7 +415,9 @@ class FilterPanel(QWidget):
         with QSignalBlocker(self.munition_tree):
             self.munition_tree.clear()
             for munition_class in MUNITION_CLASSES:
-                names = sorted(set(by_class.get(munition_class, [])), key=str.casefold)
+                names = set(by_class.get(munition_class, []))
+                # Named munitions in order, then the entry for those naming none.
+                names = sorted(names, key=lambda n: (n == no_munition(munition_class), n.casefold()))
                 if not names:
                     continue
                 parent = QTreeWidgetItem([CLASS_STYLE[munition_class].label, ""])
@@ -375,7 +427,13 @@ class FilterPanel(QWidget):
                 parent.setData(0, _CLASS_ROLE, munition_class)
                 self.munition_tree.addTopLevelItem(parent)
                 for name in names:
-                    child = QTreeWidgetItem([name, ""])
+                    unnamed = name == no_munition(munition_class)
+                    child = QTreeWidgetItem([NO_MUNITION if unnamed else name, ""])
+                    if unnamed:
+                        child.setToolTip(0, "Events of this class that name no munition")
+                        font = child.font(0)
+                        font.setItalic(True)
+                        child.setFont(0, font)
                     child.setData(0, _VALUE_ROLE, name)
                     child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                     child.setCheckState(0, Qt.CheckState.Checked)
@@ -383,20 +441,57 @@ class FilterPanel(QWidget):
                     parent.addChild(child)
                 parent.setExpanded(True)
 
+    def _rebuild_tags(self) -> None:
+        frame = self.state.frame
+        counts = tag_counts(frame, FilterState()) if len(frame) else {}
+        with QSignalBlocker(self.tag_tree):
+            expanded = {self.tag_tree.topLevelItem(i).data(0, _COLUMN_ROLE) for i in range(self.tag_tree.topLevelItemCount())
+                        if self.tag_tree.topLevelItem(i).isExpanded()}
+            self.tag_tree.clear()
+            for column, values in counts.items():
+                if not values:
+                    continue
+                parent = QTreeWidgetItem([tag_label(column), ""])
+                parent.setToolTip(0, column)
+                parent.setFlags(parent.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
+                parent.setData(0, _VALUE_ROLE, None)
+                parent.setData(0, _COLUMN_ROLE, column)
+                self.tag_tree.addTopLevelItem(parent)
+                for value in values:
+                    child = QTreeWidgetItem([value, ""])
+                    child.setData(0, _VALUE_ROLE, value)
+                    child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    child.setCheckState(0, Qt.CheckState.Checked)
+                    child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    if value == NO_TAG:
+                        child.setToolTip(0, "Events with no value in this column")
+                    parent.addChild(child)
+                parent.setExpanded(column in expanded)  # collapsed at first: one line per column
+        self.tag_box.setVisible(self.tag_tree.topLevelItemCount() > 0)
+
     def _sync_from_state(self) -> None:
         """Show the state's filter in the widgets (saved views, reset, new data)."""
         current = self.state.filter
         self._syncing = True
         try:
-            with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list):
+            with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list), QSignalBlocker(self.tag_tree):
                 for i in range(self.munition_tree.topLevelItemCount()):
                     parent = self.munition_tree.topLevelItem(i)
                     # A class the filter excludes (e.g. its layer unticked on the map) shows unticked.
                     shown = current.munition_classes is None or parent.data(0, _CLASS_ROLE) in current.munition_classes
                     for j in range(parent.childCount()):
                         name = parent.child(j).data(0, _VALUE_ROLE)
-                        ticked = shown and (current.munitions is None or name in current.munitions)
+                        ticked = shown and _munition_wanted(name, current.munitions)
                         parent.child(j).setCheckState(0, _check(ticked))
+                    self._update_parent_check(parent)
+                for i in range(self.tag_tree.topLevelItemCount()):
+                    parent = self.tag_tree.topLevelItem(i)
+                    column = parent.data(0, _COLUMN_ROLE)
+                    allowed = {v for c, v in current.tags or () if c == column}
+                    constrained = any(c == column for c, _ in current.tags or ())
+                    for j in range(parent.childCount()):
+                        value = parent.child(j).data(0, _VALUE_ROLE)
+                        parent.child(j).setCheckState(0, _check(not constrained or value in allowed))
                     self._update_parent_check(parent)
                 for item in self._items(self.outcome_list):
                     value = item.data(0, _VALUE_ROLE)
@@ -442,7 +537,14 @@ class FilterPanel(QWidget):
         frame, current = self.state.frame, self.state.filter
         munitions = facet_counts(frame, current, "munitions") if len(frame) else {}
         outcomes = facet_counts(frame, current, "outcomes") if len(frame) else {}
-        with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list):
+        tags = tag_counts(frame, current) if len(frame) and self.tag_tree.topLevelItemCount() else {}
+        with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list), QSignalBlocker(self.tag_tree):
+            for i in range(self.tag_tree.topLevelItemCount()):
+                parent = self.tag_tree.topLevelItem(i)
+                values = tags.get(parent.data(0, _COLUMN_ROLE), {})
+                for j in range(parent.childCount()):
+                    child = parent.child(j)
+                    child.setText(1, f"{values.get(child.data(0, _VALUE_ROLE), 0):,}")
             for i in range(self.munition_tree.topLevelItemCount()):
                 parent = self.munition_tree.topLevelItem(i)
                 total = 0

@@ -235,3 +235,25 @@ def remove_recent_file(settings: QSettings, path: str) -> list[str]:
     files = [p for p in recent_files(settings) if p != path]
     settings.setValue(RECENT_KEY, files)
     return files
+
+
+# -- the shipped sample ------------------------------------------------------
+def _sample_candidates() -> list[str]:
+    from geodata import sample
+
+    paths = [sample.sample_path()]
+    waves = getattr(sample, "sample_waves_path", None)  # the synthetic Air Force report, when shipped
+    if callable(waves):
+        paths.append(waves())
+    return [os.path.abspath(os.fspath(p)) for p in paths]
+
+
+def sample_files() -> list[str]:
+    """The shipped synthetic sample the app opens when given no file: the incidents, then the
+    attack-wave report when the install has one."""
+    return [p for p in _sample_candidates() if os.path.isfile(p)]
+
+
+def is_sample_file(path: str) -> bool:
+    """True for a file of the shipped synthetic sample (a user's file replaces it when it is all that is open)."""
+    return os.path.abspath(os.fspath(path)) in _sample_candidates()

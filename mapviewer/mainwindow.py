@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from geodata import read_incidents
+from geodata import FilterState, read_incidents
 from geodata.errors import DataError
 from geodata.readers.preview import needs_mapping
 from geodata.waves import WavesResult
@@ -78,7 +78,8 @@ class MainWindow(QMainWindow):
 
     Public parts other code uses: ``state``, ``map_view``, ``filter_panel``,
     ``table``, ``summary``, ``timeline``, ``waves_panel``, ``loader``, ``file_menu``,
-    ``view_menu``, ``toolbar``, :meth:`open_files`, :meth:`open_view`, :meth:`show_report`.
+    ``view_menu``, ``toolbar``, ``figure_title``, ``figure_page``, :meth:`open_files`,
+    :meth:`open_view`, :meth:`close_file`, :meth:`close_all`, :meth:`show_report`.
     """
 
     #: A file could not be read (path, one-line message); the app keeps what it had.
@@ -93,7 +94,6 @@ class MainWindow(QMainWindow):
         self.report_dialog: ReportDialog | None = None
         self.mapping_dialog = None  # the column mapping dialog last shown
         self.message_box = None
-        self.figure_title = ""  # last given in Export figure; also titles HTML exports
         self.setWindowTitle("Strike map viewer")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
@@ -143,6 +143,25 @@ class MainWindow(QMainWindow):
             self._restore_settings()
         self._on_data_changed()
 
+    # The figure title and page live in the state: a saved view stores and restores them.
+    @property
+    def figure_title(self) -> str:
+        """Last given in Export figure (or by a saved view); also titles HTML exports."""
+        return self.state.figure_title
+
+    @figure_title.setter
+    def figure_title(self, title: str) -> None:
+        self.state.figure_title = title or ""
+
+    @property
+    def figure_page(self) -> str | None:
+        """The figure's page preset a saved view gave (None: the dialog's default)."""
+        return self.state.figure_page
+
+    @figure_page.setter
+    def figure_page(self, page: str | None) -> None:
+        self.state.figure_page = page or None
+
     # -- construction -------------------------------------------------------
     def _make_map(self) -> MapView:
         view = MapView(self.state)
@@ -170,6 +189,13 @@ class MainWindow(QMainWindow):
         self.file_menu.addAction(self.open_mapped_action)
         self.recent_menu = QMenu("Open &Recent", self)
         self.file_menu.addMenu(self.recent_menu)
+        self.close_menu = QMenu("&Close File", self)  # one entry per open file: events or attack waves
+        self.close_menu.setToolTipsVisible(True)
+        self.file_menu.addMenu(self.close_menu)
+        self.close_all_action = QAction("Close &All", self)
+        self.close_all_action.setToolTip("Close every open file (events and attack waves)")
+        self.close_all_action.triggered.connect(self.close_all)
+        self.file_menu.addAction(self.close_all_action)
         self.report_action = QAction("Load &report...", self)
         self.report_action.setToolTip("Rows read, loaded and rejected, and every problem found")
         self.report_action.triggered.connect(lambda: self.show_report())
@@ -224,22 +250,25 @@ class MainWindow(QMainWindow):
     def open_files(self, paths, reader=None) -> None:
         """Open data files and saved views; files already open or being read are skipped.
 
-        Data files are read in the background (with ``reader``, default the
-        loader's) and added to the state as they arrive; a saved view is applied
-        (it opens its own files and sets filter, basemap and map view).
+        A saved view is applied first: its files replace the open ones, and it
+        sets filter, basemap, map view and figure title. Data files given with it
+        are then added. Data files are read in the background (with ``reader``,
+        default the loader's) and added to the state as they arrive.
         """
+        paths = list(map(os.path.abspath, map(os.fspath, paths)))
+        views = [p for p in paths if reader is None and _loader.is_view_file(p)]
+        for path in dict.fromkeys(views):
+            self.open_view(path)
         opened = {d.path for d in self.state.all_datasets} | set(self.loader.pending)
-        fresh, views = [], []
-        for path in map(os.path.abspath, map(os.fspath, paths)):
+        fresh = []
+        for path in paths:
+            if path in views:
+                continue
             if path in opened or path in fresh:
                 self.statusBar().showMessage(f"{path} is already open", 5000)
-            elif reader is None and _loader.is_view_file(path):
-                views.append(path)
             else:
                 fresh.append(path)
         self.loader.open_files(fresh, reader=reader)
-        for path in views:
-            self.open_view(path)
 
     def open_view(self, path: str) -> bool:
         """Apply the saved view ``path`` (its files, filter, basemap and map view); False with a message on failure."""
@@ -264,7 +293,36 @@ class MainWindow(QMainWindow):
         if paths:
             self.open_files(paths)
 
+    def close_file(self, path: str) -> bool:
+        """Close the open file ``path`` (events or an attack-waves report); False when it is not open."""
+        if not self.state.close_dataset(path):
+            return False
+        self.statusBar().showMessage(f"Closed {path}", 5000)
+        return True
+
+    def close_all(self) -> None:
+        """Close every open file, stop reading queued ones, and clear the filter."""
+        if self.loader.busy:
+            self.loader.cancel()
+        self.state.clear()
+        self.state.set_filter(FilterState(tz=self.state.filter.tz))
+        self.statusBar().showMessage("Closed all files", 5000)
+
+    def _replace_sample(self, path: str) -> str:
+        """Close the shipped sample when it is all that is open and the user's ``path`` arrives.
+
+        Returns words for the status bar ("" when nothing was closed). The filter
+        starts afresh: one set on the sample means nothing for the user's data.
+        """
+        open_paths = [d.path for d in self.state.all_datasets]
+        if not open_paths or _loader.is_sample_file(path) or not all(map(_loader.is_sample_file, open_paths)):
+            return ""
+        self.state.clear()
+        self.state.set_filter(FilterState(tz=self.state.filter.tz))
+        return "; the synthetic sample data were closed (your file replaces them)"
+
     def _on_loaded(self, path: str, result) -> None:
+        replaced = self._replace_sample(path)
         if isinstance(result, WavesResult):  # an attack-waves report: the funnel panel shows it
             self.state.add_waves(path, result.frame, result.report)
             self.waves_dock.show()
@@ -275,7 +333,8 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
         report = result.report
         self.statusBar().showMessage(
-            f"{os.path.basename(path)}: {report.rows_loaded:,} rows loaded, {report.rows_rejected:,} rejected", 10000)
+            f"{os.path.basename(path)}: {report.rows_loaded:,} rows loaded, {report.rows_rejected:,} rejected{replaced}",
+            10000)
         if report.rows_rejected and self.show_messages:
             self.show_report([report])
 
@@ -460,4 +519,17 @@ class MainWindow(QMainWindow):
         names = [os.path.basename(d.path) for d in self.state.all_datasets]
         self.setWindowTitle(" — ".join(["Strike map viewer", ", ".join(names)]) if names else "Strike map viewer")
         self.report_action.setEnabled(bool(names))
+        self._rebuild_close_menu()
+
+    def _rebuild_close_menu(self) -> None:
+        self.close_menu.clear()
+        kinds = [(d.path, "events") for d in self.state.datasets] + [
+            (d.path, "attack waves") for d in self.state.wave_datasets]
+        for path, kind in kinds:
+            action = self.close_menu.addAction(_menu_text(f"{os.path.basename(path)} ({kind})"))
+            action.setToolTip(path)
+            action.setData(path)
+            action.triggered.connect(lambda _=False, p=path: self.close_file(p))
+        self.close_menu.setEnabled(bool(kinds))
+        self.close_all_action.setEnabled(bool(kinds))
 

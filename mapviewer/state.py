@@ -36,7 +36,8 @@ class AppState(QObject):
     ``frame`` is every loaded row of every open file, concatenated, with
     ``dataset`` and ``source_row`` columns naming the file and row each event
     came from; positions (0..n-1) are the row identity the views share. ``mask`` is the current filter's mask.
-    ``selection`` is a sorted array of row positions.
+    ``selection`` is a sorted array of row positions. ``figure_title`` and ``figure_page`` are the print
+    figure's title and page preset (saved with a view; "" / None when not given).
     """
 
     data_changed = Signal()  # frame replaced (files opened or closed)
@@ -58,6 +59,9 @@ class AppState(QObject):
         self.view: tuple[float, float, float] | None = None  # lat, lon, zoom as the map reports it
         self.waves: pd.DataFrame | None = None  # attack waves (geodata.waves), not points
         self.wave_datasets: list[Dataset] = []
+        self.figure_title = ""
+        self.figure_page: str | None = None
+        self._columns: dict[str, list[str]] = {}  # each open file's columns: closing one drops its own
 
     # -- data -------------------------------------------------------------
     def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
@@ -68,15 +72,44 @@ class AppState(QObject):
         combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else part
         self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
         self.datasets.append(Dataset(path, report))
+        self._columns[path] = list(part.columns)
         self._refresh_after_data()
 
     def clear(self) -> None:
+        """Close every open file (events and attack waves)."""
         self.frame = _empty_frame()
         self.datasets = []
+        self._columns = {}
         self.waves = None
         self.wave_datasets = []
         self._refresh_after_data()
         self.waves_changed.emit()
+
+    def close_dataset(self, path: str) -> bool:
+        """Close one open file, an incident file or an attack-waves report; False when it is not open.
+
+        Its rows (or waves) leave the frame, the columns only it had go too, and
+        the selection is cleared (row positions change).
+        """
+        if any(d.path == path for d in self.datasets):
+            self.datasets = [d for d in self.datasets if d.path != path]
+            self._columns.pop(path, None)
+            if not self.datasets:
+                self.frame = _empty_frame()
+            else:
+                kept = set().union(*self._columns.values())
+                rows = self.frame.loc[(self.frame["dataset"] != path).to_numpy(dtype=bool),
+                                      [c for c in self.frame.columns if c in kept]]
+                self.frame = gpd.GeoDataFrame(rows.reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
+            self._refresh_after_data()
+            return True
+        if any(d.path == path for d in self.wave_datasets):
+            self.wave_datasets = [d for d in self.wave_datasets if d.path != path]
+            rest = None if self.waves is None else self.waves.loc[self.waves["dataset"] != path]
+            self.waves = rest.reset_index(drop=True) if rest is not None and self.wave_datasets else None
+            self.waves_changed.emit()
+            return True
+        return False
 
     @property
     def all_datasets(self) -> list[Dataset]:

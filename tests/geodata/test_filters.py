@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geodata import FilterState, facet_counts, filters
-from geodata.filters import FACETS
-from geodata.schema import MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, OUTCOMES, TIME_PRECISION_DTYPE
+from geodata.filters import FACETS, NO_MUNITION, NO_TAG, no_munition, tag_counts, tag_values
+from geodata.schema import MUNITION_CLASS_DTYPE, MUNITION_CLASSES, OUTCOME_DTYPE, OUTCOMES, TIME_PRECISION_DTYPE
 
 TZ = "Europe/Kyiv"
 KYIV = ZoneInfo(TZ)
@@ -24,6 +24,8 @@ MUNITIONS = ["KN-23", "Shahed-136", "Kh-101", "KAB"]
 CLASSES = ["ballistic missile", "loitering munition", "cruise missile", "guided bomb", "unknown"]
 OBLASTS = ["Kyiv", "Kyivska oblast", "Kharkivska oblast"]
 WORDS = ["Kyiv", "Київ", "port", "Odesa", "école", "KN-23", "shot down", ""]
+#: TimeMap-style tag cells: one value, several joined, none.
+AREAS = ["Residential", "Industrial | Residential", "Port", "Industrial", ""]
 
 
 @st.composite
@@ -48,7 +50,8 @@ rows = st.fixed_dictionaries({
     "occurred_at": instants(),
     "time_precision": st.sampled_from(["exact", "exact", "day", "month"]),
     "munition": st.sampled_from(MUNITIONS) | st.none(),
-    "munition_class": st.sampled_from(CLASSES),
+    "munition_class": st.sampled_from(CLASSES) | st.none(),
+    "tag_area": st.sampled_from(AREAS) | st.none(),
     "outcome": st.sampled_from(OUTCOMES),
     "admin1": st.sampled_from(OBLASTS) | st.none(),
     "location": st.sampled_from(WORDS),
@@ -79,6 +82,7 @@ def build(records: list[dict], text_dtype: str) -> gpd.GeoDataFrame:
             "injured": pd.array(col("injured"), dtype="Int64"),
             "source": pd.array(["Air Force"] * n, dtype="string"),
             "notes": pd.array(col("notes"), dtype="string"),
+            "tag_area": pd.Series(col("tag_area"), dtype=text_dtype).array,
         },
         geometry=gpd.points_from_xy(col("x"), col("y")),
         crs="EPSG:4326",
@@ -103,7 +107,8 @@ states = st.builds(
     FilterState,
     start=bounds,
     end=bounds,
-    munitions=subsets(MUNITIONS + ["Kinzhal"]),
+    # events naming no munition: of one class, or of any class
+    munitions=subsets(MUNITIONS + ["Kinzhal", NO_MUNITION] + [no_munition(c) for c in CLASSES]),
     outcomes=subsets(list(OUTCOMES)),
     munition_classes=subsets(CLASSES),
     admin1=subsets(OBLASTS),
@@ -111,6 +116,9 @@ states = st.builds(
     bbox=st.none() | st.tuples(st.floats(22, 40), st.floats(44, 52.5)).flatmap(
         lambda sw: st.tuples(st.just(sw[0]), st.just(sw[1]), st.floats(sw[0], 41), st.floats(sw[1], 53))),
     min_casualties=st.none() | st.integers(0, 6),
+    # a column the frames lack constrains nothing; an empty value names the column alone
+    tags=subsets([("tag_area", v) for v in ["Residential", "Industrial", "Port", NO_TAG, ""]]
+                 + [("tag_absent", "Residential")]),
 )
 
 
@@ -153,11 +161,21 @@ def keeps(r: dict, i: int, s: FilterState, skip: str | None = None) -> bool:
         return False
     for name, column in FACETS.items():
         wanted = getattr(s, name)
-        if skip != name and wanted is not None and r[column] not in wanted:
+        if skip == name or wanted is None:
+            continue
+        if name == "munitions" and r["munition"] is None:
+            if not (NO_MUNITION in wanted or no_munition(r["munition_class"] or "unknown") in wanted):
+                return False
+        elif r[column] not in wanted:
+            return False
+    if s.tags is not None and skip not in ("tags", "tag_area"):
+        allowed = {v for c, v in s.tags if c == "tag_area"}
+        values = {p.strip() for p in (r["tag_area"] or "").split("|") if p.strip()}
+        if any(c == "tag_area" for c, _ in s.tags) and not (values & allowed or (not values and NO_TAG in allowed)):
             return False
     if s.text is not None:
         needle = s.text.strip().casefold()
-        fields = [r["location"], r["admin1"], r["munition"], r["notes"], "Air Force", f"EV-{i}"]
+        fields = [r["location"], r["admin1"], r["munition"], r["notes"], "Air Force", f"EV-{i}", r["tag_area"]]
         if not any(v is not None and needle in v.casefold() for v in fields):
             return False
     if s.bbox is not None:
@@ -205,20 +223,65 @@ def test_facet_counts_equal_a_loop(records, state, text_dtype, facet):
     column = FACETS[facet]
     counts = facet_counts(frame, state, facet)
     expected: dict[str, int] = {}
+    unnamed: dict[str, int] = {}
     for i, r in enumerate(records):
         if r[column] is not None:
             expected.setdefault(r[column], 0)
             expected[r[column]] += keeps(r, i, state, skip=facet)
+        elif facet == "munitions":  # counted per class, as the panel's "(no munition named)" entries
+            key = no_munition(r["munition_class"] or "unknown")
+            unnamed[key] = unnamed.get(key, 0) + keeps(r, i, state, skip=facet)
     if isinstance(frame[column].dtype, pd.CategoricalDtype):  # every category listed
         for value in frame[column].cat.categories:
             expected.setdefault(value, 0)
-    assert counts == expected
+    assert counts == expected | unnamed
+    assert list(counts)[len(expected):] == [no_munition(c) for c in MUNITION_CLASSES if no_munition(c) in unnamed]
+
+
+@SETTINGS
+@given(records=st.lists(rows, max_size=30), state=states, text_dtype=st.sampled_from(["string", "category"]))
+def test_tag_counts_equal_a_loop(records, state, text_dtype):
+    frame = build(records, text_dtype)
+    expected: dict[str, int] = {}
+    for i, r in enumerate(records):
+        kept = keeps(r, i, state, skip="tag_area")  # every other constraint, tags of other columns too
+        for value in tag_values(r["tag_area"]) or {NO_TAG}:
+            expected[value] = expected.get(value, 0) + kept
+    counts = tag_counts(frame, state)
+    assert list(counts) == ["tag_area"]
+    assert counts["tag_area"] == expected
+    if NO_TAG in expected:
+        assert list(counts["tag_area"])[-1] == NO_TAG
+
+
+def test_unticking_one_munition_keeps_events_that_name_none_when_asked():
+    timemap_like = one("2025-06-01T00:00:00Z", munition=None, munition_class="cruise missile")
+    named = one("2025-06-01T00:00:00Z", munition="KAB", munition_class="guided bomb")
+    frame = pd.concat([timemap_like, named], ignore_index=True)
+    assert FilterState(munitions={"KAB"}).mask(frame).tolist() == [False, True]
+    assert FilterState(munitions={"KAB", no_munition("cruise missile")}).mask(frame).tolist() == [True, True]
+    assert FilterState(munitions={"KAB", no_munition("ballistic missile")}).mask(frame).tolist() == [False, True]
+    assert FilterState(munitions={NO_MUNITION}).mask(frame).tolist() == [True, False]
+    assert facet_counts(frame, FilterState(), "munitions") == {"KAB": 1, no_munition("cruise missile"): 1}
+
+
+def test_tags_filter_by_column_and_value_and_are_searched():
+    frame = pd.concat([one("2025-06-01T00:00:00Z", tag_area=v) for v in ("Residential", "Industrial | Port", None)],
+                      ignore_index=True)
+    assert FilterState(tags={("tag_area", "Residential")}).mask(frame).tolist() == [True, False, False]
+    assert FilterState(tags={("tag_area", "Port")}).mask(frame).tolist() == [False, True, False]
+    assert FilterState(tags={("tag_area", NO_TAG)}).mask(frame).tolist() == [False, False, True]
+    assert FilterState(tags={("tag_area", "")}).mask(frame).tolist() == [False, False, False]
+    assert FilterState(tags=[["tag_other", "x"]]).mask(frame).all()  # not in this frame: no constraint
+    assert FilterState(text="industrial").mask(frame).tolist() == [False, True, False]
+    assert tag_counts(frame, FilterState()) == {"tag_area": {"Industrial": 1, "Port": 1, "Residential": 1,
+                                                             NO_TAG: 1}}
 
 
 def one(when: str, **extra) -> gpd.GeoDataFrame:
     base = {"occurred_at": pd.Timestamp(when).to_pydatetime(), "time_precision": "exact", "munition": "KN-23",
             "munition_class": "ballistic missile", "outcome": "impact", "admin1": "Kyiv",
-            "location": "Kyiv", "notes": "", "x": 30.5, "y": 50.4, "killed": 0, "injured": 0}
+            "location": "Kyiv", "notes": "", "x": 30.5, "y": 50.4, "killed": 0, "injured": 0, "tag_area": None}
     return build([base | extra], "string")
 
 
@@ -268,7 +331,7 @@ def test_other_time_zone():
 def test_edited_column_is_seen():
     frame = build([{"occurred_at": dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc), "time_precision": "exact", "munition": m,
                     "munition_class": "unknown", "outcome": "impact", "admin1": None, "location": "",
-                    "notes": "", "x": 30.0, "y": 50.0, "killed": None, "injured": None}
+                    "notes": "", "x": 30.0, "y": 50.0, "killed": None, "injured": None, "tag_area": None}
                    for m in ["KN-23", "KAB", "KAB"]], "string")
     state = FilterState(munitions={"KN-23"})
     assert state.mask(frame).tolist() == [True, False, False]

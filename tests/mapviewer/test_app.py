@@ -29,9 +29,10 @@ def good_csv(tmp_path):
 @pytest.fixture
 def partly_bad_csv(tmp_path):
     path = tmp_path / "partner.csv"
-    # Row 4 (header is row 1) has no date; row 5 no usable coordinates: both are rejected.
+    # Row 4 (header is row 1) has no date; row 5 no coordinates and no place name to place it by:
+    # both are rejected.
     path.write_text(HEADER + GOOD_ROWS + "A-3,,50.4,30.5,Kyiv,Shahed-136,intercepted,,\n"
-                    "A-4,2025-09-30 02:00,,,Kyiv,Shahed-136,impact,,\n", encoding="utf-8")
+                    "A-4,2025-09-30 02:00,,,,Shahed-136,impact,,\n", encoding="utf-8")
     return str(path)
 
 
@@ -279,3 +280,141 @@ def test_a_bad_saved_view_is_a_message(make_main_window, tmp_path, loaded_state,
     assert "old.json" in window.statusBar().currentMessage()
     assert "version" in window.statusBar().currentMessage()
     assert len(window.state.frame) == 8 and not window.loader.busy
+
+
+# -- closing files, the shipped sample ---------------------------------------------
+@pytest.fixture
+def other_csv(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text(HEADER + "B-1,2025-08-01 03:00,49.84,24.03,Lviv,Kh-101,intercepted,,Shot down\n",
+                    encoding="utf-8")
+    return str(path)
+
+
+def _close_entries(window):
+    return {a.text(): a for a in window.close_menu.actions()}
+
+
+def test_close_file_closes_the_chosen_file_of_either_kind(make_main_window, good_csv, other_csv, waves_csv,
+                                                          qtbot, settings):
+    window = make_main_window()
+    assert not window.close_menu.isEnabled() and not window.close_all_action.isEnabled()
+    _open(window, qtbot, [good_csv, other_csv, waves_csv])
+    recent = settings.value("recent_files")
+    entries = _close_entries(window)
+    assert set(entries) == {"night.csv (events)", "other.csv (events)", "missile_attacks_daily.csv (attack waves)"}
+    window.state.set_selection([0, 1, 2])
+
+    entries["night.csv (events)"].trigger()
+    state = window.state
+    assert [d.path for d in state.datasets] == [os.path.abspath(other_csv)]
+    assert list(state.frame["event_id"]) == ["B-1"] and len(state.mask) == 1
+    assert len(state.selection) == 0  # row positions changed: nothing stays selected
+    assert window.table.model.rowCount() == 1
+    assert window.filter_panel.count_label.text() == "1 of 1 events"
+    assert "night.csv" not in window.windowTitle()
+    assert set(_close_entries(window)) == {"other.csv (events)", "missile_attacks_daily.csv (attack waves)"}
+
+    _close_entries(window)["missile_attacks_daily.csv (attack waves)"].trigger()
+    assert state.waves is None and state.wave_datasets == []
+    assert len(state.frame) == 1
+    tree = window.filter_panel.munition_tree
+    munitions = {tree.topLevelItem(i).child(j).text(0)
+                 for i in range(tree.topLevelItemCount()) for j in range(tree.topLevelItem(i).childCount())}
+    assert munitions == {"Kh-101"}  # KN-23 and the Shaheds came from the closed files
+    assert settings.value("recent_files") == recent  # closing forgets nothing
+
+
+def test_close_all_empties_the_window(make_main_window, good_csv, waves_csv, qtbot, settings):
+    window = make_main_window()
+    _open(window, qtbot, [good_csv, waves_csv])
+    window.state.set_filter(window.state.filter.replace(outcomes=frozenset({"impact"})))
+    assert window.close_all_action.isEnabled()
+    window.close_all_action.trigger()
+    state = window.state
+    assert state.all_datasets == [] and len(state.frame) == 0 and state.waves is None
+    assert state.filter.is_empty
+    assert window.table.model.rowCount() == 0
+    assert window.windowTitle() == "Strike map viewer"
+    assert not window.close_menu.isEnabled() and not window.report_action.isEnabled()
+    assert window.recent_menu.actions()[0].text() in {os.path.abspath(good_csv), os.path.abspath(waves_csv)}
+
+
+def test_a_users_file_replaces_the_shipped_sample(make_main_window, good_csv, other_csv, qtbot):
+    from geodata.sample import sample_path
+
+    window = make_main_window()
+    _open(window, qtbot, [str(sample_path())])
+    assert len(window.state.frame) > 1000
+    window.state.set_filter(window.state.filter.replace(munitions=frozenset({"Shahed-136"})))
+    _open(window, qtbot, [good_csv])
+    state = window.state
+    assert [d.path for d in state.datasets] == [os.path.abspath(good_csv)]
+    assert set(state.frame["event_id"]) == {"A-1", "A-2"}
+    assert state.filter.is_empty and int(state.mask.sum()) == 2  # a filter set on the sample is gone too
+    assert "sample" in window.statusBar().currentMessage()
+    # Once the user's data are open, another file of theirs is added, not swapped in.
+    _open(window, qtbot, [other_csv])
+    assert len(state.datasets) == 2 and len(state.frame) == 3
+
+
+def test_a_file_that_fails_leaves_the_sample_open(make_main_window, unreadable, qtbot):
+    from geodata.sample import sample_path
+
+    window = make_main_window()
+    window.show_messages = False
+    _open(window, qtbot, [str(sample_path())])
+    rows = len(window.state.frame)
+    _open(window, qtbot, [unreadable])
+    assert [d.path for d in window.state.datasets] == [str(sample_path())] and len(window.state.frame) == rows
+
+
+def test_the_sample_wave_report_opens_with_the_sample_and_is_replaced_with_it(
+        make_main_window, good_csv, waves_csv, qtbot, monkeypatch):
+    import geodata.sample
+    from mapviewer.loader import is_sample_file, sample_files
+
+    # Stands in for the synthetic Air Force report while the install may not ship one yet.
+    monkeypatch.setattr(geodata.sample, "sample_waves_path", lambda: waves_csv, raising=False)
+    assert sample_files() == [str(geodata.sample.sample_path()), waves_csv]
+    assert is_sample_file(waves_csv) and not is_sample_file(good_csv)
+    window = make_main_window()
+    _open(window, qtbot, sample_files())
+    assert window.state.datasets and [d.path for d in window.state.wave_datasets] == [waves_csv]
+    _open(window, qtbot, [good_csv])
+    assert [d.path for d in window.state.all_datasets] == [os.path.abspath(good_csv)]
+    assert window.state.waves is None
+
+
+def test_the_shipped_sample_includes_the_synthetic_wave_report(make_main_window, qtbot):
+    import geodata.sample
+    from mapviewer.loader import sample_files
+
+    if not hasattr(geodata.sample, "sample_waves_path"):
+        pytest.skip("geodata.sample.sample_waves_path is not there yet")
+    waves = os.path.abspath(geodata.sample.sample_waves_path())
+    assert os.path.isfile(waves)
+    assert sample_files() == [os.path.abspath(geodata.sample.sample_path()), waves]
+    window = make_main_window()
+    _open(window, qtbot, sample_files())  # what `mapviewer` with no file opens
+    assert [d.path for d in window.state.wave_datasets] == [waves] and len(window.state.waves) > 0
+    assert len(window.state.frame) > 1000
+
+
+def test_a_screenshot_of_a_waves_report_alone_does_not_wait_for_events(make_main_window, waves_csv, qtbot,
+                                                                        tmp_path):
+    from mapviewer.app import _ScreenshotJob
+
+    window = make_main_window(show=True)
+    job = _ScreenshotJob(window, str(tmp_path / "out.png"))  # not started: the test only asks when it is ready
+    _open(window, qtbot, [waves_csv])
+    assert window.state.datasets == [] and window.state.wave_datasets
+    qtbot.waitUntil(job._ready, timeout=120000)
+
+
+def test_files_given_with_a_saved_view_are_added_to_the_views_files(make_main_window, good_csv, other_csv,
+                                                                     tmp_path, qtbot):
+    view = _save_view(tmp_path, good_csv)
+    window = make_main_window()
+    _open(window, qtbot, [other_csv, view])  # as `mapviewer other.csv "night view.json"` does
+    assert sorted(d.path for d in window.state.datasets) == sorted([good_csv, os.path.abspath(other_csv)])

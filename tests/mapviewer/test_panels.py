@@ -447,3 +447,148 @@ def test_table_cells_far_down_a_big_table_show_their_own_row(qtbot):
         assert model.cell_text(row, "lat") == f"{big.geometry.y.iloc[row]:.5f}"
     model.sort(model.columns.index("event_id"), Qt.SortOrder.DescendingOrder)
     assert model.cell_text(0, "event_id") == "E-999"  # text order: E-999 > E-2999
+
+
+# -- events that name no munition, and a source's tags (TimeMap) ----------------------
+TIMEMAP = [
+    {"id": "T1", "date": "09/28/2025", "latitude": "50.45", "longitude": "30.52", "location": "Kyiv",
+     "description": "Apartment block hit", "sources": [],
+     "filters": [{"key": "Weapon System", "value": "Cruise missile"},
+                 {"key": "Type of area affected", "value": "Residential"}]},
+    {"id": "T2", "date": "09/28/2025", "latitude": "49.99", "longitude": "36.23", "location": "Kharkiv",
+     "description": "Plant and houses", "sources": [],
+     "filters": [{"key": "Weapon System", "value": "Cruise missile"},
+                 {"key": "Type of area affected", "value": "Industrial"},
+                 {"key": "Type of area affected", "value": "Residential"}]},
+    {"id": "T3", "date": "09/27/2025", "latitude": "48.46", "longitude": "35.04", "location": "Dnipro",
+     "description": "Cluster strike", "sources": [],
+     "filters": [{"key": "Weapon System", "value": "Cluster munitions"}]},
+    {"id": "T4", "date": "09/27/2025", "latitude": "46.48", "longitude": "30.72", "location": "Odesa",
+     "description": "Port", "sources": [],
+     "filters": [{"key": "Weapon System", "value": "Ballistic missile"},
+                 {"key": "Type of area affected", "value": "Industrial"}]},
+]
+AREA = "tag_type_of_area_affected"
+
+
+@pytest.fixture
+def timemap_file(tmp_path):
+    import json
+
+    path = tmp_path / "timemap_export.json"
+    path.write_text(json.dumps(TIMEMAP), encoding="utf-8")
+    return str(path)
+
+
+def _add_file(state, path):
+    from geodata import read_incidents
+
+    result = read_incidents(path)
+    state.add_dataset(path, result.frame, result.report)
+    return state
+
+
+def _panel_over(qtbot, state):
+    from mapviewer.filterpanel import FilterPanel
+
+    widget = FilterPanel(state)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def _leaf(tree, parent_text, text):
+    """The entry ``text`` under the node ``parent_text`` (several classes have a "(no munition named)")."""
+    parent = _item(tree, parent_text)
+    for j in range(parent.childCount()):
+        if parent.child(j).text(0) == text:
+            return parent.child(j)
+    raise LookupError(f"{parent_text} / {text}")
+
+
+def _groups(tree):
+    return {tree.topLevelItem(i).text(0): [tree.topLevelItem(i).child(j).text(0)
+                                           for j in range(tree.topLevelItem(i).childCount())]
+            for i in range(tree.topLevelItemCount())}
+
+
+def test_events_naming_no_munition_have_their_own_entry_and_stay_when_a_munition_is_unticked(
+        qtbot, loaded_state, timemap_file):
+    from geodata.filters import NO_MUNITION, no_munition
+
+    state = _add_file(loaded_state, timemap_file)
+    widget = _panel_over(qtbot, state)
+    groups = _groups(widget.munition_tree)
+    assert groups["Ballistic missile"] == ["KN-23", NO_MUNITION]
+    assert groups["Cruise missile"] == ["Kh-101", NO_MUNITION]
+    assert groups["Unknown munition"] == [NO_MUNITION]  # the cluster strike: no class, no name
+    assert _leaf(widget.munition_tree, "Cruise missile", NO_MUNITION).text(1) == "2"
+    assert _leaf(widget.munition_tree, "Unknown munition", NO_MUNITION).text(1) == "1"
+
+    _untick(widget, widget.munition_tree, "KN-23", qtbot)
+    assert "KN-23" not in state.filter.munitions
+    assert {"T1", "T2", "T3", "T4"} <= set(state.visible["event_id"])  # not hidden unasked
+    assert len(state.visible) == 12 - 4
+
+    with qtbot.waitSignal(state.filter_changed, timeout=WAIT):
+        _leaf(widget.munition_tree, "Cruise missile", NO_MUNITION).setCheckState(0, Qt.CheckState.Unchecked)
+    assert no_munition("cruise missile") not in state.filter.munitions
+    assert no_munition("ballistic missile") in state.filter.munitions
+    shown = set(state.visible["event_id"])
+    assert not {"T1", "T2"} & shown and {"T3", "T4", "C-1"} <= shown
+    # Counts of an unticked entry still say what ticking it would add.
+    assert _leaf(widget.munition_tree, "Cruise missile", NO_MUNITION).text(1) == "2"
+
+
+def test_a_file_with_only_timemap_data_has_a_munitions_tree(qtbot, timemap_file):
+    from geodata.filters import NO_MUNITION
+    from mapviewer.state import AppState
+
+    widget = _panel_over(qtbot, _add_file(AppState(), timemap_file))
+    assert _groups(widget.munition_tree) == {"Ballistic missile": [NO_MUNITION], "Cruise missile": [NO_MUNITION],
+                                             "Unknown munition": [NO_MUNITION]}
+    _untick(widget, widget.munition_tree, "Ballistic missile", qtbot)
+    assert sorted(widget.state.visible["event_id"]) == ["T1", "T2", "T3"]
+
+
+def test_tag_columns_get_a_checklist_with_counts(qtbot, loaded_state, timemap_file):
+    from geodata.filters import NO_TAG
+
+    plain = _panel_over(qtbot, loaded_state)
+    assert not plain.tag_box.isVisible()  # no tag columns: no tag checklist
+    state = _add_file(loaded_state, timemap_file)
+    widget = plain
+    assert widget.tag_box.isVisible()
+    groups = _groups(widget.tag_tree)
+    assert set(groups) == {"Type of area affected", "Weapon system"}
+    assert set(groups["Type of area affected"]) == {"Residential", "Industrial", NO_TAG}
+    area = _item(widget.tag_tree, "Type of area affected")
+    assert not area.isExpanded()  # collapsed: one line per column until opened
+    counts = {area.child(j).text(0): area.child(j).text(1) for j in range(area.childCount())}
+    # "Industrial | Residential" counts for both; the sample-like events have no area: "(not given)".
+    assert counts == {"Residential": "2", "Industrial": "2", NO_TAG: "9"}
+
+    with qtbot.waitSignal(state.filter_changed, timeout=WAIT):
+        _leaf(widget.tag_tree, "Type of area affected", "Residential").setCheckState(0, Qt.CheckState.Unchecked)
+    assert state.filter.tags == frozenset({(AREA, "Industrial"), (AREA, NO_TAG)})
+    assert "T1" not in set(state.visible["event_id"]) and {"T2", "T4", "T3"} <= set(state.visible["event_id"])
+    assert _leaf(widget.tag_tree, "Type of area affected", "Residential").text(1) == "2"
+    assert area.checkState(0) == Qt.CheckState.PartiallyChecked
+
+    # A filter set elsewhere (a saved view) shows in the checklist; reset ticks everything again.
+    state.set_filter(state.filter.replace(tags=frozenset({(AREA, "Residential")})))
+    assert _leaf(widget.tag_tree, "Type of area affected", "Industrial").checkState(0) == Qt.CheckState.Unchecked
+    assert _leaf(widget.tag_tree, "Type of area affected", "Residential").checkState(0) == Qt.CheckState.Checked
+    assert sorted(state.visible["event_id"]) == ["T1", "T2"]
+    widget.reset()
+    assert state.filter.tags is None
+    assert _leaf(widget.tag_tree, "Type of area affected", "Industrial").checkState(0) == Qt.CheckState.Checked
+
+
+def test_text_search_looks_in_tag_columns(qtbot, timemap_file):
+    from mapviewer.state import AppState
+
+    widget = _panel_over(qtbot, _add_file(AppState(), timemap_file))
+    with qtbot.waitSignal(widget.state.filter_changed, timeout=WAIT):
+        widget.search.setText("industrial")
+    assert sorted(widget.state.visible["event_id"]) == ["T2", "T4"]

@@ -1,6 +1,7 @@
 """Saved views: JSON round trip, relative paths, clear messages, applying to the app."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -126,3 +127,95 @@ def test_a_saved_view_keeps_open_wave_reports(qtbot, make_main_window, tmp_path,
         apply_view(other, load_view(view_file))
     assert [d.path for d in other.state.wave_datasets] == [waves_csv]
     assert other.state.waves is not None and len(other.state.waves) == len(window.state.waves)
+
+
+def test_tags_title_and_page_are_saved_and_restored(project):
+    from geodata.filters import NO_TAG
+
+    tags = frozenset({("tag_type_of_area_affected", "Residential"), ("tag_type_of_area_affected", NO_TAG)})
+    spec = dataclasses.replace(spec_for(project), filter=FilterState(tags=tags),
+                               title="Kyiv, night of 29 September", page="slide-16:9")
+    path = project / "views" / "brief.json"
+    save_view(path, spec)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["filter"]["tags"] == [["tag_type_of_area_affected", NO_TAG],
+                                          ["tag_type_of_area_affected", "Residential"]]
+    assert document["title"] == "Kyiv, night of 29 September" and document["page"] == "slide-16:9"
+    again = load_view(path)
+    assert again == spec and again.filter.tags == tags
+    assert again.title == "Kyiv, night of 29 September" and again.page == "slide-16:9"
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    ({"filter": {"min_casualties": "abc"}}, "filter.min_casualties", "whole number"),
+    ({"filter": {"min_casualties": -1}}, "filter.min_casualties", "whole number"),
+    ({"filter": {"min_casualties": True}}, "filter.min_casualties", "whole number"),
+    ({"filter": {"bbox": ["a", 1, 2, 3]}}, "filter.bbox", "west, south, east, north"),
+    ({"filter": {"bbox": [32, 49, 29, 51]}}, "filter.bbox", "not an area"),
+    ({"filter": {"bbox": [29, 49, 32, 95]}}, "filter.bbox", "not an area"),
+    ({"filter": {"tz": "Nowhere"}}, "filter.tz", "unknown time zone"),
+    ({"filter": {"tz": 3}}, "filter.tz", "time zone"),
+    ({"filter": {"tz": "Europe"}}, "filter.tz", "unknown time zone"),
+    ({"filter": {"text": ["Bucha"]}}, "filter.text", "must be text"),
+    ({"filter": {"tags": ["Residential"]}}, "filter.tags", "column, value"),
+    ({"zoom": True}, "zoom", "number from 0"),
+    ({"zoom": 99}, "zoom", "number from 0"),
+    ({"center": [150, 30]}, "center", "latitude must be between -90 and 90"),
+    ({"center": [50, True]}, "center", "latitude, longitude"),
+    ({"basemap": {"name": "osm"}}, "basemap", "must be text"),
+    ({"title": 42}, "title", "must be text"),
+    ({"page": "A0-poster"}, "page", "unknown page"),
+])
+def test_a_wrong_value_names_the_view_file_and_the_field(tmp_path, fields, field, words):
+    path = tmp_path / "brief.json"
+    path.write_text(json.dumps({"mapviewer_view": 1} | fields), encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_view(path)
+    message = str(info.value)
+    assert "brief.json" in message and f"[{field}]" in message and words in message
+    assert "\n" not in message
+
+
+def test_a_malformed_view_is_one_line_from_the_batch_cli(tmp_path, capsys):
+    from mapviewer.export_cli import run_export
+
+    data = tmp_path / "night.csv"
+    data.write_text("event_id,occurred_at,latitude,longitude,munition,outcome\n"
+                    "A-1,2025-09-30 01:40,50.29,30.30,KN-23,impact\n", encoding="utf-8")
+    view = tmp_path / "brief.json"
+    view.write_text(json.dumps({"mapviewer_view": 1, "data": ["night.csv"],
+                                "filter": {"min_casualties": "abc"}}), encoding="utf-8")
+    code = run_export(["--view", str(view), "--format", "csv", "-o", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1 and "brief.json" in err and "min_casualties" in err
+    assert "Traceback" not in err and not (tmp_path / "out.csv").exists()
+
+
+def test_a_saved_view_replaces_the_open_files_and_sets_the_title(qtbot, make_main_window, tmp_path, frame,
+                                                                 waves_csv):
+    from geodata.writers import write_csv
+    from mapviewer.views import apply_view
+
+    data = tmp_path / "night.csv"
+    write_csv(frame, data)
+    other = tmp_path / "other.csv"
+    write_csv(frame.iloc[:2], other)
+    view_file = tmp_path / "brief.json"
+    save_view(view_file, ViewSpec(data=(str(data),), title="Kyiv brief", page="A4-portrait"))
+
+    window = make_main_window()
+    with qtbot.waitSignal(window.loader.idle, timeout=60000):
+        window.open_files([str(other), waves_csv])
+    assert len(window.state.frame) == 2 and window.state.wave_datasets
+    with qtbot.waitSignal(window.loader.idle, timeout=60000):
+        apply_view(window, load_view(view_file))
+    state = window.state
+    # The colleague gets the same picture: only the view's file, none of what was open before.
+    assert [d.path for d in state.all_datasets] == [str(data)]
+    assert state.waves is None and len(state.frame) == len(frame)
+    assert set(state.frame["dataset"]) == {str(data)}
+    assert window.table.model.rowCount() == len(frame)
+    assert window.figure_title == "Kyiv brief" and window.figure_page == "A4-portrait"
+    saved_again = view_from_state(state)
+    assert saved_again.title == "Kyiv brief" and saved_again.page == "A4-portrait"
