@@ -6,11 +6,12 @@ through the atomic writers; a problem becomes one message, never a crash.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QEventLoop, QMarginsF, QSize, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEvent, QEventLoop, QMarginsF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLineEdit,
     QSpinBox,
+    QSplitter,
     QWidget,
 )
 
@@ -104,35 +106,128 @@ class ViewImageDialog(QDialog):
         return self.width_box.value(), self.height_box.value(), self.scale_box.currentIndex() + 1
 
 
-def _settle(msecs: int) -> None:
-    """Let the web view repaint after a resize (the page has no signal for "repainted")."""
+#: Longest wait for the page to lay itself out and draw at an export's size (WebEngine on a busy machine).
+EXPORT_WAIT_MS = 30000
+#: Pixels per screen pixel of a map view exported as PDF (an A4 page at about 200 dpi).
+PDF_SCALE = 3
+#: Largest side, in pixels, of a view image (WebEngine draws nothing on larger surfaces).
+MAX_IMAGE_SIDE = 16384
+_WIDGET_MAX = 16777215  # QWIDGETSIZE_MAX
+
+
+def _wait(msecs: int) -> None:
+    """Let the web view work for ``msecs`` (the page has no signal for "repainted")."""
     loop = QEventLoop()
     QTimer.singleShot(msecs, loop.quit)
     loop.exec()
 
 
-def grab_view(window, width: int | None = None, height: int | None = None, scale: int = 1) -> QImage:
-    """An image of the map view as shown, legend included, ``width`` x ``height`` pixels.
+def _evaluate(view, script: str, timeout_ms: int = EXPORT_WAIT_MS):
+    """The JSON value of ``script`` in the map page (None if the page does not answer in time)."""
+    answer: list = []
+    loop = QEventLoop()
+    timer = QTimer(singleShot=True)
+    timer.timeout.connect(loop.quit)
 
-    At ``scale`` 2 or 3 the page is zoomed so the same map area is drawn with
-    that many more pixels. The view gets its old size and zoom back afterwards.
+    def done(value) -> None:
+        answer.append(value)
+        loop.quit()
+
+    view.run_js(f"JSON.stringify({script})", done)
+    timer.start(timeout_ms)
+    if not answer:
+        loop.exec()
+    timer.stop()
+    return json.loads(answer[0]) if answer and answer[0] not in (None, "", "undefined") else None
+
+
+class _SavedLayout:
+    """The window's, docks' and splitter's sizes, to put back exactly after an export resized the map."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.size = window.size()
+        self.docks = window.saveState() if hasattr(window, "saveState") else None
+        parent = window.map_view.parentWidget()
+        self.splitter = parent if isinstance(parent, QSplitter) else None
+        self.sizes = self.splitter.sizes() if self.splitter is not None else None
+
+    def restore(self) -> None:
+        # The layouts first forget the export's size, else the window cannot shrink back.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if self.window.layout() is not None:
+            self.window.layout().activate()
+        self.window.resize(self.size)
+        if self.docks is not None:
+            self.window.restoreState(self.docks)
+        if self.splitter is not None:
+            self.splitter.setSizes(self.sizes)
+
+
+def _page_laid_out(view, width: float, height: float, ratio: float) -> list | None:
+    """The page's map bounds once it is ``width`` x ``height`` CSS px at ``ratio`` device px each, else None."""
+    deadline = QDeadlineTimer(EXPORT_WAIT_MS)
+    while not deadline.hasExpired():
+        state = _evaluate(view, "mapviewer.refresh()", max(1, deadline.remainingTime()))
+        if state and abs(state[4] - width) <= 1 and abs(state[5] - height) <= 1 and abs(state[6] - ratio) < 0.01:
+            return state
+        _wait(100)
+    return None
+
+
+def _settled_grab(view) -> QImage:
+    """The view's image once two grabs in a row are the same (symbols and tiles drawn)."""
+    from mapviewer.app import is_blank
+
+    deadline = QDeadlineTimer(EXPORT_WAIT_MS)
+    last = None
+    while True:
+        image = view.grab().toImage()
+        if (last is not None and image == last and not is_blank(image)) or deadline.hasExpired():
+            return image
+        last = image
+        _wait(150)
+
+
+def grab_view(window, width: int | None = None, height: int | None = None, scale: int = 1) -> QImage:
+    """An image of the map view, legend unfolded, ``width`` x ``height`` screen pixels times ``scale``.
+
+    The page is laid out at ``width`` x ``height`` (by default the view's own
+    size: the same map area as on screen) and drawn with ``scale`` image pixels
+    per screen pixel: the widget is made ``scale`` times larger and the page
+    zoomed by as much. The view, splitter, docks and window get their sizes back.
     """
     view = window.map_view
+    if not view.page_ready:
+        raise DataError("the map is not drawn yet; please try again in a moment")
     current = view.size()
     width, height = width or current.width(), height or current.height()
-    changed = (width, height, scale) != (current.width(), current.height(), 1)
-    zoom = view.zoomFactor()
-    if changed:
-        view.setFixedSize(width, height)
-        view.setZoomFactor(zoom * scale)
-        _settle(900)
+    if max(width, height) * scale > MAX_IMAGE_SIDE:
+        raise DataError(f"{width * scale} x {height * scale} px is more than the map can draw "
+                        f"(at most {MAX_IMAGE_SIDE} px a side): choose a smaller size or scale")
+    zoom, legend_open = view.zoomFactor(), view.legend_open
+    saved = _SavedLayout(window)
+    resized = (width, height, scale) != (current.width(), current.height(), 1)
+    view.set_legend_open(True)
     try:
-        image = view.grab().toImage()
+        if resized:
+            view.setZoomFactor(zoom * scale)
+            view.setFixedSize(width * scale, height * scale)
+        base_ratio = view.devicePixelRatioF()
+        if _page_laid_out(view, width / zoom, height / zoom, base_ratio * zoom * scale) is None:
+            raise DataError("the map did not redraw at the export size in time; please try again")
+        image = _settled_grab(view)
     finally:
-        if changed:
+        view.set_legend_open(legend_open)
+        if resized:
             view.setZoomFactor(zoom)
             view.setMinimumSize(0, 0)
-            view.setMaximumSize(16777215, 16777215)
+            view.setMaximumSize(_WIDGET_MAX, _WIDGET_MAX)
+            saved.restore()
+            # Back to the screen's size and pixel density before the person carries on.
+            _page_laid_out(view, current.width() / zoom, current.height() / zoom, view.devicePixelRatioF() * zoom)
+        else:
+            view.run_js("mapviewer.refresh();")
     return image
 
 
@@ -159,8 +254,8 @@ def _save_image_pdf(image: QImage, path: str, title: str) -> None:
         try:
             area = painter.viewport()
             scaled = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            painter.drawImage(area.x(), area.y(), image.scaled(scaled, Qt.AspectRatioMode.KeepAspectRatio,
-                                                              Qt.TransformationMode.SmoothTransformation))
+            # The image goes in at its own pixels, scaled by the PDF viewer (no resampling here).
+            painter.drawImage(QRectF(area.x(), area.y(), scaled.width(), scaled.height()), image)
         finally:
             painter.end()
         if not os.path.getsize(tmp):
@@ -192,7 +287,7 @@ def export_view_pdf(window) -> None:
     path = _with_suffix(path, ".pdf")
 
     def run() -> str:
-        _save_image_pdf(grab_view(window, scale=2), path, "Strike map")
+        _save_image_pdf(grab_view(window, scale=PDF_SCALE), path, "Strike map")
         return f"Saved {path}"
 
     _report(window, "Export view", run)
@@ -293,6 +388,23 @@ def _format_of(path: str) -> str:
         return "csv"
 
 
+#: Title of an HTML map exported before any figure title was given.
+HTML_TITLE = "Strike events"
+
+
+def _html_heading(window, rows) -> tuple[str, str]:
+    """The filters in words and the fingerprint of the data and filters, for an exported page's title box."""
+    from mapviewer.figure import describe_filter, fingerprint, munition_classes_of
+
+    state = window.state
+    description = describe_filter(state.filter, rows,
+                                  classes=munition_classes_of(state.frame.drop(columns=APP_COLUMNS, errors="ignore")))
+    paths = [d.path for d in state.datasets]
+    if not all(os.path.isfile(p) for p in paths):
+        paths = []  # a file moved since it was opened: fingerprint the rows held instead
+    return description, fingerprint(paths, description, rows, filter_state=state.filter)
+
+
 def export_html_dialog(window) -> None:
     path, _ = ask_save_path(window, "Export HTML map", _suggest(window, "map.html"), ["Web page (*.html)"])
     if not path:
@@ -304,8 +416,10 @@ def export_html_dialog(window) -> None:
         from mapviewer.mappage import write_standalone_html
 
         rows = _shown_rows(window)
+        subtitle, code = _html_heading(window, rows)
         with atomic_path(path) as tmp:
-            write_standalone_html(rows, tmp, title=window.figure_title or None)
+            write_standalone_html(rows, tmp, title=window.figure_title or HTML_TITLE, subtitle=subtitle,
+                                  fingerprint=code)
         return f"Saved a map of {len(rows):,} events to {path}"
 
     _report(window, "Export HTML map", run)

@@ -46,6 +46,12 @@ MAX_ZOOM = 18
 #: around Ukraine for context, small enough to keep the page light.
 BASEMAP_EXTENT: tuple[float, float, float, float] = (5.0, 34.0, 62.0, 64.0)
 
+#: Sources and terms of the offline basemap layers: (text, address), shown in the map's attribution line.
+BASEMAP_CREDITS: dict[str, tuple[str, str]] = {
+    "countries": ("Borders: Natural Earth (public domain)", "https://www.naturalearthdata.com/"),
+    "oblasts": ("oblasts approximate, GeoNames (CC BY 4.0)", "https://www.geonames.org/"),
+}
+
 #: Tile providers offered in menus (the user may name any other xyzservices provider).
 SUGGESTED_PROVIDERS: tuple[str, ...] = (
     "OpenStreetMap.Mapnik",
@@ -401,14 +407,16 @@ def json_for_script(value: Any) -> str:
 
 
 def build_page(*, live: bool = True, title: str | None = None, data: dict | None = None,
-               details: dict | None = None, inline: bool = False) -> str:
+               details: dict | None = None, inline: bool = False, heading: dict[str, str] | None = None) -> str:
     """The map page's HTML.
 
     ``live`` pages talk to the desktop app through QWebChannel and receive
     their incidents later; otherwise ``data`` (from :func:`encode_incidents`)
     and ``details`` (from :func:`record_details`) are embedded. ``inline``
     puts every asset's text into the page (a single self-contained file);
-    otherwise assets are referenced as local file URLs.
+    otherwise assets are referenced as local file URLs. ``heading``
+    (``title``, ``subtitle``, ``fingerprint``: plain text) is shown in a box at
+    the top of the map when it has a title.
     """
     import folium
     from branca.element import Element, MacroElement
@@ -462,6 +470,8 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
         "time_precisions": list(TIME_PRECISIONS),
         "labels": labels,
         "maxZoom": MAX_ZOOM,
+        "credits": {name: list(credit) for name, credit in BASEMAP_CREDITS.items()},
+        "heading": heading,
     }
     init = MacroElement()
     init._template = Template(
@@ -523,14 +533,19 @@ def write_page(path: str | Path) -> Path:
     return path
 
 
-def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None) -> Path:
+def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None,
+                          subtitle: str = "", fingerprint: str = "") -> Path:
     """One HTML file with the incidents of ``frame`` and every asset inlined.
 
-    It opens in a browser with no network.
+    It opens in a browser with no network. When ``title`` is given the map shows
+    it in a box at the top, with ``subtitle`` (the filters in words) and
+    ``fingerprint`` (of the data and filters) under it; all three are plain text.
     """
     data = encode_incidents(frame, fit=True)
     details = record_details(frame, range(len(frame)))
-    page = build_page(live=False, title=title or "Strike events", data=data, details=details, inline=True)
+    heading = {"title": title or "", "subtitle": subtitle or "", "fingerprint": fingerprint or ""}
+    page = build_page(live=False, title=title or "Strike events", data=data, details=details, inline=True,
+                      heading=heading if title else None)
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path

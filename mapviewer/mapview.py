@@ -143,6 +143,7 @@ class MapView(QWebEngineView):
         self._encoder: mappage.IncidentEncoder | None = None
         self._boundary: str | None = None  # GeoJSON of a user's boundary layer
         self._boundary_name = "Boundaries"
+        self._legend_open = False  # True: the legend never folds (exports, screenshots)
         # Off-the-record profile: no disk cache, cookies or storage, nothing to sync.
         self._profile = QWebEngineProfile(self)
         self._profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
@@ -206,6 +207,20 @@ class MapView(QWebEngineView):
             self._page.runJavaScript(script, 0)
         else:
             self._page.runJavaScript(script, 0, callback)
+
+    @property
+    def legend_open(self) -> bool:
+        """True while the legend is kept unfolded whatever the map's size (see :meth:`set_legend_open`)."""
+        return self._legend_open
+
+    def set_legend_open(self, on: bool) -> None:
+        """Keep the legend unfolded (exports, screenshots: a picture must explain itself), or let it fold again.
+
+        While off, the legend folds on a small map and follows the person's clicks on its title.
+        """
+        self._legend_open = bool(on)
+        if self._ready:
+            self.run_js(f"mapviewer.setLegendOpen({json.dumps(self._legend_open)});")
 
     def set_density(self, on: bool) -> None:
         """Show or hide the density (heatmap) layer."""
@@ -276,6 +291,8 @@ class MapView(QWebEngineView):
             self._on_basemap_changed(self._state.basemap)
         if self._boundary is not None:
             self._push_boundary()
+        if self._legend_open:
+            self.set_legend_open(True)
         self._push_incidents()
         if self._pending_view is not None:  # after the data push, so it is not fitted away
             self._on_view_requested(*self._pending_view)

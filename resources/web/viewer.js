@@ -22,6 +22,7 @@
     basemaps: null, tiles: null, classLayers: [],
     pinned: null,                       // [lat, lon, zoom] the app asked for: wins over fitting new data
     caption: null,                      // the date filter shown top-centre
+    legendOpen: false,                  // exports and screenshots: the legend never folds
     waves: null, waveLegend: null, hoverWave: null, waveShading: null
   };
 
@@ -94,9 +95,10 @@
   function outcomeColour(code) { return S.style.outcomes[S.cfg.outcomes[code]].colour; }
 
   function symbolIcon(shape, colour, hollow) {
-    var c = el('canvas', 'mv-swatch'), r = 5, ctx;
-    c.width = 18; c.height = 18;
+    var c = el('canvas', 'mv-swatch'), r = 5, ctx, dpr = window.devicePixelRatio || 1;
+    c.width = Math.round(18 * dpr); c.height = Math.round(18 * dpr);  // drawn at the page's pixel density
     ctx = c.getContext('2d');
+    ctx.scale(dpr, dpr);
     ctx.beginPath(); addShape(ctx, shape, 9, 9, r);
     paint(ctx, colour, hollow);
     return c;
@@ -580,6 +582,10 @@
   }
 
   // -- legend, layers, basemaps -------------------------------------------------------------
+  // Below this map size (CSS px) the legend folds: the app's map pane at 1600 x 1000 (about
+  // 530 px high) still shows the whole legend.
+  var LEGEND_FOLD_HEIGHT = 440, LEGEND_FOLD_WIDTH = 600;
+
   var Legend = L.Control.extend({
     options: { position: 'bottomright' },
     onAdd: function (map) {
@@ -594,10 +600,12 @@
       return box;
     },
     onRemove: function (map) { map.off('resize', this._autoFold, this); },
-    // On a small map the full legend would hide much of it: fold it to its title and a one-line
-    // outcome summary until the person unfolds it.
+    // On a small map the full legend would hide much of it: fold it to its title and a short
+    // labelled outcome list until the person unfolds it. Exports and screenshots never fold.
     _autoFold: function () {
-      var size = S.map.getSize(), fold = this._userFold !== null ? this._userFold : (size.y < 560 || size.x < 640);
+      var size = S.map.getSize(), fold = this._userFold !== null ? this._userFold
+        : (size.y < LEGEND_FOLD_HEIGHT || size.x < LEGEND_FOLD_WIDTH);
+      if (S.legendOpen) fold = false;
       if (fold) L.DomUtil.addClass(this._box, 'mv-folded'); else L.DomUtil.removeClass(this._box, 'mv-folded');
     },
     update: function () {
@@ -616,10 +624,11 @@
       for (k = 0; k < S.cfg.outcomes.length; k++) {
         name = S.cfg.outcomes[k];
         if (!c.outcomes[name]) continue;
-        var item = el('span', 'mv-legend-chip');
-        item.title = S.style.outcomes[name].label;
+        var item = el('span', 'mv-legend-chip'), label = S.style.outcomes[name].label;
+        item.title = label;
         item.appendChild(symbolIcon('circle', S.style.outcomes[name].colour, false));
-        item.appendChild(el('span', null, c.outcomes[name]));
+        item.appendChild(el('span', 'mv-legend-chip-label', label.split(' / ')[0]));  // short: "Deviated"
+        item.appendChild(el('span', 'mv-legend-count', c.outcomes[name]));
         compact.appendChild(item);
       }
       box.appendChild(compact);
@@ -720,6 +729,16 @@
     if (S.densityOn) updateDensity();
   }
 
+  // The offline basemap's sources and terms, in the map's attribution line while the layer is shown.
+  function credit(layer, source) {
+    if (!source || !S.map.attributionControl) return;
+    var text = escapeHtml(source[0]);
+    layer.options.attribution = source[1] ? '<a href="' + escapeHtml(source[1]) + '" target="_blank" '
+      + 'rel="noopener noreferrer">' + text + '</a>' : text;
+    // Layers already on the map: Leaflet only reads attributions of layers added after its control.
+    if (S.map.hasLayer(layer)) { S.map.removeLayer(layer); S.map.addLayer(layer); }
+  }
+
   function setBasemap(spec) {
     var map = S.map;
     if (S.tiles) { S.control.removeLayer(S.tiles); map.removeLayer(S.tiles); S.tiles = null; }
@@ -783,9 +802,21 @@
     for (var k = 0; k < kinds.length; k++) container.addEventListener(kinds[k], release, true);
   }
 
-  // -- date caption (top centre) ---------------------------------------------------------------
+  // -- title box and date caption (top centre) -------------------------------------------------
+  // An exported page says what it shows: title, the filters in words, the data fingerprint.
+  // Plain strings from the caller, set as text nodes.
+  function addHeading(corner, heading) {
+    if (!heading || !heading.title) return;
+    var box = el('div', 'mv-heading leaflet-control');
+    box.appendChild(el('div', 'mv-heading-title', heading.title));
+    if (heading.subtitle) box.appendChild(el('div', 'mv-heading-subtitle', heading.subtitle));
+    if (heading.fingerprint) box.appendChild(el('div', 'mv-heading-fingerprint', 'Fingerprint ' + heading.fingerprint));
+    corner.appendChild(box);
+  }
+
   function addCaption(map) {
     var corner = L.DomUtil.create('div', 'leaflet-top mv-topcenter', map._controlContainer);
+    addHeading(corner, S.cfg.heading);
     S.caption = el('div', 'mv-caption leaflet-control');
     S.caption.style.display = 'none';
     corner.appendChild(S.caption);
@@ -911,6 +942,9 @@
       overlays['Density (heatmap)'] = S.density;
     }
     overlays['Oblasts (approximate)'] = basemaps.oblasts;
+    // Before the layer control exists, so re-adding the layers fires no layer-control events.
+    credit(basemaps.countries, (cfg.credits || {}).countries);
+    credit(basemaps.oblasts, (cfg.credits || {}).oblasts);
     S.control = L.control.layers({ 'Offline outlines': basemaps.countries }, overlays,
                                  { collapsed: true, position: 'topright' }).addTo(map);
     S.legend = new Legend().addTo(map);
@@ -951,6 +985,17 @@
     setView: setView,
     releaseView: releaseView,
     setCaption: setCaption,
+    // Exports and screenshots: the legend stays unfolded whatever the map size or the person chose.
+    setLegendOpen: function (on) { S.legendOpen = !!on; if (S.legend) S.legend._autoFold(); return S.legendOpen; },
+    legendFolded: function () { return !!(S.legend && L.DomUtil.hasClass(S.legend._box, 'mv-folded')); },
+    // Redraw at the current size and pixel density (after the view's zoom changed for an export).
+    refresh: function () {
+      S.map.invalidateSize();  // as Leaflet does on a resize: the centre stays
+      if (S.layer) S.layer._reset();
+      if (S.legend) { S.legend.update(); S.legend._autoFold(); }
+      var b = S.map.getBounds(), size = S.map.getSize();
+      return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast(), size.x, size.y, window.devicePixelRatio || 1];
+    },
     caption: function () { return S.caption && S.caption.style.display !== 'none' ? S.caption.textContent : ''; },
     setWaveTargets: setWaveTargets,
     waveTargets: waveTargets,

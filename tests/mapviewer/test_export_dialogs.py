@@ -102,3 +102,130 @@ def test_export_view_png_is_the_drawn_map(window, tmp_path, monkeypatch, qtbot):
     colours = np.unique((image[..., :3] * 255).round().reshape(-1, 3), axis=0)
     assert len(colours) > 20  # a drawn map, not a blank grab
     assert view.minimumWidth() == 0  # the view got its size back
+
+
+# -- map view image: the same area as on screen, sharper at scale 2, legend unfolded ---------------
+def page_value(qtbot, view, expression: str):
+    """The JSON value of ``expression`` in the map page."""
+    out: list = []
+    view.run_js(f"JSON.stringify({expression})", out.append)
+    qtbot.waitUntil(lambda: bool(out), timeout=WEB_WAIT)
+    return None if out[0] in (None, "", "undefined") else json.loads(out[0])
+
+
+BOUNDS = ("(function(){var b = mapviewer.state.map.getBounds();"
+          "return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()];})()")
+FOLDED = "mapviewer.legendFolded()"
+
+
+@pytest.fixture
+def drawn_window(window, qtbot):
+    view = window.map_view
+    if not hasattr(view, "incidents_drawn"):
+        pytest.skip("no web map in this installation")
+    qtbot.waitUntil(lambda: view.page_ready and view.drawn_count == len(window.state.frame), timeout=WEB_WAIT)
+    window.statusBar()  # there once a file was opened in the app (its first message would add it mid-test)
+    size = "[mapviewer.state.map.getSize().x, mapviewer.state.map.getSize().y]"
+    qtbot.waitUntil(lambda: page_value(qtbot, view, size) == [view.width(), view.height()], timeout=WEB_WAIT)
+    qtbot.waitUntil(lambda: page_value(qtbot, view, "mapviewer.drawnCount()") == len(window.state.frame),
+                    timeout=WEB_WAIT)
+    return window
+
+
+@pytest.fixture
+def grabs(drawn_window, qtbot, monkeypatch):
+    """What the page showed each time the export grabbed the view: map bounds, legend folded or not."""
+    seen: list[dict] = []
+    view = drawn_window.map_view
+    real_grab = type(view).grab
+
+    def grab(self, *args):
+        seen.append({"bounds": page_value(qtbot, self, BOUNDS), "folded": page_value(qtbot, self, FOLDED)})
+        return real_grab(self, *args)
+
+    monkeypatch.setattr(type(view), "grab", grab)
+    return seen
+
+
+def layout_sizes(window):
+    return (window.map_view.size(), window.size(), window.map_splitter.sizes(), window.map_view.zoomFactor())
+
+
+def fold_legend_as_a_person_would(qtbot, view):
+    view.run_js("if (!mapviewer.legendFolded()) document.querySelector('.mv-legend-title').click()")
+    qtbot.waitUntil(lambda: page_value(qtbot, view, FOLDED) is True, timeout=WEB_WAIT)
+
+
+def test_view_png_at_scale_2_is_the_same_area_with_twice_the_pixels(drawn_window, grabs, tmp_path, monkeypatch,
+                                                                     qtbot):
+    from PySide6.QtGui import QColor, QImage
+
+    from geodata.style import outcome_colour
+
+    window, view = drawn_window, drawn_window.map_view
+    fold_legend_as_a_person_would(qtbot, view)
+    before = layout_sizes(window)
+    on_screen = page_value(qtbot, view, BOUNDS)
+    w, h = view.width(), view.height()
+    frame = window.state.frame
+    points = {p: page_value(qtbot, view, f"mapviewer.screenPoint({p})") for p in range(len(frame))}
+    images = {}
+    monkeypatch.setattr(export_dialogs.ViewImageDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    for scale in (1, 2):
+        monkeypatch.setattr(export_dialogs.ViewImageDialog, "choice", lambda self, s=scale: (w, h, s))
+        answer_save(monkeypatch, tmp_path / f"view{scale}.png")
+        window.export_actions["Export view as PNG"].trigger()
+        images[scale] = QImage(str(tmp_path / f"view{scale}.png"))
+        assert grabs[-1]["bounds"] == pytest.approx(on_screen, abs=1e-6)  # what the user sees, not a part
+        assert grabs[-1]["folded"] is False  # the picture explains itself
+        assert layout_sizes(window) == before  # the map pane, window and panels keep their sizes
+    assert (images[1].width(), images[1].height()) == (w, h)
+    assert (images[2].width(), images[2].height()) == (2 * w, 2 * h)
+    # Each event's symbol is at the same place relative to the picture, in its outcome colour.
+    matched = 0
+    for p, point in points.items():
+        colour = QColor(outcome_colour(str(frame["outcome"].iloc[p]))).rgb()
+        if point is None or images[1].pixelColor(round(point[0]), round(point[1])).rgb() != colour:
+            continue  # covered by another symbol
+        assert images[2].pixelColor(round(2 * point[0]), round(2 * point[1])).rgb() == colour
+        matched += 1
+    assert matched >= 3
+    assert page_value(qtbot, view, FOLDED) is True  # the person's fold is kept on screen
+    assert page_value(qtbot, view, BOUNDS) == pytest.approx(on_screen, abs=1e-6)
+
+
+def test_view_pdf_holds_a_sharper_image_of_the_area_on_screen(drawn_window, grabs, tmp_path, monkeypatch, qtbot):
+    import re
+
+    window, view = drawn_window, drawn_window.map_view
+    before = layout_sizes(window)
+    on_screen = page_value(qtbot, view, BOUNDS)
+    answer_save(monkeypatch, tmp_path / "view.pdf")
+    window.export_actions["Export view as PDF"].trigger()
+    pdf = (tmp_path / "view.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    sizes = {(int(a), int(b)) for a, b in re.findall(rb"/Width (\d+)\s*/Height (\d+)", pdf)}
+    scale = export_dialogs.PDF_SCALE
+    assert sizes == {(scale * view.width(), scale * view.height())}  # the whole view, at print density
+    assert grabs[-1]["bounds"] == pytest.approx(on_screen, abs=1e-6)
+    assert grabs[-1]["folded"] is False
+    assert layout_sizes(window) == before
+
+
+def test_a_screenshot_keeps_the_legend_open(window):
+    from mapviewer.app import _ScreenshotJob
+
+    _ScreenshotJob(window, "window.png")
+    assert window.map_view.legend_open
+
+
+def test_exported_html_map_is_titled_with_the_filters_and_fingerprint(window, tmp_path, monkeypatch):
+    window.state.set_filter(FilterState(outcomes={"impact"}))
+    answer_save(monkeypatch, tmp_path / "map.html")
+    window.export_actions["Export HTML map"].trigger()
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    heading = json.loads(page.split('"heading":', 1)[1].split("}", 1)[0] + "}")
+    assert heading["title"] == "Strike events"
+    assert "impact" in heading["subtitle"] and "all outcomes" not in heading["subtitle"]
+    assert len(heading["fingerprint"]) == 12
+    assert "4 events" in window.statusBar().currentMessage()

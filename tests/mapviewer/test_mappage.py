@@ -78,6 +78,18 @@ def test_standalone_file_carries_assets_and_data_inline(tmp_path):
     assert "\\u003cscript>window.pwned=1\\u003c/script>" in page
 
 
+def test_standalone_title_box_text_is_data_in_the_page(tmp_path):
+    hostile = "</script><script>window.pwned=1</script>"
+    page = mappage.write_standalone_html(small_frame(), tmp_path / "map.html", title="Night " + hostile,
+                                         subtitle="impact " + hostile, fingerprint="abc123def456").read_text("utf-8")
+    assert hostile not in page
+    assert '"subtitle":"impact \\u003c/script>\\u003cscript>window.pwned=1\\u003c/script>"' in page
+    assert '"fingerprint":"abc123def456"' in page
+    assert "Natural Earth" in page and "GeoNames" in page  # the basemap credits travel with the page
+    untitled = mappage.write_standalone_html(small_frame(), tmp_path / "plain.html").read_text("utf-8")
+    assert '"heading":null' in untitled
+
+
 def test_element_needing_an_unknown_asset_fails_loudly():
     fmap = folium.Map(tiles=None)
     folium.plugins.Fullscreen().add_to(fmap)  # its script only exists on a CDN

@@ -498,11 +498,103 @@ def test_the_legend_folds_on_a_small_map_and_the_person_can_unfold_it(qtbot, vie
     compact = js(qtbot, view, "document.querySelector('.mv-legend .mv-legend-compact').innerText")
     impacts = int((make_frame()["outcome"] == "impact").sum())
     assert str(impacts) in compact  # the outcome counts stay readable when folded
+    for label in ("Impact", "Intercepted", "Deviated", "Debris", "Unknown"):  # and say what they count
+        assert label in compact
     view.run_js("document.querySelector('.mv-legend-title').click()")
     qtbot.waitUntil(lambda: js(qtbot, view, folded) is False, timeout=WAIT)
     view.resize(540, 370)
     qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getSize().x") == 540, timeout=WAIT)
     assert js(qtbot, view, folded) is False  # the person's choice is kept
+
+
+LEGEND_FOLDED = "document.querySelector('.mv-legend').classList.contains('mv-folded')"
+LEGEND_BOX = ("(function(){var b = document.querySelector('.mv-legend'), r = b.getBoundingClientRect();"
+              "return [r.top, r.bottom, b.scrollHeight, b.clientHeight];})()")
+
+
+def test_a_map_pane_as_in_the_readme_screenshot_shows_the_whole_legend(qtbot, view, state):
+    load(qtbot, view, state, make_frame())
+    view.resize(970, 530)  # the map between the panels of a 1600 x 1000 window
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getSize().y") == 530, timeout=WAIT)
+    assert js(qtbot, view, LEGEND_FOLDED) is False
+    top, bottom, content, shown = js(qtbot, view, LEGEND_BOX)
+    assert top >= 0 and bottom <= 530
+    assert content <= shown  # every row visible, nothing scrolled away
+    text = js(qtbot, view, "document.querySelector('.mv-legend').innerText")
+    for label in ("Impact", "Intercepted", "Munition class", "Approximate location"):
+        assert label in text
+
+
+def test_exports_and_screenshots_keep_the_legend_open_whatever_the_size(qtbot, view, state):
+    load(qtbot, view, state, make_frame())
+    view.resize(560, 380)
+    qtbot.waitUntil(lambda: js(qtbot, view, LEGEND_FOLDED) is True, timeout=WAIT)
+    view.set_legend_open(True)
+    qtbot.waitUntil(lambda: js(qtbot, view, LEGEND_FOLDED) is False, timeout=WAIT)
+    view.run_js("document.querySelector('.mv-legend-title').click()")  # a click cannot fold it either
+    qtbot.wait(100)
+    assert js(qtbot, view, LEGEND_FOLDED) is False
+    assert view.legend_open
+    view.set_legend_open(False)  # back to the screen: the person's last choice (folded) holds
+    qtbot.waitUntil(lambda: js(qtbot, view, LEGEND_FOLDED) is True, timeout=WAIT)
+
+
+def test_a_legend_kept_open_before_the_page_is_ready_stays_open(qtbot, state):
+    view = MapView(state)
+    view.set_legend_open(True)  # as --screenshot does before the page has loaded
+    qtbot.addWidget(view)
+    view.resize(560, 380)
+    view.show()
+    try:
+        with qtbot.waitSignal(view.ready, timeout=WAIT):
+            pass
+        load(qtbot, view, state, make_frame())
+        assert js(qtbot, view, LEGEND_FOLDED) is False
+    finally:
+        view.release()
+
+
+ATTRIBUTION = "document.querySelector('.leaflet-control-attribution').textContent"
+
+
+def test_the_basemap_sources_are_credited_on_the_live_map(qtbot, view, state, tmp_path):
+    credit = js(qtbot, view, ATTRIBUTION)
+    assert "Natural Earth (public domain)" in credit
+    assert "GeoNames (CC BY 4.0)" in credit
+    # Another basemap replaces the outlines: their credit goes with them, the oblasts' stays.
+    state.set_basemap((tmp_path / "{z}" / "{x}" / "{y}.png").as_uri().replace("%7B", "{").replace("%7D", "}"))
+    qtbot.waitUntil(lambda: "Natural Earth" not in js(qtbot, view, ATTRIBUTION), timeout=WAIT)
+    assert "GeoNames" in js(qtbot, view, ATTRIBUTION)
+    state.set_basemap("offline")
+    qtbot.waitUntil(lambda: "Natural Earth" in js(qtbot, view, ATTRIBUTION), timeout=WAIT)
+    errors = [m for m in view.page().console if "Error" in m or "Uncaught" in m]
+    assert not errors, errors
+
+
+def test_the_exported_page_says_what_it_shows_and_credits_its_sources(tmp_path, qtbot, open_in_browser):
+    from mapviewer.mappage import write_standalone_html
+
+    frame = make_frame()
+    path = write_standalone_html(frame, tmp_path / "export.html", title="Night of 29 Sep " + PAYLOAD,
+                                 subtitle="29 Sep 2025 – 30 Sep 2025 · KN-23 · impact", fingerprint="3fa2c1d09e7b")
+    page = open_in_browser(path)
+    qtbot.waitUntil(lambda: js(qtbot, page, "mapviewer.count()") == len(frame), timeout=WAIT)
+    heading = js(qtbot, page, "[...document.querySelectorAll('.mv-heading > div')].map(d => d.textContent)")
+    assert heading == ["Night of 29 Sep " + PAYLOAD, "29 Sep 2025 – 30 Sep 2025 · KN-23 · impact",
+                       "Fingerprint 3fa2c1d09e7b"]
+    assert js(qtbot, page, "document.querySelectorAll('.mv-heading script, .mv-heading img').length") == 0
+    assert js(qtbot, page, "typeof window.pwned") == "undefined"
+    box = js(qtbot, page, "(function(){var r = document.querySelector('.mv-heading').getBoundingClientRect();"
+                          "return [r.left + r.width / 2, r.top, r.height, window.innerWidth];})()")
+    assert abs(box[0] - box[3] / 2) < 30 and box[1] < 40 and box[2] > 20  # visible, top centre
+    credit = js(qtbot, page, ATTRIBUTION)
+    assert "Natural Earth (public domain)" in credit and "GeoNames (CC BY 4.0)" in credit
+
+    untitled = write_standalone_html(frame, tmp_path / "untitled.html")  # no title given: no box
+    page = open_in_browser(untitled)
+    qtbot.waitUntil(lambda: js(qtbot, page, "mapviewer.count()") == len(frame), timeout=WAIT)
+    assert js(qtbot, page, "document.querySelectorAll('.mv-heading').length") == 0
+    assert "Natural Earth" in js(qtbot, page, ATTRIBUTION)
 
 
 _DRONE_BOX = ("[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
