@@ -83,22 +83,25 @@ def reference_funnel(waves: pd.DataFrame, events: pd.DataFrame | None = None,
     table = pd.DataFrame(index=pd.Index([], name="munition"), columns=list(FUNNEL_COLUMNS))
     if chosen.empty:
         return table
-    chosen = chosen.assign(not_reached=chosen["not_reached"].fillna(0))
+    still = chosen["still_attacking"] if "still_attacking" in chosen.columns else pd.Series(0, index=chosen.index)
+    chosen = chosen.assign(not_reached=chosen["not_reached"].fillna(0), still_attacking=still.fillna(0))
     grouped = chosen.groupby("munition", sort=False, observed=True)
-    sums = grouped[["launched", "intercepted", "not_reached", "impact"]].sum(min_count=1)
+    sums = grouped[["launched", "intercepted", "not_reached", "still_attacking", "impact"]].sum(min_count=1)
     table = pd.DataFrame({
         "munition_class": grouped["munition_class"].first().astype(str),
         "waves": grouped.size(),
         "launched": sums["launched"].astype("Int64"),
         "intercepted": sums["intercepted"].astype("Int64"),
         "not_reached": sums["not_reached"].astype("Int64"),
+        "still_attacking": sums["still_attacking"].astype("Int64"),
         "impacts": sums["impact"].astype("Int64"),
     })
     table.index.name = "munition"
     geolocated = {m: 0 for m in table.index}
     geolocated_impacts = dict(geolocated)
     if events is not None and len(events):
-        ev = events.loc[filter_state.mask(events)] if filter_state is not None else events
+        # the date range picks the waves; their whole windows count
+        ev = events.loc[filter_state.mask(events, skip="date")] if filter_state is not None else events
         for munition, group in chosen.groupby("munition", sort=False, observed=True):
             names = {n for tup in group["munition_names"] for n in tup}
             hit = _reference_hits(ev, names, group)

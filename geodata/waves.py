@@ -8,27 +8,39 @@ with the geolocated events of the same window and munition.
 The waves table (index = row number in the file, header = row 1):
 
 - ``wave_id``: "<file stem>-<row>"
-- ``occurred_at``: time_start in UTC (so FilterState date bounds apply to waves),
-  ``time_end`` (UTC), ``time_precision`` exact/day
+- ``occurred_at``: time_start in UTC, ``time_end`` (UTC), ``time_precision``
+  exact/day. A date range keeps a wave whose window [time_start, time_end]
+  overlaps it (:func:`wave_mask`), so a night from 29 Sep 22:00 to 30 Sep 07:00
+  belongs to both days.
 - ``munition``: canonical catalogue name when the model names one munition, the
   canonical names joined with " / " when it names several ("Kh-101 / Kh-555"),
-  else the model text verbatim (reported); ``munition_names``: tuple of the
-  canonical names; ``munition_class``: their class when they share one, else unknown
+  else the model text verbatim (reported). When only some parts of a
+  several-munition model are known ("X-101/X-555/Foo"), the known parts are kept
+  and the unknown ones stay in the label as written ("Kh-101 / Kh-555 / Foo",
+  only "Foo" reported). ``munition_names``: tuple of the canonical names;
+  ``munition_class``: their class when they share one, else unknown
 - ``launched``, ``intercepted`` (the report's "destroyed"), ``not_reached``
   (not_reach_goal), ``still_attacking``: nullable Int64
-- ``impact`` = launched - intercepted - not_reached (an empty not_reached counts
-  as 0, as the reports leave it empty when none); missing when launched or
-  intercepted is missing, and missing (with a warning) when the counts are
+- ``impact`` = launched - intercepted - not_reached - still_attacking (an empty
+  not_reached or still_attacking counts as 0, as the reports leave them empty when
+  none; drones still in the air have not hit anything yet); missing when launched
+  or intercepted is missing, and missing (with a warning) when the counts are
   inconsistent (it would be negative)
-- ``launch_places``: tuple of the launch_place text split on " and "
+- ``launch_places``: tuple of the launch_place text split on " and ";
+  ``launch_areas``: the gazetteer names they resolve to (launch areas, oblasts,
+  countries); ``launch_unresolved``: the parts no gazetteer entry matched (each
+  reported)
 - ``target_admin1``: tuple of oblasts the target text resolves to through the
-  gazetteer; ``target_places``: tuple of every resolved place name;
-  ``target_unresolved``: tuple of the parts no gazetteer entry matched (each
-  reported, never guessed)
+  gazetteer (a bare name shared by a city and its oblast, "Kharkiv", is read as
+  the oblast: target lists name regions); ``target_places``: tuple of every
+  resolved place name; ``target_unresolved``: tuple of the parts no gazetteer
+  entry matched (each reported, never guessed). A wave aimed at "Ukraine" or at
+  nothing resolvable adds to no oblast (:func:`unplaced_launches` counts those).
 - every other input column, kept under its own name.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,8 +56,8 @@ from geodata.readers import airforce
 from geodata.report import LoadReport
 from geodata.schema import MUNITION_CLASS_DTYPE, TIME_PRECISION_DTYPE
 
-FUNNEL_COLUMNS = ("munition_class", "waves", "launched", "intercepted", "not_reached", "impacts",
-                  "geolocated", "geolocated_impacts")
+FUNNEL_COLUMNS = ("munition_class", "waves", "launched", "intercepted", "not_reached", "still_attacking",
+                  "impacts", "geolocated", "geolocated_impacts")
 
 
 @dataclass
@@ -90,6 +102,9 @@ def _build(raw: pd.DataFrame, report: LoadReport, stem: str) -> pd.DataFrame:
     out["impact"] = _impacts(out, report)
     places = raw["launch_place"] if "launch_place" in raw.columns else pd.Series("", index=raw.index)
     out["launch_places"] = [_split_and(p) for p in places]
+    launches = [_resolve_launch(p, row, report) for p, row in zip(out["launch_places"], rows)]
+    out["launch_areas"] = [r[0] for r in launches]
+    out["launch_unresolved"] = [r[1] for r in launches]
     targets = raw["target"] if "target" in raw.columns else pd.Series("", index=raw.index)
     resolved = [_resolve_targets(t, row, report) for t, row in zip(targets, rows)]
     out["target_admin1"] = [r[0] for r in resolved]
@@ -108,11 +123,13 @@ def _impacts(out: pd.DataFrame, report: LoadReport) -> pd.Series:
     launched = out["launched"]
     intercepted = out["intercepted"]
     not_reached = out["not_reached"].fillna(0)
-    impact = launched - intercepted - not_reached
+    still = out["still_attacking"].fillna(0)
+    impact = launched - intercepted - not_reached - still
     bad = (impact < 0).fillna(False)
     for row in out.index[bad.to_numpy(dtype=bool)]:
+        extra = f" + still attacking {still[row]}" if still[row] else ""
         report.add(int(row), "launched", f"inconsistent counts: destroyed {intercepted[row]} + did not reach "
-                   f"{not_reached[row]} exceed launched {launched[row]}; impacts left missing", "warning")
+                   f"{not_reached[row]}{extra} exceed launched {launched[row]}; impacts left missing", "warning")
     for row in out.index[launched.isna().to_numpy(dtype=bool)]:
         report.add(int(row), "launched", "launched is missing; impacts left missing", "warning")
     return impact.mask(bad)
@@ -135,13 +152,18 @@ def _resolve_model(model: str, row: int, report: LoadReport) -> tuple[str, tuple
             missing.append(part)
         elif m not in found:
             found.append(m)
-    if found and not missing:
-        names = tuple(m.name for m in found)
-        classes = {m.munition_class for m in found}
-        return " / ".join(names), names, classes.pop() if len(classes) == 1 else "unknown"
-    report.add(row, "model", f"model '{model}' is not in the munition catalogue; kept as written, "
-               "class unknown", "warning")
-    return model, (), "unknown"
+    if not found:
+        report.add(row, "model", f"model '{model}' is not in the munition catalogue; kept as written, "
+                   "class unknown", "warning")
+        return model, (), "unknown"
+    names = tuple(m.name for m in found)
+    classes = {m.munition_class for m in found}
+    if missing:
+        # The known parts still count (and match geolocated events); the unknown ones stay in the label.
+        report.add(row, "model", f"model part(s) {', '.join(repr(p) for p in missing)} of '{model}' not in the "
+                   f"munition catalogue; the wave is counted under {' / '.join(names)} and kept as written",
+                   "warning")
+    return " / ".join(names + tuple(missing)), names, classes.pop() if len(classes) == 1 else "unknown"
 
 
 def _split_and(text: object) -> tuple[str, ...]:
@@ -149,12 +171,31 @@ def _split_and(text: object) -> tuple[str, ...]:
     return tuple(p.strip() for p in re.split(r"\s+and\s+", value) if p.strip())
 
 
+def _resolve_launch(places: tuple[str, ...], row: int, report: LoadReport) -> tuple[tuple, tuple]:
+    """(resolved place names, unresolved parts) of a wave's launch places, through the gazetteer."""
+    from geodata.gazetteer import resolve_parts
+
+    names: list[str] = []
+    unresolved: list[str] = []
+    for text in places:
+        for part, place in resolve_parts(text):
+            if place is None:
+                unresolved.append(part)
+                report.add(row, "launch_place", f"launch place '{part}' is not in the gazetteer (or names several "
+                           "places); kept as text", "warning")
+            elif place.name not in names:
+                names.append(place.name)
+    return tuple(names), tuple(unresolved)
+
+
 def _resolve_targets(text: object, row: int, report: LoadReport) -> tuple[tuple, tuple, tuple]:
     """(oblasts, place names, unresolved parts) of a target text, through the gazetteer.
 
     Lists (" and ", ";", ",") and nesting names ("Dnipropetrovsk oblast, Kryvyi Rih
     Raion") are split by the gazetteer; a macro-region stands for the oblasts inside it;
-    a country or a place outside Ukraine's oblasts names no oblast.
+    a country or a place outside Ukraine's oblasts names no oblast. A bare name shared
+    by a city and its oblast ("Kharkiv", "Vinnitsa") is read as the oblast: target lists
+    name regions.
     """
     from geodata.gazetteer import resolve_parts  # the basemap part's offline gazetteer
 
@@ -162,7 +203,7 @@ def _resolve_targets(text: object, row: int, report: LoadReport) -> tuple[tuple,
     names: list[str] = []
     unresolved: list[str] = []
     value = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
-    for part, place in resolve_parts(value):
+    for part, place in resolve_parts(value, prefer_oblast=True):
         if place is None:
             unresolved.append(part)
             report.add(row, "target", f"target '{part}' is not in the gazetteer (or names several places); "
@@ -199,14 +240,17 @@ def _oblasts_within(wkb: bytes) -> list[str]:
 
 
 def wave_mask(waves: pd.DataFrame, state: FilterState | None) -> np.ndarray:
-    """Rows of the waves table the filter keeps: date range on time_start, munitions, classes.
+    """Rows of the waves table the filter keeps: date range, munitions, classes.
 
-    A wave of several munitions ("Kh-101 / Kh-555") is kept when any of them is
-    selected. Outcome, place, text and casualty filters do not apply to waves.
+    A wave is kept when its window [time_start, time_end] overlaps the date range
+    (a night wave belongs to the evening's day and to the morning's day alike); a
+    wave with no start is kept only when no date range is set. A wave of several
+    munitions ("Kh-101 / Kh-555") is kept when any of them is selected. Outcome,
+    place, text and casualty filters do not apply to waves.
     """
     if state is None or len(waves) == 0:
         return np.ones(len(waves), dtype=bool)
-    keep = FilterState(start=state.start, end=state.end, tz=state.tz).mask(waves)
+    keep = _overlaps(waves, state)
     if state.munitions is not None:
         wanted = state.munitions
         keep &= np.array([bool(set(names) & wanted) or m in wanted
@@ -216,6 +260,37 @@ def wave_mask(waves: pd.DataFrame, state: FilterState | None) -> np.ndarray:
     return keep
 
 
+def _overlaps(waves: pd.DataFrame, state: FilterState) -> np.ndarray:
+    """Waves whose window overlaps the state's date range (all when it sets none)."""
+    if state.start is None and state.end is None:
+        return np.ones(len(waves), dtype=bool)
+    starts = waves["occurred_at"].array.as_unit("ns").asi8
+    ends = waves["time_end"].array.as_unit("ns").asi8 if "time_end" in waves.columns else starts
+    ends = np.where(ends == _NAT_NS, starts, ends)  # no end known: the window is its start
+    keep = starts != _NAT_NS
+    if state.start is not None:
+        keep &= ends >= _bound_ns(state.start, state.tz, end=False)
+    if state.end is not None:
+        keep &= starts <= _bound_ns(state.end, state.tz, end=True)
+    return keep
+
+
+def _bound_ns(value: Any, tz: str, *, end: bool) -> int:
+    """A date-range bound as inclusive UTC nanoseconds, read as FilterState reads it: a bare date
+    (or date-only text) is its whole day in ``tz``; a datetime without a zone is in ``tz``."""
+    whole_day = (len(value.strip()) <= 10 if isinstance(value, str)
+                 else isinstance(value, dt.date) and not isinstance(value, dt.datetime))
+    if whole_day:
+        day = pd.Timestamp(value).date() + dt.timedelta(days=1 if end else 0)
+        # calendar arithmetic, then localise: a clock-change day lasts 23 or 25 hours
+        ts = pd.Timestamp(day).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        return ts.as_unit("ns").value - (1 if end else 0)
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return ts.as_unit("ns").value
+
+
 def wave_funnel(waves: pd.DataFrame, events: pd.DataFrame | None = None,
                 filter_state: FilterState | None = None) -> pd.DataFrame:
     """Per munition, for the waves the filter keeps: launched, intercepted, did not reach, impacts,
@@ -223,11 +298,13 @@ def wave_funnel(waves: pd.DataFrame, events: pd.DataFrame | None = None,
 
     Returns a frame indexed by munition (largest launch count first) with columns
     FUNNEL_COLUMNS. ``geolocated`` counts events of ``events`` kept by the same
-    filter whose munition is one of the wave's and whose time falls in a wave's
-    window (a day-precision event counts when its day overlaps the window;
+    filter (its date range aside: a kept wave's whole window counts, also the part
+    outside the range) whose munition is one of the wave's and whose time falls in
+    a wave's window (a day-precision event counts when its day overlaps the window;
     month-precision events are never matched); each event counts once per
     munition. ``geolocated_impacts`` counts those with outcome "impact". Missing
-    counts are left out of the sums (an empty not_reached counts as 0).
+    counts are left out of the sums (an empty not_reached or still_attacking
+    counts as 0).
     """
     keep = wave_mask(waves, filter_state)
     chosen = waves.loc[keep]
@@ -236,15 +313,17 @@ def wave_funnel(waves: pd.DataFrame, events: pd.DataFrame | None = None,
         return table
     # An empty not_reach_goal means none (as in the impact formula); other empty counts stay
     # unknown, and a munition whose counts are all unknown shows a missing sum, not 0.
-    chosen = chosen.assign(not_reached=chosen["not_reached"].fillna(0))
+    still = chosen["still_attacking"] if "still_attacking" in chosen.columns else pd.Series(0, index=chosen.index)
+    chosen = chosen.assign(not_reached=chosen["not_reached"].fillna(0), still_attacking=still.fillna(0))
     grouped = chosen.groupby("munition", sort=False, observed=True)
-    sums = grouped[["launched", "intercepted", "not_reached", "impact"]].sum(min_count=1)
+    sums = grouped[["launched", "intercepted", "not_reached", "still_attacking", "impact"]].sum(min_count=1)
     table = pd.DataFrame({
         "munition_class": grouped["munition_class"].first().astype(str),
         "waves": grouped.size(),
         "launched": sums["launched"].astype("Int64"),
         "intercepted": sums["intercepted"].astype("Int64"),
         "not_reached": sums["not_reached"].astype("Int64"),
+        "still_attacking": sums["still_attacking"].astype("Int64"),
         "impacts": sums["impact"].astype("Int64"),
     })
     table.index.name = "munition"
@@ -252,7 +331,9 @@ def wave_funnel(waves: pd.DataFrame, events: pd.DataFrame | None = None,
     geolocated_impacts = dict(geolocated)
     if events is not None and len(events):
         # The filter's mask is applied inside the index: copying the filtered frame costs more.
-        index = _EventIndex(events, filter_state.mask(events) if filter_state is not None else None)
+        # The date range already chose the waves; their whole windows count.
+        keep_events = filter_state.mask(events, skip="date") if filter_state is not None else None
+        index = _EventIndex(events, keep_events)
         starts = chosen["occurred_at"].array.as_unit("ns").asi8
         ends = chosen["time_end"].array.as_unit("ns").asi8
         names_of = chosen["munition_names"].to_numpy()
@@ -355,3 +436,13 @@ def target_counts(waves: pd.DataFrame, filter_state: FilterState | None = None) 
         for oblast in oblasts:
             counts[oblast] = counts.get(oblast, 0) + int(launched)
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def unplaced_launches(waves: pd.DataFrame | None, filter_state: FilterState | None = None) -> int:
+    """Launches of the kept waves that add to no oblast (aimed at "Ukraine", abroad, or at
+    text the gazetteer cannot place): the oblast shading leaves them out, so views say how many."""
+    if waves is None or len(waves) == 0:
+        return 0
+    chosen = waves.loc[wave_mask(waves, filter_state)]
+    none = np.array([len(t) == 0 for t in chosen["target_admin1"]], dtype=bool)
+    return int(chosen["launched"][none].fillna(0).sum())

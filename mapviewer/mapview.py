@@ -24,6 +24,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QApplication, QWidget
 
 from geodata.errors import DataError
+from geodata.filters import no_munition
 from geodata.schema import MUNITION_CLASSES
 from mapviewer import mappage
 from mapviewer.state import AppState
@@ -414,7 +415,8 @@ class MapView(QWebEngineView):
             if munitions is not None:  # a ticked class shows its events, also those its munitions left out
                 frame = self._state.frame
                 of_class = frame.loc[(frame["munition_class"] == munition_class).to_numpy(dtype=bool), "munition"]
-                munitions = munitions | frozenset(str(m) for m in of_class.dropna().unique())
+                munitions = (munitions | frozenset(str(m) for m in of_class.dropna().unique())
+                             | {no_munition(munition_class)})
         else:
             classes.discard(munition_class)
         self._state.set_filter(current.replace(

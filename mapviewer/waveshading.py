@@ -2,7 +2,10 @@
 
 The counts come from :func:`geodata.waves.target_counts` (launches aimed at each
 oblast by the waves the date and munition filters keep, keyed by the basemap's
-English oblast names, the property the page's oblast features carry).
+English oblast names, the property the page's oblast features carry). Launches
+aimed at no oblast (at "Ukraine" as a whole, abroad, or at text the gazetteer
+cannot place) cannot be shaded: :func:`unplaced_note` says how many, for the
+shading's legend and the waves panel.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import pandas as pd
 
 from geodata.filters import FilterState
 from geodata.style import OUTCOME_STYLE
-from geodata.waves import target_counts
+from geodata.waves import target_counts, unplaced_launches
 
 
 def wave_shading(waves: pd.DataFrame | None, filter_state: FilterState | None = None, *,
@@ -30,3 +33,13 @@ def wave_shading(waves: pd.DataFrame | None, filter_state: FilterState | None = 
     return {name: {"launched": n, "fill": colour,
                    "fill_opacity": round(max_opacity * (0.15 + 0.85 * n / top), 3) if top else 0.0}
             for name, n in counts.items() if n > 0}
+
+
+def unplaced_note(waves: pd.DataFrame | None, filter_state: FilterState | None = None) -> str:
+    """'N launches not placed on an oblast (...)' for the kept waves' launches the shading
+    leaves out, or '' when every launch is placed (plain text)."""
+    count = unplaced_launches(waves, filter_state)
+    if count <= 0:
+        return ""
+    return (f"{count:,} {'launch' if count == 1 else 'launches'} not placed on an oblast (aimed at Ukraine "
+            "as a whole, abroad, or at places not found)")

@@ -1,9 +1,14 @@
-"""Attack-waves panel: per munition, launched -> intercepted -> did not reach -> impacts -> geolocated.
+"""Attack-waves panel: per munition, launched -> intercepted -> did not reach -> still attacking
+-> impacts -> geolocated.
 
 The numbers come from :func:`geodata.waves.wave_funnel` over the open wave
 reports (``state.waves``) and the open events (``state.frame``) for the current
-filter; the date and munition filters apply to waves too. Each row ends with a
-stacked bar painted in the colours of the one style table.
+filter; the date and munition filters apply to waves too (a wave is kept when its
+window overlaps the date range). Each row ends with a stacked bar painted in the
+colours of the one style table; drones the reports give as still attacking are
+in the grey "not accounted for" part, never among the impacts. Launches the oblast
+shading cannot place (aimed at "Ukraine", or at text the gazetteer does not know)
+are counted under the table.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from geodata.filters import FilterState
 from geodata.style import OUTCOME_STYLE
 from geodata.waves import wave_funnel, wave_mask
 from mapviewer.filterpanel import swatch
+from mapviewer.waveshading import unplaced_note
 
 NO_WAVES_TEXT = "Open an Air Force attack report to see launch/interception funnels"
 TOTAL_LABEL = "All munitions"
@@ -53,6 +59,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("launched", "Launched"),
     ("intercepted", "Intercepted"),
     ("not_reached", "Not reached"),
+    ("still_attacking", "Still attacking"),
     ("impacts", "Impacts"),
     ("geolocated", "Geolocated"),
     ("geolocated_impacts", "Geo. impacts"),
@@ -62,7 +69,8 @@ _HEADER_TIPS = {
     "launched": "Launched, as the attack reports give it",
     "intercepted": "Destroyed (shot down or jammed down) according to the reports",
     "not_reached": "Did not reach the target (lost, usually to electronic warfare)",
-    "impacts": "Launched - intercepted - did not reach: reached the target area",
+    "still_attacking": "Still in the air when the report was written (not counted as impacts)",
+    "impacts": "Launched - intercepted - did not reach - still attacking: reached the target area",
     "geolocated": ("Geolocated events of the open files with the same munition, inside one of the waves' "
                    "time windows (and kept by the current filter)"),
     "geolocated_impacts": "Of the geolocated events, those with outcome impact",
@@ -72,6 +80,9 @@ _HEADER_TIPS = {
 BAR_COLUMN = len(COLUMNS) - 1
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 MISSING = "—"  # a count the reports do not give (never shown as 0)
+#: The counts of a funnel row, as :meth:`WavesPanel.displayed` gives them.
+DISPLAYED_KEYS = ("launched", "intercepted", "not_reached", "still_attacking", "impacts", "geolocated",
+                  "geolocated_impacts")
 
 
 def _int(value: Any) -> int | None:
@@ -158,14 +169,21 @@ def _row_tip(row: dict[str, Any]) -> str:
     lines.append(f"{_count(launched)} launched, {_count(intercepted)} intercepted")
     if launched is not None and intercepted is not None:
         lines.append(f"{launched - intercepted:,} not intercepted: {_count(row['not_reached'])} did not reach "
-                     f"the target, {_count(row['impacts'])} impacts")
+                     f"the target{_still(row)}, {_count(row['impacts'])} impacts")
     lines.append(f"{_count(row['geolocated'])} geolocated events in the waves' windows, "
                  f"{_count(row['geolocated_impacts'])} of them impacts")
     return _tip(*lines)
 
 
+def _still(row: dict[str, Any]) -> str:
+    """', N still attacking' when the reports give drones still in the air, else ''."""
+    still = row.get("still_attacking")
+    return f", {still:,} still attacking" if still else ""
+
+
 def bar_segments(row: dict[str, Any]) -> list[tuple[str, int]]:
-    """(stage, count) along one row's bar: intercepted, did not reach, impacts, then the unaccounted rest."""
+    """(stage, count) along one row's bar: intercepted, did not reach, impacts, then the unaccounted
+    rest (still attacking, or counts the reports leave out)."""
     if "segments" in row:  # the total row: the munitions' bars laid end to end, stage by stage
         return row["segments"]
     parts = [(stage, row[stage] or 0) for stage in ("intercepted", "not_reached", "impacts")]
@@ -213,7 +231,7 @@ class FunnelDelegate(QStyledItemDelegate):
 
 def funnel_rows(funnel: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows the panel shows for a :func:`geodata.waves.wave_funnel` table (total first when several)."""
-    keys = ("launched", "intercepted", "not_reached", "impacts", "geolocated", "geolocated_impacts")
+    keys = DISPLAYED_KEYS
     rows = [{"munition": str(munition), "munition_class": str(rec["munition_class"]), "waves": int(rec["waves"]),
              **{k: _int(rec[k]) for k in keys}} for munition, rec in funnel.iterrows()]
     if len(rows) > 1:
@@ -240,7 +258,7 @@ def headline(row: dict[str, Any]) -> str:
         f"{intercepted:,} intercepted" if intercepted is not None else "intercepted count missing in a report")
     if launched is not None and intercepted is not None:
         text += f", {launched - intercepted:,} not intercepted"
-        text += f" ({_count(row['not_reached'])} did not reach, {_count(row['impacts'])} impacts)"
+        text += f" ({_count(row['not_reached'])} did not reach{_still(row)}, {_count(row['impacts'])} impacts)"
     text += (f"; {_count(row['geolocated'])} geolocated events in the waves' windows, "
              f"{_count(row['geolocated_impacts'])} of them impacts")
     return text
@@ -268,6 +286,9 @@ class WavesPanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setStyleSheet("color: palette(mid);")
+        self.unplaced = QLabel()  # launches the oblast shading leaves out, said in words
+        self.unplaced.setWordWrap(True)
+        self.unplaced.setTextFormat(Qt.TextFormat.PlainText)
 
         self.model = FunnelModel(self)
         self.view = QTableView()
@@ -288,7 +309,7 @@ class WavesPanel(QWidget):
 
         legend = QHBoxLayout()
         legend.setSpacing(10)
-        for stage in ("intercepted", "not_reached", "impacts"):
+        for stage in ("intercepted", "not_reached", "impacts", "unaccounted"):
             icon = QLabel()
             icon.setPixmap(swatch(STAGE_COLOURS[stage]).pixmap(12, 12))
             legend.addWidget(icon)
@@ -303,6 +324,7 @@ class WavesPanel(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.legend)
+        layout.addWidget(self.unplaced)
         layout.addWidget(self.note)
 
         state.filter_changed.connect(self._on_filter_changed)
@@ -312,11 +334,11 @@ class WavesPanel(QWidget):
 
     # -- what is shown --------------------------------------------------------
     def displayed(self) -> dict[str, dict[str, int | None]]:
-        """Munition -> shown counts (launched, intercepted, not_reached, impacts, geolocated,
-        geolocated_impacts); the total row, when shown, under :data:`TOTAL_LABEL`."""
+        """Munition -> shown counts (:data:`DISPLAYED_KEYS`: launched, intercepted, not_reached,
+        still_attacking, impacts, geolocated, geolocated_impacts); the total row, when shown,
+        under :data:`TOTAL_LABEL`."""
         self.refresh()  # a hidden panel catches up first (nothing to do when it is current)
-        keys = ("launched", "intercepted", "not_reached", "impacts", "geolocated", "geolocated_impacts")
-        return {r["munition"]: {k: r[k] for k in keys} for r in self.model.rows}
+        return {r["munition"]: {k: r[k] for k in DISPLAYED_KEYS} for r in self.model.rows}
 
     # -- events ----------------------------------------------------------------
     def _on_data_changed(self) -> None:
@@ -345,8 +367,11 @@ class WavesPanel(QWidget):
         if waves is None or len(waves) == 0:
             self.funnel = None
             self.model.set_rows([])
+            self.unplaced.setText("")
             self._show_table(False, NO_WAVES_TEXT)
             return
+        self.unplaced.setText(unplaced_note(waves, filter_state))
+        self.unplaced.setVisible(bool(self.unplaced.text()))
         keep = wave_mask(waves, filter_state)
         self.funnel = wave_funnel(waves, self.state.frame, filter_state)
         rows = funnel_rows(self.funnel)
@@ -389,5 +414,5 @@ def _ignored_filters_note(state: FilterState) -> str:
             "no such detail per wave.")
 
 
-__all__ = ["WavesPanel", "FunnelModel", "funnel_rows", "headline", "bar_segments", "NO_WAVES_TEXT",
-           "TOTAL_LABEL", "STAGE_COLOURS"]
+__all__ = ["WavesPanel", "FunnelModel", "funnel_rows", "headline", "bar_segments",
+           "NO_WAVES_TEXT", "TOTAL_LABEL", "STAGE_COLOURS", "DISPLAYED_KEYS"]

@@ -20,7 +20,12 @@ munitions, air strike and unknown give "unknown" with the text kept. Every filte
 joined with " | ". Source URLs go to ``source_url`` (" | "-joined), the graphic
 flag to a nullable boolean ``graphic`` column. TimeMap collections record where
 civilian harm happened, so ``outcome`` is "impact" (option ``outcome``).
+TimeMap names no munition model, so ``munition`` is unknown; the load report says
+so in TimeMap's terms (the class read from the Weapon System filter, or why not).
 Row numbers: the first event of the array is row 1.
+
+Opening the associations or the sources file instead of the events file gives a
+one-line error naming the file to open.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.readers import _sources_common as common
-from geodata.report import LoadReport
+from geodata.report import LoadReport, Problem
 
 NAME = "timemap"
 
@@ -57,18 +62,44 @@ def sniff(path: str | Path, head: bytes) -> bool:
     """True for a TimeMap events file (flat or native) or one of its sibling files."""
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not start.startswith(b"["):
-        return False
+        return _looks_like_sources(head)  # the sources file may be an object keyed by id
     keys = {k for k in (b"latitude", b"date", b"filters", b"associations", b"sources", b"filter_paths")
             if b'"' + k + b'"' in head}
     if {b"latitude", b"date"} <= keys and keys & {b"filters", b"associations", b"sources"}:
         return True
-    return b"filter_paths" in keys  # an associations file opened by mistake: read() says so
+    return b"filter_paths" in keys or _looks_like_sources(head)  # a sibling opened by mistake: read() says so
+
+
+def _looks_like_sources(head: bytes) -> bool:
+    """A TimeMap sources file (an object or array of {title, paths, type, url ...}), not events."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not start.startswith((b"{", b"[")) or b'"latitude"' in head or b'"features"' in head:
+        return False
+    return b'"paths"' in head and b'"title"' in head
 
 
 def read(path: str | Path, **options: Any):
     """Read a TimeMap export into a checked canonical frame (LoadResult)."""
     raw, report, rejected = parse(path, **options)
-    return common.finish(raw, report, rejected, tz=options.get("tz") or "Europe/Kyiv", id_prefix=Path(path).stem)
+    result = common.finish(raw, report, rejected, tz=options.get("tz") or "Europe/Kyiv", id_prefix=Path(path).stem)
+    _word_munition_note(result.report, raw)
+    return result
+
+
+def _word_munition_note(report: LoadReport, raw: pd.DataFrame) -> None:
+    """Say in TimeMap's terms why munitions are unknown (the generic note speaks of a missing column)."""
+    if "tag_weapon_system" not in raw.columns or raw["tag_weapon_system"].isna().all():
+        text = ("TimeMap names no munition model and no Weapon System filter was read (see the associations "
+                "file note, if any): munitions and classes are unknown")
+    elif (raw["munition_class"] != "unknown").any():
+        text = ("TimeMap names no munition model: munitions are unknown; the class comes from the Weapon System "
+                "filter (its text is kept in tag_weapon_system)")
+    else:
+        text = ("TimeMap names no munition model and its Weapon System values name no class: munitions and "
+                "classes are unknown (the text is kept in tag_weapon_system)")
+    report.problems = [Problem(p.row, p.column, text, p.severity)
+                       if p.row is None and p.column == "munition" and p.message.startswith("no munition column")
+                       else p for p in report.problems]
 
 
 def parse(
@@ -92,10 +123,14 @@ def parse(
     path = Path(path)
     tz = tz or "Europe/Kyiv"
     events = _load_json(path)
+    items = list(events.values()) if isinstance(events, dict) else events
+    if isinstance(items, list) and items and all(isinstance(e, dict) and "latitude" not in e for e in items):
+        if all("filter_paths" in e for e in items):
+            raise DataError(f"{path}: this is a TimeMap associations file; open the events file next to it")
+        if all({"paths", "url"} & set(e) and "title" in e for e in items):
+            raise DataError(f"{path}: this is a TimeMap sources file; open the events file next to it")
     if not isinstance(events, list):
         raise DataError(f"{path}: not a TimeMap export (expected a JSON array of events)")
-    if events and all(isinstance(e, dict) and "filter_paths" in e and "latitude" not in e for e in events):
-        raise DataError(f"{path}: this is a TimeMap associations file; open the events file next to it")
     report = LoadReport(path=str(path), format=NAME)
     native = any(isinstance(e, dict) and "associations" in e for e in events)
     assoc_by_id: dict[str, dict] | None = None

@@ -271,3 +271,70 @@ def test_place_kinds_are_the_documented_ones():
 def test_tables_cached_on_disk():
     resolve_place("Kyiv")
     assert gazetteer._cache_path().is_file()
+
+
+def _codes(text: str, **options) -> list[str | None]:
+    return [p.admin1_code if p else None for _, p in resolve_parts(text, **options)]
+
+
+@pytest.mark.parametrize(
+    "text,codes",
+    [
+        ("Kharkiv, Sumy, Chernihiv oblasts", ["UA-63", "UA-59", "UA-74"]),
+        ("Kharkiv, Sumy and Chernihiv oblasts", ["UA-63", "UA-59", "UA-74"]),
+        ("Kharkiv, Sumy and Chernihiv regions", ["UA-63", "UA-59", "UA-74"]),
+        ("Харківської, Сумської та Чернігівської областей", ["UA-63", "UA-59", "UA-74"]),
+        ("Харьковской и Сумской областей", ["UA-63", "UA-59"]),
+        ("Харківська та Сумська області", ["UA-63", "UA-59"]),
+        # the plural belongs to its own list only, up to a ";"
+        ("Kyiv; Kyiv, Chernihiv and Zhytomyr oblasts", ["UA-30", "UA-32", "UA-74", "UA-18"]),
+    ],
+)
+def test_a_trailing_plural_applies_to_every_item_of_the_list(text, codes):
+    assert _codes(text) == codes
+    # every item of the plural list is an oblast (Kyiv before the ";" stays the city)
+    assert all(place.kind == "oblast" for part, place in resolve_parts(text) if part != "Kyiv")
+
+
+@pytest.mark.parametrize(
+    "text,name,members",
+    [
+        ("south-east", "South-East", {"UA-12", "UA-23", "UA-14"}),
+        ("southeast", "South-East", {"UA-12", "UA-23", "UA-14"}),
+        ("north-east", "North-East", {"UA-74", "UA-59", "UA-63"}),
+        ("south-west", "South-West", {"UA-51", "UA-05"}),
+        ("north-west", "North-West", {"UA-07", "UA-56"}),
+        ("південний схід", "South-East", {"UA-23"}),
+        ("северо-восток", "North-East", {"UA-63"}),
+        ("north-western regions", "North-West", {"UA-07"}),
+    ],
+)
+def test_compass_macro_regions(text, name, members):
+    place = _check(text, "macro-region", name)
+    assert members <= set(place.members)
+    assert place.geometry is not None and place.geometry.contains(Point(place.lon, place.lat))
+
+
+@pytest.mark.parametrize(
+    "text,settlement,code",
+    [("Vinnitsa", "Vinnytsia", "UA-05"), ("Khmelnitsky", "Khmelnytskyi", "UA-68"),
+     ("Khmelnitskiy", "Khmelnytskyi", "UA-68"), ("Vinnytsia", "Vinnytsia", "UA-05"), ("Kharkiv", "Kharkiv", "UA-63")],
+)
+def test_a_bare_name_is_the_city_for_an_event_and_the_oblast_in_a_target_list(text, settlement, code):
+    # as the location of an event: the city, whichever spelling
+    _check(text, "settlement", settlement, code)
+    assert [(p.kind, p.admin1_code) for _, p in resolve_parts(text)] == [("settlement", code)]
+    # in a target list of an attack report: the oblast
+    assert [(p.kind, p.admin1_code) for _, p in resolve_parts(text, prefer_oblast=True)] == [("oblast", code)]
+    # a word for the unit always names the oblast
+    assert _check(f"{text} region", "oblast", resolve_place(f"{text} oblast").name, code)
+
+
+def test_prefer_oblast_changes_only_names_an_oblast_shares():
+    # Kyiv city is its own unit, not part of Kyiv oblast
+    assert [(p.kind, p.admin1_code) for _, p in resolve_parts("Kyiv", prefer_oblast=True)] == [("oblast", "UA-30")]
+    # a town that names no oblast stays a town; an adjective stem stays the oblast
+    assert [p.kind for _, p in resolve_parts("Kryvyi Rih and Brovary", prefer_oblast=True)] == ["settlement"] * 2
+    assert _check("Vinnytska", "oblast", "Vinnytsia Oblast", "UA-05")
+    assert [(p.kind, p.admin1_code) for _, p in resolve_parts("Sumy and Kharkiv", prefer_oblast=True)] == [
+        ("oblast", "UA-59"), ("oblast", "UA-63")]

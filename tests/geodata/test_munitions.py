@@ -42,6 +42,20 @@ from geodata.schema import MUNITION_CLASSES
         ("Ланцет", "Lancet", "loitering munition"),
         ("Gerbera", "Gerbera", "decoy"),
         ("  SHAHED-136  ", "Shahed-136", "loitering munition"),
+        # Air Force reports write the Kh- family with a Latin X
+        ("X-47 Kinzhal", "Kh-47M2 Kinzhal", "ballistic missile"),
+        ("Kh-47 Kinzhal", "Kh-47M2 Kinzhal", "ballistic missile"),
+        ("X-47", "Kh-47M2 Kinzhal", "ballistic missile"),
+        ("X-47M2", "Kh-47M2 Kinzhal", "ballistic missile"),
+        ("X-555", "Kh-555", "cruise missile"),
+        ("X-55", "Kh-55", "cruise missile"),
+        ("Kh-55", "Kh-55", "cruise missile"),
+        ("Х-55", "Kh-55", "cruise missile"),
+        ("X-22", "Kh-22", "air-launched missile"),
+        ("X-59", "Kh-59", "cruise missile"),
+        ("X-69", "Kh-69", "cruise missile"),
+        ("X-31P", "Kh-31P", "air-launched missile"),
+        ("X-32", "Kh-32", "air-launched missile"),
     ],
 )
 def test_alias_resolves(text: str, name: str, cls: str) -> None:
@@ -81,3 +95,5 @@ def test_find_in_free_text() -> None:
     found = find_munitions("Overnight: Kh-101 cruise missiles, Shahed drones and a Х-47М2; s-300 too.")
     assert [m.name for m in found] == ["Kh-101", "Shahed-136", "Kh-47M2 Kinzhal", "S-300"]
     assert find_munitions("shelling of the outskirts") == []
+    # Kh-55 and Kh-555 are different missiles: the longer name wins where it is written
+    assert [m.name for m in find_munitions("X-555 and X-55 cruise missiles")] == ["Kh-555", "Kh-55"]

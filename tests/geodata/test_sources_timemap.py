@@ -222,3 +222,36 @@ def test_a_stray_value_in_the_array_is_one_rejected_row(tmp_path: Path) -> None:
     report = read_incidents(write_json(tmp_path / "events.json", [FLAT[0], "oops", FLAT[1]])).report
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3, 2, 1)
     assert [(p.row, p.message) for p in report.errors] == [(2, "event is not a JSON object")]
+
+
+def test_opening_the_sources_file_says_which_file_to_open(tmp_path: Path) -> None:
+    from geodata import read_incidents
+    from geodata.readers import detect_format
+
+    _native(tmp_path)
+    sources = tmp_path / "ua_sources.json"
+    assert detect_format(sources) == "timemap"  # not read as a CSV with garbled columns
+    with pytest.raises(DataError, match=r"ua_sources\.json: this is a TimeMap sources file; open the events file"):
+        read_incidents(sources)
+    # the same as an array of sources
+    listed = write_json(tmp_path / "sources.json", list(json.loads(sources.read_text(encoding="utf-8")).values()))
+    with pytest.raises(DataError, match="TimeMap sources file"):
+        read_incidents(listed)
+
+
+def _munition_notes(report) -> list[str]:
+    return [p.message for p in report.problems if p.row is None and p.column == "munition"]
+
+
+def test_the_munition_note_speaks_of_timemap_and_the_weapon_system_read(tmp_path: Path, flat_file: Path) -> None:
+    from geodata import read_incidents
+
+    for path in (flat_file, _native(tmp_path)):
+        [note] = _munition_notes(read_incidents(path).report)
+        assert "no munition column" not in note
+        assert "class comes from the Weapon System filter" in note
+    # without the associations file no weapon system was read, and the note says so
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    [note] = _munition_notes(read_incidents(_native(bare, with_associations=False)).report)
+    assert "no Weapon System filter was read" in note

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from geodata import FilterState, LoadReport
 from geodata.normalize import build_frame
 from geodata.schema import MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
-from geodata.waves import read_waves, target_counts, wave_funnel, wave_mask
+from geodata.waves import read_waves, target_counts, unplaced_launches, wave_funnel, wave_mask
 
 HEADER = ("time_start,time_end,model,launch_place,target,target_main,carrier,launched,destroyed,"
           "not_reach_goal,still_attacking,border_crossing,is_shahed,affected region,source")
@@ -82,6 +82,35 @@ def test_models_resolve_to_catalogue_names(waves: pd.DataFrame, waves_path: Path
     assert any(p.row == 6 and p.column == "model" and "Orlan-10" in p.message for p in report.warnings)
 
 
+def test_model_names_with_a_latin_x_resolve(tmp_path: Path) -> None:
+    models = ["X-47 Kinzhal", "Kh-47 Kinzhal", "X-47", "X-101/X-555/X-55", "X-22", "X-59", "X-69", "X-31P",
+              "X-47M2"]
+    path = tmp_path / "waves.csv"
+    path.write_text("\n".join([HEADER] + [f"2025-06-03,2025-06-03,{m},Caspian Sea,south,,,2,1,,,,0,,x"
+                                           for m in models]) + "\n", encoding="utf-8")
+    result = read_waves(path)
+    assert list(result.frame["munition"]) == [
+        "Kh-47M2 Kinzhal", "Kh-47M2 Kinzhal", "Kh-47M2 Kinzhal", "Kh-101 / Kh-555 / Kh-55", "Kh-22", "Kh-59",
+        "Kh-69", "Kh-31P", "Kh-47M2 Kinzhal"]
+    assert result.frame.loc[5, "munition_class"] == "cruise missile"
+    assert not [p for p in result.report.problems if p.column == "model"]
+
+
+def test_known_parts_of_a_model_are_kept_and_only_the_unknown_part_reported(tmp_path: Path) -> None:
+    path = tmp_path / "waves.csv"
+    path.write_text(HEADER + "\n2025-06-03,2025-06-03,X-101/X-555/Zircon-X9,Caspian Sea,south,,,10,8,1,,,0,,x\n",
+                    encoding="utf-8")
+    result = read_waves(path)
+    wave = result.frame.loc[2]
+    assert wave["munition"] == "Kh-101 / Kh-555 / Zircon-X9"  # the unknown part stays visible
+    assert wave["munition_names"] == ("Kh-101", "Kh-555")
+    assert wave["munition_class"] == "cruise missile"
+    [problem] = [p for p in result.report.problems if p.column == "model"]
+    assert "'Zircon-X9'" in problem.message and "X-101" not in problem.message.split("of")[0]
+    # the known parts still select the wave and join geolocated events
+    assert wave_mask(result.frame, FilterState(munitions={"Kh-555"})).tolist() == [True]
+
+
 def test_counts_and_impacts(waves: pd.DataFrame, waves_path: Path) -> None:
     assert waves.loc[2, ["launched", "intercepted"]].tolist() == [57, 53]
     assert waves.loc[2, "impact"] == 4  # empty not_reach_goal counts as none
@@ -96,14 +125,54 @@ def test_launch_places_split_on_and(waves: pd.DataFrame) -> None:
     assert waves.loc[3, "launch_places"] == ("Kursk oblast",)
 
 
+def test_launch_places_resolve_through_the_gazetteer_and_unknown_ones_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "waves.csv"
+    path.write_text("\n".join([HEADER, ROWS[0], ROWS[2],
+                               "2025-06-05,2025-06-05,Shahed-136,Kursk and Atlantis,Sumy oblast,,,3,3,,,,1,,x"])
+                    + "\n", encoding="utf-8")
+    result = read_waves(path)
+    waves, report = result.frame, result.report
+    assert waves.loc[2, "launch_areas"] == ("Kursk", "Bryansk", "Primorsko-Akhtarsk")
+    assert waves.loc[2, "launch_unresolved"] == ()
+    assert waves.loc[3, "launch_areas"] == ("Caspian Sea",)
+    assert waves.loc[4, "launch_areas"] == ("Kursk",)
+    assert waves.loc[4, "launch_unresolved"] == ("Atlantis",)
+    launch_problems = [p for p in report.problems if p.column == "launch_place"]
+    assert [(p.row, p.severity) for p in launch_problems] == [(4, "warning")]
+    assert "Atlantis" in launch_problems[0].message
+
+
 def test_wave_time_columns_let_the_usual_filter_work(waves: pd.DataFrame) -> None:
-    # occurred_at is time_start: a date filter picks the waves that started that day (Kyiv time)
+    # A date range keeps the waves whose window overlaps it (Kyiv dates): the night of 1-2 June
+    # is on 2 June as well as on 1 June.
+    only_2_june = FilterState(start=dt.date(2025, 6, 2), end=dt.date(2025, 6, 2))
+    assert list(waves.index[wave_mask(waves, only_2_june)]) == [2, 3]
     only_3_june = FilterState(start=dt.date(2025, 6, 3), end=dt.date(2025, 6, 3))
-    assert list(waves.index[only_3_june.mask(waves)]) == [4]
+    assert list(waves.index[wave_mask(waves, only_3_june)]) == [4]
+    # a time range inside the night keeps the waves in the air then
+    at_2am = FilterState(start=dt.datetime(2025, 6, 2, 2, 0), end=dt.datetime(2025, 6, 2, 2, 30))
+    assert list(waves.index[wave_mask(waves, at_2am)]) == [2, 3]
+    after = FilterState(start=dt.datetime(2025, 6, 2, 9, 1), end=dt.datetime(2025, 6, 2, 23, 0))
+    assert list(waves.index[wave_mask(waves, after)]) == []
     assert list(waves.index[FilterState(munitions={"KN-23"}).mask(waves)]) == [3]
     # a wave of two munitions is kept when either is chosen
     assert list(waves.index[wave_mask(waves, FilterState(munitions={"Shahed-131"}))]) == [2]
     assert list(waves.index[wave_mask(waves, FilterState(munition_classes={"cruise missile"}))]) == [4]
+
+
+def test_still_attacking_drones_are_not_impacts(tmp_path: Path) -> None:
+    path = tmp_path / "waves.csv"
+    rows = ["2025-06-01 19:00,2025-06-02 09:00,Shahed-136,Kursk oblast,Kyiv oblast,,,57,40,2,10,,1,,x",
+            "2025-06-02 19:00,2025-06-03 09:00,Shahed-136,Kursk oblast,Kyiv oblast,,,20,15,,8,,1,,x"]
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    result = read_waves(path)
+    waves = result.frame
+    assert waves.loc[2, "impact"] == 5  # 57 - 40 destroyed - 2 did not reach - 10 still in the air
+    assert pd.isna(waves.loc[3, "impact"])  # 15 + 8 exceed 20
+    assert any(p.row == 3 and "still attacking 8" in p.message for p in result.report.warnings)
+    funnel = wave_funnel(waves)
+    assert funnel.loc["Shahed-136", "still_attacking"] == 18
+    assert funnel.loc["Shahed-136", "impacts"] == 5
 
 
 def test_funnel_per_munition_with_geolocated_events(waves: pd.DataFrame) -> None:
@@ -133,6 +202,47 @@ def test_funnel_follows_the_filter(waves: pd.DataFrame) -> None:
     impacts_only = wave_funnel(waves, events, FilterState(outcomes={"impact"}))
     assert impacts_only.loc["KN-23", "launched"] == 4
     assert impacts_only.loc["KN-23", "geolocated"] == 1
+
+
+# The night of user story 1: drones from 29 Sep 22:00 to 30 Sep 07:00 (Kyiv), four KN-23 at 02:00.
+STORY_ROWS = [
+    "2025-09-29 22:00,2025-09-30 07:00,Shahed-136/Gerbera,Kursk and Primorsko-Akhtarsk,Kyiv; Kyiv oblast,Kyiv,,"
+    "57,53,,,,1,,x",
+    "2025-09-30 02:00,2025-09-30 03:00,KN-23,Kursk oblast,Kyiv oblast,,,4,0,,,,0,,x",
+]
+# (Kyiv time, munition, outcome): two drone events before midnight, the rest after
+STORY_EVENTS = [("2025-09-29 23:10", "Shahed-136", "impact"), ("2025-09-29 23:40", "Shahed-136", "intercepted"),
+                ("2025-09-30 03:05", "Shahed-136", "impact"), ("2025-09-30 04:20", "Shahed-136", "intercepted"),
+                ("2025-09-30 02:14", "KN-23", "impact"), ("2025-09-30 02:15", "KN-23", "deviated")]
+
+
+def _story(tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    path = tmp_path / "story.csv"
+    path.write_text("\n".join([HEADER, *STORY_ROWS]) + "\n", encoding="utf-8")
+    raw = pd.DataFrame({"event_id": [f"s{i}" for i in range(len(STORY_EVENTS))],
+                        "occurred_at": [e[0] for e in STORY_EVENTS], "latitude": [50.4] * len(STORY_EVENTS),
+                        "longitude": [30.5] * len(STORY_EVENTS), "munition": [e[1] for e in STORY_EVENTS],
+                        "outcome": [e[2] for e in STORY_EVENTS], "geo_precision": ["exact"] * len(STORY_EVENTS)})
+    events = build_frame(raw, LoadReport("events.csv", "csv"), rows=range(2, 2 + len(STORY_EVENTS)),
+                         tz="Europe/Kyiv")
+    return read_waves(path).frame, events
+
+
+@pytest.mark.parametrize("day", [dt.date(2025, 9, 29), dt.date(2025, 9, 30)])
+def test_a_night_wave_belongs_to_both_days_with_its_whole_window(tmp_path: Path, day: dt.date) -> None:
+    waves, events = _story(tmp_path)
+    one_day = FilterState(start=day, end=day)
+    assert wave_mask(waves, one_day).tolist() == [True, day == dt.date(2025, 9, 30)]
+    funnel = wave_funnel(waves, events, one_day)
+    drones = funnel.loc["Shahed-136 / Gerbera"]
+    assert (drones["launched"], drones["intercepted"], drones["impacts"]) == (57, 53, 4)
+    # every geolocated drone event of the night counts, on either side of midnight
+    assert (drones["geolocated"], drones["geolocated_impacts"]) == (4, 2)
+    assert target_counts(waves, one_day)["Kyiv Oblast"] >= 57
+    assert target_counts(waves, one_day)["Kyiv"] == 57
+    # the other filters still narrow the events joined
+    impacts = wave_funnel(waves, events, one_day.replace(outcomes={"impact"}))
+    assert impacts.loc["Shahed-136 / Gerbera", "geolocated"] == 2
 
 
 def test_funnel_of_nothing_is_empty(waves: pd.DataFrame) -> None:
@@ -165,6 +275,28 @@ def test_targets_resolve_to_oblasts_through_the_gazetteer(waves: pd.DataFrame, w
     assert waves.loc[6, "target_unresolved"] == ("Zzyzx Nowhere",)
     report = read_waves(waves_path).report
     assert any(p.row == 6 and p.column == "target" and "Zzyzx Nowhere" in p.message for p in report.warnings)
+
+
+def test_target_lists_compass_regions_and_city_spellings(tmp_path: Path) -> None:
+    targets = ["Kharkiv, Sumy, Chernihiv oblasts", "south-east", "Vinnitsa", "Khmelnitsky", "Ukraine",
+               "Kharkiv", "Vinnytsia region"]
+    path = tmp_path / "waves.csv"
+    path.write_text("\n".join([HEADER] + [f"2025-06-03,2025-06-03,Shahed-136,Kursk,\"{t}\",,,10,8,,,,1,,x"
+                                           for t in targets]) + "\n", encoding="utf-8")
+    result = read_waves(path)
+    waves = result.frame
+    assert waves.loc[2, "target_admin1"] == ("Kharkiv Oblast", "Sumy Oblast", "Chernihiv Oblast")
+    assert set(waves.loc[3, "target_admin1"]) == {"Dnipropetrovsk Oblast", "Zaporizhzhia Oblast", "Donetsk Oblast"}
+    # a bare city spelling in a target list is the oblast (target lists name regions)
+    assert waves.loc[4, "target_places"] == ("Vinnytsia Oblast",)
+    assert waves.loc[5, "target_places"] == ("Khmelnytskyi Oblast",)
+    assert waves.loc[7, "target_places"] == ("Kharkiv Oblast",)
+    assert waves.loc[8, "target_places"] == ("Vinnytsia Oblast",)
+    # "Ukraine" names no oblast: its launches are counted apart
+    assert waves.loc[6, "target_admin1"] == ()
+    assert not [p for p in result.report.problems if p.column == "target"]
+    assert unplaced_launches(waves) == 10
+    assert unplaced_launches(waves, FilterState(start=dt.date(2025, 7, 1))) == 0
 
 
 def test_target_counts_for_oblast_shading(waves: pd.DataFrame) -> None:
@@ -215,8 +347,9 @@ def test_wave_mask_equals_a_plain_loop(module_waves, start, days, munitions, cla
     state = FilterState(start=start, end=end, munitions=munitions, munition_classes=classes)
     expected = []
     for wave in module_waves.itertuples():
-        local_day = wave.occurred_at.tz_convert("Europe/Kyiv").date()
-        ok = start is None or start <= local_day <= end
+        first = wave.occurred_at.tz_convert("Europe/Kyiv").date()
+        last = wave.time_end.tz_convert("Europe/Kyiv").date()
+        ok = start is None or (first <= end and last >= start)  # the window overlaps the range
         ok = ok and (munitions is None or bool(set(wave.munition_names) & munitions) or wave.munition in munitions)
         ok = ok and (classes is None or wave.munition_class in classes)
         expected.append(ok)
@@ -285,7 +418,8 @@ def test_funnel_window_join_equals_a_plain_loop(wave_rows, event_rows, state) ->
     funnel = wave_funnel(waves, events, state)
     chosen = waves[wave_mask(waves, state)]
     assert set(funnel.index) == set(chosen["munition"])
-    kept = events[state.mask(events)] if state is not None else events
+    # the date range picks waves; their whole windows count (other filters still narrow the events)
+    kept = events[state.mask(events, skip="date")] if state is not None else events
     day = pd.Timedelta(days=1) - pd.Timedelta(1)  # a day-precision event spans its whole day
     for munition, row in funnel.iterrows():
         group = list(chosen[chosen["munition"] == munition].itertuples())

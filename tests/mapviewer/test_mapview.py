@@ -650,6 +650,18 @@ def test_the_class_layer_boxes_are_the_one_class_filter(qtbot, view, state):
     assert state.filter.munition_classes == frozenset({"ballistic missile"})
 
 
+def test_ticking_a_class_box_shows_its_events_that_name_no_munition(qtbot, view, state):
+    frame = make_frame()
+    frame.loc[2, "munition"] = pd.NA  # a drone nobody named (TimeMap, CIR rows)
+    load(qtbot, view, state, frame)
+    state.set_filter(FilterState(munitions={"KN-23"}, munition_classes={"ballistic missile"}))
+    qtbot.waitUntil(lambda: js(qtbot, view, f"{_layer_box('loitering munition')}.checked") is False, timeout=WAIT)
+    view.run_js(f"{_layer_box('loitering munition')}.click()")
+    qtbot.waitUntil(lambda: "loitering munition" in (state.filter.munition_classes or ()), timeout=WAIT)
+    drones = (frame["munition_class"] == "loitering munition").to_numpy()
+    assert state.mask[drones].all()  # the named drones and the unnamed one
+
+
 def test_popup_has_readable_labels_and_one_provenance_line_and_closes_when_filtered_out(qtbot, view, state, tmp_path):
     frame = make_frame()
     path = str(tmp_path / "deep" / "incidents.gpkg")

@@ -48,8 +48,8 @@ EVENTS = [
 KEYS = ("launched", "intercepted", "not_reached", "impacts", "geolocated", "geolocated_impacts")
 
 
-def _counts(*values):
-    return dict(zip(KEYS, values))
+def _counts(*values, still_attacking=0):
+    return dict(zip(KEYS, values), still_attacking=still_attacking)
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_funnel_per_munition_for_everything(panel):
     # the table cells say the same as the numbers
     model = panel.model
     row = [r["munition"] for r in model.rows].index("KN-23")
-    assert [model.index(row, c).data() for c in range(7)] == ["KN-23", "4", "0", "0", "4", "4", "3"]
+    assert [model.index(row, c).data() for c in range(8)] == ["KN-23", "4", "0", "0", "0", "4", "4", "3"]
     row = [r["munition"] for r in model.rows].index("3M-14 Kalibr")
     assert model.index(row, 2).data() == "—"  # missing, never shown as 0
 
@@ -149,6 +149,73 @@ def test_date_filter_applies_to_waves_and_events(panel, state):
     assert panel.displayed() == {}
     assert panel.view.isHidden()
     assert "No attack waves in the filtered period" in panel.message.text()
+
+
+def test_a_night_wave_shows_on_the_morning_s_day_with_its_whole_window(panel, state, waves_path):
+    # The drone wave runs from 29 Sep 18:00 to 30 Sep 08:30 (Kyiv): picking 30 September keeps it
+    # (and its shading), as that night's impacts are on the map that day.
+    state.set_filter(FilterState(start=dt.date(2025, 9, 30), end=dt.date(2025, 9, 30)))
+    shown = panel.displayed()
+    assert shown["Shahed-136 / Shahed-131"] == _counts(57, 53, 0, 4, 3, 1)
+    assert shown["KN-23"] == _counts(4, 0, 0, 4, 4, 3)
+    assert "on 30 Sep 2025" not in panel.message.text()  # the kept waves span two days
+    assert target_counts(state.waves, state.filter)["Kyiv Oblast"] == 61
+    # Picking 29 September keeps the same night, and its events of the 30th count against it.
+    state.set_filter(FilterState(start=dt.date(2025, 9, 29), end=dt.date(2025, 9, 29)))
+    assert panel.displayed()["Shahed-136 / Shahed-131"] == _counts(57, 53, 0, 4, 3, 1)
+
+
+def _waves_file(folder: Path, *rows: str) -> Path:
+    path = folder / "more_waves.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_still_attacking_drones_are_not_impacts(qtbot, qapp, tmp_path):
+    from mapviewer.state import AppState
+
+    path = _waves_file(tmp_path, "2025-10-07 20:00,2025-10-08 06:00,Shahed-136,Kursk oblast,Kyiv oblast,,,"
+                                 "57,40,2,10,,1,,x")
+    state = AppState()
+    result = read_waves(path)
+    state.add_waves(str(path), result.frame, result.report)
+    widget = WavesPanel(state)
+    qtbot.addWidget(widget)
+    assert widget.displayed()["Shahed-136"] == _counts(57, 40, 2, 5, 0, 0, still_attacking=10)
+    row = widget.model.rows[0]
+    # the bar: the 10 in the air are in the grey part the legend calls "still attacking"
+    assert dict(bar_segments(row)) == {"intercepted": 40, "not_reached": 2, "impacts": 5, "unaccounted": 10}
+    headers = [widget.model.headerData(c, Qt.Orientation.Horizontal) for c in range(widget.model.columnCount())]
+    assert widget.model.index(0, headers.index("Still attacking")).data() == "10"
+    assert widget.model.index(0, headers.index("Impacts")).data() == "5"
+    tip = widget.model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "2 did not reach the target, 10 still attacking, 5 impacts" in tip
+    assert "10 still attacking, 5 impacts" in widget.message.text()
+
+
+def test_launches_aimed_at_no_oblast_are_counted_in_words(qtbot, qapp, tmp_path):
+    from mapviewer.state import AppState
+    from mapviewer.waveshading import unplaced_note
+
+    path = _waves_file(tmp_path,
+                       "2025-10-07 20:00,2025-10-08 06:00,Shahed-136,Kursk oblast,Ukraine,,,30,25,,,,1,,x",
+                       "2025-10-07 20:00,2025-10-08 06:00,Kalibr,Black Sea,Zzyzx Nowhere,,,6,4,,,,0,,x",
+                       "2025-10-07 20:00,2025-10-08 06:00,KN-23,Kursk oblast,Kharkiv oblast,,,2,0,,,,0,,x")
+    waves = read_waves(path).frame
+    assert target_counts(waves) == {"Kharkiv Oblast": 2}
+    assert unplaced_note(waves).startswith("36 launches not placed on an oblast")
+    assert unplaced_note(waves, FilterState(munitions={"KN-23"})) == ""
+    state = AppState()
+    state.add_waves(str(path), waves, read_waves(path).report)
+    widget = WavesPanel(state)
+    qtbot.addWidget(widget)
+    widget.show()
+    assert widget.unplaced.text().startswith("36 launches not placed on an oblast")
+    assert widget.unplaced.isVisible()
+    state.set_filter(FilterState(munitions={"3M-14 Kalibr"}))
+    assert widget.unplaced.text().startswith("6 launches not placed on an oblast")
+    state.set_filter(FilterState(munitions={"KN-23"}))
+    assert widget.unplaced.text() == "" and not widget.unplaced.isVisible()
 
 
 def test_munition_filter_narrows_the_geolocated_events_too(panel, state):
@@ -216,11 +283,13 @@ def test_bars_are_painted_in_the_style_colours(panel, qtbot):
 
 
 def _plain_loop(waves: pd.DataFrame, start=None, end=None, munitions=None) -> dict[str, int]:
-    """Launches per oblast, one wave at a time, dates read in Kyiv time."""
+    """Launches per oblast, one wave at a time, dates read in Kyiv time: a wave whose window
+    touches the date range counts."""
     counts: dict[str, int] = {}
     for _, wave in waves.iterrows():
-        day = wave["occurred_at"].tz_convert("Europe/Kyiv").date()
-        if (start and day < start) or (end and day > end):
+        first = wave["occurred_at"].tz_convert("Europe/Kyiv").date()
+        last = wave["time_end"].tz_convert("Europe/Kyiv").date()
+        if (start and last < start) or (end and first > end):
             continue
         if munitions and not (set(wave["munition_names"]) & munitions):
             continue
@@ -235,6 +304,7 @@ def _plain_loop(waves: pd.DataFrame, start=None, end=None, munitions=None) -> di
     (None, None, None),
     (dt.date(2025, 10, 5), dt.date(2025, 10, 5), None),
     (None, dt.date(2025, 9, 30), None),
+    (dt.date(2025, 9, 30), dt.date(2025, 9, 30), None),  # the night that started on the 29th counts
     (None, None, {"Shahed-136"}),
     (None, None, {"Kh-555"}),
     (dt.date(2025, 12, 1), None, None),
