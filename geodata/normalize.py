@@ -18,6 +18,7 @@ import shapely
 from geopandas.array import GeometryArray
 
 from geodata.munitions import find_munitions, resolve_munition
+from geodata.readers._sources_common import REGION_BBOX
 from geodata.report import LoadReport, Problem
 from geodata.schema import (
     DEFAULT_TZ,
@@ -32,13 +33,16 @@ from geodata.schema import (
 )
 from geodata.timeparse import parse_times
 
-#: Columns build_frame understands besides the canonical ones.
-COORDINATE_COLUMNS = ("latitude", "longitude")
+#: Columns build_frame understands besides the canonical ones ("coordinates": one cell
+#: holding "latitude, longitude", used when there are no latitude/longitude columns).
+COORDINATE_COLUMNS = ("latitude", "longitude", "coordinates")
 
-# Where the rest of a small file is assumed to be when it is too short to tell (Ukraine and
-# its neighbours); used only to decide whether a latitude/longitude pair was swapped.
-_DEFAULT_REGION = (43.0, 21.0, 54.5, 41.5)  # south, west, north, east
-_MIN_ROWS_FOR_REGION = 5
+#: Where the points are expected (south, west, north, east): Ukraine and the surrounding
+#: theatre, the box the source readers use. A latitude/longitude pair is only ever swapped
+#: when that brings it into this box, never out of it.
+THEATRE: tuple[float, float, float, float] = (REGION_BBOX[1], REGION_BBOX[0], REGION_BBOX[3], REGION_BBOX[2])
+# Fewer points than this say too little about where the rest of a file lies.
+_MIN_ROWS_FOR_AREA = 5
 
 # Whole values naming an outcome (English, Ukrainian, Russian), compared after _outcome_key.
 _OUTCOME_WORDS: dict[str, tuple[str, ...]] = {
@@ -99,6 +103,37 @@ _OUTCOME_SEARCH = [(o, re.compile(_phrase_pattern(p, re2=False))) for o, p in _O
 _OUTCOME_SEARCH_RE2 = [(o, _phrase_pattern(p, re2=True)) for o, p in _OUTCOME_PHRASES]
 _NEGATION = re.compile(r"\b(not|no|never|не|ні|без)\b")
 
+# A failed or negated interception ("not intercepted", "failed to intercept", "could not be shot
+# down", "не збито", "interception attempt"): a word saying it did not happen or did not succeed,
+# then within two words of the same clause a word for intercepting, or the other way round. Such
+# text never counts as intercepted (interception rates must not be inflated).
+_INTERCEPT_WORDS = ("intercept*", "shot down", "shoot down", "shooting down", "downed", "destroyed", "збит*",
+                    "збив*", "перехоп*", "знищ*", "сбит*", "сбив*", "перехват*", "уничтож*")
+_FAIL_BEFORE = ("not", "no", "never", "without", "fail*", "unable", "cannot", "can't", "couldn't", "didn't",
+                "wasn't", "weren't", "isn't", "won't", "unsuccessful*", "evad*", "avoid*", "escap*", "attempt*",
+                "tried", "try", "trying", "не", "ні", "без", "невдал*", "спроб*", "уник*", "попыт*",
+                "безуспешн*", "неудач*", "избеж*")
+_FAIL_AFTER = ("attempt*", "fail*", "unsuccessful*", "спроб*", "невдал*", "попыт*", "неудач*", "безуспешн*")
+
+
+def _alternatives(phrases: tuple[str, ...], word_end: str) -> str:
+    return "|".join(re.escape(p.rstrip("*")).replace(r"\ ", " ") + (word_end if p.endswith("*") else "")
+                    for p in phrases)
+
+
+def _failed_pattern(*, re2: bool) -> str:
+    word_end = r"\pL*" if re2 else r"\w*"
+    gap = r"(?:\s+[^\s,;.:!?()]+){0,2}\s+"  # up to two other words, never across a comma or stop
+    before, verb, after = (_alternatives(w, word_end) for w in (_FAIL_BEFORE, _INTERCEPT_WORDS, _FAIL_AFTER))
+    body = rf"(?:{before}){gap}(?:{verb})|(?:{verb}){gap}(?:{after})"
+    if re2:
+        return rf"(?:^|[^\pL\pN_'])(?:{body})(?:$|[^\pL\pN_'])"
+    return rf"(?<![\w'])(?:{body})(?![\w'])"
+
+
+_FAILED = re.compile(_failed_pattern(re2=False))
+_FAILED_RE2 = _failed_pattern(re2=True)
+
 _PRECISION_WORDS = {
     "exact": "exact", "precise": "exact", "point": "exact", "coordinates": "exact",
     "geolocated": "exact", "точно": "exact", "settlement": "settlement", "city": "settlement",
@@ -108,21 +143,45 @@ _PRECISION_WORDS = {
 }
 
 
-def outcome_of(text: object) -> str | None:
-    """The canonical outcome a piece of text names, or None when it names none."""
+def _clause_key(text: str) -> str:
+    """Text compared with the failed-interception pattern: like _outcome_key, but commas and
+    stops are kept, since a negation does not reach across them."""
+    return re.sub(r"[\s_\-/]+", " ", text.casefold().replace("\u2019", "'")).strip()
+
+
+def read_outcome(text: object) -> tuple[str | None, str]:
+    """The canonical outcome a value names and how it was read.
+
+    ``how`` is "exact" (an outcome word or known synonym), "phrase" (a phrase found inside
+    longer text), "failed" (a failed or negated interception: impact when the text also
+    clearly says it hit, else unknown; never intercepted), "several" (names more than one
+    outcome) or "none" (names none). The outcome is None for "several" and "none".
+    """
     if not isinstance(text, str):
-        return "unknown"
+        return "unknown", "exact"
     key = _outcome_key(text)
     if not key:
-        return "unknown"
+        return "unknown", "exact"
     if key in _OUTCOME_EXACT:
-        return _OUTCOME_EXACT[key]
-    if _NEGATION.search(key):  # "not intercepted" is not a statement we can map safely
-        return None
-    for outcome, pattern in _OUTCOME_SEARCH:
-        if pattern.search(key):
-            return outcome
-    return None
+        return _OUTCOME_EXACT[key], "exact"
+    clause = _clause_key(text)
+    failed = bool(_FAILED.search(clause))
+    rest = _outcome_key(_FAILED.sub(" ; ", clause)) if failed else key
+    if _NEGATION.search(rest):  # any other negation: not a statement that can be mapped safely
+        return ("unknown", "failed") if failed else (None, "none")
+    named = [o for o, pattern in _OUTCOME_SEARCH if pattern.search(rest)]
+    if failed:
+        return ("impact" if named == ["impact"] else "unknown"), "failed"
+    if "debris" in named:  # "debris of a shot-down drone" is debris
+        return "debris", "phrase"
+    if len(named) > 1:
+        return None, "several"
+    return (named[0], "phrase") if named else (None, "none")
+
+
+def outcome_of(text: object) -> str | None:
+    """The canonical outcome a piece of text names, or None when it names none (or several)."""
+    return read_outcome(text)[0]
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
@@ -150,10 +209,33 @@ def _clean_categories(values: pd.Series) -> tuple[pa.Array, pa.Array]:
 
 
 def outcomes_named_column(values: pd.Series) -> dict[str, np.ndarray]:
-    """For each outcome, which rows' free text (e.g. notes) mentions it."""
+    """For each outcome, which rows' free text (e.g. notes) mentions it; under "failed", which
+    rows say an interception failed or did not happen ("Kh-22 not intercepted"). Those words
+    are taken out before the outcomes are looked for, so they never count as intercepted."""
     arr = pc.utf8_lower(_arrow_text(values))
-    return {o: pc.match_substring_regex(arr, pattern).fill_null(False).to_numpy(zero_copy_only=False)
-            for o, pattern in _OUTCOME_SEARCH_RE2}
+    # "shot-down" reads as "shot down", "couldn’t" as "couldn't"
+    arr = pc.replace_substring(pc.replace_substring_regex(arr, r"[\s_\-/]+", " "), "\u2019", "'")
+    failed = pc.match_substring_regex(arr, _FAILED_RE2).fill_null(False)
+    if pc.any(failed).as_py():
+        arr = pc.replace_substring_regex(arr, _FAILED_RE2, " ; ")
+    named = {o: pc.match_substring_regex(arr, pattern).fill_null(False).to_numpy(zero_copy_only=False)
+             for o, pattern in _OUTCOME_SEARCH_RE2}
+    named["failed"] = failed.to_numpy(zero_copy_only=False)
+    return named
+
+
+def outcome_words(text: str, outcome: str) -> str:
+    """The words of ``text`` that name ``outcome`` ("failed": a failed interception), for
+    messages; '' when none do."""
+    key = _clause_key(text)
+    failed = _FAILED.search(key)
+    if outcome == "failed":
+        return failed.group(0).strip() if failed else ""
+    if failed:
+        key = _FAILED.sub(" ; ", key)
+    pattern = dict(_OUTCOME_SEARCH).get(outcome)
+    found = pattern.search(_outcome_key(key)) if pattern else None
+    return found.group(0).strip() if found else ""
 
 
 def _strip(values: pd.Series) -> pd.Series:
@@ -245,6 +327,7 @@ def build_frame(
     id_prefix: str | None = None,
     labels: Mapping[str, str] | None = None,
     region: tuple[float, float, float, float] | None = None,
+    geocode: bool = True,
 ) -> gpd.GeoDataFrame:
     """Check every row of ``raw`` and return the canonical frame of the rows kept.
 
@@ -255,7 +338,9 @@ def build_frame(
     canonical names to the file's own headers, so messages name the user's columns.
     ``id_prefix`` (normally the file stem) builds event ids where the file has none.
     ``region`` (south, west, north, east) is where points are expected when deciding
-    whether a pair was swapped; by default it is taken from the file itself.
+    whether a pair was swapped (default :data:`THEATRE`). With ``geocode`` a row with no
+    coordinates is placed at the place its ``location`` (and ``admin1``) names when the
+    offline gazetteer knows exactly one (settlement or region precision, said per row).
 
     Adds ``len(raw)`` to ``report.rows_read`` and the outcome to ``rows_loaded`` and
     ``rows_rejected``; problems are appended to ``report.problems`` in row order.
@@ -265,9 +350,13 @@ def build_frame(
     if len(rows) != n:
         raise ValueError("rows must give one row number per record")
     raw = raw.reset_index(drop=True)
-    check = _Checker(rows, labels or {})
+    labels = dict(labels or {})
+    if _uses_pair(raw.columns):
+        for name in ("latitude", "longitude"):  # their messages name the combined column
+            labels.setdefault(name, labels.get("coordinates", "coordinates"))
+    check = _Checker(rows, labels)
 
-    lat, lon, geom_missing = _coordinates(raw, check)
+    lat, lon, geom_missing, placed = _coordinates(raw, check, geocode)
     # One GEOS point per row is the costliest step. Shapely releases the GIL while GEOS builds
     # them, so the points (of every row: rejected ones are dropped below) are made in a second
     # thread, from copies, while the other columns are checked; swapped pairs are redone after.
@@ -275,17 +364,19 @@ def build_frame(
         points = pool.submit(shapely.points, lon.copy(), lat.copy())
         swapped = _check_coordinates(lat, lon, geom_missing, check, region)
         occurred_at, precision = _times(raw, check, tz, dayfirst)
+        if "occurred_at" in raw.columns:
+            _check_dates(raw["occurred_at"], occurred_at, check, tz)
         munition, munition_class = _munitions(raw, check)
         outcome = _outcomes(raw, check)
         killed = _count(raw, "killed", check)
         injured = _count(raw, "injured", check)
-        geo_precision = _geo_precision(raw, check)
+        geo_precision = _geo_precision(raw, check, placed)
         event_id = _event_ids(raw, rows, id_prefix)
 
-        keep = ~check.reject
         # ids all built from strictly increasing row numbers cannot repeat
         made = "event_id" not in raw.columns and bool((np.diff(rows) > 0).all())
-        _duplicate_ids(event_id, keep, check, made=made)
+        _duplicate_ids(event_id, check, made=made)
+        keep = ~check.reject
         location, admin1 = _text_or_empty(raw, "location"), _text_or_empty(raw, "admin1")
         texts = {name: _text_or_empty(raw, name) for name in ("source", "source_url", "notes")}
         geometry = points.result()
@@ -316,8 +407,10 @@ def build_frame(
     }
     for name, values in texts.items():
         data[name] = kept(values)
+    # a combined coordinates column is kept as an extra column when latitude/longitude were used
+    used = COORDINATE_COLUMNS if _uses_pair(raw.columns) else ("latitude", "longitude")
     for c in raw.columns:
-        if c not in data and c not in COORDINATE_COLUMNS and c not in ("munition_class", "time_precision"):
+        if c not in data and c not in used and c not in ("munition_class", "time_precision"):
             data[c] = kept(raw[c])
     gdf = gpd.GeoDataFrame(data, index=pd.Index(kept(rows), name="row"), geometry="geometry", crs="EPSG:4326")
 
@@ -338,35 +431,156 @@ def _text_or_empty(raw: pd.DataFrame, name: str) -> pd.Series:
 # --- coordinates -------------------------------------------------------------------------
 
 
-def _coordinates(raw: pd.DataFrame, check: _Checker) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Latitude and longitude as floats (NaN when missing); flags values that are not numbers."""
+def _coordinates(
+    raw: pd.DataFrame, check: _Checker, geocode: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Latitude and longitude as floats (NaN when missing); flags values that are not numbers.
+
+    Rows with no coordinates are placed from their place names when ``geocode`` (see
+    :func:`_geocode`); returns lat, lon, the rows already flagged as having no point, and the
+    placed rows with their location precision codes.
+    """
     n = len(raw)
+    nothing = (np.zeros(0, np.int64), np.zeros(0, np.int8))
     if "latitude" in raw.columns and "longitude" in raw.columns:
-        lat, lat_bad = _numbers(raw["latitude"])
-        lon, lon_bad = _numbers(raw["longitude"])
-        for name, bad, col in (("latitude", lat_bad, raw["latitude"]), ("longitude", lon_bad, raw["longitude"])):
+        lat_col, lon_col = raw["latitude"], raw["longitude"]
+        pair_bad = np.zeros(n, bool)
+    elif _uses_pair(raw.columns):
+        lat_col, lon_col, pair_bad = _split_pairs(raw["coordinates"], check)
+    else:
+        lat_col = None
+    if lat_col is not None:
+        lat, lat_bad = _numbers(lat_col)
+        lon, lon_bad = _numbers(lon_col)
+        for name, bad, col in (("latitude", lat_bad, lat_col), ("longitude", lon_bad, lon_col)):
             check.flag(bad, name, [f"{name} {v!r} is not a number" for v in _shown(col, bad)])
-        missing = (np.isnan(lat) | np.isnan(lon)) & ~lat_bad & ~lon_bad
+        empty = np.isnan(lat) & np.isnan(lon) & ~lat_bad & ~lon_bad & ~pair_bad
+        placed = _geocode(raw, empty, lat, lon, check, "latitude") if geocode and empty.any() else nothing
+        # (rows whose place names were looked up in vain were told so by _geocode)
+        missing = (np.isnan(lat) | np.isnan(lon)) & ~check.reject
         check.flag(missing, "latitude", "no coordinates (latitude/longitude empty)")
-        return lat, lon, np.zeros(n, bool)
+        return lat, lon, pair_bad, placed
+    lat, lon = np.full(n, np.nan), np.full(n, np.nan)
     if "geometry" in raw.columns:
         geoms = gpd.GeoSeries(raw["geometry"].array if hasattr(raw["geometry"], "array") else raw["geometry"])
         missing = (geoms.isna() | geoms.is_empty).to_numpy()
-        check.flag(missing, "geometry", "no geometry")
         kinds = geoms.geom_type.to_numpy()
         other = ~missing & (kinds != "Point")
         if other.any():  # a line or polygon: its centre stands for the event, said per row
             check.flag(other, "geometry", [f"{k} geometry: its centre is used" for k in kinds[other]], "warning")
             geoms = geoms.copy()
             geoms[other] = geoms[other].representative_point()
-        xy = np.full((n, 2), np.nan)
         ok = ~missing
         if ok.any():
-            xy[ok, 0] = geoms[ok].x.to_numpy()
-            xy[ok, 1] = geoms[ok].y.to_numpy()
-        return xy[:, 1], xy[:, 0], missing
-    check.flag(np.ones(n, bool), "latitude", "no coordinates")
-    return np.full(n, np.nan), np.full(n, np.nan), np.ones(n, bool)
+            lon[ok] = geoms[ok].x.to_numpy()
+            lat[ok] = geoms[ok].y.to_numpy()
+        placed = _geocode(raw, missing, lat, lon, check, "geometry") if geocode and missing.any() else nothing
+        still = missing & np.isnan(lat)
+        check.flag(still & ~check.reject, "geometry", "no geometry")
+        return lat, lon, still, placed
+    everything = np.ones(n, bool)
+    placed = _geocode(raw, everything, lat, lon, check, "latitude") if geocode and n else nothing
+    still = np.isnan(lat)
+    check.flag(still & ~check.reject, "latitude", "no coordinates")
+    return lat, lon, still, placed
+
+
+def _uses_pair(columns: Iterable[str]) -> bool:
+    """Whether points come from a combined coordinates column (no latitude/longitude pair, no geometry)."""
+    names = set(columns)
+    return "coordinates" in names and not {"latitude", "longitude"} <= names and "geometry" not in names
+
+
+# "50.45, 30.52", "50.45 30.52", "50,45; 30,52", "(50.45, 30.52)": latitude first
+_PAIR = (r"^\s*\(?\s*(?P<lat>[+-]?\d+(?:[.,]\d+)?)\s*°?\s*(?:[,;/]\s*|\s+)"
+         r"(?P<lon>[+-]?\d+(?:[.,]\d+)?)\s*°?\s*\)?\s*$")
+
+
+def _split_pairs(values: pd.Series, check: _Checker) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """A combined "latitude, longitude" column as two text columns; a cell that is not such a
+    pair is flagged (its row and the column) and read as no point."""
+    arr = _arrow_text(values)
+    parts = pc.extract_regex(arr, _PAIR)
+    bad = (pc.is_valid(arr).to_numpy(zero_copy_only=False) & ~pc.is_valid(parts).to_numpy(zero_copy_only=False))
+    check.flag(bad, "coordinates", [f"coordinates {v!r} are not a latitude, longitude pair (e.g. 50.45, 30.52)"
+                                    for v in _shown(values, bad)])
+    lat, lon = (pc.struct_field(parts, name).to_pandas() for name in ("lat", "lon"))
+    return lat, lon, bad
+
+
+#: Place kinds a row without coordinates may be placed at (not a country or a macro-region:
+#: too large to stand for a strike's location).
+_PLACEABLE = ("settlement", "raion", "oblast")
+
+
+def _one_place(name: str):
+    """The one place ``name`` names, every part of it known to the gazetteer; None otherwise."""
+    from geodata.gazetteer import resolve_parts  # offline; built once and cached
+
+    parts = resolve_parts(name)
+    places = {(p.kind, p.name, p.admin1_code): p for _, p in parts if p is not None}
+    if not parts or any(p is None for _, p in parts) or len(places) != 1:
+        return None
+    place = next(iter(places.values()))
+    return place if place.kind in _PLACEABLE else None
+
+
+def _place_named(location: str, admin1: str) -> tuple[object | None, str]:
+    """The place a row's location (within its admin1) names and the words it was read from;
+    (None, why not) when the gazetteer knows no single place by those names."""
+    if location and admin1:
+        place = _one_place(f"{location}, {admin1}")
+        if place is not None:
+            return place, f"location {location!r}, admin1 {admin1!r}"
+        alone = _one_place(location)
+        if alone is not None and _one_place(admin1) is None:  # an admin1 it does not know cannot contradict
+            return alone, f"location {location!r}"
+        return None, (f"location {location!r} with admin1 {admin1!r} is not one place the offline gazetteer "
+                      "knows (unknown, ambiguous or in another oblast)")
+    name, column = (location, "location") if location else (admin1, "admin1")
+    place = _one_place(name)
+    if place is not None:
+        return place, f"{column} {name!r}"
+    return None, f"{column} {name!r} is not one place the offline gazetteer knows (unknown or ambiguous)"
+
+
+def _geocode(raw: pd.DataFrame, empty: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+             check: _Checker, point_column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Place rows with no coordinates (``empty``) at the place their location and admin1 name.
+
+    The gazetteer is asked once per distinct name pair; lat/lon are filled in place and each
+    placed row is told where it was put. Rows whose names resolve to no single place get
+    an error saying so (in ``point_column``). Returns the placed positions and their
+    location precision codes.
+    """
+    names = [c for c in ("location", "admin1") if c in raw.columns]
+    if not names:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8)
+    idx = np.flatnonzero(empty)
+    loc, adm = (_strip(raw[c].iloc[idx]).fillna("") if c in names else pd.Series("", index=range(len(idx)))
+                for c in ("location", "admin1"))
+    named = (loc != "").to_numpy() | (adm != "").to_numpy()
+    idx, loc, adm = idx[named], loc[named], adm[named]
+    if not len(idx):
+        return np.zeros(0, np.int64), np.zeros(0, np.int8)
+    codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([loc.to_numpy(), adm.to_numpy()]))
+    found = [_place_named(a, b) for a, b in pairs]
+    ok = np.array([p is not None for p, _ in found])[codes]
+    rows_ok, row_codes = idx[ok], codes[ok]
+    places = [p for p, _ in found]
+    lat[rows_ok] = np.array([p.lat if p else np.nan for p in places])[row_codes]
+    lon[rows_ok] = np.array([p.lon if p else np.nan for p in places])[row_codes]
+    precision = np.array([GEO_PRECISIONS.index(p.geo_precision) if p else 0 for p in places], np.int8)[row_codes]
+    column = np.array(["location" if a else "admin1" for a, _ in pairs])
+    for col in ("location", "admin1"):
+        here = column[row_codes] == col
+        check.flag(rows_ok[here], col,
+                   [f"no coordinates: placed at {places[c].name} ({places[c].geo_precision} precision) "
+                    f"from {found[c][1]}" for c in row_codes[here]], "warning")
+    bad, bad_codes = idx[~ok], codes[~ok]
+    empty_said = "no geometry" if point_column == "geometry" else "no coordinates (latitude/longitude empty)"
+    check.flag(bad, point_column, [f"{empty_said}; {found[c][1]}" for c in bad_codes])
+    return rows_ok, precision
 
 
 def _in(lat: np.ndarray, lon: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
@@ -376,23 +590,25 @@ def _in(lat: np.ndarray, lon: np.ndarray, box: tuple[float, float, float, float]
 
 def _check_coordinates(lat, lon, already_flagged, check: _Checker, region) -> np.ndarray:
     """Range checks and the swapped latitude/longitude rule; swaps are corrected in place
-    and their positions returned."""
+    and their positions returned.
+
+    A pair is swapped back only when, as written, the point lies outside the expected region
+    (``region``, default :data:`THEATRE`) and, swapped, inside it: a point already inside is
+    never moved. When no point of the file lies inside as written and most do once swapped,
+    the columns themselves look swapped: said once, nothing changed. A point outside the
+    region either way that, swapped, would fall among the rest of the file is flagged, not moved.
+    """
     present = ~np.isnan(lat) & ~np.isnan(lon) & ~already_flagged
-    in_range = present & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    if region is None:
-        if in_range.sum() >= _MIN_ROWS_FOR_REGION:
-            # the area of the rest of the file: its middle half, widened; robust to stray points
-            qlat = np.quantile(lat[in_range], [0.25, 0.75])
-            qlon = np.quantile(lon[in_range], [0.25, 0.75])
-            mlat = max(2.0, 1.5 * (qlat[1] - qlat[0]))
-            mlon = max(2.0, 1.5 * (qlon[1] - qlon[0]))
-            region = (qlat[0] - mlat, qlon[0] - mlon, qlat[1] + mlat, qlon[1] + mlon)
-        else:
-            region = _DEFAULT_REGION
-    here = _in(lat, lon, region)
-    there = _in(lon, lat, region)
-    swap = present & ~here & there
-    if swap.sum() * 2 > present.sum():  # most rows: the file's region is itself suspect
+    expected = region or THEATRE
+    here = present & _in(lat, lon, expected)
+    swap = present & ~here & _in(lon, lat, expected)
+    n_swap, n_here = int(swap.sum()), int(here.sum())
+    if n_swap * 2 > int(present.sum()) and n_here * 20 <= n_swap:
+        check.note(
+            "latitude",
+            f"latitude and longitude columns look swapped for the whole file ({n_swap} of {int(present.sum())} "
+            "points fall in the expected region only when swapped); not corrected: map the columns explicitly",
+        )
         swap[:] = False
     if swap.any():
         idx = np.flatnonzero(swap)
@@ -400,29 +616,41 @@ def _check_coordinates(lat, lon, already_flagged, check: _Checker, region) -> np
             idx,
             "latitude",
             [
-                f"latitude {_fmt(lat[i])} and longitude {_fmt(lon[i])} look swapped (swapped, the point "
-                "falls among the rest of the file; as written it does not): swapped back"
+                f"latitude {_fmt(lat[i])} and longitude {_fmt(lon[i])} look swapped (as written the point lies "
+                "outside the expected region, Ukraine and its surroundings; swapped it lies inside): swapped back"
                 for i in idx
             ],
             "warning",
         )
         lat[idx], lon[idx] = lon[idx].copy(), lat[idx].copy()
+    elsewhere = present & ~here & ~swap & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if elsewhere.any() and n_swap * 2 <= int(present.sum()):
+        _flag_doubtful_pairs(lat, lon, present & ~swap, elsewhere, check)
     bad_lat = present & ~swap & (np.abs(lat) > 90)
     check.flag(bad_lat, "latitude", [f"latitude {_fmt(v)} is out of range (-90..90)" for v in lat[bad_lat]])
     bad_lon = present & ~swap & ~bad_lat & (np.abs(lon) > 180)
     check.flag(bad_lon, "longitude", [f"longitude {_fmt(v)} is out of range (-180..180)" for v in lon[bad_lon]])
     zero = present & (lat == 0) & (lon == 0)
     check.flag(zero, "latitude", "latitude 0 and longitude 0: no usable coordinates")
-    if not swap.any():
-        n_ok = int(in_range.sum())
-        if n_ok >= _MIN_ROWS_FOR_REGION and _in(lon[in_range], lat[in_range], _DEFAULT_REGION).sum() * 2 > n_ok \
-                and _in(lat[in_range], lon[in_range], _DEFAULT_REGION).sum() * 2 < n_ok:
-            check.note(
-                "latitude",
-                "latitude and longitude columns look swapped for the whole file (most points fall in "
-                "Ukraine only when swapped); not corrected: map the columns explicitly",
-            )
     return np.flatnonzero(swap)
+
+
+def _flag_doubtful_pairs(lat: np.ndarray, lon: np.ndarray, usable: np.ndarray, elsewhere: np.ndarray,
+                         check: _Checker) -> None:
+    """Flag (never move) points outside the expected region that, swapped, fall among the rest
+    of the file (the middle half of its points, widened)."""
+    ok = usable & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if ok.sum() < _MIN_ROWS_FOR_AREA:
+        return
+    qlat, qlon = np.quantile(lat[ok], [0.25, 0.75]), np.quantile(lon[ok], [0.25, 0.75])
+    mlat, mlon = max(2.0, 1.5 * (qlat[1] - qlat[0])), max(2.0, 1.5 * (qlon[1] - qlon[0]))
+    area = (qlat[0] - mlat, qlon[0] - mlon, qlat[1] + mlat, qlon[1] + mlon)
+    doubt = elsewhere & ~_in(lat, lon, area) & _in(lon, lat, area)
+    idx = np.flatnonzero(doubt)
+    check.flag(idx, "latitude",
+               [f"latitude {_fmt(lat[i])} and longitude {_fmt(lon[i])} may be swapped (swapped, the point falls "
+                "among the rest of the file, but outside the expected region, Ukraine and its surroundings): "
+                "not changed" for i in idx], "warning")
 
 
 # --- times -------------------------------------------------------------------------------
@@ -488,11 +716,13 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
                            + [unknown_class])[codes]
     resolved = np.array([m is not None for m in found] + [False])[codes]
     name_col = pc.take(names, pa.array(codes, mask=codes < 0)).to_pandas()
+    stated = np.full(len(codes), -1)
     if "munition_class" in raw.columns:
         # a class the file states is used where the catalogue cannot tell
         ccodes, cuniques = _codes(raw["munition_class"], lower=True)
         given = np.array([MUNITION_CLASSES.index(c) if c in MUNITION_CLASSES else -1 for c in cuniques] + [-1])[ccodes]
-        class_codes = np.where(~resolved & (given >= 0), given, class_codes)
+        stated = np.where(~resolved, given, -1)
+        class_codes = np.where(stated >= 0, stated, class_codes)
     doubted_rows = np.array(doubted + [False])[codes]
     unknown_rows = (codes >= 0) & ~resolved & ~doubted_rows
     read_as = np.array([m is not None for m in mentioned] + [False])[codes]
@@ -503,18 +733,24 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
          for i, v in zip(np.flatnonzero(read_as), _shown(raw["munition"], read_as))],
         "warning",
     )
+
+    def kept_as(where: np.ndarray) -> list[str]:
+        """How each flagged row's class was set: from the file when it states one."""
+        return ["kept as written, class from the file: " + MUNITION_CLASSES[c] if c >= 0
+                else "kept as written, class unknown" for c in stated[where]]
+
     check.flag(
         doubted_rows,
         "munition",
-        [f"munition {v!r} is marked as uncertain: kept as written, class unknown"
-         for v in _shown(raw["munition"], doubted_rows)],
+        [f"munition {v!r} is marked as uncertain: {how}"
+         for v, how in zip(_shown(raw["munition"], doubted_rows), kept_as(doubted_rows))],
         "warning",
     )
     check.flag(
         unknown_rows,
         "munition",
-        [f"munition {v!r} is not in the catalogue: kept as written, class unknown"
-         for v in _shown(raw["munition"], unknown_rows)],
+        [f"munition {v!r} is not in the catalogue: {how}"
+         for v, how in zip(_shown(raw["munition"], unknown_rows), kept_as(unknown_rows))],
         "warning",
     )
     return name_col, pd.Categorical.from_codes(class_codes, dtype=MUNITION_CLASS_DTYPE)
@@ -540,13 +776,24 @@ def _outcomes(raw: pd.DataFrame, check: _Checker) -> pd.Categorical:
         check.note("outcome", "no outcome column: every outcome is unknown")
         return pd.Categorical.from_codes(np.full(n, unknown), dtype=OUTCOME_DTYPE)
     codes, uniques = _codes(raw["outcome"])
-    mapped = [outcome_of(u) for u in uniques]
-    result = np.array([OUTCOMES.index(m) if m else unknown for m in mapped] + [unknown])[codes]
-    unrecognised = np.array([m is None for m in mapped] + [False])[codes]
-    check.flag(unrecognised, "outcome",
-               [f"outcome {v!r} is not recognised: set to unknown" for v in _shown(raw["outcome"], unrecognised)],
-               "warning")
+    read = [read_outcome(u) for u in uniques]
+    result = np.array([OUTCOMES.index(m) if m else unknown for m, _ in read] + [unknown])[codes]
+    # every value not written as an outcome word is said, row by row: nothing is upgraded silently
+    said = {i: _OUTCOME_SAID[how].format(outcome=m) for i, (m, how) in enumerate(read) if how != "exact"}
+    flagged = np.array([i in said for i in range(len(read))] + [False])[codes]
+    if flagged.any():
+        idx = np.flatnonzero(flagged)
+        check.flag(idx, "outcome",
+                   [f"outcome {v!r} {said[codes[i]]}" for i, v in zip(idx, _shown(raw["outcome"], idx))], "warning")
     return pd.Categorical.from_codes(result, dtype=OUTCOME_DTYPE)
+
+
+_OUTCOME_SAID = {
+    "phrase": "read as {outcome}",
+    "failed": "read as {outcome} (it says the interception failed or did not happen; never read as intercepted)",
+    "several": "names several outcomes: set to unknown",
+    "none": "is not recognised: set to unknown",
+}
 
 
 def _count(raw: pd.DataFrame, name: str, check: _Checker) -> pd.array:
@@ -558,16 +805,47 @@ def _count(raw: pd.DataFrame, name: str, check: _Checker) -> pd.array:
     bad = not_number | bad_number
     check.flag(bad, name, [f"{name} {v!r} is not a whole number of people: left empty" for v in _shown(raw[name], bad)],
                "warning")
+    huge = ~bad & (values > _MAX_PEOPLE)  # NaN compares False
+    check.flag(huge, name, [f"{name} {_fmt(v)} in one event is implausible (above {_MAX_PEOPLE:,}): kept; "
+                            "check the number" for v in values[huge]], "warning")
     missing = np.isnan(values) | bad
     return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
-def _geo_precision(raw: pd.DataFrame, check: _Checker) -> pd.Categorical:
+#: More people killed or injured than this in one event is taken for a typo (warned, kept).
+_MAX_PEOPLE = 10_000
+#: Events before this day are older than the war these files record (warned, kept).
+_FIRST_DAY = "2014-01-01"
+
+
+def _check_dates(values: pd.Series, occurred_at: pd.DatetimeIndex, check: _Checker, tz: str) -> None:
+    """Warn on dates before the war or in the future (probable typos of the year); kept as read."""
+    first = pd.Timestamp(_FIRST_DAY, tz=tz)
+    last = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
+    early = np.asarray(occurred_at < first)  # NaT compares False
+    late = np.asarray(occurred_at > last)
+    if early.any():
+        idx = np.flatnonzero(early)
+        check.flag(idx, "occurred_at", [f"date {v!r} is before {_FIRST_DAY}: kept; check the year"
+                                        for v in _shown(values, idx)], "warning")
+    if late.any():
+        idx = np.flatnonzero(late)
+        check.flag(idx, "occurred_at", [f"date {v!r} is in the future (after {last:%Y-%m-%d %H:%M} UTC): kept; "
+                                        "check the date" for v in _shown(values, idx)], "warning")
+
+
+def _geo_precision(raw: pd.DataFrame, check: _Checker,
+                   placed: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Categorical:
+    """Location precision per row; rows placed from a place name have their place's (never exact)."""
     n = len(raw)
     exact = GEO_PRECISIONS.index("exact")
+    where, placed_codes = placed if placed is not None else (np.zeros(0, np.int64), np.zeros(0, np.int8))
     if "geo_precision" not in raw.columns:
-        check.note("geo_precision", "no location precision column: every point is taken as exact")
-        return pd.Categorical.from_codes(np.full(n, exact), dtype=GEO_PRECISION_DTYPE)
+        but = "; rows placed from a place name have that place's precision" if len(where) else ""
+        check.note("geo_precision", f"no location precision column: every point is taken as exact{but}")
+        result = np.full(n, exact)
+        result[where] = placed_codes
+        return pd.Categorical.from_codes(result, dtype=GEO_PRECISION_DTYPE)
     codes, uniques = _codes(raw["geo_precision"], lower=True)
     mapped = [u if u in GEO_PRECISIONS else _PRECISION_WORDS.get(u) for u in uniques]
     region = GEO_PRECISIONS.index("region")
@@ -576,7 +854,9 @@ def _geo_precision(raw: pd.DataFrame, check: _Checker) -> pd.Categorical:
     check.flag(unknown, "geo_precision",
                [f"location precision {v!r} is not one of exact, settlement, region: taken as region"
                 for v in _shown(raw["geo_precision"], unknown)], "warning")
+    result[where] = placed_codes  # the point is the gazetteer's, whatever the file says
     blank = codes < 0
+    blank[where] = False
     if blank.any():
         check.note("geo_precision", f"{int(blank.sum())} rows have no location precision: taken as exact")
     return pd.Categorical.from_codes(result, dtype=GEO_PRECISION_DTYPE)
@@ -593,20 +873,19 @@ def _event_ids(raw: pd.DataFrame, rows: np.ndarray, prefix: str | None) -> pd.Se
     return made if given is None else given.where(~blank, made)
 
 
-def _duplicate_ids(event_id: pd.Series, keep: np.ndarray, check: _Checker, *, made: bool = False) -> None:
-    """Warn on each repeated id, naming the row that has it first (``made``: every id was
-    built from its row number, so none repeats)."""
+def _duplicate_ids(event_id: pd.Series, check: _Checker, *, made: bool = False) -> None:
+    """Warn on each repeated id, naming the row that has it first; over every row read, so
+    a rejected row's id still counts (``made``: every id was built from its row number, so
+    none repeats)."""
     if made or _all_distinct(event_id):
         return
-    ids = event_id[keep]
+    ids = event_id.reset_index(drop=True)
     dup = ids.duplicated(keep="first").to_numpy()
     if not dup.any():
         return
-    positions = np.flatnonzero(keep)
-    first_row = dict(zip(ids[~ids.duplicated(keep="first")].tolist(), check.rows[positions][~dup].tolist()))
-    dup_ids = ids.to_numpy()[dup]
-    check.flag(positions[dup], "event_id",
-               [f"event id {v!r} is also on row {first_row[v]}" for v in dup_ids], "warning")
+    first_row = dict(zip(ids[~dup].tolist(), check.rows[~dup].tolist()))
+    check.flag(np.flatnonzero(dup), "event_id",
+               [f"event id {v!r} is also on row {first_row[v]}" for v in ids.to_numpy()[dup]], "warning")
 
 
 def _all_distinct(ids: pd.Series) -> bool:

@@ -3,8 +3,10 @@
 The map page, the legend, the attribute table's swatches and every export read
 it, so a colour means the same thing everywhere. Categories keep a fixed order
 (from :mod:`geodata.schema`) so colours stay stable when the data changes.
-Colours are the Okabe-Ito palette, readable with the common colour-vision
-deficiencies.
+Outcome colours are the Okabe-Ito palette, readable with the common
+colour-vision deficiencies; munition classes also have colours (for charts that
+stack by class, such as the timeline), from Paul Tol's palettes and distinct
+from every outcome colour, so a colour never means both an outcome and a class.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ class ClassStyle:
     label: str
     shape: str  # shape name drawn by the map page: circle, triangle, square, diamond, star, ...
     marker: str  # matplotlib marker for the same shape
+    colour: str  # "#rrggbb" where classes are told apart by colour (timeline bars); never an outcome colour
+    plural: str  # the class in running text: "ballistic missiles", "loitering munitions (drones)"
 
 
 OUTCOME_STYLE: dict[str, OutcomeStyle] = {
@@ -35,16 +39,23 @@ OUTCOME_STYLE: dict[str, OutcomeStyle] = {
 }
 
 CLASS_STYLE: dict[str, ClassStyle] = {
-    "ballistic missile": ClassStyle("Ballistic missile", "triangle", "^"),
-    "cruise missile": ClassStyle("Cruise missile", "diamond", "D"),
-    "air-launched missile": ClassStyle("Air-launched missile", "triangle-down", "v"),
-    "loitering munition": ClassStyle("Drone (loitering munition)", "circle", "o"),
-    "guided bomb": ClassStyle("Guided bomb", "square", "s"),
-    "surface-to-air missile": ClassStyle("S-300/S-400 (ground mode)", "star", "*"),
-    "rocket artillery": ClassStyle("Rocket artillery", "pentagon", "p"),
-    "decoy": ClassStyle("Decoy", "cross", "X"),
-    "unknown": ClassStyle("Unknown munition", "hexagon", "h"),
+    "ballistic missile": ClassStyle("Ballistic missile", "triangle", "^", "#0072B2", "ballistic missiles"),
+    "cruise missile": ClassStyle("Cruise missile", "diamond", "D", "#56B4E9", "cruise missiles"),
+    "air-launched missile": ClassStyle("Air-launched missile", "triangle-down", "v", "#332288",
+                                       "air-launched missiles"),
+    "loitering munition": ClassStyle("Drone (loitering munition)", "circle", "o", "#882255",
+                                     "loitering munitions (drones)"),
+    "guided bomb": ClassStyle("Guided bomb", "square", "s", "#44AA99", "guided bombs"),
+    "surface-to-air missile": ClassStyle("S-300/S-400 (ground mode)", "star", "*", "#999933",
+                                         "surface-to-air missiles"),
+    "rocket artillery": ClassStyle("Rocket artillery", "pentagon", "p", "#DDCC77", "rocket artillery"),
+    "decoy": ClassStyle("Decoy", "cross", "X", "#AA4499", "decoys"),
+    "unknown": ClassStyle("Unknown munition", "hexagon", "h", "#BBBBBB", "unknown munitions"),
 }
+
+#: Other words people use for a class ("drones" in the legend's own words).
+CLASS_SYNONYMS: dict[str, str] = {"drone": "loitering munition", "drones": "loitering munition",
+                                  "uav": "loitering munition", "uavs": "loitering munition"}
 
 #: Symbol sizes (pixels at screen, points in print) by geo_precision: uncertain
 #: locations are drawn hollow with a halo, never as if exact.
@@ -56,6 +67,29 @@ assert tuple(CLASS_STYLE) == MUNITION_CLASSES
 
 def outcome_colour(outcome: str) -> str:
     return OUTCOME_STYLE.get(outcome, OUTCOME_STYLE["unknown"]).colour
+
+
+def class_colour(munition_class: str) -> str:
+    """The colour of a munition class where classes are told apart by colour."""
+    return CLASS_STYLE.get(munition_class, CLASS_STYLE["unknown"]).colour
+
+
+def munition_class_named(name: str) -> str | None:
+    """The munition class a person means by ``name``, or None.
+
+    Accepts the class name, its plural, the legend label and its first words
+    ("Drone", "drones", "loitering munitions", "Ballistic missile"), any case.
+    """
+    key = " ".join(name.strip().lower().split())
+    if key in CLASS_SYNONYMS:
+        return CLASS_SYNONYMS[key]
+    for munition_class, style in CLASS_STYLE.items():
+        label = style.label.lower()
+        names = {munition_class, munition_class + "s", style.plural.lower(), style.plural.split(" (")[0].lower(),
+                 label, label.split(" (")[0]}
+        if key in names or key.rstrip("s") in names:
+            return munition_class
+    return None
 
 
 def as_json() -> dict:

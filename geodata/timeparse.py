@@ -1,9 +1,12 @@
 """Date/time columns into UTC instants with a precision, vectorised.
 
 Accepted text: ISO 8601 (``2024-06-02``, ``2024-06-02T01:30``, ``2024-06-02 01:30:15+03:00``,
-``...Z``), ``YYYY-MM`` (month precision), ``DD.MM.YYYY``, ``DD/MM/YYYY`` and ``MM/DD/YYYY``,
-each optionally followed by ``HH:MM[:SS]``. The day/month order of slash dates is decided
-once per file from the data. Times written without a zone are local times in ``tz``.
+``...Z``), ``YYYY-MM`` (month precision), ``DD.MM.YYYY``, ``DD/MM/YYYY``, ``MM/DD/YYYY``,
+``DD-MM-YYYY`` and ``MM-DD-YYYY``, English month names (``2 June 2024``, ``June 2, 2024``,
+``2 Jun 2024``), each optionally followed by ``HH:MM[:SS]``. The day/month order of dates
+written with ``/`` or ``-`` is decided once per file from the data (``.`` is always day first).
+A two-digit year is read as 20YY (said once per file). Times written without a zone are local
+times in ``tz``.
 """
 from __future__ import annotations
 
@@ -23,10 +26,19 @@ _ISO = (
     r"(?:(?:T|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?)?"
     r"\s*(?P<z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
 )
-_NUMERIC_DATE = (
-    r"^(?P<a>\d{1,2})(?P<sep>[./])(?P<b>\d{1,2})[./](?P<y>\d{4})"
-    r"(?:(?:T|,?\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+_CLOCK = r"(?:(?:T|,?\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+# both separators are captured: "02-06.2024" is not a date (RE2 has no back-references)
+_NUMERIC_DATE = r"^(?P<a>\d{1,2})(?P<sep>[-./])(?P<b>\d{1,2})(?P<sep2>[-./])(?P<y>\d{2}(?:\d{2})?)" + _CLOCK
+# "2 June 2024", "02 Jun 2024", "June 2, 2024", "Jun 2nd 2024"
+_NAMED_DATE = (
+    r"^(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon1>[A-Za-z]{3,9})\.?,?"
+    r"|(?P<mon2>[A-Za-z]{3,9})\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?)"
+    r"\s+(?P<y>\d{2}(?:\d{2})?)" + _CLOCK
 )
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_MONTH_NAMES = pa.array(list(_MONTHS) + [m[:3] for m in _MONTHS] + ["sept"])
+_MONTH_NUMBERS = np.array(list(range(1, 13)) * 2 + [9], np.int64)
 _NS = {"H": 3_600_000_000_000, "M": 60_000_000_000, "S": 1_000_000_000}
 
 
@@ -165,6 +177,8 @@ def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, n
         ts = pc.strptime(text, layout, "s", error_is_null=True)
         if ts.null_count != int(empty.sum()):
             return None  # some value has another layout (or is not a date): read value by value
+        if pc.any(pc.less(pc.year(ts), 1000)).as_py():
+            return None  # Arrow's %Y takes "22" as the year 22: a two-digit year, read on the slow path
         # Arrow's strptime rolls 31.02 over into March: the day written must be the day read
         day = pc.cast(pc.list_element(pc.split_pattern(text, ".", max_splits=1), 0), pa.int64())
         if pc.any(pc.not_equal(day, pc.day(ts))).as_py():
@@ -174,24 +188,56 @@ def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, n
     return None
 
 
+def _only(text: pa.Array, where: np.ndarray) -> pa.Array:
+    """``text`` with the values outside ``where`` made null (a regex kernel skips nulls)."""
+    return pc.if_else(pa.array(where), text, pa.scalar(None, text.type))
+
+
+def _text_field(struct: pa.StructArray, name: str) -> pa.Array:
+    """A text field of an extract_regex result, "" where absent."""
+    return struct.field(name).fill_null("")
+
+
 def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
-    """Slow path: mixed ISO and numeric dates, read component by component."""
+    """Slow path: mixed ISO, numeric and month-name dates, read component by component."""
     n = len(text)
     notes: list[str] = []
     iso = pc.extract_regex(text, _ISO)
     iso_ok = iso.is_valid().to_numpy(zero_copy_only=False)
-    num = pc.extract_regex(text, _NUMERIC_DATE)
-    num_ok = num.is_valid().to_numpy(zero_copy_only=False) & ~iso_ok
+    left = ~empty & ~iso_ok
+    num = pc.extract_regex(_only(text, left), _NUMERIC_DATE) if left.any() else None
+    num_ok = np.zeros(n, bool)
+    if num is not None:
+        same_sep = pc.equal(_text_field(num, "sep"), _text_field(num, "sep2")).to_numpy(zero_copy_only=False)
+        num_ok = num.is_valid().to_numpy(zero_copy_only=False) & same_sep
+    left &= ~num_ok
+    named = pc.extract_regex(_only(text, left), _NAMED_DATE) if left.any() else None
+    named_ok = np.zeros(n, bool)
 
     y = np.zeros(n, np.int64)
     m = np.zeros(n, np.int64)
     d = np.ones(n, np.int64)
     has_day = np.zeros(n, bool)
+    short_year = np.zeros(n, bool)  # written with two digits: read as 20YY
     clock = {k: np.zeros(n, np.int64) for k in ("H", "M", "S")}
     has_time = np.zeros(n, bool)
     frac = np.zeros(n, np.int64)
     offset_min = np.zeros(n, np.int64)
     has_zone = np.zeros(n, bool)
+
+    def take_clock(struct: pa.StructArray, ok: np.ndarray) -> None:
+        nonlocal has_time
+        for k in clock:
+            v, present = _field(struct, k)
+            clock[k] = np.where(ok & present, v, clock[k])
+            if k == "H":
+                has_time = has_time | (ok & present)
+
+    def take_year(struct: pa.StructArray, ok: np.ndarray) -> None:
+        v, _ = _field(struct, "y")
+        short = ok & (pc.utf8_length(_text_field(struct, "y")).to_numpy(zero_copy_only=False) == 2)
+        y[ok] = np.where(short, 2000 + v, v)[ok]
+        short_year[short] = True
 
     if iso_ok.any():
         iy, _ = _field(iso, "y")
@@ -200,11 +246,7 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
         y[iso_ok], m[iso_ok] = iy[iso_ok], im[iso_ok]
         d[iso_ok & iday_ok] = iday[iso_ok & iday_ok]
         has_day |= iso_ok & iday_ok
-        for k in clock:
-            v, ok = _field(iso, k)
-            clock[k] = np.where(iso_ok & ok, v, clock[k])
-            if k == "H":
-                has_time |= iso_ok & ok
+        take_clock(iso, iso_ok)
         fcol = pc.utf8_rpad(pc.if_else(iso_ok, iso.field("f"), ""), 9, "0")
         frac = np.where(iso_ok, pc.cast(fcol, pa.int64()).to_numpy(zero_copy_only=False), 0)
         zoned = iso_ok & (pc.not_equal(iso.field("z"), "").fill_null(False).to_numpy(zero_copy_only=False))
@@ -214,47 +256,45 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
             offset_min[zoned] = np.array([zone_offset_minutes(z) for z in uniques], np.int64)[codes]
             has_zone |= zoned
 
-    order_dayfirst = True
     if num_ok.any():
         a, _ = _field(num, "a")
         b, _ = _field(num, "b")
-        ny, _ = _field(num, "y")
-        slash = num_ok & (pc.equal(num.field("sep"), "/").fill_null(False).to_numpy(zero_copy_only=False))
-        if dayfirst is None and slash.any():
-            day_evidence = int((slash & (a > 12) & (b <= 12)).sum())
-            month_evidence = int((slash & (b > 12) & (a <= 12)).sum())
-            if day_evidence and month_evidence:
-                order_dayfirst = day_evidence >= month_evidence
-                notes.append(
-                    f"dates with '/' are written both ways ({day_evidence} day first, {month_evidence} "
-                    f"month first); read as {'DD/MM/YYYY' if order_dayfirst else 'MM/DD/YYYY'}, "
-                    "rows that do not fit are rejected"
-                )
-            elif month_evidence:
-                order_dayfirst = False
-            elif not day_evidence:
-                notes.append(
-                    "day/month order of dates written with '/' is ambiguous (no day above 12); "
-                    "read as DD/MM/YYYY (day first); pass dayfirst=False for MM/DD/YYYY"
-                )
-        elif dayfirst is not None:
-            order_dayfirst = dayfirst
-        # DD.MM.YYYY is always day first; the order applies to slash dates only
-        first_is_day = ~slash | order_dayfirst
-        y[num_ok] = ny[num_ok]
+        sep = _text_field(num, "sep").to_numpy(zero_copy_only=False)
+        # DD.MM.YYYY is always day first; '/' and '-' follow one order for the whole file
+        ordered = num_ok & (sep != ".")
+        order_dayfirst = True if dayfirst is None else dayfirst
+        if dayfirst is None and ordered.any():
+            order_dayfirst = _day_month_order(a, b, ordered, sorted(set(sep[ordered])), notes)
+        first_is_day = ~ordered | order_dayfirst
+        take_year(num, num_ok)
         d[num_ok] = np.where(first_is_day, a, b)[num_ok]
         m[num_ok] = np.where(first_is_day, b, a)[num_ok]
         has_day |= num_ok
-        for k in clock:
-            v, ok = _field(num, k)
-            clock[k] = np.where(num_ok & ok, v, clock[k])
-            if k == "H":
-                has_time |= num_ok & ok
+        take_clock(num, num_ok)
 
-    matched = iso_ok | num_ok
+    if named is not None:
+        mon1, mon2 = _text_field(named, "mon1"), _text_field(named, "mon2")
+        month_word = pc.cast(pc.utf8_lower(pc.binary_join_element_wise(mon1, mon2, pa.scalar("", mon1.type))),
+                             pa.string())
+        index = pc.index_in(month_word, value_set=_MONTH_NAMES)
+        named_ok = named.is_valid().to_numpy(zero_copy_only=False) & index.is_valid().to_numpy(zero_copy_only=False)
+        if named_ok.any():
+            d1, d1_ok = _field(named, "d1")
+            d2, _ = _field(named, "d2")
+            take_year(named, named_ok)
+            m[named_ok] = _MONTH_NUMBERS[index.fill_null(0).to_numpy(zero_copy_only=False)][named_ok]
+            d[named_ok] = np.where(d1_ok, d1, d2)[named_ok]
+            has_day |= named_ok
+            take_clock(named, named_ok)
+
+    matched = iso_ok | num_ok | named_ok
     days, date_ok = _days(y, m, d)
     time_ok = (clock["H"] < 24) & (clock["M"] < 60) & (clock["S"] < 60)
     good = matched & date_ok & time_ok
+    if (good & short_year).any():
+        i = int(np.flatnonzero(good & short_year)[0])
+        notes.append(f"two-digit years are read as 20YY (e.g. {text[i].as_py()!r} as "
+                     f"{int(y[i]):04d}-{int(m[i]):02d}-{int(d[i]):02d})")
     ns = days * 86_400_000_000_000 + frac
     for k, unit in _NS.items():
         ns = ns + clock[k] * unit
@@ -264,14 +304,44 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
     reasons: dict[int, str] = {}
     for i in np.flatnonzero(~empty & ~good):
         if not matched[i]:
-            reasons[i] = "is not a date (expected e.g. 2024-06-02 01:30, 02.06.2024 or 02/06/2024)"
+            reasons[i] = ("is not a date (expected e.g. 2024-06-02 01:30, 02.06.2024, 02/06/2024, 02-06-2024 "
+                          "or 2 June 2024)")
         elif not date_ok[i]:
             reasons[i] = "is not a valid calendar date" + (
-                "" if not num_ok[i] else f" (read as day {d[i]}, month {m[i]})"
+                "" if not (num_ok[i] or named_ok[i]) else f" (read as day {d[i]}, month {m[i]})"
             )
         else:
             reasons[i] = "has an impossible time of day"
     return ns, has_zone, precision, good, reasons, notes
+
+
+def _day_month_order(a: np.ndarray, b: np.ndarray, ordered: np.ndarray, seps: list[str], notes: list[str]) -> bool:
+    """Whether the dates written with '/' or '-' are day first, judged from the whole file.
+
+    A first number above 12 means day first, a second one above 12 month first; when the
+    data cannot tell, day first, said in ``notes``.
+    """
+    shown = " or ".join(f"'{c}'" for c in seps)
+    day_layout = " / ".join(f"DD{c}MM{c}YYYY" for c in seps)
+    month_layout = " / ".join(f"MM{c}DD{c}YYYY" for c in seps)
+    day_evidence = int((ordered & (a > 12) & (b <= 12)).sum())
+    month_evidence = int((ordered & (b > 12) & (a <= 12)).sum())
+    if day_evidence and month_evidence:
+        order_dayfirst = day_evidence >= month_evidence
+        notes.append(
+            f"dates with {shown} are written both ways ({day_evidence} day first, {month_evidence} "
+            f"month first); read as {day_layout if order_dayfirst else month_layout}, "
+            "rows that do not fit are rejected"
+        )
+        return order_dayfirst
+    if month_evidence:
+        return False
+    if not day_evidence:
+        notes.append(
+            f"day/month order of dates written with {shown} is ambiguous (no day above 12); "
+            f"read as {day_layout} (day first); pass dayfirst=False for {month_layout}"
+        )
+    return True
 
 
 def zone_offset_minutes(zone: str) -> int:

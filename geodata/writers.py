@@ -17,9 +17,13 @@ XLSX file is opened in a spreadsheet program.
   exactly (except that XML turns a bare carriage return into a line feed).
 
 Numbers (``killed``, ``injured`` and numeric extra columns) stay numbers.
-``occurred_at`` is written as ISO-8601 text in UTC (``2025-06-01T03:15:00Z``)
-in CSV, GeoJSON and XLSX, and as a UTC date-time field in GeoPackage. Points
-are written as ``latitude``/``longitude`` columns in CSV and XLSX.
+Date-times (``occurred_at``) are written in CSV and XLSX as ISO-8601 text in the
+working time zone with its UTC offset (``2022-03-13T00:00:00+02:00``, option ``tz``,
+default Europe/Kyiv): a spreadsheet user sees the local date of a day-dated event, and
+reading the file back gives the same instant. XLSX cells cannot hold a zone, so XLSX
+gets the same text rather than an Excel date (an Excel date would lose the offset).
+GeoJSON keeps UTC text (``2025-06-01T03:15:00Z``) and GeoPackage a UTC date-time
+field. Points are written as ``latitude``/``longitude`` columns in CSV and XLSX.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import DataError
+from geodata.schema import DEFAULT_TZ
 
 #: Output formats and their usual file suffix.
 FORMATS: dict[str, str] = {"csv": ".csv", "geojson": ".geojson", "gpkg": ".gpkg", "xlsx": ".xlsx"}
@@ -69,19 +74,22 @@ def neutralise(value: object) -> object:
     return "'" + value if needs_neutralising(value) else value
 
 
-def write_incidents(frame: pd.DataFrame, path: str | os.PathLike, *, format: str | None = None) -> Path:
+def write_incidents(frame: pd.DataFrame, path: str | os.PathLike, *, format: str | None = None,
+                    tz: str = DEFAULT_TZ) -> Path:
     """Write exactly ``frame``'s rows to ``path`` (format from the suffix unless given).
 
+    ``tz`` is the working time zone CSV and XLSX date-times are written in (with their offset).
     Returns the path written. Raises :class:`~geodata.errors.DataError` for an
-    unknown format or a path that cannot be written.
+    unknown format or time zone, or a path that cannot be written.
     """
     fmt = (format or format_for_path(path)).lower()
     writer = _WRITERS.get(fmt)
     if writer is None:
         raise DataError(f"{path}: unknown data format {fmt!r}; use one of {', '.join(FORMATS)}")
+    _check_tz(tz, path)
     try:
         with atomic_path(path) as tmp:
-            writer(frame, tmp)
+            writer(_local_times(frame, tz) if fmt in _LOCAL_TIME_FORMATS else frame, tmp)
     except DataError as exc:
         if str(path) in str(exc):
             raise
@@ -89,9 +97,18 @@ def write_incidents(frame: pd.DataFrame, path: str | os.PathLike, *, format: str
     return Path(path)
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+def _check_tz(tz: str, path: str | os.PathLike) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DataError(f"{path}: unknown time zone {tz!r}") from exc
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, tz: str = DEFAULT_TZ) -> Path:
     """Write CSV (UTF-8 with a byte-order mark so spreadsheets read Cyrillic correctly)."""
-    return write_incidents(frame, path, format="csv")
+    return write_incidents(frame, path, format="csv", tz=tz)
 
 
 def write_geojson(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -104,9 +121,9 @@ def write_gpkg(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     return write_incidents(frame, path, format="gpkg")
 
 
-def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike, *, tz: str = DEFAULT_TZ) -> Path:
     """Write an Excel workbook with one sheet named ``incidents``."""
-    return write_incidents(frame, path, format="xlsx")
+    return write_incidents(frame, path, format="xlsx", tz=tz)
 
 
 # -- atomic replacement -------------------------------------------------------
@@ -157,21 +174,50 @@ def _set_default_mode(tmp: str, target: Path) -> None:
 
 # -- tabular preparation ------------------------------------------------------
 
-def _iso_utc(series: pd.Series) -> pd.Series:
-    """Datetimes as ISO-8601 UTC text (``2025-06-01T03:15:00Z``, fractions only when present)."""
+def _iso_text(series: pd.Series, tz: str | None = None) -> pd.Series:
+    """Datetimes as ISO-8601 text, fractions only when present: in UTC (``2025-06-01T03:15:00Z``),
+    or with ``tz`` as wall time in that zone with its offset (``2025-06-01T06:15:00+03:00``)."""
     times = pd.to_datetime(series, utc=True)
     ok = times.notna().to_numpy()
+    if tz is not None:
+        local = times.dt.tz_convert(tz)
+        # the offset of each instant (summer and winter differ): wall time minus UTC, in minutes
+        offsets = ((local.dt.tz_localize(None) - times.dt.tz_localize(None)).dt.total_seconds() // 60)
+        offsets = offsets.fillna(0).to_numpy(dtype=np.int64)
+        times = local
     base = times.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object).to_numpy()
     micros = (times.dt.microsecond.fillna(0).to_numpy(dtype=np.int64))
+    if tz is None:
+        zones = np.full(len(base), "Z", dtype=object)
+    else:  # a zone has few distinct offsets: spell each once
+        distinct, which = np.unique(offsets, return_inverse=True)
+        zones = np.array([_offset_text(int(o)) for o in distinct], dtype=object)[which]
     text = [
-        (b + (f".{m:06d}".rstrip("0") if m else "") + "Z") if good else None
-        for b, m, good in zip(base, micros, ok)
+        (b + (f".{m:06d}".rstrip("0") if m else "") + z) if good else None
+        for b, m, z, good in zip(base, micros, zones, ok)
     ]
     return pd.Series(text, index=series.index, dtype=object)
 
 
+def _offset_text(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{mins:02d}"
+
+
+def _local_times(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """``frame`` with its date-time columns as ISO text of wall time in ``tz`` with the offset."""
+    names = [n for n in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[n].dtype)]
+    if not names:
+        return frame
+    out = frame.copy(deep=False)
+    for name in names:
+        out[name] = _iso_text(frame[name], tz)
+    return out
+
+
 def _tabular(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain columns: geometry split into latitude/longitude after it, datetimes as ISO text."""
+    """Plain columns: geometry split into latitude/longitude after it, datetimes as ISO UTC text."""
     out = {}
     for name in frame.columns:
         column = frame[name]
@@ -181,7 +227,7 @@ def _tabular(frame: pd.DataFrame) -> pd.DataFrame:
             out[LAT] = pd.Series(np.where(ok, geoms.y.where(ok), np.nan), index=frame.index)
             out[LON] = pd.Series(np.where(ok, geoms.x.where(ok), np.nan), index=frame.index)
         elif pd.api.types.is_datetime64_any_dtype(column.dtype):
-            out[name] = _iso_utc(column)
+            out[name] = _iso_text(column)
         else:
             out[name] = column
     return pd.DataFrame(out, index=frame.index)
@@ -206,7 +252,7 @@ def _cell(value: object) -> object:
         if isinstance(value, float) and math.isnan(value):
             return None
     if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else _iso_utc(pd.Series([value])).iloc[0]
+        return None if pd.isna(value) else _iso_text(pd.Series([value])).iloc[0]
     return value
 
 
@@ -333,6 +379,9 @@ def _write_gpkg(frame: pd.DataFrame, tmp: str) -> None:
     except pyogrio.errors.DataSourceError as exc:
         raise DataError(f"cannot write GeoPackage: {exc}") from None
 
+
+#: Formats whose date-times are written as wall time in the working zone (``tz=``).
+_LOCAL_TIME_FORMATS = ("csv", "xlsx")
 
 _WRITERS: dict[str, Callable[[pd.DataFrame, str], None]] = {
     "csv": _write_csv,

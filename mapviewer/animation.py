@@ -238,13 +238,16 @@ def animation_images(frame: pd.DataFrame, *, filter_state: FilterState | None = 
     if not windows:
         raise DataError("no events match the filters: nothing to animate")
     base = filter_state.mask(frame, skip="date")
+    times = TimelineIndex.from_frame(frame, filter_state.tz).times
+    # The map holds the events the animation shows: those inside its windows, not those of every date.
+    animated = base & (times >= min(a.value for a, _ in windows)) & (times < max(b.value for _, b in windows))
     jobs = []
     for a, b in windows:
         label = describe_window(a, b, filter_state.tz)
         jobs.append((frame_filter(filter_state, a, b), f"{title or 'Strike events'} · {label}", label))
     if renderer == "scatter":
-        times = TimelineIndex.from_frame(frame, filter_state.tz).times
-        scatter = _ScatterRenderer(frame, page=page, dpi=dpi, extent=extent)
+        scatter = _ScatterRenderer(frame, page=page, dpi=dpi,
+                                   extent=extent if extent is not None else _extent(frame[animated]))
         # The same half-open windows the date filters describe, without re-filtering.
         return len(jobs), (scatter.draw(base & (times >= a.value) & (times < b.value), heading, label)
                            for (a, b), (_, heading, label) in zip(windows, jobs))
@@ -254,7 +257,7 @@ def animation_images(frame: pd.DataFrame, *, filter_state: FilterState | None = 
 
     # Every frame narrows these rows by date only: filter the rest once, not once per frame.
     rows = select_rows(frame[base])
-    extent = extent if extent is not None else _extent(rows)
+    extent = extent if extent is not None else _extent(select_rows(frame[animated]))
     highlight = filter_state.admin1 or ()
     workers = default_workers(len(jobs)) if workers is None else max(1, workers)
     if workers > 1:
@@ -277,7 +280,7 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
     step itself, or everything since the start when ``cumulative``. ``fmt`` is
     ``"gif"`` or ``"mp4"`` (default: from the file suffix). ``extent`` (west,
     south, east, north in degrees) fixes the map area; by default it holds every
-    event of the animation. ``progress(done, total)`` is called after each
+    event the frames show (those of the animated dates, not of every date). ``progress(done, total)`` is called after each
     frame; ``cancel`` (a callable or an event) stops the export, leaves any
     earlier file at ``out`` untouched and raises :class:`AnimationCancelled`.
     Bad options raise :class:`DataError`.

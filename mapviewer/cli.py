@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -43,7 +44,11 @@ def _inspect_parser() -> argparse.ArgumentParser:
     parser.add_argument("file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--format", dest="fmt", default=None, help="force a format instead of detecting it")
-    parser.add_argument("--tz", default=None, help="working time zone for times without a zone")
+    parser.add_argument("--tz", default=None,
+                        help="working time zone: for times without a zone, and the dates shown (default Europe/Kyiv)")
+    parser.add_argument("--encoding", default=None, help="text encoding of a CSV/TSV file (e.g. cp1252, koi8-u)")
+    parser.add_argument("--delimiter", default=None, help="field delimiter of a CSV/TSV file (one character)")
+    parser.add_argument("--sheet", default=None, help="the sheet of an Excel workbook to read (name)")
     return parser
 
 
@@ -51,9 +56,17 @@ def _value_counts(column) -> dict[str, int]:
     return {str(k): int(v) for k, v in column.value_counts().items() if v}
 
 
-def inspect_summary(report, frame, counts: dict[str, dict[str, int]]) -> dict:
-    """The JSON object ``mapviewer inspect --json`` prints."""
+def inspect_summary(report, frame, counts: dict[str, dict[str, int]], tz: str | None = None) -> dict:
+    """The JSON object ``mapviewer inspect --json`` prints.
+
+    ``date_min``/``date_max`` are shown in the working zone ``tz`` (default Europe/Kyiv) with
+    their UTC offset: a day-dated event of 13 March is ``2022-03-13T00:00:00+02:00``.
+    """
+    from geodata.schema import DEFAULT_TZ
+
     times = frame["occurred_at"].dropna()
+    if len(times):
+        times = times.dt.tz_convert(tz or DEFAULT_TZ)
     return {
         "path": report.path,
         "format": report.format,
@@ -69,23 +82,30 @@ def inspect_summary(report, frame, counts: dict[str, dict[str, int]]) -> dict:
 
 def _read_for_inspect(args: argparse.Namespace):
     """(report, frame, counts) of an incident file, or of an attack-waves file (waves are not points)."""
+    import pandas as pd
+
     from geodata import read_incidents
     from geodata.readers.airforce import WavesFileError
     from geodata.waves import read_waves
 
-    options = {k: v for k, v in (("format", args.fmt), ("tz", args.tz)) if v}
+    options = {k: v for k, v in (("format", args.fmt), ("tz", args.tz), ("encoding", args.encoding),
+                                 ("delimiter", args.delimiter), ("sheet", args.sheet)) if v}
     try:
         result = read_incidents(args.file, **options)
     except WavesFileError:
-        waves = read_waves(args.file, tz=args.tz)
+        waves = read_waves(args.file, tz=args.tz, encoding=args.encoding)
         launched = waves.frame.groupby("munition", sort=False)["launched"].sum(min_count=1)
         counts = {
             "munition": _value_counts(waves.frame["munition"]),
-            "launched": {str(k): int(v) for k, v in launched.items() if v == v},
+            "outcome": {},  # waves count launches and interceptions, not per-event outcomes
+            "munition_class": _value_counts(waves.frame["munition_class"]),
+            # a munition whose launches are all missing has no total (pd.NA, not a number)
+            "launched": {str(k): int(v) for k, v in launched.items() if pd.notna(v)},
         }
         return waves.report, waves.frame, counts
     frame = result.frame
-    counts = {"munition": _value_counts(frame["munition"]), "outcome": _value_counts(frame["outcome"])}
+    counts = {"munition": _value_counts(frame["munition"]), "outcome": _value_counts(frame["outcome"]),
+              "munition_class": _value_counts(frame["munition_class"])}
     return result.report, frame, counts
 
 
@@ -97,15 +117,33 @@ def run_inspect(argv: list[str]) -> int:
         report, frame, counts = _read_for_inspect(args)
     except DataError as exc:
         return _fail(str(exc))
-    summary = inspect_summary(report, frame, counts)
+    summary = inspect_summary(report, frame, counts, args.tz)
     if args.json:
         print(terminal_json(summary))
         return 0
     print(terminal_text(report.to_text()))
     print(f"dates: {summary['date_min']} .. {summary['date_max']}")
     for name, values in counts.items():
-        print(terminal_text(f"by {name}: " + ", ".join(f"{k} {v}" for k, v in values.items())))
+        if values:  # waves have no outcomes: no empty line for them
+            print(terminal_text(f"by {name}: " + ", ".join(f"{k} {v}" for k, v in values.items())))
     return 0
+
+
+def _quiet_broken_pipe(run, argv: list[str]) -> int:
+    """Run a printing command; a reader that stops early (``| head``) ends it quietly.
+
+    The rest of the output has nowhere to go: stdout is pointed at the null device so
+    the interpreter's final flush does not complain either.
+    """
+    try:
+        code = run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1  # as Python itself does on a broken pipe; the pipeline's status is its last command's
 
 
 def app_parser() -> argparse.ArgumentParser:
@@ -124,7 +162,7 @@ def app_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "inspect":
-        return run_inspect(argv[1:])
+        return _quiet_broken_pipe(run_inspect, argv[1:])
     if argv and argv[0] == "export":
         from mapviewer.export_cli import run_export
 

@@ -5,15 +5,19 @@
     mapviewer export DATA... [--view VIEW.json] [--from DATE] [--to DATE]
         [--munition NAME]... [--outcome NAME]... [--oblast NAME]... [--title TEXT]
         [--page A4-landscape|A4-portrait|Letter-landscape|Letter-portrait|slide-16:9]
-        [--extent W,S,E,N] [--dpi N]
+        [--extent W,S,E,N] [--dpi N] [--tz ZONE]
+        [--step D] [--window D] [--cumulative] [--skip-empty] [--fps N]
         --format png|pdf|svg|csv|geojson|gpkg|xlsx|html|gif|mp4 -o OUT
 
 png, pdf and svg give the print figure (:mod:`mapviewer.figure`); csv, geojson,
 gpkg and xlsx the filtered rows (:mod:`geodata.writers`); html a standalone map
-page; gif and mp4 an animation (``--step``, ``--window``, ``--cumulative``).
-Options given here override the saved view's. Exit status: 0 on success, 2 for a
-bad option, 1 for a file that cannot be read or written; the message is one line.
-Nothing here imports Qt.
+page; gif and mp4 an animation (``--step``, ``--window``, ``--cumulative``,
+``--skip-empty``). Each ``--munition`` names a munition, an alias or a class
+("cruise missile", "drones"): the rows kept are those matching any of them.
+The output's suffix must match ``--format``; a name with no known suffix gets
+one. Options given here override the saved view's (its title and page too).
+Exit status: 0 on success, 2 for a bad option, 1 for a file that cannot be read
+or written; the message is one line. Nothing here imports Qt.
 """
 from __future__ import annotations
 
@@ -28,6 +32,11 @@ FIGURE_FORMATS = ("png", "pdf", "svg")
 DATA_FORMATS = ("csv", "geojson", "gpkg", "xlsx")
 ANIMATION_FORMATS = ("gif", "mp4")
 FORMATS = FIGURE_FORMATS + DATA_FORMATS + ("html",) + ANIMATION_FORMATS
+#: File suffixes of each format (the first is added to a name that has none).
+SUFFIXES: dict[str, tuple[str, ...]] = {fmt: (f".{fmt}",) for fmt in FORMATS} | {
+    "geojson": (".geojson", ".json"), "html": (".html", ".htm")}
+#: Accepted --dpi values: below, text is unreadable; above, a page is hundreds of megapixels.
+DPI_RANGE = (50.0, 1200.0)
 
 
 class UsageError(Exception):
@@ -46,19 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD) or time, in --tz")
     p.add_argument("--to", dest="end", metavar="DATE", help="last day (inclusive) or time, in --tz")
     p.add_argument("--munition", action="append", metavar="NAME",
-                   help="a munition or alias (KN-23, Hwasong-11, Х-101) or a class (\"ballistic missile\"); repeatable")
+                   help="a munition or alias (KN-23, Hwasong-11, Х-101) or a class (\"ballistic missile\", "
+                        "\"drones\"); repeatable: events matching any of them")
     p.add_argument("--outcome", action="append", metavar="NAME", help="impact, intercepted, deviated, debris, unknown; repeatable")
     p.add_argument("--oblast", action="append", metavar="NAME", help="an oblast (admin1) name; repeatable")
     p.add_argument("--tz", default=None, help="working time zone for dates (default Europe/Kyiv)")
     p.add_argument("--title", default=None)
-    p.add_argument("--page", default="A4-landscape", help="page preset for figures")
-    p.add_argument("--dpi", type=float, default=None, help="resolution of PNG figures (default 300)")
+    p.add_argument("--page", default=None, help="page preset for figures (default: the view's, else A4-landscape)")
+    p.add_argument("--dpi", type=float, default=None,
+                   help="resolution, 50 to 1200 (default 300 for figures, 100 for animations)")
     p.add_argument("--extent", default=None, metavar="W,S,E,N", help="map area in degrees for figures")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default=None, help="output format (default: from -o)")
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--step", default="1d", help="animation: time per frame (e.g. 1d, 7d, 12h)")
     p.add_argument("--window", default=None, help="animation: events shown per frame (default: the step)")
     p.add_argument("--cumulative", action="store_true", help="animation: keep earlier events on screen")
+    p.add_argument("--skip-empty", action="store_true", help="animation: leave out frames with no event")
     p.add_argument("--fps", type=float, default=2.0, help="animation: frames per second")
     return p
 
@@ -90,21 +102,48 @@ def _extent(text: str) -> tuple[float, float, float, float]:
 
 
 def _munitions(names: list[str]) -> tuple[set[str], set[str]]:
-    """Canonical munition names and munition classes the user named."""
+    """Canonical munition names and munition classes the user named.
+
+    A class name (or the legend's word for it: "drones") means the class, even
+    where the catalogue also knows it as an alias ("guided bomb").
+    """
     from geodata.munitions import resolve_munition
     from geodata.schema import MUNITION_CLASSES
+    from geodata.style import munition_class_named
 
     munitions, classes = set(), set()
     for name in names:
-        found = resolve_munition(name)
-        if found is not None:
-            munitions.add(found.name)
+        cls = munition_class_named(name)
+        if cls is not None:
+            classes.add(cls)
             continue
-        cls = next((c for c in MUNITION_CLASSES if c.lower() == name.strip().lower().rstrip("s")), None)
-        if cls is None:
-            raise UsageError(f"unknown munition {name!r}: not in the catalogue and not a munition class")
-        classes.add(cls)
+        found = resolve_munition(name)
+        if found is None:
+            raise UsageError(f"unknown munition {name!r}: not in the catalogue and not a munition class "
+                             f"(classes: {', '.join(MUNITION_CLASSES)}; \"drones\" means loitering munition)")
+        munitions.add(found.name)
     return munitions, classes
+
+
+def _munition_filter(munitions: set[str], classes: set[str], frame) -> dict:
+    """FilterState fields keeping the events of any named munition or class (a union).
+
+    FilterState intersects its fields, so with both kinds named each class
+    becomes its munitions in the data (and its events naming no munition, where
+    the filter can say so).
+    """
+    if not classes:
+        return {"munitions": munitions, "munition_classes": None}
+    if not munitions:
+        return {"munitions": None, "munition_classes": classes}
+    import geodata.filters
+
+    in_classes = frame["munition_class"].astype(object).isin(classes).to_numpy() if len(frame) else []
+    members = {str(m) for m in frame.loc[in_classes, "munition"].dropna().unique()} if len(frame) else set()
+    no_munition = getattr(geodata.filters, "no_munition", None)  # newer filters keep unnamed events by class
+    if no_munition is not None:
+        members |= {no_munition(c) for c in classes}
+    return {"munitions": munitions | members, "munition_classes": None}
 
 
 def _matches(name: str, labels: list[str]) -> list[str]:
@@ -177,6 +216,10 @@ def _read(paths: list[str], tz: str | None):
 
     frames = []
     for path in paths:
+        if os.path.isdir(path):
+            from geodata.errors import DataError
+
+            raise DataError(f"{path}: is a folder, not a data file (give the files in it)")
         if not os.path.isfile(path):
             from geodata.errors import DataError
 
@@ -191,6 +234,36 @@ def _read(paths: list[str], tz: str | None):
         return frames[0]
     combined = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+
+
+def _format_and_output(fmt: str | None, out: str) -> tuple[str, str]:
+    """The format and output name: one rule, the suffix says the format.
+
+    With ``--format``, a name with another format's suffix is an error and a
+    name with no known suffix gets the format's; without it, the suffix decides.
+    """
+    suffix = Path(out).suffix.lower()
+    said = next((f for f, suffixes in SUFFIXES.items() if suffix in suffixes), None)
+    if fmt is None:
+        if said is None:
+            raise UsageError(f"cannot tell the format from {out!r}: give --format ({', '.join(FORMATS)})")
+        return said, out
+    if said is None:
+        return fmt, out + SUFFIXES[fmt][0]
+    if said != fmt:
+        raise UsageError(f"{out!r} ends in {suffix} but --format is {fmt}: "
+                         f"name it {Path(out).with_suffix(SUFFIXES[fmt][0]).name!r} or leave the suffix out")
+    return fmt, out
+
+
+def _check_zone(name: str) -> None:
+    """A --tz that is no known time zone is a bad option (not a fault of the data files)."""
+    import pandas as pd
+
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(name)  # the zones the readers and filters accept
+    except Exception:  # noqa: BLE001 - pytz, zoneinfo and dateutil each raise their own error
+        raise UsageError(f"unknown time zone --tz {name!r}: use a name like Europe/Kyiv or UTC") from None
 
 
 def run_export(argv: list[str]) -> int:
@@ -211,13 +284,16 @@ def _run(argv: list[str]) -> int:
     from geodata.errors import DataError
     from geodata.filters import FilterState
     from geodata.schema import DEFAULT_TZ, OUTCOMES
+    from geodata.timeline import date_range_ns
 
     args = _parser().parse_args(argv)
-    out = args.output
-    fmt = args.fmt or Path(out).suffix.lower().lstrip(".")
-    fmt = {"json": "geojson"}.get(fmt, fmt) if not args.fmt else fmt
-    if fmt not in FORMATS:
-        raise UsageError(f"cannot tell the format from {out!r}: give --format ({', '.join(FORMATS)})")
+    fmt, out = _format_and_output(args.fmt, args.output)
+    if args.dpi is not None and not DPI_RANGE[0] <= args.dpi <= DPI_RANGE[1]:
+        raise UsageError(f"bad --dpi {args.dpi:g}: use {DPI_RANGE[0]:g} to {DPI_RANGE[1]:g}")
+    if args.fps <= 0 or args.fps > 60:
+        raise UsageError(f"bad --fps {args.fps:g}: use more than 0 and at most 60")
+    if args.tz:
+        _check_zone(args.tz)
     tz = args.tz or DEFAULT_TZ
 
     spec = None
@@ -237,13 +313,11 @@ def _run(argv: list[str]) -> int:
         changes["start"] = _date(args.start, "--from")
     if args.end:
         changes["end"] = _date(args.end, "--to")
-    start, end = changes.get("start", state.start), changes.get("end", state.end)
-    if start is not None and end is not None and str(start) > str(end):
+    lo, hi = date_range_ns(state.replace(**{k: v for k, v in changes.items() if k in ("tz", "start", "end")}))
+    if lo is not None and hi is not None and lo >= hi:  # instants, a bare --to date meaning its whole day
+        start, end = changes.get("start", state.start), changes.get("end", state.end)
         raise UsageError(f"--from {start} is after --to {end}")
-    if args.munition:
-        munitions, classes = _munitions(args.munition)
-        changes["munitions"] = munitions or None
-        changes["munition_classes"] = classes or None
+    munitions = _munitions(args.munition) if args.munition else None
     if args.outcome:
         wrong = [o for o in args.outcome if o.strip().lower() not in OUTCOMES]
         if wrong:
@@ -253,16 +327,22 @@ def _run(argv: list[str]) -> int:
     if extent is None and spec is not None and spec.center is not None and spec.zoom is not None:
         from mapviewer.figure import extent_from_view
 
-        extent = extent_from_view(spec.center[0], spec.center[1], spec.zoom)
-    if fmt in FIGURE_FORMATS:
+        size = getattr(spec, "size", None)  # the map's size in pixels when the view was saved
+        extent = extent_from_view(spec.center[0], spec.center[1], spec.zoom,
+                                  *([tuple(int(v) for v in size)] if size else []))
+    title = args.title if args.title is not None else getattr(spec, "title", None)
+    page = args.page or getattr(spec, "page", None) or "A4-landscape"
+    if fmt in FIGURE_FORMATS + ANIMATION_FORMATS:
         from mapviewer.figure import page_size
 
         try:
-            page_size(args.page)  # a bad page is a bad option: say so before reading any file
+            page_size(page)  # a bad page is a bad option: say so before reading any file
         except DataError as exc:
             raise UsageError(str(exc)) from None
 
     frame = _read(paths, args.tz)
+    if munitions is not None:
+        changes |= _munition_filter(*munitions, frame)
     if args.oblast:
         chosen, bounds = _oblasts(args.oblast, frame)
         changes["admin1"] = chosen
@@ -276,7 +356,7 @@ def _run(argv: list[str]) -> int:
     if fmt in FIGURE_FORMATS:
         from mapviewer.figure import render_figure
 
-        render_figure(frame, filter_state=state, title=args.title, page=args.page, dpi=args.dpi or 300,
+        render_figure(frame, filter_state=state, title=title, page=page, dpi=args.dpi or 300,
                       out=out, extent=extent, source_paths=paths)
         shown = "figure"
     elif fmt in DATA_FORMATS:
@@ -294,7 +374,7 @@ def _run(argv: list[str]) -> int:
         from geodata.writers import atomic_path
 
         with atomic_path(out) as tmp:
-            write_standalone_html(rows, tmp, title=args.title)
+            write_standalone_html(rows, tmp, title=title)
         shown = f"map of {len(rows):,} events"
     else:
         try:
@@ -302,8 +382,8 @@ def _run(argv: list[str]) -> int:
         except ImportError:
             raise UsageError(f"format {fmt} is not available in this installation") from None
         count = export_animation(frame, out, filter_state=state, step=args.step, window=args.window,
-                                 cumulative=args.cumulative, fmt=fmt, title=args.title or "",
-                                 page=args.page, dpi=args.dpi or 100, fps=args.fps)
+                                 cumulative=args.cumulative, skip_empty=args.skip_empty, fmt=fmt,
+                                 title=title or "", page=page, dpi=args.dpi or 100, fps=args.fps)
         shown = f"{count} frames"
     print(f"wrote {out} ({shown})")
     return 0

@@ -17,9 +17,11 @@ Large point sets are rasterised inside vector outputs to keep files small.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import json
 import math
 import os
 from pathlib import Path
@@ -113,15 +115,6 @@ def _list_words(values: Iterable[str], order: Sequence[str] | None = None, most:
     return ", ".join(values)
 
 
-def _literal(text: str) -> str:
-    """``text`` (record text: munition names in the subtitle) escaped so mathtext shows its "$" as is.
-
-    Texts are not parsed as math (``text.parse_math`` is off), but matplotlib measures a
-    wrapped text as math when it holds two "$"; escaped dollars are shown as plain "$".
-    """
-    return text.replace("$", r"\$")
-
-
 def _catalogue_order() -> tuple[str, ...]:
     try:
         from geodata.munitions import munition_names
@@ -132,16 +125,16 @@ def _catalogue_order() -> tuple[str, ...]:
 
 
 def _class_plural(munition_class: str) -> str:
-    if munition_class == "unknown":
-        return "unknown munitions"
-    return munition_class if munition_class.endswith("artillery") else munition_class + "s"
+    """The class in running text, from the style table: "ballistic missiles", "loitering munitions (drones)"."""
+    style = CLASS_STYLE.get(munition_class)
+    return style.plural if style is not None else munition_class
 
 
-def _munition_words(chosen: Iterable[str], classes: dict[str, str] | None) -> str:
-    """Chosen munitions in words: a class whose every munition in the data is chosen is named as the class.
+def _grouped(chosen: Iterable[str], classes: dict[str, str] | None) -> tuple[list[str], list[str]]:
+    """Chosen munitions as (whole classes in plural words, the other names in catalogue order).
 
-    ``classes`` maps each munition in the data to its class ("ballistic missiles,
-    cruise missiles" reads better under a title than twelve names).
+    A class is named when every munition of it in the data is chosen and it has
+    more than one (one munition: its name says more).
     """
     rest = set(chosen)
     words: list[str] = []
@@ -151,20 +144,73 @@ def _munition_words(chosen: Iterable[str], classes: dict[str, str] | None) -> st
             members.setdefault(munition_class, set()).add(name)
         for munition_class in MUNITION_CLASSES:
             names = members.get(munition_class)
-            if names and len(names) > 1 and names <= rest:  # one munition: its name says more
+            if names and len(names) > 1 and names <= rest:
                 words.append(_class_plural(munition_class))
                 rest -= names
-    if rest:
-        words.append(_list_words(rest, _catalogue_order()))
-    return ", ".join(words)
+    order = _catalogue_order()
+    return words, sorted(rest, key=lambda v: (order.index(v) if v in order else len(order), v.lower()))
+
+
+def _most_kept(kept: int, left_out: int, kept_words: int, left_out_words: int) -> bool:
+    """Whether "all … except …" reads better: most of the list is kept, listing it would take three
+    words or more, and fewer words say what is not ("KN-23, Kh-101" stays as it is)."""
+    return left_out > 0 and kept > left_out and kept_words >= 3 and left_out_words < kept_words
+
+
+def _munition_words(chosen: Iterable[str], classes: dict[str, str] | None) -> str:
+    """Chosen munitions in words: a class whose every munition in the data is chosen is named as the class,
+    and when most are chosen, what is left out: "all munitions except Lancet".
+
+    ``classes`` maps each munition in the data to its class ("ballistic missiles,
+    cruise missiles" reads better under a title than twelve names).
+    """
+    chosen = set(chosen)
+    words, rest = _grouped(chosen, classes)
+    if classes:
+        inside = chosen & set(classes)
+        left_out = set(classes) - inside
+        out_words, out_rest = _grouped(left_out, classes)
+        if _most_kept(len(inside), len(left_out), len(words) + len(rest), len(out_words) + len(out_rest)):
+            return "all munitions except " + ", ".join(out_words + out_rest)
+    if len(rest) > 6:
+        return ", ".join(words + rest[:6]) + f", … ({len(rest)} munitions in all)"
+    return ", ".join(words + rest)
+
+
+def _choice_words(chosen: Iterable[str], universe: Sequence[str], everything: str,
+                  word=lambda v: v, order: Sequence[str] = ()) -> str:
+    """A choice from a list (the classes in the data, the outcomes) in words, in ``order`` (else the
+    list's); when most of the list is chosen, what is left out: "all outcomes except unknown"."""
+    chosen = set(chosen)
+    inside = [v for v in universe if v in chosen]
+    left_out = [v for v in universe if v not in chosen]
+    if inside and _most_kept(len(inside), len(left_out), len(inside), len(left_out)):
+        return f"{everything} except " + ", ".join(word(v) for v in left_out)
+    order = list(order or universe)
+    return ", ".join(word(v) for v in sorted(chosen, key=lambda v: (order.index(v) if v in order else len(order), v)))
 
 
 def munition_classes_of(frame: pd.DataFrame) -> dict[str, str]:
-    """Each munition in ``frame`` and its class (what a munition filter chose from)."""
+    """Each munition in ``frame`` and its class (what a munition filter chose from).
+
+    Where the filters can choose the events naming no munition by class, each
+    class having such events is listed under that choice's value too.
+    """
     if not len(frame) or "munition" not in frame.columns or "munition_class" not in frame.columns:
         return {}
     pairs = frame[["munition", "munition_class"]].dropna().drop_duplicates("munition")
-    return {str(m): str(c) for m, c in zip(pairs["munition"], pairs["munition_class"])}
+    out = {str(m): str(c) for m, c in zip(pairs["munition"], pairs["munition_class"])}
+    import geodata.filters
+
+    no_munition = getattr(geodata.filters, "no_munition", None)
+    if no_munition is not None:
+        unnamed = frame["munition"].isna().to_numpy()
+        if unnamed.any():
+            unnamed_classes = frame.loc[unnamed, "munition_class"].astype(object).fillna("unknown")
+            for munition_class in MUNITION_CLASSES:
+                if (unnamed_classes == munition_class).any():
+                    out[no_munition(munition_class)] = munition_class
+    return out
 
 
 def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None, *,
@@ -193,13 +239,14 @@ def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None
     else:
         parts.append("all dates")
     if state is not None and state.munition_classes is not None:
-        parts.append(_list_words(state.munition_classes, MUNITION_CLASSES))
+        present = [c for c in MUNITION_CLASSES if c in set(classes.values())] if classes else list(MUNITION_CLASSES)
+        parts.append(_choice_words(state.munition_classes, present, "all classes", _class_plural, MUNITION_CLASSES))
     if state is not None and state.munitions is not None:
         parts.append(_munition_words(state.munitions, classes))
     elif state is None or state.munition_classes is None:
         parts.append("all munitions")
     if state is not None and state.outcomes is not None:
-        parts.append(_list_words(state.outcomes, OUTCOMES))
+        parts.append(_choice_words(state.outcomes, OUTCOMES, "all outcomes"))
     else:
         parts.append("all outcomes")
     if state is not None:
@@ -216,13 +263,38 @@ def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None
 
 
 def fingerprint(source_paths: Iterable[str | os.PathLike] = (), description: str = "",
-                frame: pd.DataFrame | None = None) -> str:
-    """A short hash of the data files' bytes and the filter description.
+                frame: pd.DataFrame | None = None, *, filter_state: FilterState | None = None,
+                extent: Sequence[float] | None = None) -> str:
+    """A short hash of the data files' bytes, the filters and the map area.
 
-    With no files (a frame built in memory), the frame's values are hashed instead.
+    The filters are hashed as :func:`filter_json` of ``filter_state`` when given
+    (every field, whatever the words shorten), else as ``description``. With no
+    files (a frame built in memory), the frame's values are hashed instead.
     Missing files raise :class:`DataError`.
     """
-    return _finish_fingerprint(_files_digest(source_paths), description, frame)
+    return _finish_fingerprint(_files_digest(source_paths), description, frame, filter_state, extent)
+
+
+def _canonical(value):
+    """A JSON-ready value that is the same for equal filters however they were built."""
+    if isinstance(value, (set, frozenset)):
+        items = [_canonical(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False, default=str))
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+def filter_json(filter_state: FilterState) -> str:
+    """Every field of ``filter_state`` as canonical JSON (sorted keys and sets): what the fingerprint hashes."""
+    fields = {f.name: _canonical(getattr(filter_state, f.name)) for f in dataclasses.fields(filter_state)}
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _files_digest(source_paths: Iterable[str | os.PathLike]):
@@ -242,7 +314,8 @@ def _files_digest(source_paths: Iterable[str | os.PathLike]):
     return digest
 
 
-def _finish_fingerprint(files_digest, description: str, frame: pd.DataFrame | None) -> str:
+def _finish_fingerprint(files_digest, description: str, frame: pd.DataFrame | None,
+                        filter_state: FilterState | None = None, extent: Sequence[float] | None = None) -> str:
     """The fingerprint from :func:`_files_digest`'s result (left unchanged: it is copied)."""
     digest = files_digest.copy() if files_digest is not None else hashlib.sha256()
     if files_digest is None and frame is not None and len(frame):
@@ -255,7 +328,12 @@ def _finish_fingerprint(files_digest, description: str, frame: pd.DataFrame | No
         except TypeError:  # unhashable cells (lists, dicts) in an extra column
             hashed = pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy()
         digest.update(hashed.tobytes())
-    digest.update(description.encode("utf-8"))
+    if filter_state is not None:
+        digest.update(b"\0filter\0" + filter_json(filter_state).encode("utf-8"))
+    else:
+        digest.update(description.encode("utf-8"))
+    if extent is not None:
+        digest.update(b"\0extent\0" + json.dumps([round(float(v), 6) for v in extent]).encode("ascii"))
     return digest.hexdigest()[:12]
 
 
@@ -501,6 +579,14 @@ def _marker_diameter(n: int) -> float:
     return 2.6
 
 
+def _halo_drawn(precision: str, metres_per_point: float, diameter: float) -> bool:
+    """Whether events located only to a ``precision`` ("settlement", "region") get a halo on this map:
+    region ones always; settlement ones when their halo, true to scale, is wider than the symbol."""
+    if precision == "region":
+        return True
+    return 2 * PRECISION_HALO_M.get(precision, 0.0) / metres_per_point > diameter
+
+
 # Bottom to top: the many interceptions first, impacts last so they are never hidden.
 _OUTCOME_ZORDER = {"unknown": 10, "intercepted": 11, "debris": 12, "deviated": 13, "impact": 14}
 
@@ -528,7 +614,7 @@ def _draw_incidents(ax, x: np.ndarray, y: np.ndarray, frame: pd.DataFrame, metre
     for o, outcome in enumerate(OUTCOMES):
         for level, name in ((1, "settlement"), (2, "region")):
             halo_pt = 2 * PRECISION_HALO_M[name] / metres_per_point
-            if level == 1 and halo_pt <= diameter:
+            if not _halo_drawn(name, metres_per_point, diameter):
                 continue  # a halo smaller than the symbol says nothing
             rows = (outcome_codes == o) & (precision_codes == level)
             if rows.any():
@@ -572,7 +658,14 @@ def _group_collection(ax, group):
                       gid=f"incidents-{outcome}")
 
 
-def _legend_sections(frame: pd.DataFrame) -> list[tuple[str, list[tuple[dict, str, int]]]]:
+def _legend_sections(frame: pd.DataFrame, settlement_halo: bool = False
+                     ) -> list[tuple[str, list[tuple[dict, str, int]]]]:
+    """(heading, rows) of the legend; each row is (symbol style, label, count).
+
+    The location symbols are those the map draws: hollow for approximate
+    places, with a halo for region-only ones and, when ``settlement_halo`` (the
+    map is large-scale enough to draw them), for settlement-level ones.
+    """
     outcomes = frame["outcome"].astype(object).value_counts()
     classes = frame["munition_class"].astype(object).value_counts()
     outcome_rows = [({"marker": "o", "c": OUTCOME_STYLE[o].colour, "edgecolors": "white"},
@@ -585,13 +678,39 @@ def _legend_sections(frame: pd.DataFrame) -> list[tuple[str, list[tuple[dict, st
         grey = "#555555"
         sections.append(("Location", [
             ({"marker": "o", "c": grey, "edgecolors": "white"}, "Exact", int(precision.get("exact", 0))),
-            ({"marker": "o", "facecolors": "white", "edgecolors": grey, "linewidths": 1.1},
+            ({"marker": "o", "facecolors": "white", "edgecolors": grey, "linewidths": 1.1}
+             | ({"halo": "settlement"} if settlement_halo else {}),
              "Settlement (approximate)", int(precision.get("settlement", 0))),
-            ({"marker": "o", "facecolors": "white", "edgecolors": grey, "linewidths": 1.1, "halo": True},
-             "Region only (halo)", int(precision.get("region", 0))),
+            ({"marker": "o", "facecolors": "white", "edgecolors": grey, "linewidths": 1.1, "halo": "region"},
+             "Region only", int(precision.get("region", 0))),
         ]))
         sections[-1] = (sections[-1][0], [row for row in sections[-1][1] if row[2]])
     return sections
+
+
+_NOTE_PT = 6.5  # font size of the legend's note on events left out
+_LEGEND_HALO_PT = {"settlement": 13.0, "region": 16.0}  # halo diameters in the legend's location rows
+
+
+def _outside_words(shown: int, matching: int, unlocated: int) -> str:
+    """"31 matching events, 19 outside the map area" (empty when every matching event is shown)."""
+    outside = matching - shown
+    if not outside and not unlocated:
+        return ""
+    total = matching + unlocated
+    words = [f"{total:,} matching event{'s' if total != 1 else ''}"]
+    if outside:
+        words.append(f"{outside:,} outside the map area")
+    if unlocated:
+        words.append(f"{unlocated:,} with no location")
+    return ", ".join(words)
+
+
+def _wrap_chars(text: str, width: int) -> list[str]:
+    """``text`` in lines of about ``width`` characters, broken between words."""
+    import textwrap
+
+    return textwrap.wrap(text, max(10, width)) or [text]
 
 
 class _Legend:
@@ -609,26 +728,38 @@ class _Legend:
         self._rows: list | None = None  # (heading, labels) of the rows laid out now
         self._artists: list = []
         self._counts: list = []  # the total line, then one count per row
+        self._notes: list = []  # lines saying how many matching events are not shown
 
-    def update(self, frame: pd.DataFrame) -> None:
-        sections = _legend_sections(frame)
-        rows = [(heading, [label for _, label, _ in lines]) for heading, lines in sections]
+    def update(self, frame: pd.DataFrame, *, matching: int | None = None, unlocated: int = 0,
+               settlement_halo: bool = False) -> None:
+        """Show ``frame``'s rows (those on the map); ``matching`` rows passed the filters and have a
+        place (more than shown: the rest are outside the map area); ``unlocated`` passed but have none."""
+        sections = _legend_sections(frame, settlement_halo)
+        note = _outside_words(len(frame), len(frame) if matching is None else matching, unlocated)
+        note_lines = _wrap_chars(note, int(self.width_pt / (0.6 * _NOTE_PT))) if note else []
+        rows = [(heading, [(label, style.get("halo")) for style, label, _ in lines]) for heading, lines in sections]
+        rows.append(("note", len(note_lines)))
         if rows != self._rows:
             for artist in self._artists:
                 artist.remove()
-            self._lay_out(sections)
+            self._lay_out(sections, len(note_lines))
             self._rows = rows
         shown = f"{len(frame):,} event{'s' if len(frame) != 1 else ''} shown"
         counts = [shown] + [f"{count:,}" for _, lines in sections for *_, count in lines]
         for artist, text in zip(self._counts, counts):
             artist.set_text(text)
+        for artist, text in zip(self._notes, note_lines):
+            artist.set_text(text)
 
-    def _lay_out(self, sections) -> None:
+    def _lay_out(self, sections, note_lines: int = 0) -> None:
         ax, line, size = self.ax, _LINE_PT, 7.5
         self._counts = [ax.text(0, self.height_pt, "", fontsize=8.5, fontweight="bold", va="top", ha="left")]
-        self._artists = list(self._counts)
+        # Under the head: how many matching events the map area leaves out.
+        self._notes = [ax.text(0, self.height_pt - (1.05 + 0.8 * i) * line, "", fontsize=_NOTE_PT, va="top",
+                               ha="left", color="#333333", gid="outside-note") for i in range(note_lines)]
+        self._artists = self._counts + self._notes
         column_width = self.width_pt / self.columns
-        top = self.height_pt - 1.9 * line
+        top = self.height_pt - (1.9 + 0.8 * note_lines) * line
         y = top
         for index, (heading, rows) in enumerate(sections):
             if self.columns > 1:  # one section per column (portrait pages)
@@ -639,9 +770,10 @@ class _Legend:
             y -= line
             for style, label, _ in rows:
                 style = dict(style)
-                if style.pop("halo", False):
-                    self._artists.append(ax.scatter([x + 6], [y - 4.5], s=15 ** 2, c="#555555", alpha=0.16,
-                                                    linewidths=0))
+                halo = style.pop("halo", None)
+                if halo:  # as on the map: a wider halo for the vaguer place
+                    self._artists.append(ax.scatter([x + 6], [y - 4.5], s=_LEGEND_HALO_PT[halo] ** 2, c="#555555",
+                                                    alpha=0.2, linewidths=0, gid=f"legend-halo-{halo}"))
                 self._artists.append(ax.scatter([x + 6], [y - 4.5], s=size ** 2, **({"linewidths": 0.6} | style)))
                 self._artists.append(ax.text(x + 15, y - 4.5, label, fontsize=7.5, va="center", ha="left"))
                 count = ax.text(x + column_width - 8, y - 4.5, "", fontsize=7.5, va="center", ha="right")
@@ -658,6 +790,69 @@ def select_rows(frame: pd.DataFrame, filter_state: FilterState | None = None) ->
     if filter_state is not None and len(frame):
         frame = frame[filter_state.mask(frame)]
     return frame[~(frame.geometry.isna() | frame.geometry.is_empty)] if len(frame) else frame
+
+
+_HEADING_SPACING = 1.2  # line height over font size in the title and subtitle
+#: (title, subtitle) font sizes tried in turn until both fit above the map.
+_HEADING_SIZES = ((17.0, 10.0), (15.0, 9.5), (13.5, 9.0), (12.0, 8.5), (11.0, 8.0), (10.0, 7.5), (9.0, 7.0))
+
+
+def _wrap_to_width(text: str, prop, width_px: float, renderer) -> list[str]:
+    """``text`` in lines no wider than ``width_px`` as drawn in ``prop``: broken between words, and
+    inside a word only when it is wider than the line by itself."""
+    def width(s: str) -> float:
+        return renderer.get_text_width_height_descent(s, prop, ismath=False)[0]
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if width(candidate) <= width_px:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while len(word) > 1 and width(word) > width_px:
+                lo, hi = 1, len(word) - 1  # the longest start of the word that fits
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    lo, hi = (mid, hi) if width(word[:mid]) <= width_px else (lo, mid - 1)
+                lines.append(word[:lo])
+                word = word[lo:]
+            line = word
+        lines.append(line)
+    return lines
+
+
+def _cut_lines(lines: list[str], most: int) -> list[str]:
+    """At most ``most`` lines, the last ending in "…" when some were left out."""
+    if len(lines) <= most:
+        return lines
+    kept = lines[:most]
+    kept[-1] = kept[-1][:-1].rstrip() + "…"
+    return kept
+
+
+def _fit_heading(title: str, subtitle: str, width_in: float, height_in: float, renderer):
+    """((title lines, size), (subtitle lines, size), gap in points) filling ``width_in`` by ``height_in``."""
+    from matplotlib.font_manager import FontProperties
+
+    width_px = renderer.points_to_pixels(width_in * 72)
+    room = height_in * 72
+    for title_pt, sub_pt in _HEADING_SIZES:
+        title_lines = _wrap_to_width(title, FontProperties(size=title_pt, weight="bold"), width_px, renderer)
+        sub_lines = _wrap_to_width(subtitle, FontProperties(size=sub_pt), width_px, renderer) if subtitle else []
+        gap = 0.4 * title_pt
+        needed = (len(title_lines) * title_pt + len(sub_lines) * sub_pt) * _HEADING_SPACING + gap
+        if needed <= room:
+            return (title_lines, title_pt), (sub_lines, sub_pt), gap
+    # Not even the smallest sizes fit: keep what does, the title first, and say the rest was cut.
+    most_title = max(1, int((room - gap - sub_pt * _HEADING_SPACING) // (title_pt * _HEADING_SPACING)))
+    title_lines = _cut_lines(title_lines, most_title)
+    rest = room - gap - len(title_lines) * title_pt * _HEADING_SPACING
+    sub_lines = _cut_lines(sub_lines, max(1, int(rest // (sub_pt * _HEADING_SPACING))))
+    return (title_lines, title_pt), (sub_lines, sub_pt), gap
 
 
 class FigureRenderer:
@@ -684,6 +879,7 @@ class FigureRenderer:
         west, south, east, north = (float(v) for v in extent)
         if not (west < east and south < north and -180 <= west and east <= 180 and -90 <= south and north <= 90):
             raise DataError(f"bad map extent {tuple(extent)}: need west < east and south < north in degrees")
+        self.extent = (west, south, east, north)
         self.source_paths = list(source_paths)
         self._files_digest = _files_digest(self.source_paths)  # read once, not once per frame
         self.default_title = title or "Strike events"
@@ -696,7 +892,8 @@ class FigureRenderer:
             legend_w = 2.45 if landscape else width - 2 * margin
             # Portrait: sections side by side, as tall as the longest one needs.
             longest = len(MUNITION_CLASSES) if legend_rows is None else legend_rows
-            legend_h = height - 2 * margin - header - footer if landscape else (3.4 + longest) * _LINE_PT / 72
+            # Portrait: room for the two lines of the note on events outside the map area too.
+            legend_h = height - 2 * margin - header - footer if landscape else (5.0 + longest) * _LINE_PT / 72
             if landscape:
                 map_box = (margin, margin + footer, width - 2 * margin - legend_w - 0.2,
                            height - 2 * margin - header - footer)
@@ -707,11 +904,16 @@ class FigureRenderer:
                 legend_box = (margin, margin + footer, legend_w, legend_h)
 
             # The title comes first: save_figure takes the file's title from fig.texts[0].
+            # Both are wrapped (and shrunk if need be) by _fit_heading to the width between the margins
+            # and the height above the map; record text in them is never parsed as math.
             self._title = fig.text(margin / width, 1 - margin / height, self.default_title, fontsize=17,
-                                   fontweight="bold", va="top", ha="left")
+                                   fontweight="bold", va="top", ha="left", gid="title", parse_math=False,
+                                   linespacing=_HEADING_SPACING)
             self._subtitle = fig.text(margin / width, 1 - (margin + 0.42) / height, "", fontsize=10,
-                                      color="#333333", va="top", ha="left", wrap=True, gid="subtitle",
-                                      parse_math=True)  # see _literal: wrapping measures "$" text as math
+                                      color="#333333", va="top", ha="left", gid="subtitle", parse_math=False,
+                                      linespacing=_HEADING_SPACING)
+            self._heading_box = (margin, width - 2 * margin, header - 0.1)  # left, width, height in inches
+            self._heading_cache: dict = {}
 
             ax = fig.add_axes([map_box[0] / width, map_box[1] / height, map_box[2] / width, map_box[3] / height],
                               label="map")
@@ -765,17 +967,18 @@ class FigureRenderer:
         self._metres_per_point = (limits[0][1] - limits[0][0]) / (map_box[2] * 72)
 
     def draw(self, frame: pd.DataFrame, filter_state: FilterState | None = None, *, title: str | None = None,
-             note: str | None = None, classes: dict[str, str] | None = None) -> Figure:
+             note: str | None = None, classes: dict[str, str] | None = None, unlocated: int = 0) -> Figure:
         """Show ``frame``'s rows (already filtered, see :func:`select_rows`) and return the figure.
 
-        ``filter_state`` is described in the subtitle and fingerprinted; ``note``
-        adds a line to the footer; ``classes`` as in :func:`describe_filter`.
+        ``filter_state`` is described in the subtitle and fingerprinted with the
+        map extent; ``note`` adds a line to the footer; ``classes`` as in
+        :func:`describe_filter`. Rows outside the map area are counted in the
+        legend, with ``unlocated`` (rows that passed the filters with no place).
         """
         description = describe_filter(filter_state, frame, classes=classes)
         limits = self._limits
         with rc_context(_RC):
-            self._title.set_text(title or self.default_title)
-            self._subtitle.set_text(_literal(description))
+            self._fit_heading(title or self.default_title, description)
             if len(frame):
                 x, y = self._transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
             else:
@@ -786,7 +989,8 @@ class FigureRenderer:
             _draw_incidents(self._ax, x[inside], y[inside], shown, self._metres_per_point,
                             rasterize=len(shown) > RASTER_THRESHOLD, groups=self._incidents)
             self._empty.set_visible(not len(shown))
-            self._legend.update(shown)
+            halo = _halo_drawn("settlement", self._metres_per_point, _marker_diameter(len(shown)))
+            self._legend.update(shown, matching=len(frame), unlocated=unlocated, settlement_halo=halo)
 
             credits = [self._credit, f"dates in {filter_state.tz if filter_state is not None else DEFAULT_TZ} time"]
             if note:
@@ -796,12 +1000,37 @@ class FigureRenderer:
             data = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
             from mapviewer import __version__
 
-            stamp = f"fingerprint {_finish_fingerprint(self._files_digest, description, frame)}"
+            from geodata.filters import FilterState
+
+            code = _finish_fingerprint(self._files_digest, description, frame, filter_state or FilterState(),
+                                       self.extent)
+            stamp = f"fingerprint {code}"
             stamp += (f" · data: {data}" if data else "") + f" · mapviewer {__version__}"
             self._stamp.set_text(stamp)
         self.figure.mapviewer_info = {"crs": self._crs, "fingerprint": stamp.split()[1], "shown": len(shown),
-                                      "description": description}
+                                      "matching": len(frame) + unlocated, "description": description,
+                                      "title": title or self.default_title}
         return self.figure
+
+    def _fit_heading(self, title: str, subtitle: str) -> None:
+        """Set the title and subtitle wrapped to the page between the margins, shrunk until both fit
+        above the map (cut with "…" only if they do not fit even at the smallest sizes)."""
+        key = (title, subtitle)
+        fitted = self._heading_cache.get(key)
+        if fitted is None:
+            fitted = self._heading_cache[key] = _fit_heading(title, subtitle, *self._heading_box[1:],
+                                                             self.figure.canvas.get_renderer())
+            if len(self._heading_cache) > 64:  # animation frames each have a title: keep a few
+                self._heading_cache.pop(next(iter(self._heading_cache)))
+        (title_lines, title_pt), (sub_lines, sub_pt), gap_pt = fitted
+        height = self.figure.get_size_inches()[1]
+        top = 1 - self._heading_box[0] / height  # the top margin is as wide as the side ones
+        self._title.set_text("\n".join(title_lines))
+        self._title.set_fontsize(title_pt)
+        self._subtitle.set_text("\n".join(sub_lines))
+        self._subtitle.set_fontsize(sub_pt)
+        title_h = len(title_lines) * title_pt * _HEADING_SPACING / 72
+        self._subtitle.set_y(top - (title_h + gap_pt / 72) / height)
 
     def rgb(self) -> np.ndarray:
         """The page as drawn now: an (height, width, 3) uint8 image."""
@@ -840,13 +1069,14 @@ def render_figure(
         words = (f"{left_out:,} event{'s' if left_out != 1 else ''} dated only to a day or month "
                  "reaching outside the dates not shown")
         note = f"{note} · {words}" if note else words
-    frame = select_rows(frame, filter_state)
+    matching = frame[filter_state.mask(frame)] if filter_state is not None and len(frame) else frame
+    frame = select_rows(matching)
     renderer = FigureRenderer(
         tuple(extent) if extent is not None else _data_extent(frame), page=page, dpi=dpi, title=title,
         source_paths=source_paths, basemap=basemap,
         highlight=filter_state.admin1 if filter_state is not None and filter_state.admin1 else (),
         legend_rows=legend_rows(frame))
-    fig = renderer.draw(frame, filter_state, note=note, classes=classes)
+    fig = renderer.draw(frame, filter_state, note=note, classes=classes, unlocated=len(matching) - len(frame))
     if out is not None:
         save_figure(fig, out)
     return fig
@@ -854,7 +1084,7 @@ def render_figure(
 
 def legend_rows(frame: pd.DataFrame) -> int:
     """Rows of the longest legend section for ``frame`` (what a portrait page keeps room for)."""
-    return max((len(rows) for _, rows in _legend_sections(frame)), default=0)
+    return max((len(rows) for _, rows in _legend_sections(frame, settlement_halo=True)), default=0)
 
 
 def save_figure(fig: Figure, out: str | os.PathLike, *, dpi: float | None = None) -> Path:
@@ -865,7 +1095,7 @@ def save_figure(fig: Figure, out: str | os.PathLike, *, dpi: float | None = None
     if fmt is None:
         raise DataError(f"{out}: figures are saved as {', '.join(FIGURE_FORMATS)}; the suffix says otherwise")
     info = getattr(fig, "mapviewer_info", {})
-    metadata = {"Title": fig.texts[0].get_text() if fig.texts else None}
+    metadata = {"Title": info.get("title") or (fig.texts[0].get_text() if fig.texts else None)}
     if fmt == "png":
         metadata["Description"] = info.get("description")
         metadata["Software"] = "mapviewer"

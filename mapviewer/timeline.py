@@ -29,19 +29,20 @@ from PySide6.QtWidgets import (
 )
 
 from geodata.errors import DataError
-from geodata.style import CLASS_STYLE, OUTCOME_STYLE, outcome_colour
+from geodata.style import CLASS_STYLE, OUTCOME_STYLE
 from geodata.timeline import Histogram, TimelineIndex, choose_bin, date_range_ns, frame_filter
-from mapviewer.playback import Playback, PlaybackControls
+from mapviewer.playback import BASE_FPS, Playback, PlaybackControls
 
+# From the one style table: class colours there are distinct from every outcome colour.
 _STACK_COLOURS = {
-    "outcome": [QColor(outcome_colour(k)) for k in OUTCOME_STYLE],
-    # Classes have shapes, not colours, in the style table: a fixed qualitative set keeps them apart.
-    "class": [QColor(c) for c in ("#0072B2", "#56B4E9", "#332288", "#E69F00", "#882255", "#44AA99",
-                                    "#999933", "#CC79A7", "#7F7F7F")],
+    "outcome": [QColor(s.colour) for s in OUTCOME_STYLE.values()],
+    "class": [QColor(s.colour) for s in CLASS_STYLE.values()],
 }
 _LABELS = {"outcome": [s.label for s in OUTCOME_STYLE.values()],
            "class": [s.label for s in CLASS_STYLE.values()]}
 _AXIS_HEIGHT = 18  # pixels under the bars for the date labels
+#: Frames per second of an exported animation: the playback's (1x = BASE_FPS), within these bounds.
+ANIMATION_FPS = (1.0, 30.0)
 _MIN_SPAN_NS = 6 * 3600 * 10**9  # zooming in stops at six hours across
 
 
@@ -323,6 +324,11 @@ class TimelinePanel(QWidget):
         self.goto_box.setMaximumWidth(190)
         self.message = QLabel("")
         self.message.setTextFormat(Qt.TextFormat.PlainText)  # quotes typed text and file names: never rich text
+        # What the bar colours mean for the current stacking (only categories with events).
+        self.legend = QLabel("")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.legend.setObjectName("timeline-legend")
         self.export_button = QPushButton("Export animation…")
         self.reset_button = QPushButton("All dates", toolTip="Show every date and clear the date range")
 
@@ -337,6 +343,7 @@ class TimelinePanel(QWidget):
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)
         layout.addLayout(top)
+        layout.addWidget(self.legend)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.controls)
 
@@ -361,11 +368,13 @@ class TimelinePanel(QWidget):
         self.index = TimelineIndex.from_frame(self.state.frame, self.tz)
         self._mask_key = None
         self._refresh_mask()
+        self._update_legend()
         self.fit()
 
     def _on_filter_changed(self) -> None:
         if self._refresh_mask():
             self.playback.invalidate()
+            self._update_legend()
         self.view.update()
 
     def _refresh_mask(self) -> bool:
@@ -443,7 +452,23 @@ class TimelinePanel(QWidget):
     def _on_stack_changed(self) -> None:
         self.by = self.stack_box.currentData()
         self._cache.clear()
+        self._update_legend()
         self.view.update()
+
+    def legend_items(self) -> list[tuple[str, str]]:
+        """(label, "#rrggbb") of each category the bars show now, in stacking order."""
+        hist = self.histogram("month")
+        if hist is None or not len(hist.counts):
+            return []
+        present = hist.counts.sum(axis=0) > 0
+        return [(label, colour.name()) for label, colour, shown in
+                zip(_LABELS[self.by], _STACK_COLOURS[self.by], present) if shown]
+
+    def _update_legend(self) -> None:
+        swatches = [f'<span style="color:{colour}">&#9632;</span>&nbsp;{html.escape(label)}'
+                    for label, colour in self.legend_items()]
+        self.legend.setText("&nbsp;&nbsp; ".join(swatches))
+        self.legend.setVisible(bool(swatches))
 
     # -- animation export -----------------------------------------------------
     def _on_export(self) -> None:
@@ -466,8 +491,16 @@ class TimelinePanel(QWidget):
             filter_state = filter_state.replace(start=None, end=None)
         return {"frame": self.state.frame, "out": out, "filter_state": filter_state, "step": self.playback.step,
                 "window": self.playback.window, "cumulative": self.playback.cumulative,
-                "skip_empty": self.playback.skip_empty, "fmt": None, "title": "Strike events",
-                "page": "slide-16:9", "dpi": self.animation_dpi}
+                "skip_empty": self.playback.skip_empty, "fmt": None, "title": self._figure_title(),
+                "page": "slide-16:9", "dpi": self.animation_dpi, "fps": self.animation_fps()}
+
+    def animation_fps(self) -> float:
+        """Frames per second matching the playback speed (1x plays BASE_FPS frames a second)."""
+        return min(max(BASE_FPS * self.playback.speed, ANIMATION_FPS[0]), ANIMATION_FPS[1])
+
+    def _figure_title(self) -> str:
+        """The title last given for figures in this window (the main window holds it), else the default."""
+        return getattr(self.window(), "figure_title", "") or "Strike events"
 
     def export_animation(self, out: str) -> None:
         """Export in a worker thread with a progress dialog that can cancel."""

@@ -73,6 +73,10 @@ def detect_format(path: str | Path) -> str:
     except OSError as exc:
         raise DataError(f"{p}: cannot be read ({exc.strerror or exc})") from exc
     for fmt in formats():
+        if fmt.generic and head.startswith(b"PK\x03\x04"):
+            # a zip no specific format claimed: its bytes are not a text table
+            raise DataError(f"{p}: {_zip_trouble(p)}: damaged or not an Excel workbook "
+                            "(save it again as .xlsx, or as CSV)")
         try:
             if fmt.sniff(p, head):
                 return fmt.name
@@ -86,6 +90,18 @@ def detect_format(path: str | Path) -> str:
     what = "binary content" if b"\x00" in head else "content"
     raise DataError(f"{p}: {what} not in a format this program reads "
                     "(CSV/TSV, Excel .xlsx, GeoJSON, GeoPackage, Shapefile, ACLED)")
+
+
+def _zip_trouble(p: Path) -> str:
+    """What is wrong with a file that starts like a zip archive (as .xlsx files do)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "zip content that cannot be opened"
+    return "a zip archive holding no workbook" + ("" if names else " (it is empty)")
 
 
 def read_incidents(

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geodata.munitions import find_munitions, may_name_munitions
-from geodata.normalize import outcomes_named_column
+from geodata.normalize import outcome_words, outcomes_named_column
 from geodata.readers.columns import header_key
 from geodata.report import LoadReport, LoadResult
 
@@ -77,8 +77,9 @@ def _code_text(values: pd.Series) -> pd.Series:
     return text.str.replace(r"\.0$", "", regex=True)
 
 
-def _from_notes(notes: pd.Series, kinds: np.ndarray) -> tuple[list[object], list[object], list[object]]:
-    """Munition, class and outcome named in each event's notes (vectorised where it can be)."""
+def _from_notes(notes: pd.Series, kinds: np.ndarray) -> tuple[list[object], list[object], list[object], np.ndarray]:
+    """Munition, class and outcome named in each event's notes (vectorised where it can be), and
+    which notes say an interception failed ("Kh-22 not intercepted")."""
     strike = kinds == "strike"
     text = notes.astype("str").where(notes.notna()) if len(notes) else pd.Series([], dtype="str")
     candidates = may_name_munitions(text) & strike if len(text) else np.zeros(0, bool)
@@ -98,6 +99,7 @@ def _from_notes(notes: pd.Series, kinds: np.ndarray) -> tuple[list[object], list
                 classes[i] = cls
     named = outcomes_named_column(text) if len(text) else {}
     outcomes = np.full(len(text), "unknown", dtype=object)
+    failed = named.pop("failed", np.zeros(len(text), bool))
     if named:
         count = sum(v.astype(int) for v in named.values())
         for outcome in ("impact", "intercepted", "deviated"):
@@ -105,7 +107,26 @@ def _from_notes(notes: pd.Series, kinds: np.ndarray) -> tuple[list[object], list
         # debris wins: "debris of a shot-down drone fell" is a debris event; several others
         # ("most intercepted, one hit") leave the notes unable to tell
         outcomes[named["debris"]] = "debris"
-    return munitions, classes, outcomes.tolist()
+        # a failed interception is an impact only when the notes clearly say it hit
+        outcomes[failed & (outcomes != "impact")] = "unknown"
+    return munitions, classes, outcomes.tolist(), failed
+
+
+def _say_outcomes(notes: pd.Series, outcomes: list[object], failed: np.ndarray, rows: np.ndarray,
+                  column: str | None, report: LoadReport) -> None:
+    """Each outcome read from the notes is said on its row, with the words it was read from:
+    nothing is read as intercepted (or anything else) silently."""
+    values = notes.tolist()
+    for i in np.flatnonzero(failed | (np.array(outcomes, dtype=object) != "unknown")):
+        text, outcome = str(values[i]), outcomes[i]
+        if failed[i]:
+            words = outcome_words(text, "failed")
+            hit = f", then {outcome_words(text, 'impact')!r}" if outcome == "impact" else ""
+            how = (f"outcome {words!r}{hit} read as {outcome} (from the notes: an interception that failed or "
+                   "did not happen is never read as intercepted)")
+        else:
+            how = f"outcome {outcome_words(text, outcome)!r} read as {outcome} (from the notes)"
+        report.add(int(rows[i]), column, how, "warning")
 
 
 def transform(table: pd.DataFrame, rows: np.ndarray, report: LoadReport) -> tuple[pd.DataFrame, np.ndarray]:
@@ -123,7 +144,8 @@ def transform(table: pd.DataFrame, rows: np.ndarray, report: LoadReport) -> tupl
         report.rows_rejected += int((~strike).sum())
         table, rows, kinds = table[strike].reset_index(drop=True), rows[strike], kinds[strike]
     notes = col("notes")
-    munitions, classes, outcomes = _from_notes(notes, kinds)
+    munitions, classes, outcomes, failed = _from_notes(notes, kinds)
+    _say_outcomes(notes, outcomes, failed, rows, by_key.get("notes"), report)
     tp, gp = _code_text(col("time_precision")), _code_text(col("geo_precision"))
     geo = gp.map(_GEO_PRECISION)
     out = pd.DataFrame({

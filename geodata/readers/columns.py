@@ -8,9 +8,10 @@ from typing import NamedTuple
 from geodata.errors import DataError
 from geodata.schema import CANONICAL_COLUMNS
 
-#: Every name a column may be mapped to (``time`` is a separate time-of-day column).
+#: Every name a column may be mapped to (``time`` is a separate time-of-day column;
+#: ``coordinates`` one column holding "latitude, longitude", e.g. "50.45, 30.52").
 TARGETS = tuple(c for c in CANONICAL_COLUMNS if c != "geometry") + (
-    "latitude", "longitude", "munition_class", "time", "wkt",
+    "latitude", "longitude", "coordinates", "munition_class", "time", "wkt",
 )
 
 
@@ -38,6 +39,12 @@ NAMES: dict[str, Names] = {
     "latitude": Names(("lat", "latitude", "y", "lat_dd", "широта"), ("широт", "latitude", "lat")),
     "longitude": Names(("lon", "lng", "long", "longitude", "x", "lon_dd", "довгота", "долгота"),
                        ("довгот", "долгот", "longitude", "lon", "lng")),
+    # one cell holding both ("50.45, 30.52"); used only when there are no latitude/longitude columns
+    "coordinates": Names(("coordinates", "coordinate", "coords", "coord", "latlon", "latlong", "latlng", "lat_lon",
+                          "lat_long", "lat_lng", "lat,lon", "lat,_lon", "lat,long", "lat,_long", "lat,lng", "lat,_lng",
+                          "lat/lon", "lat/long", "lat/lng", "lat;lon", "lat;_lon", "latitude,_longitude",
+                          "latitude/longitude", "gps", "gps_coordinates", "geo_coordinates", "координати",
+                          "координаты", "gps_координати", "gps_координаты")),
     "source_url": Names(("source_url", "url", "link", "links", "source_link", "посилання", "ссылка", "ссылки"),
                         ("url", "посилан", "ссылк", "link", "http")),
     "location": Names(("location", "place", "settlement", "city", "town", "locality", "place_name",
@@ -72,7 +79,7 @@ NAMES: dict[str, Names] = {
 }
 # (Shapefile field names are cut to 10 characters: occurred_a, time_preci, geo_precis, munition_c.)
 _LOOKUP = {name: target for target, names in NAMES.items() for name in names.exact}
-_COORDS = ("latitude", "longitude", "wkt")
+_COORDS = ("latitude", "longitude", "coordinates", "wkt")
 
 
 def _listed(names: Sequence[object], limit: int = 40) -> str:
@@ -143,6 +150,11 @@ def map_headers(
             continue
         mapping[header] = target
         taken.add(target)
+    if {"latitude", "longitude", "coordinates"} <= taken:
+        # separate columns win; the combined one, unless asked for, stays an extra column
+        for header, target in list(mapping.items()):
+            if target == "coordinates" and header not in wanted:
+                del mapping[header]
     if "time" in taken and "occurred_at" not in taken:
         # a lone "time" column holds the whole date and time
         for header, target in mapping.items():
@@ -168,7 +180,7 @@ def require(mapping: Mapping[str, str], headers: Sequence[str], *, path: str, co
     """Raise MissingColumnsError when the columns needed to place an event in time and space are absent."""
     targets = set(mapping.values())
     missing: list[str] = []
-    if coordinates and not {"latitude", "longitude"} <= targets and "wkt" not in targets:
+    if coordinates and not {"latitude", "longitude"} <= targets and not {"wkt", "coordinates"} & targets:
         missing = [t for t in ("latitude", "longitude") if t not in targets]
     if "occurred_at" not in targets:
         missing.append("occurred_at")
@@ -178,7 +190,7 @@ def require(mapping: Mapping[str, str], headers: Sequence[str], *, path: str, co
     if "latitude" in missing or "longitude" in missing:
         coords = [t for t in missing if t != "occurred_at"]
         looked.append(f"no {' or '.join(coords)} column found (looked for lat/latitude/y/широта "
-                      "and lon/lng/long/longitude/x/довгота/долгота)")
+                      "and lon/lng/long/longitude/x/довгота/долгота, or one coordinates/latlon/координати column)")
     if "occurred_at" in missing:
         looked.append("no date column found (looked for date/datetime/occurred_at/event_date/дата)")
     raise MissingColumnsError(

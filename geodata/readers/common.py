@@ -40,9 +40,14 @@ def finish(
     tz: str = DEFAULT_TZ,
     dayfirst: bool | None = None,
     region: tuple[float, float, float, float] | None = None,
+    geocode: bool = True,
     **_ignored: object,
 ) -> LoadResult:
-    """Rename mapped columns to canonical names, join date and time columns, check every row."""
+    """Rename mapped columns to canonical names, join date and time columns, check every row.
+
+    ``geocode=False`` rejects rows without coordinates instead of placing them at the place
+    their location names (see :func:`geodata.normalize.build_frame`).
+    """
     labels = {target: header for header, target in mapping.items()}
     renames = dict(mapping)
     # an unmapped column named like a canonical one (another header took that role) keeps its
@@ -63,7 +68,7 @@ def finish(
         raw = _geometry_from_wkt(raw, labels.get("wkt", "wkt"), rows, report)
         labels["geometry"] = labels.pop("wkt", "wkt")
     frame = build_frame(raw, report, rows=rows, tz=tz, dayfirst=dayfirst, id_prefix=path.stem,
-                        labels=labels, region=region)
+                        labels=labels, region=region, geocode=geocode)
     # file-level findings first, then row by row (stable: a row's findings keep their order)
     report.problems.sort(key=lambda q: (q.row is not None, q.row or 0))
     report.check()

@@ -169,7 +169,7 @@ def read_delimited(
     # no quote in the first megabyte: the file does not quote, so no value holds a line break
     # (if one did after all, Arrow finds records of the wrong length and the exact reader takes over)
     quoted = '"' in text
-    table, rows = _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted)
+    table, rows = _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted, encoding is not None)
     if table is None and encoding is None and enc == "utf-8":
         # Arrow may have stopped at invalid UTF-8 past the head: judge the whole file
         whole = detect_encoding(p, head, whole=True)
@@ -196,7 +196,7 @@ def _drop_blank(table: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np
     return table, rows
 
 
-def _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted: bool):
+def _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted: bool, given: bool = False):
     """Arrow's multithreaded reader; None when it cannot split the file into whole records.
 
     Any record with the wrong number of fields makes Arrow fail, and the exact reader
@@ -215,8 +215,11 @@ def _read_arrow(p, enc, delim, header, columns, lat, lon, transform, quoted: boo
         try:
             source = io.BytesIO(p.read_bytes().decode(enc).encode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise DataError(f"{p}: text is not {enc} either (byte {exc.start} cannot be decoded); "
-                            "pass encoding=") from exc
+            # detected: not UTF-8 and the Windows-1251 guess failed too (or a BOM named an encoding)
+            tried = "UTF-8 nor Windows-1251" if enc == "cp1251" and not given else repr(enc)
+            raise DataError(f"{p}: the text is not {tried} (byte {exc.start} cannot be decoded); "
+                            "name its encoding: mapviewer inspect --encoding NAME, "
+                            "read_incidents(..., encoding=NAME)") from exc
     try:
         table = pacsv.read_csv(
             source,

@@ -77,6 +77,8 @@ def read_vector(
         except Exception as exc:
             raise DataError(f"{p}: coordinates in {gdf.crs.name} cannot be converted to longitude/latitude") from exc
     headers = [c for c in gdf.columns if c != gdf.geometry.name]
+    if not len(gdf) and not headers:  # nothing to map columns of: say so rather than list no columns
+        raise DataError(f"{p}: no features (the {format_name} file holds no events)")
     mapping = map_headers(headers, path=str(p), columns=columns, coordinates=False)
     require(mapping, headers, path=str(p), coordinates=False)
     table = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf

@@ -22,16 +22,19 @@ def test_weapon_column_named_zasib_is_read_as_the_munition(tmp_path):
     result = geodata.read_incidents(_write(tmp_path))
     frame = result.frame
     # "Засіб" (the weapon used) is the munition column: names resolve to the catalogue.
-    assert list(frame["munition"]) == ["3M-14 Kalibr", "9M723 Iskander-M"]
-    assert list(frame["munition_class"].astype(str)) == ["cruise missile", "ballistic missile"]
+    assert list(frame["munition"]) == ["3M-14 Kalibr", "9M723 Iskander-M", "Shahed-136"]
+    assert list(frame["munition_class"].astype(str)) == ["cruise missile", "ballistic missile", "loitering munition"]
     assert "Засіб" not in frame.columns
 
 
 def test_bad_rows_are_listed_with_their_row_numbers(tmp_path):
     report = geodata.read_incidents(_write(tmp_path)).report
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (4, 2, 2)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (4, 3, 1)
     errors = {p.row for p in report.problems if p.severity == "error"}
-    assert errors == {4, 5}  # the header is row 1
+    assert errors == {4}  # the header is row 1
+    # the row with no coordinates is placed at the town it names, and says so
+    placed = [p.message for p in report.warnings if p.row == 5 and p.column == "Населений пункт"]
+    assert placed == ["no coordinates: placed at Lviv (settlement precision) from location 'Львів'"]
 
 
 def test_mapping_form_suggests_hour_and_weapon_columns():

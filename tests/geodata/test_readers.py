@@ -128,7 +128,7 @@ def test_bad_rows_are_rejected_by_row_and_column(tmp_path: Path) -> None:
                  + "e3,,50.45,30.52,KN-23,hit,,,Kyiv\n"
                  + "e4,31/02/2024,50.45,30.52,KN-23,hit,,,Kyiv\n"
                  + "e5,2024-06-02,abc,30.52,KN-23,hit,,,Kyiv\n"
-                 + "e6,2024-06-02,,,KN-23,hit,,,Kyiv\n"
+                 + "e6,2024-06-02,,,KN-23,hit,,,\n"  # no place name either (with one, it is placed)
                  + "e7,2024-06-02,50.45,230.5,KN-23,hit,,,Kyiv\n")
     result = read_incidents(path)
     report = result.report

@@ -13,7 +13,7 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from geodata import CANONICAL_COLUMNS, DataError, read_incidents
-from geodata.readers import detect_format
+from geodata.readers import MissingColumnsError, detect_format
 
 CSV = (
     "event_id,occurred_at,latitude,longitude,location,admin1,geo_precision,munition,outcome,killed,injured,"
@@ -195,9 +195,10 @@ def test_forced_format_reads_acled_as_plain_table(tmp_path) -> None:
     result = read_incidents(path, format="csv", columns={"event_date": "occurred_at"})
     report = result.report
     assert report.format == "csv"
-    # every event kept (no strike filter), but the plain reader does not know '02 June 2024'
-    assert (report.rows_read, report.rows_loaded) == (5, 4)
-    assert [(p.row, p.column) for p in report.errors] == [(2, "event_date")]
+    # every event kept (no strike filter); the plain reader reads '02 June 2024' too
+    assert (report.rows_read, report.rows_loaded) == (5, 5)
+    assert not report.errors
+    assert result.frame.loc[2, "occurred_at"] == pd.Timestamp("2024-06-01T21:00Z")
 
 
 def test_damaged_files_raise_data_error(tmp_path) -> None:
@@ -235,3 +236,112 @@ def test_excel_title_rows_and_cells_beyond_the_header(tmp_path) -> None:
     assert list(result.frame.index) == [4]
     assert result.frame["column_5"].tolist() == ["stray note"]  # kept, not dropped
     assert any("Strike report, June" in p.message for p in result.report.warnings)
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+def test_excel_reads_the_first_sheet_with_events_and_says_so(tmp_path) -> None:
+    path = _workbook(tmp_path / "book.xlsx", {
+        "Readme": [["Title", "Author"], ["Strike list", "Analyst"]],
+        "Places": [["date", "notes"], ["2024-06-02", "no coordinates"]],
+        "Events": [["ID", "Date", "Lat", "Lon"], ["k1", "2024-06-02", 50.45, 30.52]],
+        "Archive": [["ID", "Date", "Lat", "Lon"], ["old", "2023-01-01", 50.0, 30.0]],
+    })
+    result = read_incidents(path)
+    assert result.frame["event_id"].tolist() == ["k1"]
+    notes = [p.message for p in result.report.warnings if p.row is None and "sheet" in p.message]
+    assert len(notes) == 1
+    assert "sheet 'Events' read" in notes[0]
+    assert "skipped 'Readme' (no date column and no coordinates or location)" in notes[0]
+    assert "'Places' (no coordinates or location)" in notes[0]
+    assert "not read: 'Archive'" in notes[0]
+    # the sheet option still chooses
+    assert read_incidents(path, sheet="Archive").frame["event_id"].tolist() == ["old"]
+
+
+def test_excel_with_no_usable_sheet_lists_the_sheets(tmp_path) -> None:
+    path = _workbook(tmp_path / "books.xlsx", {
+        "Books": [["Title", "Author"], ["War and Peace", "Tolstoy"]],
+        "Loans": [["Reader", "Due"], ["Ann", "2024-06-02"]],
+    })
+    with pytest.raises(MissingColumnsError) as info:
+        read_incidents(path)
+    message = str(info.value)
+    assert "the file's columns: Title, Author" in message  # the first sheet's, as before
+    assert "'Books': no date column and no coordinates or location" in message
+    assert "'Loans': no date column and no coordinates or location" in message
+    assert "sheet option" in message and "\n" not in message
+    assert info.value.headers == ("Title", "Author")
+
+
+def test_excel_formula_without_a_saved_value_is_reported_per_cell(tmp_path) -> None:
+    # openpyxl saves formulas without a calculated value, like any program that does not calculate
+    path = _workbook(tmp_path / "formulas.xlsx", {"Events": [
+        ["ID", "Date", "Lat", "Lon", "Killed"],
+        ["k1", "2024-06-02", 50.45, 30.52, "=1+1"],
+        ["k2", "=TODAY()", 50.45, 30.52, 0],
+        ["k3", "2024-06-03", 50.45, 30.52, 1],
+    ]})
+    report = read_incidents(path).report
+    formula = [(p.row, p.column, p.severity) for p in report.problems if "formula" in p.message]
+    assert formula == [(2, "Killed", "warning"), (3, "Date", "warning")]
+    assert all("formula with no saved value (save the file in Excel first)" in p.message
+               for p in report.problems if "formula" in p.message)
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)  # k2 has no date: rejected, and said why
+
+
+def test_excel_formula_with_a_saved_value_is_read_silently(tmp_path) -> None:
+    path = _workbook(tmp_path / "saved.xlsx", {"Events": [["ID", "Date", "Lat", "Lon", "Killed"],
+                                                          ["k1", "2024-06-02", 50.45, 30.52, "=1+1"]]})
+    # what Excel does on save: the formula keeps its calculated value beside it
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet"))
+    assert b"<f>1+1</f><v />" in parts[sheet]  # no saved value
+    parts[sheet] = parts[sheet].replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    result = read_incidents(path)
+    assert result.frame["killed"].tolist() == [2]
+    assert not [p for p in result.report.problems if "formula" in p.message]
+
+
+@pytest.mark.parametrize("content", [b"PK\x03\x04garbage", b"PK\x03\x04" + b"garbage " * 200])
+def test_damaged_workbook_is_named_as_such(tmp_path, content: bytes) -> None:
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        read_incidents(path)
+    message = str(info.value)
+    assert str(path) in message and "damaged or not an Excel workbook" in message
+    assert "garbage" not in message and "columns" not in message
+
+
+def test_zip_without_a_workbook_is_not_read_as_text(tmp_path) -> None:
+    import zipfile
+
+    path = tmp_path / "bundle.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("readme.txt", "date,lat,lon\n2024-06-02,50.45,30.52\n")
+    with pytest.raises(DataError, match="a zip archive holding no workbook: damaged or not an Excel workbook"):
+        read_incidents(path)
+
+
+def test_geojson_without_features_says_so(tmp_path) -> None:
+    path = tmp_path / "empty.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_incidents(path)
+    assert str(info.value) == f"{path}: no features (the geojson file holds no events)"

@@ -127,13 +127,14 @@ def test_exactly_the_given_rows_are_written(tmp_path, frame, fmt):
     assert list(back["event_id"]) == ["N-1", "N-2"]
 
 
-def test_csv_is_plain_text_with_iso_utc_times_and_coordinates(tmp_path, frame):
+def test_csv_is_plain_text_with_local_times_and_coordinates(tmp_path, frame):
     path = tmp_path / "out.csv"
     writers.write_csv(frame, path)
     with open(path, encoding="utf-8-sig", newline="") as handle:
         table = list(csv.DictReader(handle))
-    assert table[0]["occurred_at"] == "2025-09-29T22:40:00Z"
-    assert table[1]["occurred_at"] == "2025-09-29T22:41:30.25Z"
+    # wall time in the working zone (Europe/Kyiv, summer time) with its offset: the same instant
+    assert table[0]["occurred_at"] == "2025-09-30T01:40:00+03:00"
+    assert table[1]["occurred_at"] == "2025-09-30T01:41:30.25+03:00"
     assert float(table[0]["latitude"]) == 50.2847123456789
     assert float(table[0]["longitude"]) == 30.3110987654321
     assert table[0]["location"] == "Боярка, Fastiv raion"
@@ -308,3 +309,54 @@ def test_xlsx_control_characters_give_a_message_naming_row_and_column(tmp_path, 
     with pytest.raises(DataError, match=r"out\.xlsx: row 3 \[notes\]: a control character"):
         writers.write_xlsx(frame, path)
     assert _files(tmp_path) == []
+
+
+# -- date-times in the working zone ---------------------------------------------------------
+def _kyiv_day_event(tmp_path) -> gpd.GeoDataFrame:
+    """A day-dated event of 13 March 2022 as the reader makes it from a partner's file."""
+    source = tmp_path / "partner.csv"
+    source.write_text("id;дата;широта;довгота\nk1;13.03.2022;50.45;30.52\nk2;01.07.2022 10:15;50.4;30.5\n",
+                      encoding="utf-8")
+    frame = geodata.read_incidents(str(source)).frame
+    assert frame["occurred_at"].iloc[0] == pd.Timestamp("2022-03-12T22:00Z")  # midnight in Kyiv, in UTC
+    return frame
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_spreadsheet_exports_show_the_local_date_with_its_offset(tmp_path, fmt):
+    frame = _kyiv_day_event(tmp_path)
+    path = tmp_path / f"out.{fmt}"
+    writers.write_incidents(frame, path)
+    if fmt == "csv":
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            shown = [r["occurred_at"] for r in csv.DictReader(handle)]
+    else:
+        sheet = load_workbook(path).active
+        column = [c.value for c in sheet[1]].index("occurred_at")
+        shown = [r[column].value for r in sheet.iter_rows(min_row=2)]
+    # winter (+02:00) and summer (+03:00) offsets; a spreadsheet user sees 13 March, not the 12th
+    assert shown == ["2022-03-13T00:00:00+02:00", "2022-07-01T10:15:00+03:00"]
+    back = geodata.read_incidents(str(path)).frame
+    assert back["occurred_at"].tolist() == frame["occurred_at"].tolist()
+    assert back["time_precision"].tolist() == ["day", "exact"]
+
+
+def test_exports_follow_the_working_zone_given(tmp_path):
+    frame = _kyiv_day_event(tmp_path)
+    path = tmp_path / "out.csv"
+    writers.write_csv(frame, path, tz="America/New_York")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        shown = [r["occurred_at"] for r in csv.DictReader(handle)]
+    assert shown == ["2022-03-12T17:00:00-05:00", "2022-07-01T03:15:00-04:00"]
+    assert geodata.read_incidents(str(path)).frame["occurred_at"].tolist() == frame["occurred_at"].tolist()
+    with pytest.raises(DataError, match="unknown time zone"):
+        writers.write_csv(frame, tmp_path / "bad.csv", tz="Mars/Olympus")
+    assert not (tmp_path / "bad.csv").exists()
+
+
+def test_geojson_keeps_utc_times(tmp_path):
+    frame = _kyiv_day_event(tmp_path)
+    path = tmp_path / "out.geojson"
+    writers.write_geojson(frame, path)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["features"][0]["properties"]["occurred_at"] == "2022-03-12T22:00:00Z"

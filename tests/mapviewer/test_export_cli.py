@@ -1,11 +1,13 @@
 """``mapviewer export``: batch exports with no window, exit codes and one-line messages."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import imageio.v3 as imageio
 import pytest
 from matplotlib.image import imread
 
@@ -16,6 +18,7 @@ from geodata.writers import write_csv
 from mapviewer.export_cli import run_export
 from mapviewer.figure import PAGES
 from mapviewer.views import ViewSpec, save_view
+from tests.mapviewer.test_figure import svg_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,7 +158,7 @@ def test_animation_formats_go_to_the_timeline_export(sample_csv, tmp_path, capsy
     pytest.importorskip("mapviewer.animation")
     out = tmp_path / "night.gif"
     code, stdout, stderr = run([sample_csv, "--from", "2025-09-28", "--to", "2025-09-30", "--step", "1d",
-                                "--dpi", "30", "-o", out], capsys)
+                                "--dpi", "50", "-o", out], capsys)
     assert code == 0, stderr
     assert out.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
     assert "frames" in stdout
@@ -165,7 +168,7 @@ def test_runs_with_no_display_and_without_qt(sample_csv, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     out = tmp_path / "batch.png"
     code = ("import sys; from mapviewer.export_cli import run_export; "
-            f"status = run_export([{str(sample_csv)!r}, '--dpi', '40', '-o', {str(out)!r}]); "
+            f"status = run_export([{str(sample_csv)!r}, '--dpi', '50', '-o', {str(out)!r}]); "
             "sys.exit(status or (3 if 'PySide6' in sys.modules else 0))")
     result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
                             timeout=180)
@@ -177,3 +180,140 @@ def test_runs_with_no_display_and_without_qt(sample_csv, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "mapviewer export: error: bad date for --from: 'someday' (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"]
+
+
+# -- audited gaps -------------------------------------------------------------------------------
+
+def test_munitions_and_classes_named_together_keep_either(sample_csv, sample, tmp_path, capsys):
+    out = tmp_path / "either.csv"
+    code, _, stderr = run([sample_csv, "--munition", "KN-23", "--munition", "cruise missile", "-o", out], capsys)
+    assert code == 0, stderr
+    back = geodata.read_incidents(str(out)).frame
+    expected = sample[(sample["munition"] == "KN-23") | (sample["munition_class"] == "cruise missile")]
+    assert len(expected) > 0 and (sample["munition"] == "KN-23").any()
+    assert sorted(back["event_id"]) == sorted(expected["event_id"])
+
+
+def test_drones_means_the_loitering_munition_class(sample_csv, sample, tmp_path, capsys):
+    for word in ("drones", "Drone"):
+        out = tmp_path / f"{word}.csv"
+        code, _, stderr = run([sample_csv, "--munition", word, "-o", out], capsys)
+        assert code == 0, stderr
+        back = geodata.read_incidents(str(out)).frame
+        expected = sample[sample["munition_class"] == "loitering munition"]
+        assert len(expected) > 0 and sorted(back["event_id"]) == sorted(expected["event_id"])
+
+
+def test_an_unknown_munition_is_told_the_class_names(sample_csv, tmp_path, capsys):
+    status, _, stderr = run([sample_csv, "--munition", "Tomahawk", "-o", tmp_path / "x.csv"], capsys)
+    assert status == 2 and stderr.count("\n") == 1
+    assert "cruise missile" in stderr and "loitering munition" in stderr and "drones" in stderr
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--dpi", "-5", "-o", "x.png"], "bad --dpi"),
+    (["--dpi", "0", "-o", "x.png"], "bad --dpi 0"),
+    (["--dpi", "5000", "-o", "x.png"], "use 50 to 1200"),
+    (["--dpi", "49", "-o", "x.gif"], "bad --dpi 49"),
+    (["--format", "csv", "-o", "x.png"], "but --format is csv"),
+    (["--format", "png", "-o", "x.csv"], "but --format is png"),
+    (["--tz", "Mars/Olympus", "-o", "x.csv"], "unknown time zone"),
+    (["--from", "2025-09-30T01:00", "--to", "2025-09-29", "-o", "x.csv"], "after --to"),
+    (["--fps", "0", "-o", "x.gif"], "bad --fps"),
+])
+def test_more_bad_options_give_one_line_and_exit_2(sample_csv, tmp_path, capsys, argv, words):
+    argv = [sample_csv] + [str(tmp_path / a) if a.startswith("x.") else a for a in argv]
+    status, _, stderr = run(argv, capsys)
+    assert status == 2, stderr
+    assert words in stderr
+    assert stderr.count("\n") == 1 and stderr.startswith("mapviewer export: error:")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_time_on_the_day_a_bare_to_date_ends_is_before_it(sample_csv, sample, tmp_path, capsys):
+    out = tmp_path / "night.csv"
+    code, _, stderr = run([sample_csv, "--from", "2025-09-29T01:00", "--to", "2025-09-29", "-o", out], capsys)
+    assert code == 0, stderr
+    back = geodata.read_incidents(str(out)).frame
+    expected = sample[FilterState(start=dt.datetime(2025, 9, 29, 1, 0), end=dt.date(2025, 9, 29)).mask(sample)]
+    assert sorted(back["event_id"]) == sorted(expected["event_id"])
+
+
+def test_a_missing_suffix_is_added_from_the_format(sample_csv, tmp_path, capsys):
+    code, stdout, stderr = run([sample_csv, "--format", "csv", "-o", tmp_path / "extract"], capsys)
+    assert code == 0, stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["extract.csv"]
+    assert f"wrote {tmp_path / 'extract.csv'}" in stdout
+    assert (tmp_path / "extract.csv").read_text(encoding="utf-8-sig").startswith("event_id")
+
+
+def test_a_folder_given_as_data_is_called_a_folder(tmp_path, capsys):
+    status, _, stderr = run([tmp_path, "-o", tmp_path / "x.csv"], capsys)
+    assert status == 1 and "is a folder" in stderr and "not found" not in stderr and stderr.count("\n") == 1
+
+
+def test_a_view_supplies_title_page_and_map_size(sample_csv, tmp_path, capsys, monkeypatch):
+    import types
+
+    import mapviewer.views
+
+    view = tmp_path / "view.json"
+    save_view(view, ViewSpec(data=(str(sample_csv),), center=(50.45, 30.52), zoom=9))
+    plain = mapviewer.views.load_view(view)
+    # Views with a title, a page and the map's size (newer view files): read through getattr.
+    richer = types.SimpleNamespace(**{f: getattr(plain, f) for f in ("data", "filter", "basemap", "center", "zoom")},
+                                   title="Title from the view", page="A4-portrait", size=(400, 300))
+    monkeypatch.setattr(mapviewer.views, "load_view", lambda path: richer)
+    out = tmp_path / "from_view.svg"
+    code, _, stderr = run(["--view", view, "-o", out], capsys)
+    assert code == 0, stderr
+    assert "Title from the view" in svg_texts(out)
+    assert _page_pt(out) == pytest.approx((PAGES["A4-portrait"][0] * 72, PAGES["A4-portrait"][1] * 72), abs=1)
+    # The map area is the view's 400 x 300 pixels at zoom 9, not 1024 x 768: a smaller scale bar.
+    small = _scale_km(out)
+    code, _, stderr = run(["--view", view, "--title", "Given here", "--page", "A4-portrait", "-o", out], capsys)
+    assert code == 0, stderr
+    assert "Given here" in svg_texts(out)
+    richer.size = None
+    code, _, stderr = run(["--view", view, "-o", out], capsys)
+    assert code == 0, stderr
+    assert _scale_km(out) > small
+
+
+def _page_pt(svg) -> tuple[float, float]:
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(svg).getroot()
+    return float(root.get("width").removesuffix("pt")), float(root.get("height").removesuffix("pt"))
+
+
+def _scale_km(svg) -> float:
+    return float(next(t for t in svg_texts(svg) if t.endswith(" km")).split()[0])
+
+
+def test_the_figure_says_how_many_matching_events_lie_outside_the_view(sample_csv, sample, tmp_path, capsys):
+    view = tmp_path / "kyiv.json"
+    save_view(view, ViewSpec(data=(str(sample_csv),), center=(50.45, 30.52), zoom=9))
+    out, csv = tmp_path / "kyiv.svg", tmp_path / "kyiv.csv"
+    assert run(["--view", view, "-o", csv], capsys)[0] == 0
+    rows = len(geodata.read_incidents(str(csv)).frame)
+    code, _, stderr = run(["--view", view, "-o", out], capsys)
+    assert code == 0, stderr
+    texts = svg_texts(out)
+    shown = int(next(t for t in texts if t.endswith(" shown")).split()[0].replace(",", ""))
+    assert shown < rows
+    words = " ".join(texts)
+    assert f"{rows:,} matching events, {rows - shown:,} outside the map area" in words
+
+
+def test_animation_can_leave_out_empty_frames(tmp_path, capsys):
+    from tests.mapviewer.test_timeline_animation import three_days
+
+    data = tmp_path / "three.csv"
+    write_csv(three_days(), data)
+    counts = []
+    for extra in ([], ["--skip-empty"]):
+        code, stdout, stderr = run([data, "--step", "1d", "--dpi", "50", *extra, "-o", tmp_path / "a.gif"], capsys)
+        assert code == 0, stderr
+        counts.append(len(imageio.imread(tmp_path / "a.gif", index=None)))
+    assert counts == [3, 2]  # 2 May has no event

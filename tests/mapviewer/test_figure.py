@@ -248,7 +248,7 @@ def test_filter_description_in_words():
     frame = events([(30.5, 50.4, *KN23, "impact", "exact", "2025-06-01T22:30Z"),  # 2 Jun in Kyiv
                     (30.5, 50.4, *KN23, "impact", "exact", "2025-06-05T10:00Z")])
     assert describe_filter(FilterState(munition_classes={"ballistic missile"}), frame) == (
-        "all dates (2 Jun 2025 – 5 Jun 2025) · ballistic missile · all outcomes")
+        "all dates (2 Jun 2025 – 5 Jun 2025) · ballistic missiles · all outcomes")
 
 
 def test_fingerprint_follows_data_bytes_and_filters(tmp_path):
@@ -278,3 +278,103 @@ def test_an_oblast_filter_outlines_that_oblast(tmp_path):
     plain = tmp_path / "plain.svg"
     render_figure(frame, out=plain)
     assert 'id="selected-oblast"' not in plain.read_text(encoding="utf-8")
+
+
+# -- audited gaps -------------------------------------------------------------------------------
+
+def test_events_outside_the_map_area_are_counted_on_the_figure(tmp_path):
+    inside = [(30.4 + 0.05 * i, 50.4, *KN23, "impact", "exact", "2025-06-10T01:00Z") for i in range(3)]
+    outside = [(36.2, 49.9, *SHAHED, "intercepted", "exact", "2025-06-10T01:00Z")] * 2  # Kharkiv
+    out = tmp_path / "kyiv.svg"
+    render_figure(events(inside + outside), out=out, extent=(30.0, 50.0, 31.0, 50.8))
+    texts = svg_texts(out)
+    assert "3 events shown" in texts
+    assert "5 matching events, 2 outside the map area" in " ".join(texts)
+    render_figure(events(inside), out=out, extent=(30.0, 50.0, 31.0, 50.8))
+    assert "outside the map area" not in " ".join(svg_texts(out))
+
+
+def _stamp(path) -> str:
+    return next(t for t in svg_texts(path) if t.startswith("fingerprint ")).split()[1]
+
+
+def test_fingerprint_tells_apart_filters_the_words_shorten_and_map_areas(tmp_path):
+    names = [f"M-{i}" for i in range(10)]
+    frame = events([(30.4 + 0.02 * i, 50.4, name, "cruise missile", "impact", "exact", "2025-06-10T01:00Z")
+                    for i, name in enumerate(names)])
+    six, seven = FilterState(munitions=names[:6] + ["X-1"]), FilterState(munitions=names[:6] + ["X-2"])
+    stamps = []
+    for state, extent in ((six, (30.0, 50.0, 31.0, 50.8)), (seven, (30.0, 50.0, 31.0, 50.8)),
+                          (six, (29.0, 49.5, 32.0, 51.0))):
+        out = tmp_path / f"f{len(stamps)}.svg"
+        render_figure(frame, filter_state=state, out=out, extent=extent, basemap=False)
+        stamps.append(_stamp(out))
+    assert len(set(stamps)) == 3
+    # The same filters however built (list or set, any order) give the same fingerprint.
+    out = tmp_path / "again.svg"
+    render_figure(frame, filter_state=FilterState(munitions=list(reversed(sorted(six.munitions)))), out=out,
+                  extent=(30.0, 50.0, 31.0, 50.8), basemap=False)
+    assert _stamp(out) == stamps[0]
+
+
+def test_fingerprint_function_hashes_every_filter_field(tmp_path):
+    data = tmp_path / "a.csv"
+    data.write_text("one", encoding="utf-8")
+    a = fingerprint([data], filter_state=FilterState(munitions={f"M-{i}" for i in range(7)}))
+    b = fingerprint([data], filter_state=FilterState(munitions={f"M-{i}" for i in range(6)} | {"M-9"}))
+    assert a != b
+    assert fingerprint([data], filter_state=FilterState(), extent=(30, 50, 31, 51)) != fingerprint(
+        [data], filter_state=FilterState(), extent=(30, 50, 31, 51.5))
+
+
+LONG_TITLE = ("Нічна атака на Київ: балістичні ракети KN-23, крилаті ракети Х-101 та ударні дрони — "
+              "перевірені місця влучань і уламків.")
+
+
+def test_a_long_title_wraps_between_the_margins_above_the_map(tmp_path):
+    assert len(LONG_TITLE) == 120
+    frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    state = FilterState(munitions={"KN-23", "Kh-101", "Shahed-136", "Kalibr", "Iskander-M"}, text="вибух",
+                        admin1={"Kyivska oblast", "Kyiv", "Chernihivska oblast", "Zhytomyrska oblast"})
+    dpi = 60
+    out = tmp_path / "portrait.png"
+    fig = render_figure(frame, filter_state=state, title=LONG_TITLE, page="A4-portrait", dpi=dpi, out=out,
+                        basemap=False)
+    width, height = PAGES["A4-portrait"]
+    margin = 0.35 * dpi
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    title = next(t for t in fig.texts if t.get_gid() == "title")
+    subtitle = next(t for t in fig.texts if t.get_gid() == "subtitle")
+    map_top = next(a for a in fig.axes if a.get_label() == "map").get_window_extent(renderer).y1
+    for text in (title, subtitle):
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= margin - 1 and box.x1 <= width * dpi - margin + 1, text.get_gid()
+        assert box.y0 > map_top and box.y1 <= height * dpi - margin + 1, text.get_gid()
+    assert subtitle.get_window_extent(renderer).y1 < title.get_window_extent(renderer).y0
+    assert title.get_text().replace("\n", " ") == LONG_TITLE  # wrapped, nothing cut
+    # In the PNG: nothing drawn in the right margin beside the title and subtitle.
+    image = read_png(out)
+    band = image[: round(height * dpi - map_top), round(width * dpi - margin) + 1:]
+    assert band.min() > 250
+    # In the SVG the title is still text, in lines.
+    svg = tmp_path / "portrait.svg"
+    render_figure(frame, filter_state=state, title=LONG_TITLE, page="A4-portrait", out=svg, basemap=False)
+    lines = [t for t in svg_texts(svg) if len(t) > 3 and t in LONG_TITLE]
+    assert len(lines) >= 2 and " ".join(lines) == LONG_TITLE
+
+
+def test_legend_location_symbols_match_what_the_map_draws(tmp_path):
+    frame = events([(30.52, 50.45, *KN23, "impact", "settlement", "2025-06-01T01:00Z"),
+                    (30.62, 50.40, *KN23, "impact", "region", "2025-06-01T01:00Z")])
+    city = tmp_path / "city.svg"
+    render_figure(frame, out=city, extent=(30.3, 50.3, 30.8, 50.6), basemap=False)
+    svg = city.read_text(encoding="utf-8")
+    # A city map draws a halo around settlement-level events: so does the legend's row.
+    assert svg.count('id="halo-impact') >= 1
+    assert 'id="legend-halo-settlement"' in svg and 'id="legend-halo-region"' in svg
+    assert "Region only" in svg_texts(city) and "Region only (halo)" not in svg_texts(city)
+    country = tmp_path / "country.svg"
+    render_figure(frame, out=country, extent=(22.0, 44.0, 40.5, 52.5), basemap=False)
+    svg = country.read_text(encoding="utf-8")
+    # At country scale only the region-level event has a halo, on the map and in the legend.
+    assert 'id="legend-halo-settlement"' not in svg and 'id="legend-halo-region"' in svg

@@ -16,14 +16,14 @@ _ROWS = [
 ]
 
 
-def test_drones_switched_off_reads_as_the_classes_kept(tmp_path):
+def test_drones_switched_off_reads_as_the_class_left_out(tmp_path):
     frame = events(_ROWS)
     # What the filter panel sets when the drone class is unticked: every other munition in the data.
     kept = FilterState(munitions={"KN-23", "9M723 Iskander-M", "Kh-101", "3M-14 Kalibr", "Kh-22"})
     out = tmp_path / "brief.svg"
     render_figure(frame, filter_state=kept, title="Missiles", page="slide-16:9", out=out)
     subtitle = next(t for t in svg_texts(out) if "all outcomes" in t)
-    assert "ballistic missiles, cruise missiles, Kh-22" in subtitle
+    assert "all munitions except loitering munitions (drones)" in subtitle
     assert "Shahed" not in subtitle and "Lancet" not in subtitle
 
 
@@ -31,3 +31,20 @@ def test_part_of_a_class_is_named_munition_by_munition():
     classes = munition_classes_of(events(_ROWS))
     words = describe_filter(FilterState(munitions={"KN-23", "Kh-101", "3M-14 Kalibr"}), classes=classes)
     assert words == "all dates · cruise missiles, KN-23 · all outcomes"
+
+
+def test_most_of_a_list_kept_is_said_as_what_is_left_out():
+    classes = munition_classes_of(events(_ROWS))
+    all_but_lancet = {name for name, *_ in (r[2:] for r in _ROWS)} - {"Lancet"}
+    assert describe_filter(FilterState(munitions=all_but_lancet), classes=classes) == (
+        "all dates · all munitions except Lancet · all outcomes")
+    assert describe_filter(FilterState(outcomes={"impact", "intercepted", "deviated", "debris"})) == (
+        "all dates · all munitions · all outcomes except unknown")
+    # Classes in plural words; most classes kept: the one left out.
+    from geodata.schema import MUNITION_CLASSES
+
+    no_drones = set(MUNITION_CLASSES) - {"loitering munition"}
+    assert describe_filter(FilterState(munition_classes=no_drones)) == (
+        "all dates · all classes except loitering munitions (drones) · all outcomes")
+    assert describe_filter(FilterState(munition_classes={"ballistic missile", "cruise missile"})) == (
+        "all dates · ballistic missiles, cruise missiles · all outcomes")

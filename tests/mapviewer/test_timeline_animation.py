@@ -151,3 +151,20 @@ def test_each_frame_is_the_print_figure_of_its_window():
         assert np.array_equal(image, expected), label
     # The frames differ where the data do: impacts on 1 May, an empty map on 2 May, interceptions on 3 May.
     assert not np.array_equal(images[0], images[2]) and not np.array_equal(images[1], images[2])
+
+
+def test_the_map_area_holds_the_animated_dates_not_every_date():
+    """An event outside the animated dates is on no frame: it must not widen the map of every frame."""
+    data = three_days()
+    far = data.iloc[[0]].copy()
+    far["event_id"] = pd.array(["FAR"], dtype="string")
+    far["occurred_at"] = pd.to_datetime(["2024-06-20T10:00Z"])
+    far["geometry"] = gpd.points_from_xy([39.5], [45.0], crs="EPSG:4326")
+    with_far = gpd.GeoDataFrame(pd.concat([data, far], ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    state = FilterState(start=dt.date(2024, 5, 1), end=dt.date(2024, 5, 3))
+    for renderer in ("figure", "scatter"):
+        frames = [list(animation_images(frame, filter_state=state, step="1d", dpi=30, renderer=renderer,
+                                        workers=1)[1]) for frame in (data, with_far)]
+        assert len(frames[0]) == len(frames[1]) == 3
+        for a, b in zip(*frames):
+            assert np.array_equal(a, b), renderer

@@ -281,3 +281,62 @@ def test_a_date_range_set_elsewhere_pauses_playback(panel, qtbot):
     panel.state.set_filter(panel.state.filter.replace(start=dt.date(2024, 5, 8), end=dt.date(2024, 5, 9)))
     assert not playback.is_playing
     assert panel.state.filter.start == dt.date(2024, 5, 8)
+
+
+# -- audited gaps -------------------------------------------------------------------------------
+
+def test_animation_takes_the_windows_figure_title_and_the_playback_speed(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    state = AppState()
+    frame = timeline_frame()
+    state.add_dataset("may.csv", frame, LoadReport("may.csv", "csv", len(frame), len(frame), 0))
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panel = TimelinePanel(state)
+    window.setCentralWidget(panel)
+    assert panel.animation_job("a.gif")["title"] == "Strike events"  # no title given yet
+    window.figure_title = "Kyiv, the night of 30 September"  # what Export figure remembers
+    assert panel.animation_job("a.gif")["title"] == "Kyiv, the night of 30 September"
+    fps = {}
+    for speed in (0.25, 1.0, 4.0, 16.0):
+        panel.playback.configure(speed=speed)
+        fps[speed] = panel.animation_job("a.gif")["fps"]
+    assert fps == {0.25: 1.0, 1.0: 2.0, 4.0: 8.0, 16.0: 30.0}
+
+
+def test_class_colours_come_from_the_style_table_and_differ_from_outcome_colours():
+    from geodata.style import CLASS_STYLE, OUTCOME_STYLE
+
+    def rgb(hex_colour):
+        return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+
+    classes = [s.colour for s in CLASS_STYLE.values()]
+    outcomes = [s.colour for s in OUTCOME_STYLE.values()]
+    assert len(set(classes)) == len(classes)
+    for colour in classes:
+        # Never the same colour as an outcome (drones were the "deviated" orange): clearly apart.
+        assert min(np.abs(rgb(colour) - rgb(o)).max() for o in outcomes) >= 50, colour
+
+
+def test_the_panel_shows_a_legend_for_the_current_stacking(panel, qtbot):
+    from geodata.style import CLASS_STYLE, OUTCOME_STYLE
+
+    assert panel.legend.isVisible()
+    items = dict(panel.legend_items())
+    assert items == {OUTCOME_STYLE[o].label: OUTCOME_STYLE[o].colour.lower() for o in ("impact", "intercepted", "debris")}
+    panel.stack_box.setCurrentIndex(panel.stack_box.findData("class"))
+    items = dict(panel.legend_items())
+    assert items == {CLASS_STYLE[c].label: CLASS_STYLE[c].colour.lower()
+                     for c in ("ballistic missile", "loitering munition", "decoy")}
+    assert all(label in panel.legend.text() for label in items)
+    # The legend is drawn: its swatches are on screen in the class colours.
+    image = panel.legend.grab().toImage()
+    seen = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
+    assert CLASS_STYLE["loitering munition"].colour.lower() in seen
+    # The bars use the same colours.
+    bars = panel.view.grab().toImage()
+    seen = {bars.pixelColor(x, y).name() for x in range(0, bars.width(), 2) for y in range(0, bars.height(), 2)}
+    assert CLASS_STYLE["loitering munition"].colour.lower() in seen
+    panel.state.set_filter(FilterState(munition_classes={"decoy"}))
+    assert [label for label, _ in panel.legend_items()] == [CLASS_STYLE["decoy"].label]
