@@ -298,7 +298,7 @@ def export_view_pdf(window) -> None:
 class FigureDialog(QDialog):
     """Title, page preset and format of a print figure."""
 
-    def __init__(self, parent: QWidget | None = None, title: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None, title: str = "", page: str | None = None) -> None:
         from mapviewer.figure import PAGES
 
         super().__init__(parent)
@@ -308,6 +308,8 @@ class FigureDialog(QDialog):
         self.title_edit.setPlaceholderText("Strike events")
         self.page_box = QComboBox()
         self.page_box.addItems(list(PAGES))
+        if page in PAGES:
+            self.page_box.setCurrentText(page)
         self.format_box = QComboBox()
         self.format_box.addItems(["png", "pdf", "svg"])
         form.addRow("Title", self.title_edit)
@@ -348,11 +350,11 @@ def export_figure(window, title: str, page: str, path: str) -> str:
 
 
 def export_figure_dialog(window) -> None:
-    dialog = FigureDialog(window, window.figure_title)
+    dialog = FigureDialog(window, window.figure_title, window.figure_page)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return
     title, page, fmt = dialog.choice()
-    window.figure_title = title
+    window.figure_title, window.figure_page = title, page
     label = next(k for k, v in FIGURE_FILTERS.items() if v == fmt)
     path, _ = ask_save_path(window, "Export figure", _suggest(window, f"figure.{fmt}"), [label])
     if path:

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.map_splitter.setStretchFactor(1, 0)
         self.map_splitter.setCollapsible(0, False)
         self.setCentralWidget(self.map_splitter)
+        self.statusBar()  # made now, so the first message does not shrink the map
 
         self.filter_panel = FilterPanel(state)
         self.table = IncidentTable(state)

@@ -53,6 +53,10 @@ def test_export_figure_uses_title_page_and_filters(window, tmp_path, monkeypatch
     assert "Morning brief" in text
     assert "KN-23 · all outcomes" in text
     assert "4 events shown" in text
+    # the dialog opens next time on the same title and page, and a saved view keeps them
+    assert (window.figure_title, window.figure_page) == ("Morning brief", "slide-16:9")
+    again = export_dialogs.FigureDialog(window, window.figure_title, window.figure_page)
+    assert again.title_edit.text() == "Morning brief" and again.page_box.currentText() == "slide-16:9"
 
 
 def test_write_errors_become_a_message_not_a_crash(window, tmp_path, monkeypatch):
