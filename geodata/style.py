@@ -69,11 +69,6 @@ def outcome_colour(outcome: str) -> str:
     return OUTCOME_STYLE.get(outcome, OUTCOME_STYLE["unknown"]).colour
 
 
-def class_colour(munition_class: str) -> str:
-    """The colour of a munition class where classes are told apart by colour."""
-    return CLASS_STYLE.get(munition_class, CLASS_STYLE["unknown"]).colour
-
-
 def munition_class_named(name: str) -> str | None:
     """The munition class a person means by ``name``, or None.
 

@@ -238,9 +238,11 @@ def animation_images(frame: pd.DataFrame, *, filter_state: FilterState | None = 
     if not windows:
         raise DataError("no events match the filters: nothing to animate")
     base = filter_state.mask(frame, skip="date")
-    times = TimelineIndex.from_frame(frame, filter_state.tz).times
+    index = TimelineIndex.from_frame(frame, filter_state.tz)
+    times = index.times
     # The map holds the events the animation shows: those inside its windows, not those of every date.
-    animated = base & (times >= min(a.value for a, _ in windows)) & (times < max(b.value for _, b in windows))
+    animated = (base & index.valid & (times >= min(a.value for a, _ in windows))
+                & (times < max(b.value for _, b in windows)))
     jobs = []
     for a, b in windows:
         label = describe_window(a, b, filter_state.tz)
@@ -280,9 +282,10 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
     step itself, or everything since the start when ``cumulative``. ``fmt`` is
     ``"gif"`` or ``"mp4"`` (default: from the file suffix). ``extent`` (west,
     south, east, north in degrees) fixes the map area; by default it holds every
-    event the frames show (those of the animated dates, not of every date). ``progress(done, total)`` is called after each
-    frame; ``cancel`` (a callable or an event) stops the export, leaves any
-    earlier file at ``out`` untouched and raises :class:`AnimationCancelled`.
+    event the frames show (those of the animated dates, not of every date).
+    ``progress(done, total)`` is called after each frame; ``cancel`` (a
+    callable or an event) stops the export, leaves any earlier file at ``out``
+    untouched and raises :class:`AnimationCancelled`.
     Bad options raise :class:`DataError`.
 
     Frames are print figures drawn on one reused page (see

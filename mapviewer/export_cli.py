@@ -136,13 +136,17 @@ def _munition_filter(munitions: set[str], classes: set[str], frame) -> dict:
         return {"munitions": munitions, "munition_classes": None}
     if not munitions:
         return {"munitions": None, "munition_classes": classes}
+    if not len(frame):
+        return {"munitions": munitions, "munition_classes": None}
     import geodata.filters
 
-    in_classes = frame["munition_class"].astype(object).isin(classes).to_numpy() if len(frame) else []
-    members = {str(m) for m in frame.loc[in_classes, "munition"].dropna().unique()} if len(frame) else set()
+    in_classes = frame["munition_class"].astype(object).isin(classes).to_numpy()
+    of_classes = frame.loc[in_classes, ["munition", "munition_class"]]
+    members = {str(m) for m in of_classes["munition"].dropna().unique()}
     no_munition = getattr(geodata.filters, "no_munition", None)  # newer filters keep unnamed events by class
     if no_munition is not None:
-        members |= {no_munition(c) for c in classes}
+        unnamed = of_classes.loc[of_classes["munition"].isna().to_numpy(), "munition_class"].astype(object)
+        members |= {no_munition(str(c)) for c in unnamed.unique()}
     return {"munitions": munitions | members, "munition_classes": None}
 
 

@@ -1,12 +1,16 @@
 """Print figures for briefs and reports, drawn with matplotlib (no Qt, no pyplot).
 
 :func:`render_figure` draws a page: title, a subtitle saying the filters and the
-date range in words, the offline basemap, the incidents styled from
+date range in words (both wrapped, and shrunk if need be, to fit between the
+margins above the map), the offline basemap, the incidents styled from
 :mod:`geodata.style` (outcome colour, class marker; uncertain locations hollow,
-region-level ones with a halo), a legend with counts, a scale bar, a north
+region-level ones with a halo, settlement-level ones too where the map is
+large-scale enough; the legend shows the same symbols), a legend with counts
+(and how many matching events lie outside the map area), a scale bar, a north
 arrow, a source line and a short fingerprint that ties the figure to its data
-files and filters. The map is drawn in a Lambert azimuthal equal-area
-projection centred on the map, so distances and north are true at the centre.
+files, every filter field and the map extent. The map is drawn in a Lambert
+azimuthal equal-area projection centred on the map, so distances and north are
+true at the centre.
 
 :class:`FigureRenderer` keeps one page and redraws only what depends on the
 rows (symbols, legend counts, subtitle, footer note, fingerprint): animation

@@ -500,7 +500,8 @@ class TimelinePanel(QWidget):
 
     def _figure_title(self) -> str:
         """The title last given for figures in this window (the main window holds it), else the default."""
-        return getattr(self.window(), "figure_title", "") or "Strike events"
+        return (getattr(self.window(), "figure_title", "") or getattr(self.state, "figure_title", "")
+                or "Strike events")
 
     def export_animation(self, out: str) -> None:
         """Export in a worker thread with a progress dialog that can cancel."""

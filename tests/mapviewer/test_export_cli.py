@@ -317,3 +317,21 @@ def test_animation_can_leave_out_empty_frames(tmp_path, capsys):
         assert code == 0, stderr
         counts.append(len(imageio.imread(tmp_path / "a.gif", index=None)))
     assert counts == [3, 2]  # 2 May has no event
+
+
+def test_a_class_named_with_a_munition_keeps_its_events_naming_no_munition(sample, tmp_path, capsys):
+    import geodata.filters
+
+    if not hasattr(geodata.filters, "no_munition"):
+        pytest.skip("these filters cannot choose events naming no munition")
+    frame = sample.copy()
+    unnamed = frame.index[frame["munition_class"] == "cruise missile"][0]
+    frame.loc[unnamed, "munition"] = None
+    data = tmp_path / "unnamed.csv"
+    write_csv(frame, data)
+    out = tmp_path / "either.csv"
+    code, _, stderr = run([data, "--munition", "KN-23", "--munition", "cruise missile", "-o", out], capsys)
+    assert code == 0, stderr
+    back = geodata.read_incidents(str(out)).frame
+    assert frame.loc[unnamed, "event_id"] in set(back["event_id"])
+    assert len(back) == int(((frame["munition"] == "KN-23") | (frame["munition_class"] == "cruise missile")).sum())

@@ -324,7 +324,8 @@ def test_the_panel_shows_a_legend_for_the_current_stacking(panel, qtbot):
 
     assert panel.legend.isVisible()
     items = dict(panel.legend_items())
-    assert items == {OUTCOME_STYLE[o].label: OUTCOME_STYLE[o].colour.lower() for o in ("impact", "intercepted", "debris")}
+    assert items == {OUTCOME_STYLE[o].label: OUTCOME_STYLE[o].colour.lower()
+                     for o in ("impact", "intercepted", "debris")}
     panel.stack_box.setCurrentIndex(panel.stack_box.findData("class"))
     items = dict(panel.legend_items())
     assert items == {CLASS_STYLE[c].label: CLASS_STYLE[c].colour.lower()
