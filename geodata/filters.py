@@ -70,6 +70,12 @@ def no_munition(munition_class: str | None = None) -> str:
     return NO_MUNITION if munition_class is None else f"{NO_MUNITION[:-1]}: {munition_class})"
 
 
+def tag_label(column: str) -> str:
+    """A tag column for people: ``tag_type_of_area_affected`` -> "Type of area affected"."""
+    words = column.removeprefix(TAG_PREFIX).replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else column
+
+
 def tag_columns(frame: pd.DataFrame) -> list[str]:
     """The tag columns of ``frame`` (``tag_*``), in frame order."""
     return [str(c) for c in frame.columns if str(c).startswith(TAG_PREFIX)]

@@ -40,6 +40,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.patches import Rectangle
 
 from geodata.errors import DataError
+from geodata.filters import no_munition, tag_label
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE, PRECISION_HALO_M
 
@@ -204,16 +205,12 @@ def munition_classes_of(frame: pd.DataFrame) -> dict[str, str]:
         return {}
     pairs = frame[["munition", "munition_class"]].dropna().drop_duplicates("munition")
     out = {str(m): str(c) for m, c in zip(pairs["munition"], pairs["munition_class"])}
-    import geodata.filters
-
-    no_munition = getattr(geodata.filters, "no_munition", None)
-    if no_munition is not None:
-        unnamed = frame["munition"].isna().to_numpy()
-        if unnamed.any():
-            unnamed_classes = frame.loc[unnamed, "munition_class"].astype(object).fillna("unknown")
-            for munition_class in MUNITION_CLASSES:
-                if (unnamed_classes == munition_class).any():
-                    out[no_munition(munition_class)] = munition_class
+    unnamed = frame["munition"].isna().to_numpy()
+    if unnamed.any():
+        unnamed_classes = frame.loc[unnamed, "munition_class"].astype(object).fillna("unknown")
+        for munition_class in MUNITION_CLASSES:
+            if (unnamed_classes == munition_class).any():
+                out[no_munition(munition_class)] = munition_class
     return out
 
 
@@ -256,6 +253,11 @@ def describe_filter(state: FilterState | None, frame: pd.DataFrame | None = None
     if state is not None:
         if state.admin1 is not None:
             parts.append(_list_words(state.admin1))
+        if state.tags is not None:
+            by_column: dict[str, list[str]] = {}
+            for column, value in sorted(state.tags):
+                by_column.setdefault(column, []).append(value)
+            parts.extend(f"{tag_label(c)}: {_list_words(v)}" for c, v in by_column.items())
         if state.text is not None:
             parts.append(f"text “{state.text}”")
         if state.bbox is not None:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from superqt import QRangeSlider
 
 from geodata import FilterState, facet_counts
-from geodata.filters import NO_MUNITION, NO_TAG, TAG_PREFIX, no_munition, tag_counts
+from geodata.filters import NO_MUNITION, NO_TAG, no_munition, tag_counts, tag_label
 from geodata.munitions import resolve_munition
 from geodata.schema import MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE
@@ -81,12 +81,6 @@ def _munition_wanted(value: str, munitions: frozenset[str] | None) -> bool:
     if munitions is None or value in munitions:
         return True
     return value.startswith(NO_MUNITION[:-1]) and NO_MUNITION in munitions
-
-
-def tag_label(column: str) -> str:
-    """A tag column for people: ``tag_type_of_area_affected`` -> "Type of area affected"."""
-    words = column.removeprefix(TAG_PREFIX).replace("_", " ").strip()
-    return words[:1].upper() + words[1:] if words else column
 
 
 class FilterPanel(QWidget):

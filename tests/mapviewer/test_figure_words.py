@@ -48,3 +48,8 @@ def test_most_of_a_list_kept_is_said_as_what_is_left_out():
         "all dates · all classes except loitering munitions (drones) · all outcomes")
     assert describe_filter(FilterState(munition_classes={"ballistic missile", "cruise missile"})) == (
         "all dates · ballistic missiles, cruise missiles · all outcomes")
+
+
+def test_tag_choices_are_named_with_their_column():
+    state = FilterState(tags={("tag_type_of_area_affected", "Residential"), ("tag_type_of_area_affected", "Industrial")})
+    assert describe_filter(state).endswith("· Type of area affected: Industrial, Residential")
