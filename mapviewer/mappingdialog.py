@@ -39,6 +39,7 @@ LABELS: dict[str, str] = {
     "time": "Time of day (own column)",
     "latitude": "Latitude",
     "longitude": "Longitude",
+    "coordinates": "Coordinates (lat, lon in one column)",
     "location": "Place name",
     "admin1": "Oblast / region",
     "geo_precision": "Location precision",
@@ -187,7 +188,8 @@ class ColumnMappingDialog(QDialog):
     def missing(self) -> list[str]:
         """Why the file cannot be opened with the current choices (empty when it can)."""
         chosen = {name: combo.currentData() for name, combo in self.combos.items()}
-        needed = ["occurred_at"] if self.preview.has_geometry else ["latitude", "longitude", "occurred_at"]
+        one_column = chosen.get("coordinates") is not None
+        needed = ["occurred_at"] if self.preview.has_geometry or one_column else ["latitude", "longitude", "occurred_at"]
         problems = []
         absent = [_SHOWN_NAMES.get(n, n) for n in needed if chosen[n] is None]
         if absent:

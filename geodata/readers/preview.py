@@ -20,7 +20,7 @@ from geodata.readers.delimited import decode_head, looks_binary, read_head
 
 #: The columns a person may map, in the order a mapping form shows them.
 MAPPABLE: tuple[str, ...] = (
-    "event_id", "occurred_at", "time", "latitude", "longitude", "location", "admin1", "geo_precision",
+    "event_id", "occurred_at", "time", "latitude", "longitude", "coordinates", "location", "admin1", "geo_precision",
     "munition", "outcome", "killed", "injured", "source", "source_url", "notes",
 )
 VECTOR_FORMATS = ("geojson", "gpkg", "shapefile")

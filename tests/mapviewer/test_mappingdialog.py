@@ -198,3 +198,16 @@ def test_missing_columns_open_the_mapping_dialog_and_rows_are_reported(make_main
     window.report_dialog.save_to(str(saved))
     text = saved.read_text(encoding="utf-8")
     assert "row 4" in text and "row 5" in text
+
+
+def test_one_coordinates_column_is_enough(make_dialog, tmp_path):
+    path = _write(tmp_path, "pairs.csv", "Коли;Де;Що\n03/02/2022 04:30;50.45, 30.52;Shahed-136\n")
+    dialog = make_dialog(path)
+    _choose(dialog, "occurred_at", "Коли")
+    _choose(dialog, "latitude", None)
+    _choose(dialog, "longitude", None)
+    assert not dialog.ok_button.isEnabled()
+    _choose(dialog, "coordinates", "Де")
+    assert dialog.ok_button.isEnabled()
+    frame = read_incidents(path, columns=dialog.mapping(), **dialog.options()).frame
+    assert (frame.geometry.y.iloc[0], frame.geometry.x.iloc[0]) == (50.45, 30.52)
