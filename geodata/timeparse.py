@@ -188,9 +188,21 @@ def _parse_uniform_iso(text: pa.Array, empty: np.ndarray) -> tuple[np.ndarray, n
     return None
 
 
-def _only(text: pa.Array, where: np.ndarray) -> pa.Array:
-    """``text`` with the values outside ``where`` made null (a regex kernel skips nulls)."""
-    return pc.if_else(pa.array(where), text, pa.scalar(None, text.type))
+def _extract(text: pa.Array, where: np.ndarray, pattern: str, start: str) -> tuple[pa.StructArray | None, np.ndarray]:
+    """``extract_regex`` over the values in ``where`` that begin like ``start``, and where it matched.
+
+    A regex with captures costs several times a plain match: the cheap test ``start`` picks the
+    values worth it, and the others are made null, which the capturing kernel skips.
+    """
+    n = len(text)
+    if not where.any():
+        return None, np.zeros(n, bool)
+    worth = where & pc.match_substring_regex(text, start).fill_null(False).to_numpy(zero_copy_only=False)
+    if not worth.any():
+        return None, np.zeros(n, bool)
+    values = text if worth.all() else pc.if_else(pa.array(worth), text, pa.scalar(None, text.type))
+    struct = pc.extract_regex(values, pattern)
+    return struct, struct.is_valid().to_numpy(zero_copy_only=False)
 
 
 def _text_field(struct: pa.StructArray, name: str) -> pa.Array:
@@ -202,17 +214,13 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
     """Slow path: mixed ISO, numeric and month-name dates, read component by component."""
     n = len(text)
     notes: list[str] = []
-    iso = pc.extract_regex(text, _ISO)
-    iso_ok = iso.is_valid().to_numpy(zero_copy_only=False)
+    iso, iso_ok = _extract(text, ~empty, _ISO, r"^\d{4}[-/.]")
     left = ~empty & ~iso_ok
-    num = pc.extract_regex(_only(text, left), _NUMERIC_DATE) if left.any() else None
-    num_ok = np.zeros(n, bool)
+    num, num_ok = _extract(text, left, _NUMERIC_DATE, r"^\d{1,2}[-/.]")
     if num is not None:
-        same_sep = pc.equal(_text_field(num, "sep"), _text_field(num, "sep2")).to_numpy(zero_copy_only=False)
-        num_ok = num.is_valid().to_numpy(zero_copy_only=False) & same_sep
+        num_ok &= pc.equal(_text_field(num, "sep"), _text_field(num, "sep2")).to_numpy(zero_copy_only=False)
     left &= ~num_ok
-    named = pc.extract_regex(_only(text, left), _NAMED_DATE) if left.any() else None
-    named_ok = np.zeros(n, bool)
+    named, named_ok = _extract(text, left, _NAMED_DATE, r"^(?:\d{1,2}[a-z]{0,2}\s+)?[A-Za-z]{3}")
 
     y = np.zeros(n, np.int64)
     m = np.zeros(n, np.int64)
@@ -259,12 +267,13 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
     if num_ok.any():
         a, _ = _field(num, "a")
         b, _ = _field(num, "b")
-        sep = _text_field(num, "sep").to_numpy(zero_copy_only=False)
+        sep = _text_field(num, "sep")
         # DD.MM.YYYY is always day first; '/' and '-' follow one order for the whole file
-        ordered = num_ok & (sep != ".")
+        ordered = num_ok & pc.not_equal(sep, ".").to_numpy(zero_copy_only=False)
         order_dayfirst = True if dayfirst is None else dayfirst
         if dayfirst is None and ordered.any():
-            order_dayfirst = _day_month_order(a, b, ordered, sorted(set(sep[ordered])), notes)
+            seps = sorted(pc.unique(pc.filter(sep, pa.array(ordered))).to_pylist())
+            order_dayfirst = _day_month_order(a, b, ordered, seps, notes)
         first_is_day = ~ordered | order_dayfirst
         take_year(num, num_ok)
         d[num_ok] = np.where(first_is_day, a, b)[num_ok]
@@ -277,7 +286,7 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
         month_word = pc.cast(pc.utf8_lower(pc.binary_join_element_wise(mon1, mon2, pa.scalar("", mon1.type))),
                              pa.string())
         index = pc.index_in(month_word, value_set=_MONTH_NAMES)
-        named_ok = named.is_valid().to_numpy(zero_copy_only=False) & index.is_valid().to_numpy(zero_copy_only=False)
+        named_ok &= index.is_valid().to_numpy(zero_copy_only=False)
         if named_ok.any():
             d1, d1_ok = _field(named, "d1")
             d2, _ = _field(named, "d2")
