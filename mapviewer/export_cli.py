@@ -367,7 +367,7 @@ def _run(argv: list[str]) -> int:
         from geodata.writers import write_incidents
 
         rows = frame[state.mask(frame)]
-        write_incidents(rows, out, format=fmt)
+        write_incidents(rows, out, format=fmt, tz=state.tz)
         shown = f"{len(rows):,} rows"
     elif fmt == "html":
         try:

@@ -375,7 +375,7 @@ def export_data_dialog(window) -> None:
         from geodata.writers import write_incidents
 
         rows = _shown_rows(window)
-        write_incidents(rows, path, format=fmt)
+        write_incidents(rows, path, format=fmt, tz=window.state.filter.tz)
         return f"Saved {len(rows):,} rows to {path}"
 
     _report(window, "Export data", run)

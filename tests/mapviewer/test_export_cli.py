@@ -66,6 +66,21 @@ def test_csv_extract_holds_exactly_the_filtered_rows(sample_csv, sample, tmp_pat
     assert f"{len(expected):,} rows" in stdout
 
 
+def test_csv_times_are_written_in_the_working_zone_given(sample_csv, sample, tmp_path, capsys):
+    import csv
+
+    for tz, offsets in (("Europe/Kyiv", {"+02:00", "+03:00"}), ("UTC", {"+00:00"})):
+        out = tmp_path / f"times-{tz.replace('/', '-')}.csv"
+        code, _, stderr = run([sample_csv, "--munition", "KN-23", "--tz", tz, "-o", out], capsys)
+        assert code == 0, stderr
+        with open(out, encoding="utf-8-sig", newline="") as f:
+            times = [row["occurred_at"] for row in csv.DictReader(f)]
+        assert times and {t[-6:] for t in times} <= offsets
+        back = geodata.read_incidents(str(out)).frame  # the same instants either way
+        expected = sample[sample["munition"] == "KN-23"]
+        assert list(back["occurred_at"]) == list(expected["occurred_at"])
+
+
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "xlsx"])
 def test_data_formats(sample_csv, sample, tmp_path, capsys, fmt):
     out = tmp_path / f"extract.{fmt}"
