@@ -8,6 +8,7 @@ highlighted. Brushing sets the date filter on the state; the panel redraws on
 from __future__ import annotations
 
 import html
+import re
 import threading
 
 import numpy as np
@@ -40,6 +41,7 @@ _STACK_COLOURS = {
 }
 _LABELS = {"outcome": [s.label for s in OUTCOME_STYLE.values()],
            "class": [s.label for s in CLASS_STYLE.values()]}
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # year first: no day/month question
 _AXIS_HEIGHT = 18  # pixels under the bars for the date labels
 #: Frames per second of an exported animation: the playback's (1x = BASE_FPS), within these bounds.
 ANIMATION_FPS = (1.0, 30.0)
@@ -427,9 +429,11 @@ class TimelinePanel(QWidget):
 
     def go_to_date(self, text: str) -> bool:
         """Centre the axis on a typed date (two weeks across at most) and start playback there."""
+        text = text.strip()
         try:
-            when = pd.Timestamp(text.strip())
-        except (ValueError, TypeError):
+            # 2024-05-10 as written; 10.05.2024 and 10/05/2024 day first, as dates are written in Ukraine
+            when = pd.Timestamp(text) if _ISO_DATE.match(text) else pd.to_datetime(text, dayfirst=True)
+        except (ValueError, TypeError, OverflowError):
             when = None
         if when is None or pd.isna(when):
             self.message.setText(f"Not a date: {text!r} (type e.g. 2024-05-10)")
@@ -439,7 +443,7 @@ class TimelinePanel(QWidget):
         middle = when.value + (12 * 3600 * 10**9 if when == when.normalize() else 0)
         self.view.set_view(middle - span // 2, middle + span // 2)
         self.playback.seek(when)
-        self.message.clear()
+        self.message.setText(f"Went to {when.day} {when.strftime('%B %Y')}")  # says how the date was read
         return True
 
     def _on_goto(self) -> None:

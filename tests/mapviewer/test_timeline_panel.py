@@ -181,8 +181,11 @@ def test_go_to_date(panel, qtbot):
     qtbot.keyClick(panel.goto_box, Qt.Key.Key_Return)
     middle = (panel.view.view_lo + panel.view.view_hi) / 2
     assert abs(middle - _ns(2024, 5, 9, 12)) < 3600e9
+    assert panel.message.text() == "Went to 9 May 2024"
     assert not panel.go_to_date("not a date")
     assert "Not a date" in panel.message.text()
+    assert panel.go_to_date("03.05.2024") and panel.message.text() == "Went to 3 May 2024"  # day first
+    assert abs((panel.view.view_lo + panel.view.view_hi) / 2 - _ns(2024, 5, 3, 12)) < 3600e9
 
 
 def test_playback_steps_the_date_filter(panel, qtbot):
