@@ -49,6 +49,8 @@ def _inspect_parser() -> argparse.ArgumentParser:
     parser.add_argument("--encoding", default=None, help="text encoding of a CSV/TSV file (e.g. cp1252, koi8-u)")
     parser.add_argument("--delimiter", default=None, help="field delimiter of a CSV/TSV file (one character)")
     parser.add_argument("--sheet", default=None, help="the sheet of an Excel workbook to read (name)")
+    parser.add_argument("--all-events", action="store_true",
+                        help="CIR monitor files: keep the rows that are not strike-like too")
     return parser
 
 
@@ -89,7 +91,8 @@ def _read_for_inspect(args: argparse.Namespace):
     from geodata.waves import read_waves
 
     options = {k: v for k, v in (("format", args.fmt), ("tz", args.tz), ("encoding", args.encoding),
-                                 ("delimiter", args.delimiter), ("sheet", args.sheet)) if v}
+                                 ("delimiter", args.delimiter), ("sheet", args.sheet),
+                                 ("all_events", args.all_events)) if v}
     try:
         result = read_incidents(args.file, **options)
     except WavesFileError:

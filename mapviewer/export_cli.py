@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", action="append", metavar="NAME", help="impact, intercepted, deviated, debris, unknown; repeatable")
     p.add_argument("--oblast", action="append", metavar="NAME", help="an oblast (admin1) name; repeatable")
     p.add_argument("--tz", default=None, help="working time zone for dates (default Europe/Kyiv)")
+    p.add_argument("--all-events", action="store_true",
+                   help="CIR monitor files: keep the rows that are not strike-like too")
     p.add_argument("--title", default=None)
     p.add_argument("--page", default=None, help="page preset for figures (default: the view's, else A4-landscape)")
     p.add_argument("--dpi", type=float, default=None,
@@ -211,7 +213,7 @@ def _oblasts(names: list[str], frame) -> tuple[set[str], list[tuple[float, float
     return chosen, bounds
 
 
-def _read(paths: list[str], tz: str | None):
+def _read(paths: list[str], tz: str | None, all_events: bool = False):
     """Read every file; one line per file with rejected rows goes to stderr."""
     import geopandas as gpd
     import pandas as pd
@@ -228,7 +230,7 @@ def _read(paths: list[str], tz: str | None):
             from geodata.errors import DataError
 
             raise DataError(f"{path}: file not found")
-        result = read_incidents(path, **({"tz": tz} if tz else {}))
+        result = read_incidents(path, all_events=all_events, **({"tz": tz} if tz else {}))
         report = result.report
         if report.rows_rejected:
             print(f"mapviewer export: {path}: {report.rows_rejected} of {report.rows_read} rows rejected "
@@ -344,7 +346,7 @@ def _run(argv: list[str]) -> int:
         except DataError as exc:
             raise UsageError(str(exc)) from None
 
-    frame = _read(paths, args.tz)
+    frame = _read(paths, args.tz, args.all_events)
     if munitions is not None:
         changes |= _munition_filter(*munitions, frame)
     if args.oblast:

@@ -22,14 +22,17 @@ SHOW_PROGRESS_AFTER_MS = 400
 Reader = Callable[[str], object]
 
 
-def _default_reader(path: str):
-    """A LoadResult, or a geodata.waves.WavesResult for an attack-waves report (waves are not points)."""
+def read_data_file(path: str, *, all_events: bool = False):
+    """A LoadResult, or a geodata.waves.WavesResult for an attack-waves report (waves are not points).
+
+    ``all_events``: keep a source's non-strike rows too (see ``geodata.read_incidents``).
+    """
     from geodata import read_incidents
     from geodata.readers.airforce import WavesFileError
     from geodata.waves import read_waves
 
     try:
-        return read_incidents(path)
+        return read_incidents(path, all_events=all_events)
     except WavesFileError:
         return read_waves(path)
 
@@ -104,7 +107,7 @@ class Loader(QObject):
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._dialog_parent = dialog_parent
-        self._reader = reader or _default_reader
+        self._reader = reader or read_data_file
         self._queue: deque[tuple[str, Reader]] = deque()  # (path, the reader that reads it)
         self._current: _ReadThread | None = None
         self._stray: set[_ReadThread] = set()  # cancelled reads still finishing in the background

@@ -56,6 +56,9 @@ OPEN_FILTER = ";;".join([
 ])
 
 
+ALL_EVENTS_KEY = "include_non_strike_events"
+
+
 def default_settings() -> QSettings:
     """The user's settings store (tests pass their own)."""
     return QSettings(ORGANISATION, APPLICATION)
@@ -193,6 +196,13 @@ class MainWindow(QMainWindow):
         self.close_menu = QMenu("&Close File", self)  # one entry per open file: events or attack waves
         self.close_menu.setToolTipsVisible(True)
         self.file_menu.addMenu(self.close_menu)
+        self.all_events_action = QAction("Include &non-strike events", self, checkable=True)
+        self.all_events_action.setToolTip("Files opened from now on keep the rows a source marks as not strike-like "
+                                          "(CIR monitor: military movements, ...); otherwise they are listed in the "
+                                          "load report")
+        self.all_events_action.setChecked(self.settings.value(ALL_EVENTS_KEY, False, type=bool))
+        self.all_events_action.toggled.connect(lambda on: self.settings.setValue(ALL_EVENTS_KEY, on))
+        self.file_menu.addAction(self.all_events_action)
         self.close_all_action = QAction("Close &All", self)
         self.close_all_action.setToolTip("Close every open file (events and attack waves)")
         self.close_all_action.triggered.connect(self.close_all)
@@ -269,6 +279,8 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"{path} is already open", 5000)
             else:
                 fresh.append(path)
+        if reader is None and self.all_events_action.isChecked():
+            reader = partial(_loader.read_data_file, all_events=True)
         self.loader.open_files(fresh, reader=reader)
 
     def open_view(self, path: str) -> bool:

@@ -111,13 +111,16 @@ def read_incidents(
     tz: str = DEFAULT_TZ,
     columns: dict[str, str] | None = None,
     encoding: str | None = None,
+    all_events: bool = False,
     **options: object,
 ) -> LoadResult:
     """Read an incident file into a checked canonical frame and its load report.
 
     ``format`` forces a registered format instead of detecting it; ``tz`` is the working
     time zone for times written without one; ``columns`` maps the file's headers to
-    canonical names; ``encoding`` overrides text encoding detection. Readers accept
+    canonical names; ``encoding`` overrides text encoding detection. ``all_events``: a
+    source that sets non-strike rows aside (the CIR monitor) loads them too; other
+    formats have no such rows. Readers accept
     further options (``delimiter``, ``dayfirst``, ``lat``, ``lon``, ``sheet`` ...).
     Raises DataError when the file cannot be read at all.
     """
@@ -129,6 +132,8 @@ def read_incidents(
             raise DataError(f"{path}: unknown format {name!r} (known: {', '.join(sorted(FORMATS))})")
         _check_tz(tz, path)
         try:
+            if all_events and name == "cir":
+                options["all_events"] = True
             return fmt.read(path, tz=tz, columns=columns, encoding=encoding, **options)
         except (OSError, UnicodeError, ValueError) as exc:
             if isinstance(exc, DataError):

@@ -109,12 +109,13 @@ def parse(
                 rejected.add(row)
                 excluded[group or "(empty)"] += 1
                 report.add(row, "event_group", f"excluded: event_group '{group}' is not strike-like "
-                           "(use all_events=True)")
+                           "(File > Include non-strike events, --all-events or all_events=True)")
         if excluded:
             count = sum(excluded.values())
             report.add(None, "event_group", f"{count} row{'s' if count != 1 else ''} excluded as not strike-like ("
                        + ", ".join(f"{g}: {n}" for g, n in excluded.most_common())
-                       + "); load them with all_events=True", "warning")
+                       + "); load them with File > Include non-strike events, --all-events or all_events=True",
+                       "warning")
     # Rows already excluded are not checked further: their problems would be noise.
     checked = [r for r in rows if r not in rejected]
     sub = table.loc[checked]

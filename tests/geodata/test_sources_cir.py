@@ -50,7 +50,7 @@ def test_strike_like_rows_by_default_others_excluded_and_counted(cir_file: Path)
     assert list(raw.index) == [2, 3, 4, 5, 6, 7]  # header is row 1
     excluded = [p for p in report.problems if p.message.startswith("excluded:")]
     assert [(p.row, p.column) for p in excluded] == [(3, "event_group")]
-    assert "use all_events=True" in excluded[0].message
+    assert "Include non-strike events, --all-events or all_events=True" in excluded[0].message
     assert rejected == {3, 4, 5, 6}
     # every other row is accounted for by an error naming it
     error_rows = {p.row for p in report.errors}
@@ -128,6 +128,14 @@ def test_all_events_through_read_incidents(cir_file: Path) -> None:
     report = result.report
     assert report.rows_loaded == 3
     assert report.rows_read == report.rows_loaded + report.rows_rejected
+
+
+def test_all_events_means_nothing_to_a_file_without_non_strike_rows(tmp_path: Path) -> None:
+    from geodata import read_incidents
+
+    path = tmp_path / "plain.csv"
+    path.write_text("date,latitude,longitude,munition\n2025-09-10,50.4,30.5,KN-23\n", encoding="utf-8")
+    assert read_incidents(path, all_events=True).report.rows_loaded == 1
 
 
 def test_windows_1251_export(tmp_path: Path) -> None:

@@ -75,6 +75,22 @@ def test_opening_a_file_adds_its_rows_and_remembers_it(make_main_window, good_cs
     assert len(window.state.frame) == 2
 
 
+def test_include_non_strike_events_is_remembered_and_keeps_those_rows(make_main_window, tmp_path, qtbot, settings):
+    from tests.geodata.test_sources_cir import HEADER, ROWS
+
+    cir = tmp_path / "cir_monitor.csv"
+    cir.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    window = make_main_window()
+    _open(window, qtbot, [str(cir)])
+    strike_only = set(window.state.frame["event_id"])
+    assert "CIR0002" not in strike_only  # the convoy: listed in the load report instead
+    window.close_all()
+    window.all_events_action.setChecked(True)
+    _open(window, qtbot, [str(cir)])
+    assert set(window.state.frame["event_id"]) == strike_only | {"CIR0002"}
+    assert make_main_window(settings_=settings).all_events_action.isChecked()  # remembered
+
+
 def test_bad_file_shows_a_message_and_keeps_the_data(make_main_window, loaded_state, unreadable, qtbot):
     window = make_main_window(loaded_state)
     with qtbot.waitSignal(window.load_failed, timeout=LOAD_WAIT) as blocker:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -350,3 +351,22 @@ def test_a_class_named_with_a_munition_keeps_its_events_naming_no_munition(sampl
     back = geodata.read_incidents(str(out)).frame
     assert frame.loc[unnamed, "event_id"] in set(back["event_id"])
     assert len(back) == int(((frame["munition"] == "KN-23") | (frame["munition_class"] == "cruise missile")).sum())
+
+
+def test_all_events_keeps_the_non_strike_rows_of_a_cir_file(tmp_path, capsys):
+    from tests.geodata.test_sources_cir import HEADER, ROWS
+
+    cir = tmp_path / "cir_monitor.csv"
+    cir.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    counts = {}
+    for flag in ([], ["--all-events"]):
+        out = tmp_path / f"cir{len(flag)}.csv"
+        code, _, stderr = run([cir, *flag, "-o", out], capsys)
+        assert code == 0, stderr
+        counts[bool(flag)] = len(geodata.read_incidents(str(out)).frame)
+    assert counts[True] == counts[False] + 1  # the convoy (row 3) is kept only when asked for
+
+    from mapviewer.cli import main
+
+    assert main(["inspect", str(cir), "--all-events", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows_loaded"] == counts[True]
