@@ -166,25 +166,29 @@ def _latest(frame: pd.DataFrame, tz: str) -> np.ndarray | None:
     if "time_precision" not in frame.columns:
         return None
     times = frame["occurred_at"].array
-    codes, labels = _codes(frame["time_precision"])
+    precision = frame["time_precision"]
+    codes, labels = _codes(precision)
     if not any(label in labels for label in ("day", "month")):
         return None
+    values = times.asi8
 
     def compute() -> np.ndarray:
-        values = times.asi8
         latest = values.copy()
-        local = pd.DatetimeIndex(times).tz_convert(tz).tz_localize(None)
         for label, step in (("day", pd.offsets.Day(1)), ("month", pd.offsets.MonthBegin(1))):
             if label not in labels:
                 continue
             rows = np.flatnonzero((codes == labels.get_loc(label)) & (values != np.iinfo(np.int64).min))
-            first = local[rows].normalize() if label == "day" else local[rows].to_period("M").to_timestamp()
+            local = pd.DatetimeIndex(times[rows]).tz_convert(tz).tz_localize(None)
+            first = local.normalize() if label == "day" else local.to_period("M").to_timestamp()
             # Calendar arithmetic, then localise: the next local midnight or month start.
             following = (first + step).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
             latest[rows] = np.maximum(values[rows], following.as_unit(times.unit).asi8 - 1)
         return latest
 
-    return _cached(times, f"latest:{tz}", compute)
+    # Kept with the precision column (one array object per frame); the times' buffer is part of the key
+    # because a frame hands out a new wrapper around the same times on every access.
+    buffer = values.__array_interface__["data"][0]
+    return _cached(precision.array, f"latest:{tz}:{buffer}:{len(values)}:{times.unit}", compute)
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
