@@ -188,12 +188,15 @@ class ColumnMappingDialog(QDialog):
     def missing(self) -> list[str]:
         """Why the file cannot be opened with the current choices (empty when it can)."""
         chosen = {name: combo.currentData() for name, combo in self.combos.items()}
-        one_column = chosen.get("coordinates") is not None
-        needed = ["occurred_at"] if self.preview.has_geometry or one_column else ["latitude", "longitude", "occurred_at"]
+        # one coordinates column, or place names the offline gazetteer places, stand in for latitude and longitude
+        placed = any(chosen.get(name) is not None for name in ("coordinates", "location"))
+        needed = ["occurred_at"] if self.preview.has_geometry or placed else ["latitude", "longitude", "occurred_at"]
         problems = []
         absent = [_SHOWN_NAMES.get(n, n) for n in needed if chosen[n] is None]
         if absent:
-            problems.append(f"choose the {_join(absent)} column{'s' if len(absent) > 1 else ''}")
+            alternatives = (" (or one coordinates column, or a place-name column)"
+                            if "latitude" in absent else "")
+            problems.append(f"choose the {_join(absent)} column{'s' if len(absent) > 1 else ''}{alternatives}")
         users: dict[str, list[str]] = {}
         for name, header in chosen.items():
             if header is not None:

@@ -180,7 +180,8 @@ def require(mapping: Mapping[str, str], headers: Sequence[str], *, path: str, co
     """Raise MissingColumnsError when the columns needed to place an event in time and space are absent."""
     targets = set(mapping.values())
     missing: list[str] = []
-    if coordinates and not {"latitude", "longitude"} <= targets and not {"wkt", "coordinates"} & targets:
+    # a place-name column alone will do: its rows are placed from the offline gazetteer (and said so)
+    if coordinates and not {"latitude", "longitude"} <= targets and not {"wkt", "coordinates", "location"} & targets:
         missing = [t for t in ("latitude", "longitude") if t not in targets]
     if "occurred_at" not in targets:
         missing.append("occurred_at")
@@ -190,7 +191,8 @@ def require(mapping: Mapping[str, str], headers: Sequence[str], *, path: str, co
     if "latitude" in missing or "longitude" in missing:
         coords = [t for t in missing if t != "occurred_at"]
         looked.append(f"no {' or '.join(coords)} column found (looked for lat/latitude/y/широта "
-                      "and lon/lng/long/longitude/x/довгота/долгота, or one coordinates/latlon/координати column)")
+                      "and lon/lng/long/longitude/x/довгота/долгота, or one coordinates/latlon/координати column, "
+                      "or a place-name column)")
     if "occurred_at" in missing:
         looked.append("no date column found (looked for date/datetime/occurred_at/event_date/дата)")
     raise MissingColumnsError(

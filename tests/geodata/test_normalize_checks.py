@@ -278,3 +278,15 @@ def test_cir_generic_arms_word_message_names_its_class(tmp_path: Path) -> None:
     assert result.report.format == "cir"
     message = [p.message for p in result.report.warnings if "Cruise missile" in p.message][0]
     assert "class from the file: cruise missile" in message and "class unknown" not in message
+
+
+def test_a_file_with_place_names_and_no_coordinate_columns_opens(tmp_path):
+    from geodata import read_incidents
+
+    path = tmp_path / "places.csv"
+    path.write_text("date,place,munition\n2025-09-10,Київ,KN-23\n2025-09-12,Nowhereville,KAB\n", encoding="utf-8")
+    result = read_incidents(path)
+    assert result.report.rows_read == 2 and result.report.rows_loaded == 1 and result.report.rows_rejected == 1
+    assert list(result.frame["geo_precision"]) == ["settlement"]  # never taken as exact
+    assert result.frame.geometry.y.iloc[0] == pytest.approx(50.45, abs=0.02)
+    assert [p.row for p in result.report.errors] == [3]

@@ -211,3 +211,16 @@ def test_one_coordinates_column_is_enough(make_dialog, tmp_path):
     assert dialog.ok_button.isEnabled()
     frame = read_incidents(path, columns=dialog.mapping(), **dialog.options()).frame
     assert (frame.geometry.y.iloc[0], frame.geometry.x.iloc[0]) == (50.45, 30.52)
+
+
+def test_place_names_alone_can_place_the_events(make_dialog, tmp_path):
+    path = _write(tmp_path, "places.csv", "Коли;Місто;Що\n03/02/2022 04:30;Київ;Shahed-136\n")
+    dialog = make_dialog(path)
+    _choose(dialog, "occurred_at", "Коли")
+    _choose(dialog, "location", None)
+    assert not dialog.ok_button.isEnabled()
+    assert "place-name column" in dialog.status_label.text()
+    _choose(dialog, "location", "Місто")
+    assert dialog.ok_button.isEnabled()
+    result = read_incidents(path, columns=dialog.mapping(), **dialog.options())
+    assert list(result.frame["geo_precision"]) == ["settlement"]
