@@ -618,3 +618,12 @@ def _resolve_place(text: str) -> Place | None:
     resolved = {(p.kind, p.name, p.admin1_code): p for _, p in _resolve_chunk(text) if p is not None}
     return next(iter(resolved.values())) if len(resolved) == 1 else None
 
+
+
+def settlements(min_population: int = 10_000) -> list[tuple[str, float, float, int]]:
+    """Ukraine's settlements of at least ``min_population`` as (name, lat, lon, population), largest
+    first: the place names maps and figures label (GeoNames, CC BY 4.0; oblast centres by the
+    names of the project's oblast table)."""
+    found = [(e["name"], e["lat"], e["lon"], int(e.get("population") or 0)) for e in _tables()["entries"]
+             if e["kind"] == "settlement" and e["lat"] is not None and (e.get("population") or 0) >= min_population]
+    return sorted(found, key=lambda s: (-s[3], s[0]))

@@ -338,3 +338,13 @@ def test_prefer_oblast_changes_only_names_an_oblast_shares():
     assert _check("Vinnytska", "oblast", "Vinnytsia Oblast", "UA-05")
     assert [(p.kind, p.admin1_code) for _, p in resolve_parts("Sumy and Kharkiv", prefer_oblast=True)] == [
         ("oblast", "UA-59"), ("oblast", "UA-63")]
+
+
+def test_settlements_for_place_labels_are_the_largest_first():
+    places = gazetteer.settlements(100_000)
+    names = [p[0] for p in places]
+    assert names[0] == "Kyiv" and {"Kharkiv", "Odesa", "Lviv", "Dnipro"} <= set(names)
+    assert all(p[3] >= 100_000 for p in places) and [p[3] for p in places] == sorted((p[3] for p in places), reverse=True)
+    kyiv = places[0]
+    assert kyiv[1] == pytest.approx(50.45, abs=0.05) and kyiv[2] == pytest.approx(30.52, abs=0.05)
+    assert len(gazetteer.settlements(10_000)) > 3 * len(places)
