@@ -43,6 +43,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from geodata import basemap
@@ -623,7 +624,35 @@ def _resolve_place(text: str) -> Place | None:
 def settlements(min_population: int = 10_000) -> list[tuple[str, float, float, int]]:
     """Ukraine's settlements of at least ``min_population`` as (name, lat, lon, population), largest
     first: the place names maps and figures label (GeoNames, CC BY 4.0; oblast centres by the
-    names of the project's oblast table)."""
-    found = [(e["name"], e["lat"], e["lon"], int(e.get("population") or 0)) for e in _tables()["entries"]
-             if e["kind"] == "settlement" and e["lat"] is not None and (e.get("population") or 0) >= min_population]
-    return sorted(found, key=lambda s: (-s[3], s[0]))
+    names of the project's oblast table).
+
+    GeoNames also lists city districts as populated places (Kyiv's Darnytsia, Kharkiv's Saltivka),
+    some with more people than the city it gives (Mariupol's Pravyi Bereh): a place within the reach
+    of one already kept (3 km per square root of 100,000 people: 16 km for Kyiv) is taken for its
+    district and left out, raion seats (the place a raion is named after) being kept first.
+    """
+    entries = _tables()["entries"]
+    raion_names = {e["raion"]: e["name"] for e in entries if e["kind"] == "raion"}
+
+    def is_seat(e: dict[str, Any]) -> bool:  # "Kremenchuk" names "Kremenchutskyi Raion"
+        raion, name = normalize(raion_names.get(e.get("raion"), "")), normalize(e["name"])
+        return bool(raion and name) and raion.split()[0].startswith(name[:max(4, len(name) - 2)])
+
+    chosen = [e for e in entries if e["kind"] == "settlement" and e["lat"] is not None
+              and (e.get("population") or 0) >= min_population]
+    chosen.sort(key=lambda e: (not is_seat(e), -(e.get("population") or 0), e["name"]))
+    found = [(e["name"], e["lat"], e["lon"], int(e.get("population") or 0)) for e in chosen]
+    lat = np.radians([s[1] for s in found])
+    lon = np.radians([s[2] for s in found])
+    reach_km = 3.0 * np.sqrt(np.array([s[3] for s in found], dtype=float) / 100_000)
+    kept: list[int] = []
+    for i in range(len(found)):
+        if kept:
+            k = np.array(kept)
+            # equirectangular distance: exact enough over tens of kilometres
+            dx = (lon[k] - lon[i]) * np.cos((lat[k] + lat[i]) / 2)
+            km = 6371.0 * np.hypot(dx, lat[k] - lat[i])
+            if (km < reach_km[k]).any():
+                continue
+        kept.append(i)
+    return sorted((found[i] for i in kept), key=lambda s: (-s[3], s[0]))

@@ -348,3 +348,5 @@ def test_settlements_for_place_labels_are_the_largest_first():
     kyiv = places[0]
     assert kyiv[1] == pytest.approx(50.45, abs=0.05) and kyiv[2] == pytest.approx(30.52, abs=0.05)
     assert len(gazetteer.settlements(10_000)) > 3 * len(places)
+    # city districts GeoNames lists as places are not labelled as towns, whatever their population
+    assert not {"Darnytsya", "Saltivka", "Pravyi Bereh", "Desna"} & set(names) and "Mariupol" in names
