@@ -49,8 +49,13 @@ BASEMAP_EXTENT: tuple[float, float, float, float] = (5.0, 34.0, 62.0, 64.0)
 #: Sources and terms of the offline basemap layers: (text, address), shown in the map's attribution line.
 BASEMAP_CREDITS: dict[str, tuple[str, str]] = {
     "countries": ("Borders: Natural Earth (public domain)", "https://www.naturalearthdata.com/"),
-    "oblasts": ("oblasts approximate, GeoNames (CC BY 4.0)", "https://www.geonames.org/"),
+    "oblasts": ("oblast outlines (approximate) and place names: GeoNames (CC BY 4.0)", "https://www.geonames.org/"),
+    # The same text as the oblasts': the attribution line shows it once when both layers are on.
+    "places": ("oblast outlines (approximate) and place names: GeoNames (CC BY 4.0)", "https://www.geonames.org/"),
 }
+
+#: Settlements smaller than this are not named on the offline basemap (the page picks by zoom).
+PLACE_MIN_POPULATION = 5_000
 
 #: Tile providers offered in menus (the user may name any other xyzservices provider).
 SUGGESTED_PROVIDERS: tuple[str, ...] = (
@@ -163,6 +168,19 @@ def _basemap_geojson() -> tuple[str, str, list[list]]:
         labels = [[str(n), round(p.y, 4), round(p.x, 4)] for n, p in zip(oblasts["name"], points)]
         oblast_json = oblasts[["name", "geometry"]].to_json()
     return countries.to_crs("EPSG:4326")[["name", "geometry"]].to_json(), oblast_json, labels
+
+
+@functools.cache
+def _place_names() -> list[list]:
+    """Settlements named on the offline basemap: [name, lat, lon, population], largest first."""
+    from geodata import gazetteer
+
+    try:
+        found = gazetteer.settlements(PLACE_MIN_POPULATION)
+    except Exception as exc:  # the map must still open: show it without place names
+        _log.warning("offline basemap: %s; showing no place names", exc)
+        return []
+    return [[str(name), round(float(lat), 4), round(float(lon), 4), int(pop)] for name, lat, lon, pop in found]
 
 
 # -- basemaps -------------------------------------------------------------------------------
@@ -469,6 +487,7 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
         "precisions": list(GEO_PRECISIONS),
         "time_precisions": list(TIME_PRECISIONS),
         "labels": labels,
+        "places": _place_names(),
         "maxZoom": MAX_ZOOM,
         "credits": {name: list(credit) for name, credit in BASEMAP_CREDITS.items()},
         "heading": heading,

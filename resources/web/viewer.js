@@ -23,7 +23,8 @@
     pinned: null,                       // [lat, lon, zoom] the app asked for: wins over fitting new data
     caption: null,                      // the date filter shown top-centre
     legendOpen: false,                  // exports and screenshots: the legend never folds
-    waves: null, waveLegend: null, hoverWave: null, waveShading: null
+    waves: null, waveLegend: null, hoverWave: null, waveShading: null,
+    places: null                        // the offline basemap's place names
   };
 
   // -- decoding -------------------------------------------------------------------------
@@ -320,6 +321,7 @@
     remapSelection();
     if (S.popupPos >= 0 && indexOfPosition(S.popupPos) < 0) S.map.closePopup();  // the filter hid its event
     if (S.legend) S.legend.update();
+    if (S.places && S.map.hasLayer(S.places)) S.places.update();  // the legend's box may have grown
     if (S.densityOn) updateDensity();
     // A new file jumps to its events at once (no animation), so what is reported drawn is on screen;
     // a view the app asked for (a saved view) wins over that fit until the person moves the map.
@@ -744,6 +746,7 @@
     if (S.tiles) { S.control.removeLayer(S.tiles); map.removeLayer(S.tiles); S.tiles = null; }
     if (!spec || spec.id === 'offline') {
       if (!map.hasLayer(S.basemaps.countries)) S.basemaps.countries.addTo(map);
+      if (S.places && !map.hasLayer(S.places)) S.places.addTo(map);  // the outlines carry no names
       return 'offline';
     }
     var attribution = spec.trusted_attribution ? spec.attribution : escapeHtml(spec.attribution || '');
@@ -751,6 +754,7 @@
                                       maxNativeZoom: spec.maxZoom || S.cfg.maxZoom });
     S.control.addBaseLayer(S.tiles, escapeHtml(spec.name || 'Tiles'));
     if (map.hasLayer(S.basemaps.countries)) map.removeLayer(S.basemaps.countries);
+    if (S.places && map.hasLayer(S.places)) map.removeLayer(S.places);  // tiles carry their own names
     S.tiles.addTo(map);
     return spec.id;
   }
@@ -780,6 +784,132 @@
     S.map.on('zoomend overlayadd overlayremove', toggle);
     S.map.on('overlayremove', function (e) { if (e.layer === S.basemaps.oblasts) S.map.removeLayer(group); });
     toggle();
+  }
+
+  // -- place names on the offline basemap ------------------------------------------------------
+  // Settlements [name, lat, lon, population], largest first (cfg.places). Only the places big
+  // enough for the zoom and inside the view are named, greedily in population order, skipping any
+  // whose box would overlap a name already placed or a map control: a few hundred nodes at most.
+  var PLACE_MAX = 250;
+
+  function placeMinPopulation(zoom) {
+    return zoom < 7 ? 300000 : zoom < 8 ? 100000 : zoom < 9 ? 30000 : zoom < 10 ? 10000 : 0;
+  }
+
+  function placeSize(population) {  // [class, CSS font]: bigger places in bigger type
+    if (population >= 1000000) return ['mv-place-big', 'bold 13px'];
+    if (population >= 100000) return ['mv-place-mid', '12px'];
+    return ['', '11px'];
+  }
+
+  function overlapsAny(b, boxes) {  // boxes [left, top, right, bottom]
+    for (var k = 0; k < boxes.length; k++) {
+      var o = boxes[k];
+      if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) return true;
+    }
+    return false;
+  }
+
+  var PlaceLayer = L.Layer.extend({
+    options: { pane: 'mv-places' },
+
+    initialize: function (places) {
+      this._places = places || [];
+      this._widths = {};  // index -> text width in pixels, measured once
+    },
+
+    onAdd: function () {
+      this._box = L.DomUtil.create('div', 'mv-places');
+      this.getPane().appendChild(this._box);
+      this.update();
+    },
+
+    onRemove: function () {
+      L.DomUtil.remove(this._box); this._box = null;
+      this._clearOblastNames([]);
+    },
+
+    getEvents: function () {
+      // Positions are layer pixels of one zoom: hidden while a zoom animates, placed again after.
+      return { zoomstart: this._hide, zoomend: this.update, moveend: this.update, resize: this.update };
+    },
+
+    _hide: function () { if (this._box) this._box.style.display = 'none'; },
+
+    _width: function (k, font) {
+      if (this._widths[k] === undefined) {
+        if (!this._ctx) this._ctx = document.createElement('canvas').getContext('2d');
+        var family = window.getComputedStyle(this._map.getContainer()).fontFamily;
+        this._ctx.font = font + ' ' + family;
+        this._widths[k] = this._ctx.measureText(this._places[k][0]).width;
+      }
+      return this._widths[k];
+    },
+
+    // Screen boxes [left, top, right, bottom] (container pixels) of the nodes matching selector.
+    _boxes: function (selector) {
+      var out = [], origin = this._map.getContainer().getBoundingClientRect();
+      var nodes = this._map.getContainer().querySelectorAll(selector);
+      for (var k = 0; k < nodes.length; k++) {
+        var r = nodes[k].getBoundingClientRect();
+        out.push([r.left - origin.left, r.top - origin.top, r.right - origin.left, r.bottom - origin.top, nodes[k]]);
+      }
+      return out;
+    },
+
+    // Oblast names under a place name are hidden while it shows (Kyiv city is both): the town
+    // names are what an analyst reads at that zoom, the oblast outlines still show the oblast.
+    _clearOblastNames: function (placed) {
+      var oblasts = this._boxes('.mv-oblast-label span');
+      for (var k = 0; k < oblasts.length; k++) {
+        oblasts[k][4].style.visibility = overlapsAny(oblasts[k], placed) ? 'hidden' : '';
+      }
+    },
+
+    update: function () {
+      if (!this._box) return;
+      var map = this._map, box = this._box, size = map.getSize(), places = this._places;
+      var minPop = placeMinPopulation(map.getZoom()), placed = [];
+      var taken = this._boxes('.leaflet-control').filter(function (b) { return b[2] > b[0] && b[3] > b[1]; });
+      var shown = 0, pad = 2;
+      box.textContent = '';
+      box.style.display = '';
+      for (var k = 0; k < places.length && shown < PLACE_MAX; k++) {
+        var p = places[k];
+        if (p[3] < minPop) break;  // largest first: every later place is smaller
+        var pt = map.latLngToContainerPoint([p[1], p[2]]);
+        if (pt.x < 0 || pt.y < 0 || pt.x > size.x || pt.y > size.y) continue;
+        var look = placeSize(p[3]), h = look[1].indexOf('13') >= 0 ? 16 : 15;
+        // dot centred on the place, name to its right, vertically centred
+        var b = [pt.x - 4 - pad, pt.y - h / 2 - pad, pt.x + 6 + this._width(k, look[1]) + pad, pt.y + h / 2 + pad];
+        if (b[2] > size.x) continue;  // a name cut by the map's edge is not shown
+        if (overlapsAny(b, taken)) continue;
+        taken.push(b); placed.push(b);
+        var node = el('div', 'mv-place' + (look[0] ? ' ' + look[0] : ''));
+        node.appendChild(el('span', 'mv-place-dot'));
+        node.appendChild(el('span', 'mv-place-name', p[0]));  // text node: never markup
+        L.DomUtil.setPosition(node, map.containerPointToLayerPoint(pt).round());
+        box.appendChild(node);
+        shown++;
+      }
+      this._clearOblastNames(placed);
+    },
+
+    // The names shown now, for tests and tooling.
+    names: function () {
+      var out = [], nodes = this._box ? this._box.querySelectorAll('.mv-place-name') : [];
+      for (var k = 0; k < nodes.length; k++) out.push(nodes[k].textContent);
+      return out;
+    }
+  });
+
+  function addPlaces(cfg) {
+    var pane = S.map.createPane('mv-places');
+    pane.style.zIndex = 400;  // over the oblast names, under the incident canvas
+    pane.style.pointerEvents = 'none';
+    S.places = new PlaceLayer(cfg.places);
+    credit(S.places, (cfg.credits || {}).places);
+    S.places.addTo(S.map);  // the offline basemap is shown first
   }
 
   // -- view the app asked for ----------------------------------------------------------------
@@ -945,11 +1075,14 @@
     // Before the layer control exists, so re-adding the layers fires no layer-control events.
     credit(basemaps.countries, (cfg.credits || {}).countries);
     credit(basemaps.oblasts, (cfg.credits || {}).oblasts);
+    addPlaces(cfg);
+    overlays['Place names'] = S.places;
     S.control = L.control.layers({ 'Offline outlines': basemaps.countries }, overlays,
                                  { collapsed: true, position: 'topright' }).addTo(map);
     S.legend = new Legend().addTo(map);
     addLabels();
     addCaption(map);
+    S.places.update();  // now that the legend and other controls have their boxes
     watchUserMoves(map.getContainer());
 
     map.on('overlayadd overlayremove', function (e) { if (e.layer === S.waves && S.waveLegend) S.waveLegend.update(); });
@@ -999,6 +1132,7 @@
     caption: function () { return S.caption && S.caption.style.display !== 'none' ? S.caption.textContent : ''; },
     setWaveTargets: setWaveTargets,
     waveTargets: waveTargets,
+    placeNames: function () { return S.places && S.map.hasLayer(S.places) ? S.places.names() : []; },
     view: function () { var c = S.map.getCenter(); return [c.lat, c.lng, S.map.getZoom()]; },
     count: function () { return S.n; },
     drawnCount: function () {  // points actually on the canvas now (visible classes, on screen)

@@ -216,3 +216,21 @@ def test_date_caption_in_the_working_time_zone(filter_kwargs, expected):
     if "tz" in filter_kwargs:
         kwargs["tz"] = filter_kwargs["tz"]
     assert mappage.date_caption(FilterState(**kwargs)) == expected
+
+
+def test_the_page_carries_place_names_for_the_offline_basemap_and_credits_them():
+    import json
+
+    from geodata import gazetteer
+
+    page = mappage.build_page(live=False)
+    match = re.search(r'"places":(\[\[.*?\]\])', page)
+    assert match, "no place names in the page config"
+    places = json.loads(match.group(1))
+    expected = gazetteer.settlements(mappage.PLACE_MIN_POPULATION)
+    assert len(places) == len(expected) > 500
+    assert [p[0] for p in places[:3]] == ["Kyiv", "Kharkiv", "Odesa"]
+    assert all(p[3] >= 5_000 for p in places) and "Bucha" in {p[0] for p in places}
+    pops = [p[3] for p in places]
+    assert pops == sorted(pops, reverse=True)  # largest first: the page places names greedily in this order
+    assert "place names: GeoNames (CC BY 4.0)" in mappage.BASEMAP_CREDITS["places"][0]

@@ -723,3 +723,116 @@ def test_tooltip_times_are_kyiv_wall_clock_and_keep_the_event_date(qtbot, view, 
     assert "2025-06-02 01:30 (Kyiv time)" in tooltip_text(qtbot, view, 1)
     month = tooltip_text(qtbot, view, 2)
     assert "2025-06" in month and "2025-05" not in month and "2025-06-01" not in month
+
+
+# -- place names on the offline basemap ------------------------------------------------------------
+PLACE_BOXES = ("[...document.querySelectorAll('.mv-place')].map(p => {"
+               "var a = p.querySelector('.mv-place-dot').getBoundingClientRect(),"
+               " b = p.querySelector('.mv-place-name').getBoundingClientRect();"
+               "return [p.textContent, Math.min(a.left, b.left), Math.min(a.top, b.top),"
+               " Math.max(a.right, b.right), Math.max(a.bottom, b.bottom)];})")
+_PLACES_BOX = ("[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+               ".find(l => l.textContent.includes('Place names')).querySelector('input')")
+
+
+def place_names_at(qtbot, view, lat: float, lon: float, zoom: float) -> list[str]:
+    view.run_js(f"mapviewer.setView({lat}, {lon}, {zoom})")
+    qtbot.waitUntil(lambda: js(qtbot, view, VIEW_JS) == pytest.approx([lat, lon, zoom], abs=0.01), timeout=WAIT)
+    return js(qtbot, view, "mapviewer.placeNames()")
+
+
+def assert_no_overlap(boxes: list) -> None:
+    for i, (name, left, top, right, bottom) in enumerate(boxes):
+        assert right - left > 10 and bottom - top > 8, f"{name} is not drawn"
+        for other, left2, top2, right2, bottom2 in boxes[i + 1:]:
+            assert right <= left2 or right2 <= left or bottom <= top2 or bottom2 <= top, f"{name} overlaps {other}"
+
+
+def test_place_names_follow_the_zoom_and_never_overlap(qtbot, view, state):
+    names = place_names_at(qtbot, view, 48.5, 31.5, 6)
+    assert {"Kyiv", "Kharkiv", "Odesa"} <= set(names)
+    assert "Bucha" not in names and "Irpin" not in names  # suburbs are too small at country scale
+    boxes = js(qtbot, view, PLACE_BOXES)
+    assert [b[0] for b in boxes] == names
+    assert_no_overlap(boxes)
+    legend = js(qtbot, view, "(function(){var r = document.querySelector('.mv-legend').getBoundingClientRect();"
+                             "return ['legend', r.left, r.top, r.right, r.bottom];})()")
+    assert_no_overlap(boxes + [legend])  # no name hides under the legend
+    oblasts = js(qtbot, view, "[...document.querySelectorAll('.mv-oblast-label span')]"
+                              ".filter(s => getComputedStyle(s).visibility !== 'hidden').map(s => {"
+                              "var r = s.getBoundingClientRect();"
+                              " return [s.textContent, r.left, r.top, r.right, r.bottom];})")
+    assert len(oblasts) > 10  # the oblast names still show where no town is named
+    for oblast in oblasts:  # no oblast name shows over a town's name
+        assert_no_overlap(boxes + [oblast])
+
+    names = place_names_at(qtbot, view, 50.45, 30.35, 10)
+    assert {"Bucha", "Irpin"} & set(names)
+    assert "Kharkiv" not in names  # only names inside the view
+    boxes = js(qtbot, view, PLACE_BOXES)
+    assert len(boxes) <= 250
+    assert_no_overlap(boxes)
+
+    # Unticking "Place names" in the layer control takes them off the map.
+    view.run_js(f"{_PLACES_BOX}.click()")
+    qtbot.waitUntil(lambda: js(qtbot, view, "document.querySelectorAll('.mv-place').length") == 0, timeout=WAIT)
+    assert js(qtbot, view, "mapviewer.placeNames()") == []
+    view.run_js(f"{_PLACES_BOX}.click()")
+    qtbot.waitUntil(lambda: "Bucha" in js(qtbot, view, "mapviewer.placeNames()")
+                    or "Irpin" in js(qtbot, view, "mapviewer.placeNames()"), timeout=WAIT)
+
+
+def test_place_names_are_off_with_tiles_and_can_be_ticked(qtbot, view, state, tmp_path):
+    assert js(qtbot, view, f"{_PLACES_BOX}.checked") is True  # the offline basemap has no names of its own
+    state.set_basemap((tmp_path / "{z}" / "{x}" / "{y}.png").as_uri().replace("%7B", "{").replace("%7D", "}"))
+    qtbot.waitUntil(lambda: js(qtbot, view, f"{_PLACES_BOX}.checked") is False, timeout=WAIT)
+    assert js(qtbot, view, "document.querySelectorAll('.mv-place').length") == 0
+    assert "GeoNames" in js(qtbot, view, ATTRIBUTION)  # the oblasts are still shown
+    view.run_js(f"{_PLACES_BOX}.click()")
+    qtbot.waitUntil(lambda: "Kyiv" in js(qtbot, view, "mapviewer.placeNames()"), timeout=WAIT)
+    state.set_basemap("offline")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.hasLayer(mapviewer.state.basemaps.countries)"),
+                    timeout=WAIT)
+    assert js(qtbot, view, f"{_PLACES_BOX}.checked") is True
+
+
+def test_place_names_alone_are_credited_to_geonames(qtbot, view):
+    view.run_js("document.querySelectorAll('.leaflet-control-layers-overlays label')"
+                ".forEach(l => { if (l.textContent.includes('Oblasts')) l.querySelector('input').click(); })")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.hasLayer(mapviewer.state.basemaps.oblasts)")
+                    is False, timeout=WAIT)
+    assert "place names: GeoNames (CC BY 4.0)" in js(qtbot, view, ATTRIBUTION)
+
+
+def test_a_place_name_with_markup_shows_as_text_and_runs_nothing(qtbot, state, monkeypatch):
+    from mapviewer import mappage
+
+    name = '<img src=x onerror="window.pwned = 3"><script>window.pwned = 4</script>'
+    places = [[name, 51.0, 24.5, 3_000_000], ["Lviv", 49.84, 24.03, 717_000]]
+    monkeypatch.setattr(mappage, "_place_names", lambda: places)
+    mappage._live_page.cache_clear()
+    view = MapView(state)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    try:
+        with qtbot.waitSignal(view.ready, timeout=WAIT):
+            pass
+        assert set(place_names_at(qtbot, view, 48.5, 31.5, 6)) == {name, "Lviv"}
+        assert js(qtbot, view, "document.querySelectorAll('.mv-places img, .mv-places script').length") == 0
+        qtbot.wait(200)
+        assert js(qtbot, view, "typeof window.pwned") == "undefined"
+    finally:
+        view.release()
+        mappage._live_page.cache_clear()  # the next view gets the real names
+
+
+def test_the_exported_page_names_places(tmp_path, qtbot, open_in_browser):
+    from mapviewer.mappage import write_standalone_html
+
+    path = write_standalone_html(make_frame(), tmp_path / "export.html", title="Export")
+    page = open_in_browser(path)
+    qtbot.waitUntil(lambda: js(qtbot, page, "mapviewer.count()") == len(_ROWS), timeout=WAIT)
+    names = js(qtbot, page, "mapviewer.placeNames()")
+    assert "Kyiv" in names
+    assert "Place names" in js(qtbot, page, "document.querySelector('.leaflet-control-layers-overlays').textContent")
