@@ -2,7 +2,8 @@
 
 :func:`render_figure` draws a page: title, a subtitle saying the filters and the
 date range in words (both wrapped, and shrunk if need be, to fit between the
-margins above the map), the offline basemap, the incidents styled from
+margins above the map), the offline basemap (with the largest settlements in
+view named, more on a larger-scale map), the incidents styled from
 :mod:`geodata.style` (outcome colour, class marker; uncertain locations hollow,
 region-level ones with a halo, settlement-level ones too where the map is
 large-scale enough; the legend shows the same symbols), a legend with counts
@@ -38,6 +39,9 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 from matplotlib.patches import Rectangle
+from matplotlib.patheffects import Stroke
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox, offset_copy
 
 from geodata.errors import DataError
 from geodata.filters import no_munition, tag_label
@@ -83,6 +87,8 @@ _SEA, _LAND, _HOME = "#dbe6ee", "#ecebe6", "#fbfbf9"
 
 NATURAL_EARTH_CREDIT = "Basemap: Natural Earth (public domain)"
 GEONAMES_CREDIT = "oblast boundaries approximate, from GeoNames (CC BY 4.0)"
+PLACES_CREDIT = "place names: GeoNames (CC BY 4.0)"
+_GEONAMES_BOTH_CREDIT = "approximate oblasts and place names: GeoNames (CC BY 4.0)"  # as short: the footer is one line
 
 
 # -- words --------------------------------------------------------------------
@@ -486,8 +492,98 @@ def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], l
         if len(inside) <= 30:
             for point, name in inside:
                 ax.text(point.x, point.y, str(name), fontsize=6, color="#8c8c8c", ha="center", va="center",
-                        zorder=3, clip_on=True)
+                        zorder=3, clip_on=True, gid="oblast-label")
     return countries is not None, from_geonames and oblasts is not None
+
+
+_PLACE_PT = 7.5  # settlement names, in points at print size
+_PLACE_ZORDER = 5  # above the basemap (1-4), below the incidents (10 and up)
+# Where a name may go around its dot, in order of preference: (dx, dy) in points, ha, va; far enough
+# that an incident symbol on the town leaves the first letter readable.
+_PLACE_SPOTS = ((5.0, 0.0, "left", "center"), (-5.0, 0.0, "right", "center"),
+                (0.0, 4.0, "center", "bottom"), (0.0, -4.0, "center", "top"))
+
+
+@functools.lru_cache(maxsize=1)
+def _settlements() -> tuple[tuple[str, float, float, int], ...]:
+    """Ukraine's settlements of 10,000 people or more, largest first (none if the gazetteer is missing)."""
+    try:
+        from geodata.gazetteer import settlements
+
+        return tuple(settlements(10_000))
+    except Exception:  # noqa: BLE001 - place names are decoration; the figure stands without them
+        return ()
+
+
+def _place_budget(width_km: float) -> tuple[int, int]:
+    """How many settlements to label and the fewest people one needs, by the map's width: a map of
+    Ukraine (1,200 km or more) names 14 cities at most, an oblast (400 km or less) 25 places
+    down to towns of 10,000."""
+    t = min(max(math.log(width_km / 400) / math.log(3), 0.0), 1.0)
+    return round(25 - 11 * t), round(10_000 * 15 ** t, -3)
+
+
+def _draw_places(ax, transformer, limits) -> list:
+    """Label the largest settlements in view: a dark-grey dot and the name with a white outline.
+
+    Greedy in population order: a name goes right, left, above or below its dot,
+    wherever it stays inside the map and clear of every label, dot and map furniture
+    (scale bar, north arrow, country names) already drawn; a place whose name
+    fits nowhere is left out. Oblast names a settlement name covers are hidden.
+    Returns the name texts drawn.
+    """
+    (x0, x1), (y0, y1) = limits
+    count, min_people = _place_budget((x1 - x0) / 1000)
+    places = [p for p in _settlements() if p[3] >= min_people]
+    if not places:
+        return []
+    px, py = transformer.transform([p[2] for p in places], [p[1] for p in places])
+    px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    frame = ax.bbox.padded(-2)  # names keep clear of the frame line
+    pad = _PLACE_PT * 0.2 * fig.dpi / 72  # breathing room between names, in pixels
+    oblast_labels = [t for t in ax.texts if t.get_gid() == "oblast-label" and t.get_visible()]
+    # The north arrow is an annotation with no text: its extent is the arrow.
+    taken: list[Bbox] = [t.get_window_extent(renderer).padded(pad) for t in ax.texts
+                         if t.get_visible() and (t.get_text() or isinstance(t, Annotation))
+                         and t.get_gid() != "oblast-label"]
+    taken += [patch.get_window_extent(renderer) for patch in ax.patches if patch.get_visible()]
+    dot_r = 2.0 * fig.dpi / 72
+    labels: list = []
+    for (name, *_), x, y in zip(places, px, py):
+        if len(labels) >= count:
+            break
+        if not (x0 < x < x1 and y0 < y < y1):
+            continue
+        cx, cy = ax.transData.transform((x, y))
+        dot = Bbox.from_extents(cx - dot_r, cy - dot_r, cx + dot_r, cy + dot_r)
+        if not frame.contains(cx, cy) or dot.count_overlaps(taken):
+            continue
+        for dx, dy, ha, va in _PLACE_SPOTS:
+            text = ax.text(x, y, name, transform=offset_copy(ax.transData, fig=fig, x=dx, y=dy, units="points"),
+                           fontsize=_PLACE_PT, color="#2b2b2b", ha=ha, va=va, zorder=_PLACE_ZORDER + 0.2,
+                           gid="place-label", parse_math=False, clip_on=True)
+            box = text.get_window_extent(renderer)
+            if (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
+                    and not box.count_overlaps(taken)):
+                break
+            text.remove()
+        else:
+            continue
+        taken += [box.padded(pad), dot]
+        labels.append(text)
+        # The outline is a copy behind the name: text drawn with a path effect becomes outlines in SVG
+        # and PDF, and the name itself should stay selectable, searchable text.
+        ax.text(x, y, name, transform=text.get_transform(), fontsize=_PLACE_PT, color="white",
+                ha=text.get_ha(), va=text.get_va(), zorder=_PLACE_ZORDER + 0.1, gid="place-label-halo",
+                parse_math=False, clip_on=True, path_effects=[Stroke(linewidth=2.2, foreground="white")])
+        ax.plot([x], [y], marker="o", markersize=3.2, color="#444444", markeredgecolor="white",
+                markeredgewidth=0.5, zorder=_PLACE_ZORDER, gid="place-dot")
+    for oblast in oblast_labels:  # a settlement name says more than the oblast name over it
+        if oblast.get_window_extent(renderer).count_overlaps([t.get_window_extent(renderer) for t in labels]):
+            oblast.set_visible(False)
+    return labels
 
 
 # -- geometry helpers ---------------------------------------------------------
@@ -954,12 +1050,16 @@ class FigureRenderer:
                                   ha="center", va="center", fontsize=11, color="#555555", zorder=25, visible=False)
             _draw_scale_bar(ax, limits)
             _draw_north_arrow(ax, limits, transformer)
+            # After the scale bar and arrow, which the names keep clear of; drawn once, like the basemap.
+            places = _draw_places(ax, transformer, limits) if basemap else []
 
             legend_ax = fig.add_axes([legend_box[0] / width, legend_box[1] / height, legend_box[2] / width,
                                       legend_box[3] / height], label="legend")
             self._legend = _Legend(legend_ax, legend_box[2] * 72, legend_box[3] * 72, 1 if landscape else 3)
 
-            self._credit = NATURAL_EARTH_CREDIT + (f"; {GEONAMES_CREDIT}" if used_geonames else "")
+            geonames = {(True, True): _GEONAMES_BOTH_CREDIT, (True, False): GEONAMES_CREDIT,
+                        (False, True): PLACES_CREDIT}.get((used_geonames, bool(places)))
+            self._credit = NATURAL_EARTH_CREDIT + (f"; {geonames}" if geonames else "")
             self._credits = fig.text(margin / width, margin / height, "", fontsize=6.5, color="#555555",
                                      va="bottom", ha="left", gid="credits")
             # Portrait pages are too narrow for both on one line: the fingerprint goes above the credits.
