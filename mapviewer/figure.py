@@ -44,14 +44,12 @@ from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox, offset_copy
 
 from geodata.errors import DataError
-from geodata.filters import no_munition, tag_label
+from geodata.filters import FilterState, no_munition, tag_label
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE, PRECISION_HALO_M
 
 if TYPE_CHECKING:
     import geopandas as gpd
-
-    from geodata.filters import FilterState
 
 #: Page presets: name -> (width, height) in inches.
 PAGES: dict[str, tuple[float, float]] = {
@@ -989,7 +987,8 @@ class FigureRenderer:
         with rc_context(_RC):
             fig = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
             FigureCanvasAgg(fig)
-            margin, header, footer = 0.35, 0.95, 0.32 if width >= height else 0.45
+            # the footer holds three lines: fingerprint and data files, the note, the credits
+            margin, header, footer = 0.35, 0.95, 0.45
             landscape = width >= height
             legend_w = 2.45 if landscape else width - 2 * margin
             # Portrait: sections side by side, as tall as the longest one needs.
@@ -1060,13 +1059,12 @@ class FigureRenderer:
             geonames = {(True, True): _GEONAMES_BOTH_CREDIT, (True, False): GEONAMES_CREDIT,
                         (False, True): PLACES_CREDIT}.get((used_geonames, bool(places)))
             self._credit = NATURAL_EARTH_CREDIT + (f"; {geonames}" if geonames else "")
-            self._credits = fig.text(margin / width, margin / height, "", fontsize=6.5, color="#555555",
-                                     va="bottom", ha="left", gid="credits")
-            # Portrait pages are too narrow for both on one line: the fingerprint goes above the credits.
-            where = ((1 - margin / width, margin / height, "right") if landscape
-                     else (margin / width, (margin + 0.14) / height, "left"))
-            self._stamp = fig.text(where[0], where[1], "", fontsize=6.5, color="#555555", va="bottom",
-                                   ha=where[2], gid="fingerprint")
+            # One line each, bottom up: credits, note, fingerprint; each cut to the page's width.
+            self._credits, self._note, self._stamp = (
+                fig.text(margin / width, (margin + 0.12 * line) / height, "", fontsize=6.5, color="#555555",
+                         va="bottom", ha="left", gid=gid)
+                for line, gid in enumerate(("credits", "note", "fingerprint")))
+            self._footer_chars = int((width - 2 * margin) * 72 / (6.5 * 0.56))  # DejaVu Sans: ~0.56 em a char
         self.figure = fig
         self._ax = ax
         self._crs, self._transformer, self._limits = crs, transformer, limits
@@ -1098,21 +1096,18 @@ class FigureRenderer:
             halo = _halo_drawn("settlement", self._metres_per_point, _marker_diameter(len(shown)))
             self._legend.update(shown, matching=len(frame), unlocated=unlocated, settlement_halo=halo)
 
-            credits = [self._credit, f"dates in {filter_state.tz if filter_state is not None else DEFAULT_TZ} time"]
-            if note:
-                credits.append(note)
-            self._credits.set_text(" · ".join(credits))
+            tz = filter_state.tz if filter_state is not None else DEFAULT_TZ
+            self._credits.set_text(self._fit_footer(f"{self._credit} · dates in {tz} time"))
+            self._note.set_text(self._fit_footer(note or ""))
             names = [Path(p).name for p in self.source_paths]
             data = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
             from mapviewer import __version__
 
-            from geodata.filters import FilterState
-
             code = _finish_fingerprint(self._files_digest, description, frame, filter_state or FilterState(),
                                        self.extent)
-            stamp = f"fingerprint {code}"
-            stamp += (f" · data: {data}" if data else "") + f" · mapviewer {__version__}"
-            self._stamp.set_text(stamp)
+            # the data files last: a long list is what gets cut, never the fingerprint
+            stamp = f"fingerprint {code} · mapviewer {__version__}" + (f" · data: {data}" if data else "")
+            self._stamp.set_text(self._fit_footer(stamp))
         self.figure.mapviewer_info = {"crs": self._crs, "fingerprint": stamp.split()[1], "shown": len(shown),
                                       "matching": len(frame) + unlocated, "description": description,
                                       "title": title or self.default_title}
@@ -1137,6 +1132,10 @@ class FigureRenderer:
         self._subtitle.set_fontsize(sub_pt)
         title_h = len(title_lines) * title_pt * _HEADING_SPACING / 72
         self._subtitle.set_y(top - (title_h + gap_pt / 72) / height)
+
+    def _fit_footer(self, text: str) -> str:
+        """``text`` cut with an ellipsis to what one footer line holds."""
+        return text if len(text) <= self._footer_chars else text[:self._footer_chars - 1].rstrip() + "…"
 
     def rgb(self) -> np.ndarray:
         """The page as drawn now: an (height, width, 3) uint8 image."""

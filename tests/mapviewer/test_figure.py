@@ -378,3 +378,27 @@ def test_legend_location_symbols_match_what_the_map_draws(tmp_path):
     svg = country.read_text(encoding="utf-8")
     # At country scale only the region-level event has a halo, on the map and in the legend.
     assert 'id="legend-halo-settlement"' not in svg and 'id="legend-halo-region"' in svg
+
+
+@pytest.mark.parametrize("page", ["A4-portrait", "Letter-landscape", "slide-16:9"])
+def test_footer_lines_stay_on_the_page_and_apart(tmp_path, page):
+    frame = events([(30.52, 50.45, *KN23, "impact", "exact", "2025-06-01T01:00Z")])
+    data = []
+    for name in ("verification-spreadsheet-of-the-kyiv-night-with-a-long-name.csv",
+                 "partner-export-september-2025-final-final-v2.csv", "third-source-of-the-same-night.csv"):
+        data.append(tmp_path / name)
+        data[-1].write_text("x", encoding="utf-8")
+    dpi = 60
+    fig = render_figure(frame, page=page, dpi=dpi, basemap=False, source_paths=data,
+                        note="frame 2025-06-01 (7-day window) · 12 events dated only to a day or month reaching "
+                             "outside the dates not shown · and a little more text to make the line long")
+    width, _ = PAGES[page]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    lines = {t.get_gid(): t for t in fig.texts if t.get_gid() in ("credits", "note", "fingerprint")}
+    boxes = {gid: t.get_window_extent(renderer) for gid, t in lines.items()}
+    map_bottom = next(a for a in fig.axes if a.get_label() == "map").get_window_extent(renderer).y0
+    for gid, box in boxes.items():
+        assert 0.35 * dpi - 1 <= box.x0 and box.x1 <= (width - 0.35) * dpi + 1, gid
+        assert box.y1 < map_bottom, gid
+    assert boxes["credits"].y1 <= boxes["note"].y0 + 1 and boxes["note"].y1 <= boxes["fingerprint"].y0 + 1
+    assert re.match(r"fingerprint [0-9a-f]{12} · mapviewer ", lines["fingerprint"].get_text())
