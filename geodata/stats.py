@@ -9,7 +9,7 @@ import pandas as pd
 
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES, OUTCOMES
 
-__all__ = ["Summary", "summarize"]
+__all__ = ["Summary", "repeated_events", "summarize"]
 
 #: Key used for rows whose munition is missing.
 NO_MUNITION = "(none)"
@@ -139,3 +139,33 @@ def summarize(frame: pd.DataFrame, *, tz: str = DEFAULT_TZ) -> Summary:
         date_max=date_max,
         tz=tz,
     )
+
+
+def repeated_events(frame: pd.DataFrame, by: str = "dataset") -> np.ndarray:
+    """For each row, the number of the event it shares with a row of another file, else -1.
+
+    Rows of different files (``by``: the file each came from) with the same ``event_id`` at the
+    same ``occurred_at`` are one event seen twice: they get the same number. Counting the rows of
+    a view counts such an event once per file; ``len(g) - len(set(g))`` over the non-negative
+    numbers ``g`` of the rows shown is how many rows too many. Rows with no id or no time never
+    match; repeats within one file are its own load report's business.
+    """
+    n = len(frame)
+    groups = np.full(n, -1, dtype=np.int64)
+    if n == 0 or by not in frame.columns or "event_id" not in frame.columns:
+        return groups
+    files, _ = pd.factorize(frame[by])
+    if files.max() <= 0:  # one file: nothing to share
+        return groups
+    ids, _ = pd.factorize(frame["event_id"].astype("string"))
+    times = frame["occurred_at"].array.asi8
+    usable = np.flatnonzero((ids >= 0) & (times != np.iinfo(np.int64).min))
+    # sort by (id, time, file): an event's rows lie together, and a change of file inside them means two files
+    order = usable[np.lexsort((files[usable], times[usable], ids[usable]))]
+    k_id, k_time, k_file = ids[order], times[order], files[order]
+    starts = np.r_[True, (k_id[1:] != k_id[:-1]) | (k_time[1:] != k_time[:-1])]
+    event = np.cumsum(starts) - 1
+    shared = np.unique(event[np.r_[False, (k_file[1:] != k_file[:-1]) & ~starts[1:]]])
+    inside = np.isin(event, shared)
+    groups[order[inside]] = np.searchsorted(shared, event[inside])
+    return groups

@@ -5,6 +5,7 @@ widget directly.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -13,6 +14,7 @@ import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
 from geodata import FilterState, LoadReport
+from geodata.stats import repeated_events
 from geodata.schema import CANONICAL_COLUMNS
 
 
@@ -62,6 +64,8 @@ class AppState(QObject):
         self.figure_title = ""
         self.figure_page: str | None = None
         self._columns: dict[str, list[str]] = {}  # each open file's columns: closing one drops its own
+        # per row, the event it shares with a row of another open file, else -1 (geodata.stats.repeated_events)
+        self.repeat_groups = np.zeros(0, dtype=np.int64)
 
     # -- data -------------------------------------------------------------
     def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
@@ -74,6 +78,19 @@ class AppState(QObject):
         self.datasets.append(Dataset(path, report))
         self._columns[path] = list(part.columns)
         self._refresh_after_data()
+        self._report_repeats(path, report)
+
+    def _report_repeats(self, path: str, report: LoadReport) -> None:
+        """Say in the new file's report which of its events another open file holds too."""
+        mine = (self.frame["dataset"] == path).to_numpy() & (self.repeat_groups >= 0)
+        if not mine.any():
+            return
+        shared = np.isin(self.repeat_groups, self.repeat_groups[mine]) & ~mine
+        others = ", ".join(sorted({os.path.basename(p) for p in self.frame.loc[shared, "dataset"]}))
+        rows = [int(r) for r in self.frame.loc[mine, "source_row"]]
+        listed = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        report.add(None, "event_id", f"{len(rows):,} event{'s' if len(rows) != 1 else ''} with the same id and "
+                   f"time as in {others}, also open: counted once per file (rows {listed})", "warning")
 
     def clear(self) -> None:
         """Close every open file (events and attack waves)."""
@@ -117,6 +134,7 @@ class AppState(QObject):
         return self.datasets + self.wave_datasets
 
     def _refresh_after_data(self) -> None:
+        self.repeat_groups = repeated_events(self.frame)
         self.mask = self.filter.mask(self.frame)
         self.selection = np.zeros(0, dtype=np.int64)
         self.data_changed.emit()

@@ -1,6 +1,7 @@
 """Summary panel: how many events are shown, by munition and outcome, rates and casualties."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -78,6 +79,12 @@ class SummaryPanel(QWidget):
             span = (f"{summary.first_day}" if summary.first_day == summary.last_day
                     else f"{summary.first_day} to {summary.last_day}")
             lines.append(f"Dates: {span} ({summary.tz})")
+        shown_groups = state.repeat_groups[state.mask]
+        shown_groups = shown_groups[shown_groups >= 0]
+        extra = len(shown_groups) - len(np.unique(shown_groups))
+        if extra:
+            lines.append(f"Counted more than once: {extra:,} event{'s' if extra != 1 else ''} shown from two open "
+                         "files (same id and time)")
         straddling = int(state.filter.straddling(state.frame).sum())
         if straddling:
             lines.append(f"Not shown: {straddling:,} event{'s' if straddling != 1 else ''} dated only to a day "

@@ -11,7 +11,7 @@ import pytest
 
 from geodata.sample import make_sample
 from geodata.schema import MUNITION_CLASS_DTYPE, MUNITION_CLASSES, OUTCOME_DTYPE, OUTCOMES
-from geodata.stats import summarize
+from geodata.stats import repeated_events, summarize
 
 
 def frame(rows: list[tuple]) -> gpd.GeoDataFrame:
@@ -132,3 +132,18 @@ def test_the_kyiv_night_summary():
     assert s.interception_rate["Shahed-136"] == pytest.approx(53 / 57)
     assert s.deviation_rate["KN-23"] == pytest.approx(1 / 4)
     assert s.killed == 2
+
+
+def test_repeated_events_are_those_of_another_file_with_the_same_id_and_time():
+    times = pd.to_datetime(["2025-09-29T22:40Z", "2025-09-29T22:41Z", "2025-09-29T22:40Z",
+                            "2025-09-29T22:45Z", "2025-09-29T22:41Z", None, None], utc=True)
+    frame = pd.DataFrame({
+        "event_id": pd.array(["N-1", "N-2", "N-1", "N-1", "N-2", "N-3", "N-3"], dtype="string"),
+        "occurred_at": times,
+        "dataset": ["a.csv", "a.csv", "b.csv", "b.csv", "a.csv", "a.csv", "b.csv"],
+    })
+    # b's N-1 at 22:40 is a's N-1 seen twice; b's N-1 at 22:45 is another event; a's second N-2 is the
+    # same file's business (its own duplicate check); N-3 has no time, so nothing can be said
+    groups = repeated_events(frame).tolist()
+    assert groups[0] == groups[2] >= 0 and groups[1] == groups[4] == -1 and groups[3] == groups[5] == groups[6] == -1
+    assert (repeated_events(frame.assign(dataset="a.csv")) == -1).all()  # one file: nothing across files

@@ -308,6 +308,33 @@ def test_summary_says_how_many_events_dated_only_to_their_month_the_range_leaves
     assert panel.headline.text() == "8 of 8 events shown" and "Not shown" not in panel.details.text()
 
 
+def test_events_two_open_files_share_are_reported_and_said_to_count_twice(qtbot, qapp):
+    from mapviewer.state import AppState
+    from mapviewer.summary import SummaryPanel
+    from tests.mapviewer.conftest import canonical_frame
+
+    night = canonical_frame()
+    partner = canonical_frame().iloc[[0, 2, 7]].copy()  # N-1, N-3 and C-1 again, as a partner exported them
+    partner.loc[partner.index[2], "occurred_at"] = pd.Timestamp("2025-08-02T03:00:00Z")  # C-1 on another day
+    state = AppState()
+    state.add_dataset("/data/night.csv", night, LoadReport(path="/data/night.csv", format="csv"))
+    panel = SummaryPanel(state)
+    qtbot.addWidget(panel)
+    assert "more than once" not in panel.details.text()
+    report = LoadReport(path="/data/partner.csv", format="csv")
+    state.add_dataset("/data/partner.csv", partner, report)
+    assert panel.headline.text() == "11 of 11 events shown"
+    assert "Counted more than once: 2 events shown from two open files" in panel.details.text()
+    said = [p.message for p in report.warnings if p.column == "event_id"]
+    assert len(said) == 1 and "2 events with the same id and time as in night.csv" in said[0]
+    assert "(rows 2, 4)" in said[0]  # the partner file's own row numbers (a spreadsheet's, header = 1)
+    state.set_filter(FilterState(munitions={"Kh-101"}))
+    assert "more than once" not in panel.details.text()  # only C-1, on two different days
+    state.close_dataset("/data/partner.csv")
+    state.set_filter(FilterState())
+    assert "more than once" not in panel.details.text()
+
+
 # -- load report ------------------------------------------------------------------------
 @pytest.fixture
 def report():
