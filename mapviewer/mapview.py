@@ -352,11 +352,12 @@ class MapView(QWebEngineView):
         if waves is None:
             self.run_js("mapviewer.setWaveTargets(null);")
             return
-        from mapviewer.waveshading import wave_shading
+        from mapviewer.waveshading import unplaced_note, wave_shading
 
         # Lighter than the default: the shading uses the impact colour, and impact symbols must stay readable on it.
         shading = wave_shading(waves, self._state.filter, max_opacity=WAVE_MAX_OPACITY)
-        self.run_js(f"mapviewer.setWaveTargets({mappage.json_for_script(shading)});")
+        note = unplaced_note(waves, self._state.filter)
+        self.run_js(f"mapviewer.setWaveTargets({mappage.json_for_script(shading)}, {mappage.json_for_script(note)});")
 
     def _on_selection_changed(self) -> None:
         if not self._ready:

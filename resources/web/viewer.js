@@ -993,6 +993,7 @@
       scale.appendChild(el('span', null, lo.launched));
       scale.appendChild(el('span', null, hi.launched));
       box.appendChild(scale);
+      if (S.waveUnplaced) box.appendChild(el('div', 'mv-wave-unplaced', S.waveUnplaced));
     }
   });
 
@@ -1015,9 +1016,11 @@
 
   // shading: {oblast name: {launched, fill, fill_opacity}} (mapviewer.waveshading.wave_shading),
   // or null when no waves are open (the layer leaves the map and the layer control).
-  function setWaveTargets(shading) {
+  // shading: oblast name -> {launched, fill, fill_opacity}; unplaced: words on the launches it leaves out
+  function setWaveTargets(shading, unplaced) {
     var map = S.map;
     S.waveShading = shading || null;
+    S.waveUnplaced = typeof unplaced === 'string' ? unplaced : '';
     if (!shading) {
       if (S.waves) { S.control.removeLayer(S.waves); map.removeLayer(S.waves); S.waves = null; }
       S.hoverWave = null;

@@ -836,3 +836,19 @@ def test_the_exported_page_names_places(tmp_path, qtbot, open_in_browser):
     names = js(qtbot, page, "mapviewer.placeNames()")
     assert "Kyiv" in names
     assert "Place names" in js(qtbot, page, "document.querySelector('.leaflet-control-layers-overlays').textContent")
+
+
+def test_the_wave_legend_says_how_many_launches_no_oblast_shows(qtbot, view, state, tmp_path):
+    from geodata.waves import read_waves
+
+    path = tmp_path / "waves.csv"
+    path.write_text(WAVES_CSV + "2025-10-07 01:00,2025-10-07 05:00,Shahed-136,Kursk oblast,Ukraine,30,25,,x\n",
+                    encoding="utf-8")
+    result = read_waves(path)
+    load(qtbot, view, state, make_frame())
+    state.add_waves(str(path), result.frame, result.report)
+    legend = "(document.querySelector('.mv-wave-legend') || {}).textContent || ''"
+    qtbot.waitUntil(lambda: "30 launches not placed on an oblast" in js(qtbot, view, legend), timeout=WAIT)
+    state.set_filter(FilterState(end=dt.date(2025, 10, 6)))  # that wave is out: nothing left unplaced
+    qtbot.waitUntil(lambda: "not placed" not in js(qtbot, view, legend), timeout=WAIT)
+    assert "Wave targets" in js(qtbot, view, legend)
