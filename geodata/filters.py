@@ -320,12 +320,15 @@ class FilterState:
         lo = _bound(self.start, self.tz, unit, end=False)
         hi = _bound(self.end, self.tz, unit, end=True)
         values = frame["occurred_at"].array.asi8
-        overlaps = (values != np.iinfo(np.int64).min)
+        overlaps = values != np.iinfo(np.int64).min
+        inside = overlaps.copy()
         if lo is not None:
             overlaps &= latest >= lo
+            inside &= values >= lo
         if hi is not None:
             overlaps &= values <= hi
-        return overlaps & self.mask(frame, skip="date") & ~self.mask(frame)
+            inside &= latest <= hi
+        return overlaps & ~inside & self.mask(frame, skip="date")
 
     def _tests(self, frame: pd.DataFrame, skip: str | None) -> list[Callable[[np.ndarray | None], np.ndarray]]:
         """One test per active constraint: row positions (None = all rows) -> bool per row."""
