@@ -73,6 +73,7 @@ _DROPPED_ASSETS = frozenset({
 })
 
 _URL_IN_TAG = re.compile(r"<(script|link)\b[^>]*?(?:src|href)\s*=\s*[\"']?(https?:)?//", re.I)
+_LOCAL_IN_TAG = re.compile(r"<(script|link|img)\b[^>]*?(?:src|href)\s*=\s*[\"']?file:", re.I)
 
 
 #: What the page may not do at all (scripts, styles and images are its own, inline or local).
@@ -449,8 +450,16 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
                       zoom_snap=0.5)
     fmap.default_js = [("leaflet", "")]  # rewritten to the local file below
     fmap.default_css = [("leaflet_css", "")]
+    # Text from records, titles and views never enters template source: the templates render with
+    # fixed slot markers, and the text replaces them afterwards (:func:`_fill_slots`).
+    slots = {
+        "config": None,  # filled below, once config is complete
+        "data": json_for_script(data),
+        "details": json_for_script(details),
+    }
     if title:
-        fmap.get_root().header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="title")
+        slots["title"] = html.escape(title)
+        fmap.get_root().header.add_child(Element(f"<title>{_slot('title')}</title>"), name="title")
     # Defence in depth: the page never fetches, posts or embeds, so even script that ever slipped
     # in could not read local files (fetch/XHR of file URLs) nor send them anywhere.
     fmap.get_root().header.add_child(Element(f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'),
@@ -492,12 +501,13 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
         "credits": {name: list(credit) for name, credit in BASEMAP_CREDITS.items()},
         "heading": heading,
     }
+    slots["config"] = json_for_script(config)
     init = MacroElement()
     init._template = Template(
         "{% macro script(this, kwargs) %}\n"
         "mapviewer.init(" + fmap.get_name() + ", {countries: " + countries.get_name()
-        + ", oblasts: " + oblasts.get_name() + "}, " + json_for_script(config) + ", "
-        + json_for_script(data) + ", " + json_for_script(details) + ");\n"
+        + ", oblasts: " + oblasts.get_name() + "}, " + _slot("config") + ", "
+        + _slot("data") + ", " + _slot("details") + ");\n"
         "{% endmacro %}"
     )
     fmap.add_child(init)  # last, so every layer it names exists
@@ -507,8 +517,24 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
     page = fmap.get_root().render()
     if inline:
         page = _inline_assets(page, files, urls)
-    check_offline(page)
-    return page
+    check_offline(page)  # the page's own tags, before any record text is in it
+    return _fill_slots(page, slots)
+
+
+_SLOT = re.compile(r"@@mapviewer-slot:(\w+)@@")
+
+
+def _slot(name: str) -> str:
+    return f"@@mapviewer-slot:{name}@@"
+
+
+def _fill_slots(page: str, slots: dict[str, str]) -> str:
+    """Put each slot's text into the rendered page, in one pass: text put in is never read again,
+    so a record holding a slot marker or template syntax stays the text it is."""
+    found = set(_SLOT.findall(page))
+    if found != set(slots):
+        raise AssetError(f"map page slots {sorted(found)} do not match {sorted(slots)}")
+    return _SLOT.sub(lambda m: slots[m.group(1)], page)
 
 
 def _css_with_data_images(path: Path) -> str:
@@ -532,8 +558,9 @@ def _inline_assets(page: str, files: dict[str, Path], urls: dict[str, str]) -> s
         else:
             text = _css_with_data_images(path)
             page = re.sub(rf'<link rel="stylesheet" href="{re.escape(url)}"\s*/?>', lambda m: f"<style>{text}</style>", page)
-    if "file://" in page:
-        raise AssetError("standalone page still references a local file")
+    leftover = _LOCAL_IN_TAG.search(page)
+    if leftover:
+        raise AssetError(f"standalone page still references a local file: {leftover.group(0)[:200]!r}")
     return page
 
 
