@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from geodata.sample import make_sample
-from mapviewer.figure import render_figure
+from mapviewer.export.figure import render_figure
 
 
 def main() -> int:

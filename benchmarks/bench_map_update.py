@@ -84,8 +84,7 @@ def bench_rebuild(view, frame, runs: int, folder: Path) -> list[float]:
 
     ``view`` is a plain QWebEngineView (the app's map refuses to navigate away).
     """
-    from mapviewer import mappage
-
+    from mapviewer.map import page as mappage
     n = len(frame)
     times = []
     for run in range(runs):
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     _app = QApplication.instance() or QApplication(sys.argv[:1])  # must exist before any widget
     from geodata.report import LoadReport
     from geodata.sample import make_sample
-    from mapviewer.mapview import MapView
+    from mapviewer.map.view import MapView
     from mapviewer.state import AppState
 
     folder = Path(tempfile.mkdtemp(prefix="bench-map-"))

@@ -96,7 +96,7 @@ def _bench_panel(frame: gpd.GeoDataFrame) -> None:
 
     from geodata.report import LoadReport
     from mapviewer.state import AppState
-    from mapviewer.timeline import TimelinePanel
+    from mapviewer.panels.timeline import TimelinePanel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     state = AppState()
@@ -131,7 +131,7 @@ def _bench_panel(frame: gpd.GeoDataFrame) -> None:
 
 
 def bench_mp4(n: int, frames: int = 60, workers: int | None = None) -> None:
-    from mapviewer.animation import export_animation
+    from mapviewer.export.animation import export_animation
 
     frame = synthetic_frame(n, days=frames)
     with tempfile.TemporaryDirectory() as folder:
@@ -141,7 +141,7 @@ def bench_mp4(n: int, frames: int = 60, workers: int | None = None) -> None:
                                  title="Benchmark", page="A4-landscape", dpi=100, workers=workers)
         seconds = time.perf_counter() - t0
         size = out.stat().st_size
-    from mapviewer.animation import default_workers
+    from mapviewer.export.animation import default_workers
 
     used = default_workers(count) if workers is None else workers
     print(f"MP4: {count} frames of {n:,} events (7-day window, A4 at 100 dpi, {used} process(es)): {seconds:.1f} s "

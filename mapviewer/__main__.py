@@ -1,3 +1,3 @@
-from mapviewer.cli import main
+from mapviewer.cli.main import main
 
 raise SystemExit(main())

@@ -6,6 +6,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mapviewer.cli.terminal import fail
+from mapviewer.map.grab import is_blank
+
 SCREENSHOT_TIMEOUT_S = 180.0  # generous: WebEngine start-up on a loaded 2-core machine is slow
 DEFAULT_SCREENSHOT_SIZE = (1600, 1000)
 
@@ -37,33 +40,12 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 
 def split_arguments(files: list[str]) -> tuple[list[str], list[str]]:
     """Data files and saved views (``.json`` files that hold a view) from the command line."""
-    from mapviewer.loader import is_view_file
+    from mapviewer.files.loader import is_view_file
 
     data, views = [], []
     for path in files:
         (views if is_view_file(path) else data).append(path)
     return data, views
-
-
-def _fail(message: str) -> int:
-    from mapviewer.cli import terminal_text
-
-    print(terminal_text(f"mapviewer: error: {message}"), file=sys.stderr)  # messages may quote cells
-    return 2
-
-
-def is_blank(image, samples: int = 48) -> bool:
-    """True when a grabbed image is (nearly) one colour: a map that has not painted yet."""
-    if image.isNull() or image.width() < 2 or image.height() < 2:
-        return True
-    counts: dict[int, int] = {}
-    for i in range(samples):
-        for j in range(samples):
-            x = (image.width() - 1) * i // (samples - 1)
-            y = (image.height() - 1) * j // (samples - 1)
-            rgb = image.pixel(x, y)
-            counts[rgb] = counts.get(rgb, 0) + 1
-    return len(counts) < 8 or max(counts.values()) > 0.97 * samples * samples
 
 
 def run_app(args) -> int:
@@ -73,14 +55,14 @@ def run_app(args) -> int:
     try:
         size = parse_size(args.size)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     data_files, view_files = split_arguments(list(args.files))
     missing = [p for p in data_files + view_files if not os.path.exists(p)]
     if screenshot and missing:
-        return _fail(f"{missing[0]}: no such file")
+        return fail(f"{missing[0]}: no such file")
     problem = _view_problem(view_files) if screenshot else None
     if problem:  # a screenshot of the wrong view is worse than none
-        return _fail(problem)
+        return fail(problem)
 
     # QtWebEngine must be imported before the QApplication exists.
     import PySide6.QtWebEngineWidgets  # noqa: F401
@@ -111,7 +93,7 @@ def run_app(args) -> int:
             window.resize(*size)
 
     if not data_files and not view_files:
-        from mapviewer.loader import sample_files
+        from mapviewer.files.loader import sample_files
 
         data_files = sample_files()  # the synthetic events, and the synthetic wave report when shipped
 
@@ -132,8 +114,8 @@ def run_app(args) -> int:
 
 def _view_problem(paths: list[str]) -> str | None:
     """A one-line message for the first saved view that cannot be read, or None."""
-    from mapviewer.loader import error_message
-    from mapviewer.views import load_view
+    from mapviewer.files.loader import error_message
+    from mapviewer.files.views import load_view
 
     for path in paths:
         try:
@@ -187,7 +169,7 @@ class _ScreenshotJob:
         self._drawn_since_data = True
 
     def _on_load_failed(self, _path: str, message: str) -> None:
-        self._finish(_fail(message))
+        self._finish(fail(message))
 
     def _ready(self) -> bool:
         window = self.window
@@ -198,7 +180,7 @@ class _ScreenshotJob:
     def _poll(self) -> None:
         if self._clock.elapsed() > SCREENSHOT_TIMEOUT_S * 1000:
             what = "loading the data" if self.window.loader.busy or not self.window.state.all_datasets else "the map"
-            self._finish(_fail(f"timed out after {SCREENSHOT_TIMEOUT_S:.0f} s waiting for {what}"))
+            self._finish(fail(f"timed out after {SCREENSHOT_TIMEOUT_S:.0f} s waiting for {what}"))
             return
         if not self._ready():
             return
@@ -214,10 +196,10 @@ class _ScreenshotJob:
     def _save(self) -> None:
         path = Path(self.out)
         if path.parent and not path.parent.exists():
-            self._finish(_fail(f"{self.out}: the folder does not exist"))
+            self._finish(fail(f"{self.out}: the folder does not exist"))
             return
         if not self.window.grab().save(str(path)):
-            self._finish(_fail(f"{self.out}: cannot write the image"))
+            self._finish(fail(f"{self.out}: cannot write the image"))
             return
         self._finish(0)
 

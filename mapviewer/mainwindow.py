@@ -21,16 +21,16 @@ from geodata import FilterState, read_incidents
 from geodata.errors import DataError
 from geodata.readers.preview import needs_mapping
 from geodata.waves import WavesResult
-from mapviewer import loader as _loader
-from mapviewer.export_dialogs import install_export_menu
-from mapviewer.filterpanel import FilterPanel
-from mapviewer.loader import Loader
-from mapviewer.mapview import MapView
-from mapviewer.reportdialog import ReportDialog, warning_box
-from mapviewer.summary import SummaryPanel
-from mapviewer.table import IncidentTable
-from mapviewer.timeline import TimelinePanel
-from mapviewer.wavespanel import WavesPanel
+from mapviewer.files import loader as _loader
+from mapviewer.dialogs.export import install_export_menu
+from mapviewer.panels.filters import FilterPanel
+from mapviewer.files.loader import Loader
+from mapviewer.map.view import MapView
+from mapviewer.dialogs.report import ReportDialog, warning_box
+from mapviewer.panels.summary import SummaryPanel
+from mapviewer.panels.table import IncidentTable
+from mapviewer.panels.timeline import TimelinePanel
+from mapviewer.panels.waves import WavesPanel
 
 ORGANISATION = "strike-mapviewer"
 APPLICATION = "mapviewer"
@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
 
     def open_view(self, path: str) -> bool:
         """Apply the saved view ``path`` (its files, filter, basemap and map view); False with a message on failure."""
-        from mapviewer.views import apply_view, load_view
+        from mapviewer.files.views import apply_view, load_view
 
         try:
             apply_view(self, load_view(path))
@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
 
         Returns the dialog, or None (with a message) when the file cannot be previewed.
         """
-        from mapviewer.mappingdialog import ColumnMappingDialog
+        from mapviewer.dialogs.mapping import ColumnMappingDialog
 
         try:
             dialog = ColumnMappingDialog(path, self)

@@ -16,8 +16,8 @@ def inspect(*args: str) -> subprocess.CompletedProcess:
 
 
 def inspect_here(capsys, *args: str) -> subprocess.CompletedProcess:
-    """The same in this process (mapviewer.cli imports no Qt): much faster than a new interpreter."""
-    from mapviewer.cli import main
+    """The same in this process (mapviewer.cli.main imports no Qt): much faster than a new interpreter."""
+    from mapviewer.cli.main import main
 
     capsys.readouterr()
     code = main(["inspect", *args])
@@ -26,7 +26,7 @@ def inspect_here(capsys, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_inspect_imports_no_qt() -> None:
-    check = "import sys, mapviewer.cli; sys.exit('PySide6' in sys.modules)"
+    check = "import sys, mapviewer.cli.main; sys.exit('PySide6' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", check], timeout=120).returncode == 0
 
 

@@ -151,7 +151,7 @@ def test_windows_1251_export(tmp_path: Path) -> None:
 def test_inspect_names_the_format(cir_file: Path, capsys) -> None:
     import json
 
-    from mapviewer.cli import main
+    from mapviewer.cli.main import main
 
     assert main(["inspect", str(cir_file), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -193,7 +193,7 @@ def test_native_export_loads_through_read_incidents_with_graphic_flag(tmp_path: 
 
 
 def test_inspect_names_the_format(flat_file: Path, capsys) -> None:
-    from mapviewer.cli import main
+    from mapviewer.cli.main import main
 
     assert main(["inspect", str(flat_file), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -312,7 +312,7 @@ def test_inspect_reports_a_waves_file_as_waves(waves_path: Path, capsys) -> None
     from geodata import read_incidents
     from geodata.errors import DataError
     from geodata.readers import detect_format
-    from mapviewer.cli import main
+    from mapviewer.cli.main import main
 
     assert detect_format(waves_path) == "airforce_waves"
     with pytest.raises(DataError, match="attack-waves file.*open it as waves"):

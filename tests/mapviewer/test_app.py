@@ -173,7 +173,7 @@ def test_custom_tile_template_is_checked(make_main_window, monkeypatch):
 def test_a_slow_read_shows_progress_and_can_be_cancelled(make_main_window, loaded_state, good_csv, qtbot):
     import threading
 
-    from mapviewer.loader import Loader
+    from mapviewer.files.loader import Loader
 
     window = make_main_window(loaded_state)
     release = threading.Event()
@@ -236,7 +236,7 @@ def test_a_waves_report_names_the_window_and_has_a_load_report(make_main_window,
 
 def _save_view(tmp_path, data_path, **filter_fields):
     from geodata import FilterState
-    from mapviewer.views import ViewSpec, save_view
+    from mapviewer.files.views import ViewSpec, save_view
 
     path = tmp_path / "views" / "night view.json"
     path.parent.mkdir()
@@ -388,7 +388,7 @@ def test_a_file_that_fails_leaves_the_sample_open(make_main_window, unreadable, 
 def test_the_sample_wave_report_opens_with_the_sample_and_is_replaced_with_it(
         make_main_window, good_csv, waves_csv, qtbot, monkeypatch):
     import geodata.sample
-    from mapviewer.loader import is_sample_file, sample_files
+    from mapviewer.files.loader import is_sample_file, sample_files
 
     # Stands in for the synthetic Air Force report while the install may not ship one yet.
     monkeypatch.setattr(geodata.sample, "sample_waves_path", lambda: waves_csv, raising=False)
@@ -404,7 +404,7 @@ def test_the_sample_wave_report_opens_with_the_sample_and_is_replaced_with_it(
 
 def test_the_shipped_sample_includes_the_synthetic_wave_report(make_main_window, qtbot):
     import geodata.sample
-    from mapviewer.loader import sample_files
+    from mapviewer.files.loader import sample_files
 
     if not hasattr(geodata.sample, "sample_waves_path"):
         pytest.skip("geodata.sample.sample_waves_path is not there yet")

@@ -8,7 +8,8 @@ import sys
 import pytest
 from PySide6.QtGui import QImage
 
-from mapviewer.app import is_blank, parse_size, split_arguments
+from mapviewer.app import parse_size, split_arguments
+from mapviewer.map.grab import is_blank
 
 
 def _run(args, tmp_path, timeout=300):

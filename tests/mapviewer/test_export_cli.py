@@ -16,9 +16,9 @@ import geodata
 from geodata import FilterState
 from geodata.sample import make_sample
 from geodata.writers import write_csv
-from mapviewer.export_cli import run_export
-from mapviewer.figure import PAGES
-from mapviewer.views import ViewSpec, save_view
+from mapviewer.cli.export import run_export
+from mapviewer.export.figure import PAGES
+from mapviewer.files.views import ViewSpec, save_view
 from tests.mapviewer.test_figure import svg_texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,7 +161,7 @@ def test_oblast_filter_and_extent(sample_csv, sample, tmp_path, capsys):
 
 
 def test_html_map(sample_csv, tmp_path, capsys):
-    pytest.importorskip("mapviewer.mappage")
+    pytest.importorskip("mapviewer.map.page")
     out = tmp_path / "map.html"
     code, _, stderr = run([sample_csv, "--title", "<b>Night</b>", "--munition", "KN-23", "-o", out], capsys)
     assert code == 0, stderr
@@ -171,7 +171,7 @@ def test_html_map(sample_csv, tmp_path, capsys):
 
 
 def test_animation_formats_go_to_the_timeline_export(sample_csv, tmp_path, capsys):
-    pytest.importorskip("mapviewer.animation")
+    pytest.importorskip("mapviewer.export.animation")
     out = tmp_path / "night.gif"
     code, stdout, stderr = run([sample_csv, "--from", "2025-09-28", "--to", "2025-09-30", "--step", "1d",
                                 "--dpi", "50", "-o", out], capsys)
@@ -183,7 +183,7 @@ def test_animation_formats_go_to_the_timeline_export(sample_csv, tmp_path, capsy
 def test_runs_with_no_display_and_without_qt(sample_csv, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     out = tmp_path / "batch.png"
-    code = ("import sys; from mapviewer.export_cli import run_export; "
+    code = ("import sys; from mapviewer.cli.export import run_export; "
             f"status = run_export([{str(sample_csv)!r}, '--dpi', '50', '-o', {str(out)!r}]); "
             "sys.exit(status or (3 if 'PySide6' in sys.modules else 0))")
     result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
@@ -271,15 +271,15 @@ def test_a_folder_given_as_data_is_called_a_folder(tmp_path, capsys):
 def test_a_view_supplies_title_page_and_map_size(sample_csv, tmp_path, capsys, monkeypatch):
     import types
 
-    import mapviewer.views
+    import mapviewer.files.views
 
     view = tmp_path / "view.json"
     save_view(view, ViewSpec(data=(str(sample_csv),), center=(50.45, 30.52), zoom=9))
-    plain = mapviewer.views.load_view(view)
+    plain = mapviewer.files.views.load_view(view)
     # Views with a title, a page and the map's size (newer view files): read through getattr.
     richer = types.SimpleNamespace(**{f: getattr(plain, f) for f in ("data", "filter", "basemap", "center", "zoom")},
                                    title="Title from the view", page="A4-portrait", size=(400, 300))
-    monkeypatch.setattr(mapviewer.views, "load_view", lambda path: richer)
+    monkeypatch.setattr(mapviewer.files.views, "load_view", lambda path: richer)
     out = tmp_path / "from_view.svg"
     code, _, stderr = run(["--view", view, "-o", out], capsys)
     assert code == 0, stderr
@@ -366,7 +366,7 @@ def test_all_events_keeps_the_non_strike_rows_of_a_cir_file(tmp_path, capsys):
         counts[bool(flag)] = len(geodata.read_incidents(str(out)).frame)
     assert counts[True] == counts[False] + 1  # the convoy (row 3) is kept only when asked for
 
-    from mapviewer.cli import main
+    from mapviewer.cli.main import main
 
     assert main(["inspect", str(cir), "--all-events", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows_loaded"] == counts[True]

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QDialog
 
 import geodata
 from geodata import FilterState
-from mapviewer import export_dialogs
-from mapviewer.views import load_view
+from mapviewer.dialogs import export as export_dialogs
+from mapviewer.files.views import load_view
 
 WEB_WAIT = 60000
 

@@ -19,7 +19,7 @@ from geodata import FilterState
 from geodata.errors import DataError
 from geodata.schema import CANONICAL_COLUMNS, GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
 from geodata.style import OUTCOME_STYLE
-from mapviewer.figure import PAGES, describe_filter, figure_pixel, fingerprint, render_figure
+from mapviewer.export.figure import PAGES, describe_filter, figure_pixel, fingerprint, render_figure
 
 
 def events(rows) -> gpd.GeoDataFrame:
@@ -264,7 +264,7 @@ def test_fingerprint_follows_data_bytes_and_filters(tmp_path):
 
 
 def test_figure_module_needs_no_qt():
-    code = ("import sys, mapviewer.figure, mapviewer.views, mapviewer.export_cli; "
+    code = ("import sys, mapviewer.export.figure, mapviewer.files.views, mapviewer.cli.export; "
             "sys.exit('PySide6' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 

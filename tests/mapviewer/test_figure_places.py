@@ -1,7 +1,7 @@
 """Place names on the print figure: a reader can tell where the dots are."""
 from __future__ import annotations
 
-from mapviewer.figure import FigureRenderer, render_figure
+from mapviewer.export.figure import FigureRenderer, render_figure
 from tests.mapviewer.test_figure import KN23, SHAHED, events, svg_texts
 
 KYIV_OBLAST = (29.2, 49.15, 32.2, 51.6)  # west, south, east, north

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from geodata import FilterState
-from mapviewer.figure import describe_filter, munition_classes_of, render_figure
+from mapviewer.export.figure import describe_filter, munition_classes_of, render_figure
 from tests.mapviewer.test_figure import events, svg_texts
 
 _ROWS = [

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from geodata import FilterState
-from mapviewer.filterpanel import FilterPanel
+from mapviewer.panels.filters import FilterPanel
 
 
 def test_oblast_filter_from_a_saved_view_is_shown_and_reset_clears_it(qtbot, loaded_state):

@@ -21,8 +21,7 @@ from geodata.schema import (
     OUTCOMES,
     TIME_PRECISION_DTYPE,
 )
-from mapviewer import mappage
-
+from mapviewer.map import page as mappage
 REMOTE_ASSET = re.compile(r"<(script|link)\b[^>]*(src|href)\s*=\s*[\"']?(https?:)?//", re.I)
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from geodata import read_incidents
 from geodata.errors import DataError
-from mapviewer.mappingdialog import NOT_IN_FILE, ColumnMappingDialog
+from mapviewer.dialogs.mapping import NOT_IN_FILE, ColumnMappingDialog
 
 # Ukrainian headers, Windows-1251, semicolons, 24.02.2022 dates; row 4 lacks a latitude,
 # row 5 has a date that does not exist.

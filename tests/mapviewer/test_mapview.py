@@ -21,7 +21,7 @@ from geodata.schema import (
     TIME_PRECISION_DTYPE,
 )
 from geodata.style import outcome_colour
-from mapviewer.mapview import MapView
+from mapviewer.map.view import MapView
 from mapviewer.state import AppState
 
 WAIT = 60000  # generous: two shared cores, WebEngine start-up
@@ -214,7 +214,7 @@ def test_script_in_record_text_runs_nothing_and_shows_as_text(qtbot, view, state
 
 def test_links_open_in_the_system_browser_and_never_navigate_the_map(qtbot, view, state, monkeypatch):
     opened: list[str] = []
-    monkeypatch.setattr("mapviewer.mapview.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
+    monkeypatch.setattr("mapviewer.map.view.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
     frame = make_frame()
     load(qtbot, view, state, frame)
     click_position(qtbot, view, 0)
@@ -311,7 +311,7 @@ def test_map_is_drawn_not_blank(qtbot, view, state):
 
 
 def test_standalone_export_works_in_a_browser_with_no_network(tmp_path, qtbot, recorder, open_in_browser):
-    from mapviewer.mappage import write_standalone_html
+    from mapviewer.map.page import write_standalone_html
 
     frame = make_frame()
     path = write_standalone_html(frame, tmp_path / "export.html", title="Export")
@@ -572,7 +572,7 @@ def test_the_basemap_sources_are_credited_on_the_live_map(qtbot, view, state, tm
 
 
 def test_the_exported_page_says_what_it_shows_and_credits_its_sources(tmp_path, qtbot, open_in_browser):
-    from mapviewer.mappage import write_standalone_html
+    from mapviewer.map.page import write_standalone_html
 
     frame = make_frame()
     path = write_standalone_html(frame, tmp_path / "export.html", title="Night of 29 Sep " + PAYLOAD,
@@ -609,9 +609,9 @@ def _layer_box(name: str) -> str:
 
 def test_the_class_layer_boxes_are_the_one_class_filter(qtbot, view, state):
     from geodata.style import CLASS_STYLE
-    from mapviewer.filterpanel import FilterPanel
-    from mapviewer.summary import SummaryPanel
-    from mapviewer.table import IncidentTable
+    from mapviewer.panels.filters import FilterPanel
+    from mapviewer.panels.summary import SummaryPanel
+    from mapviewer.panels.table import IncidentTable
     from PySide6.QtCore import Qt
 
     panel, summary, table = FilterPanel(state), SummaryPanel(state), IncidentTable(state)
@@ -805,8 +805,7 @@ def test_place_names_alone_are_credited_to_geonames(qtbot, view):
 
 
 def test_a_place_name_with_markup_shows_as_text_and_runs_nothing(qtbot, state, monkeypatch):
-    from mapviewer import mappage
-
+    from mapviewer.map import page as mappage
     name = '<img src=x onerror="window.pwned = 3"><script>window.pwned = 4</script>'
     places = [[name, 51.0, 24.5, 3_000_000], ["Lviv", 49.84, 24.03, 717_000]]
     monkeypatch.setattr(mappage, "_place_names", lambda: places)
@@ -828,7 +827,7 @@ def test_a_place_name_with_markup_shows_as_text_and_runs_nothing(qtbot, state, m
 
 
 def test_the_exported_page_names_places(tmp_path, qtbot, open_in_browser):
-    from mapviewer.mappage import write_standalone_html
+    from mapviewer.map.page import write_standalone_html
 
     path = write_standalone_html(make_frame(), tmp_path / "export.html", title="Export")
     page = open_in_browser(path)

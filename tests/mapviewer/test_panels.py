@@ -29,7 +29,7 @@ def _item(tree, text):
 
 @pytest.fixture
 def panel(qtbot, loaded_state):
-    from mapviewer.filterpanel import FilterPanel
+    from mapviewer.panels.filters import FilterPanel
 
     widget = FilterPanel(loaded_state)
     qtbot.addWidget(widget)
@@ -39,7 +39,7 @@ def panel(qtbot, loaded_state):
 
 @pytest.fixture
 def table(qtbot, loaded_state):
-    from mapviewer.table import IncidentTable
+    from mapviewer.panels.table import IncidentTable
 
     widget = IncidentTable(loaded_state)
     qtbot.addWidget(widget)
@@ -191,7 +191,7 @@ def test_selecting_rows_sets_the_state_selection_after_sorting(table, loaded_sta
 
 
 def test_state_selection_selects_and_scrolls_to_rows(qtbot, loaded_state, frame):
-    from mapviewer.table import IncidentTable
+    from mapviewer.panels.table import IncidentTable
 
     big = pd.concat([frame] * 50, ignore_index=True)  # 400 rows: most are off screen
     loaded_state.add_dataset("/data/big.csv", big, LoadReport("/data/big.csv", "csv"))
@@ -254,7 +254,7 @@ def test_outcome_cells_have_the_style_colour(table):
 def test_large_table_sorts_by_time(qtbot, qapp):
     from geodata.sample import make_sample
     from mapviewer.state import AppState
-    from mapviewer.table import IncidentTableModel
+    from mapviewer.panels.table import IncidentTableModel
 
     state = AppState()
     sample = make_sample(n=20000)
@@ -269,7 +269,7 @@ def test_large_table_sorts_by_time(qtbot, qapp):
 
 # -- summary ------------------------------------------------------------------------
 def test_summary_counts_rates_and_casualties(qtbot, loaded_state):
-    from mapviewer.summary import SummaryPanel
+    from mapviewer.panels.summary import SummaryPanel
 
     panel = SummaryPanel(loaded_state)
     qtbot.addWidget(panel)
@@ -291,7 +291,7 @@ def test_summary_counts_rates_and_casualties(qtbot, loaded_state):
 
 def test_summary_says_how_many_events_dated_only_to_their_month_the_range_leaves_out(qtbot, qapp):
     from mapviewer.state import AppState
-    from mapviewer.summary import SummaryPanel
+    from mapviewer.panels.summary import SummaryPanel
     from tests.mapviewer.conftest import canonical_frame
 
     frame = canonical_frame()
@@ -310,7 +310,7 @@ def test_summary_says_how_many_events_dated_only_to_their_month_the_range_leaves
 
 def test_events_two_open_files_share_are_reported_and_said_to_count_twice(qtbot, qapp):
     from mapviewer.state import AppState
-    from mapviewer.summary import SummaryPanel
+    from mapviewer.panels.summary import SummaryPanel
     from tests.mapviewer.conftest import canonical_frame
 
     night = canonical_frame()
@@ -346,7 +346,7 @@ def report():
 
 
 def test_report_dialog_lists_rejected_rows(qtbot, report, tmp_path):
-    from mapviewer.reportdialog import ReportDialog
+    from mapviewer.dialogs.report import ReportDialog
 
     dialog = ReportDialog([report])
     qtbot.addWidget(dialog)
@@ -377,7 +377,7 @@ def _waves_state(path, state=None):
 
 def test_date_range_spans_a_waves_report_opened_alone(qtbot, waves_csv):
     from geodata.waves import wave_mask
-    from mapviewer.filterpanel import FilterPanel
+    from mapviewer.panels.filters import FilterPanel
 
     state = _waves_state(waves_csv)
     widget = FilterPanel(state)
@@ -407,7 +407,7 @@ def test_waves_widen_the_date_range_of_the_events(panel, waves_csv, qtbot):
 
 def test_munitions_of_a_waves_report_can_be_filtered(qtbot, waves_csv):
     from geodata.waves import wave_mask
-    from mapviewer.filterpanel import FilterPanel
+    from mapviewer.panels.filters import FilterPanel
 
     state = _waves_state(waves_csv)
     widget = FilterPanel(state)
@@ -440,7 +440,7 @@ def test_a_class_left_out_of_the_filter_shows_unticked_and_ticking_it_brings_it_
 
 
 def test_table_columns_fit_their_header_and_text_with_long_text_capped(table, loaded_state):
-    from mapviewer.table import WIDTH_SAMPLE
+    from mapviewer.panels.table import WIDTH_SAMPLE
 
     view, model = table.view, table.model
     cells, heads = view.fontMetrics(), view.horizontalHeader().fontMetrics()
@@ -458,7 +458,7 @@ def test_table_cells_far_down_a_big_table_show_their_own_row(qtbot):
 
     from geodata.sample import make_sample
     from mapviewer.state import AppState
-    from mapviewer.table import IncidentTable
+    from mapviewer.panels.table import IncidentTable
 
     sample = make_sample(seed=3)
     big = gpd.GeoDataFrame(pd.concat([sample] * (3000 // len(sample) + 1), ignore_index=True).iloc[:3000],
@@ -516,7 +516,7 @@ def _add_file(state, path):
 
 
 def _panel_over(qtbot, state):
-    from mapviewer.filterpanel import FilterPanel
+    from mapviewer.panels.filters import FilterPanel
 
     widget = FilterPanel(state)
     qtbot.addWidget(widget)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from geodata import read_incidents
-from mapviewer.mapview import MapView
+from mapviewer.map.view import MapView
 from mapviewer.state import AppState
 
 WAIT = 60000  # generous: two shared cores, WebEngine start-up
@@ -151,7 +151,7 @@ POPUP_LINKS = "[...document.querySelectorAll('.leaflet-popup-content a')].map(a 
 
 def test_hovering_and_clicking_hostile_records_runs_nothing(qtbot, view, hostile, monkeypatch):
     opened: list[str] = []
-    monkeypatch.setattr("mapviewer.mapview.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
+    monkeypatch.setattr("mapviewer.map.view.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
     state = view._state
     frame = hostile.frame
     with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
@@ -188,7 +188,7 @@ def test_hovering_and_clicking_hostile_records_runs_nothing(qtbot, view, hostile
 
 def test_a_page_calling_the_bridge_with_bogus_values_changes_nothing(qtbot, view, hostile, monkeypatch):
     opened: list[str] = []
-    monkeypatch.setattr("mapviewer.mapview.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
+    monkeypatch.setattr("mapviewer.map.view.QDesktopServices.openUrl", lambda url: opened.append(url.toString()) or True)
     state = view._state
     frame = hostile.frame
     with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
@@ -237,7 +237,7 @@ def test_script_in_the_page_could_not_read_local_files(qtbot, view, tmp_path):
 
 
 def test_the_standalone_export_of_hostile_records_runs_nothing(qtbot, tmp_path, hostile, open_in_browser):
-    from mapviewer.mappage import write_standalone_html
+    from mapviewer.map.page import write_standalone_html
 
     path = write_standalone_html(hostile.frame, tmp_path / "export.html", title=PAYLOADS["close"])
     raw = path.read_text(encoding="utf-8")
@@ -259,7 +259,7 @@ def test_the_standalone_export_of_hostile_records_runs_nothing(qtbot, tmp_path, 
 
 # -- Qt widgets --------------------------------------------------------------------------------
 def test_widgets_show_hostile_text_as_plain_text(qtbot, make_main_window, hostile):
-    from mapviewer.reportdialog import ReportDialog
+    from mapviewer.dialogs.report import ReportDialog
 
     state = AppState()
     window = make_main_window(state, show=False)
@@ -296,7 +296,7 @@ def test_widgets_show_hostile_text_as_plain_text(qtbot, make_main_window, hostil
 
 
 def test_error_boxes_show_quoted_data_as_plain_text(qtbot, monkeypatch):
-    from mapviewer.timeline import TimelinePanel
+    from mapviewer.panels.timeline import TimelinePanel
 
     shown: list[tuple] = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.textFormat())) or 0)
@@ -309,7 +309,7 @@ def test_error_boxes_show_quoted_data_as_plain_text(qtbot, monkeypatch):
 
 
 def test_column_mapping_tooltips_show_cell_text_literally(qtbot, hostile_csv):
-    from mapviewer.mappingdialog import ColumnMappingDialog
+    from mapviewer.dialogs.mapping import ColumnMappingDialog
 
     dialog = ColumnMappingDialog(hostile_csv)
     qtbot.addWidget(dialog)
@@ -357,7 +357,7 @@ def test_geojson_and_geopackage_exports_keep_hostile_text_exactly(tmp_path, host
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])
 def test_figures_print_dollar_signs_and_markup_literally(tmp_path, hostile, fmt):
     from geodata.filters import FilterState
-    from mapviewer.figure import render_figure
+    from mapviewer.export.figure import render_figure
 
     title = r"Costs $\frac$ <script>window.__pwned=1</script>"
     munitions = {r"$x^2$ & $\frac$", PAYLOADS["script"]}
@@ -377,7 +377,7 @@ def test_figures_print_dollar_signs_and_markup_literally(tmp_path, hostile, fmt)
 
 @pytest.mark.parametrize("renderer", ["scatter", "figure"])
 def test_animation_titles_with_dollar_signs_draw(hostile, renderer):
-    from mapviewer.animation import animation_images
+    from mapviewer.export.animation import animation_images
 
     count, images = animation_images(hostile.frame, title=r"Costs $\frac$ and $x^2$", step="1d", dpi=30,
                                      renderer=renderer, workers=1)
@@ -387,7 +387,7 @@ def test_animation_titles_with_dollar_signs_draw(hostile, renderer):
 
 # -- mapviewer inspect ------------------------------------------------------------------------
 def test_inspect_prints_hostile_text_without_terminal_control_codes(tmp_path, capsys):
-    from mapviewer.cli import main
+    from mapviewer.cli.main import main
 
     path = tmp_path / "escapes.csv"
     path.write_text("date,latitude,longitude,munition,outcome\n"
@@ -407,7 +407,7 @@ def test_inspect_prints_hostile_text_without_terminal_control_codes(tmp_path, ca
 
 
 def test_command_line_errors_quoting_the_file_print_no_control_codes(tmp_path, capsys):
-    from mapviewer.cli import main
+    from mapviewer.cli.main import main
 
     path = tmp_path / "nodate.csv"
     path.write_text("foo\x1b[2J,latitude,longitude\n1,50,30\n", encoding="utf-8")
@@ -416,7 +416,7 @@ def test_command_line_errors_quoting_the_file_print_no_control_codes(tmp_path, c
     err = capsys.readouterr().err
     assert "\x1b" not in err
     assert err.count("foo\\x1b[2J") == 2  # the column name is still named, escaped
-    from mapviewer.app import _fail  # what `mapviewer FILE` prints when the file cannot be opened
+    from mapviewer.cli.terminal import fail  # what `mapviewer FILE` prints when the file cannot be opened
 
-    _fail("nodate.csv: the file's columns: foo\x1b[2J")
+    fail("nodate.csv: the file's columns: foo\x1b[2J")
     assert capsys.readouterr().err == "mapviewer: error: nodate.csv: the file's columns: foo\\x1b[2J\n"

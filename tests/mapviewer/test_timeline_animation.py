@@ -14,8 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from geodata import DataError, FilterState
 from geodata.schema import GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
 from geodata.timeline import describe_window, frame_filter
-from mapviewer.animation import AnimationCancelled, animation_frames, animation_images, export_animation
-from mapviewer.figure import render_figure
+from mapviewer.export.animation import AnimationCancelled, animation_frames, animation_images, export_animation
+from mapviewer.export.figure import render_figure
 
 TZ = "Europe/Kyiv"
 

@@ -20,7 +20,7 @@ from geodata.schema import (
     TIME_PRECISION_DTYPE,
 )
 from mapviewer.state import AppState
-from mapviewer.timeline import TimelinePanel
+from mapviewer.panels.timeline import TimelinePanel
 
 TZ = "Europe/Kyiv"
 

@@ -10,7 +10,7 @@ import pytest
 
 from geodata import FilterState
 from geodata.errors import DataError
-from mapviewer.views import ViewSpec, load_view, save_view, view_from_state
+from mapviewer.files.views import ViewSpec, load_view, save_view, view_from_state
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_bad_view_files_give_one_line_messages(tmp_path, content, words):
 
 def test_view_from_state_and_apply_view(qtbot, make_main_window, tmp_path, frame):
     from geodata.writers import write_csv
-    from mapviewer.views import apply_view
+    from mapviewer.files.views import apply_view
 
     data = tmp_path / "night.csv"
     write_csv(frame, data)
@@ -112,7 +112,7 @@ def test_view_from_state_and_apply_view(qtbot, make_main_window, tmp_path, frame
 
 
 def test_a_saved_view_keeps_open_wave_reports(qtbot, make_main_window, tmp_path, waves_csv):
-    from mapviewer.views import apply_view
+    from mapviewer.files.views import apply_view
 
     window = make_main_window()
     with qtbot.waitSignal(window.loader.idle, timeout=60000):
@@ -177,7 +177,7 @@ def test_a_wrong_value_names_the_view_file_and_the_field(tmp_path, fields, field
 
 
 def test_a_malformed_view_is_one_line_from_the_batch_cli(tmp_path, capsys):
-    from mapviewer.export_cli import run_export
+    from mapviewer.cli.export import run_export
 
     data = tmp_path / "night.csv"
     data.write_text("event_id,occurred_at,latitude,longitude,munition,outcome\n"
@@ -195,7 +195,7 @@ def test_a_malformed_view_is_one_line_from_the_batch_cli(tmp_path, capsys):
 def test_a_saved_view_replaces_the_open_files_and_sets_the_title(qtbot, make_main_window, tmp_path, frame,
                                                                  waves_csv):
     from geodata.writers import write_csv
-    from mapviewer.views import apply_view
+    from mapviewer.files.views import apply_view
 
     data = tmp_path / "night.csv"
     write_csv(frame, data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 
 from geodata import FilterState
-from mapviewer.views import ViewSpec, load_view, save_view
+from mapviewer.files.views import ViewSpec, load_view, save_view
 
 
 def test_a_view_file_copied_elsewhere_still_opens_its_data(tmp_path):

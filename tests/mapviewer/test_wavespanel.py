@@ -12,8 +12,8 @@ from PySide6.QtGui import QColor
 from geodata import FilterState, LoadReport
 from geodata.normalize import build_frame
 from geodata.waves import read_waves, target_counts
-from mapviewer.waveshading import wave_shading
-from mapviewer.wavespanel import NO_WAVES_TEXT, STAGE_COLOURS, TOTAL_LABEL, WavesPanel, bar_segments
+from mapviewer.map.waveshading import wave_shading
+from mapviewer.panels.waves import NO_WAVES_TEXT, STAGE_COLOURS, TOTAL_LABEL, WavesPanel, bar_segments
 
 HEADER = ("time_start,time_end,model,launch_place,target,target_main,carrier,launched,destroyed,"
           "not_reach_goal,still_attacking,border_crossing,is_shahed,affected region,source")
@@ -195,7 +195,7 @@ def test_still_attacking_drones_are_not_impacts(qtbot, qapp, tmp_path):
 
 def test_launches_aimed_at_no_oblast_are_counted_in_words(qtbot, qapp, tmp_path):
     from mapviewer.state import AppState
-    from mapviewer.waveshading import unplaced_note
+    from mapviewer.map.waveshading import unplaced_note
 
     path = _waves_file(tmp_path,
                        "2025-10-07 20:00,2025-10-08 06:00,Shahed-136,Kursk oblast,Ukraine,,,30,25,,,,1,,x",

@@ -2,41 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import sys
 
 from mapviewer import __version__
+from mapviewer.cli.terminal import fail, terminal_json, terminal_text
 
 SUBCOMMANDS = ("inspect", "export")
-
-
-#: Control characters (C0 except tab and newline, DEL, C1) and bidirectional overrides: record
-#: text holding them could drive the terminal (escape sequences that rewrite the screen or the
-#: window title) or show its characters in an order other than the file's.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-#: The same characters as they survive ``json.dumps(ensure_ascii=False)``, which escapes only C0.
-_JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_text(text: str) -> str:
-    """``text`` with its control characters shown as ``\\xNN``/``\\uNNNN`` escapes, safe to print."""
-    def escaped(match: re.Match) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _CONTROL.sub(escaped, text)
-
-
-def terminal_json(value) -> str:
-    """``value`` as readable JSON (non-ASCII letters kept) with every control character escaped."""
-    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _fail(message: str) -> int:
-    print(terminal_text(f"mapviewer: error: {message}"), file=sys.stderr)
-    return 2
 
 
 def _inspect_parser() -> argparse.ArgumentParser:
@@ -119,7 +91,7 @@ def run_inspect(argv: list[str]) -> int:
     try:
         report, frame, counts = _read_for_inspect(args)
     except DataError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     summary = inspect_summary(report, frame, counts, args.tz)
     if args.json:
         print(terminal_json(summary))
@@ -167,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "inspect":
         return _quiet_broken_pipe(run_inspect, argv[1:])
     if argv and argv[0] == "export":
-        from mapviewer.export_cli import run_export
+        from mapviewer.cli.export import run_export  # lazily: the app never needs the export code
 
         return run_export(argv[1:])
     args = app_parser().parse_args(argv)

@@ -14,7 +14,6 @@ import datetime as dt
 
 import pandas as pd
 from PySide6.QtCore import QDate, QSignalBlocker, Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDateEdit,
     QGroupBox,
@@ -36,6 +35,7 @@ from geodata.filters import NO_MUNITION, NO_TAG, no_munition, tag_counts, tag_la
 from geodata.munitions import resolve_munition
 from geodata.schema import MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE
+from mapviewer.panels.widgets import swatch
 
 DEBOUNCE_MS = 150
 _VALUE_ROLE = Qt.ItemDataRole.UserRole
@@ -50,13 +50,6 @@ PRESETS: dict[str, pd.Timedelta | None] = {
 }
 
 Bound = dt.date | dt.datetime | None
-
-
-def swatch(colour: str, size: int = 12) -> QIcon:
-    """A filled square icon in ``colour`` (outcome swatches in lists and the table)."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(QColor(colour))
-    return QIcon(pixmap)
 
 
 def _checklist() -> QTreeWidget:

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem,
 
 from geodata.stats import Summary, summarize
 from geodata.style import OUTCOME_STYLE
-from mapviewer.filterpanel import swatch
+from mapviewer.panels.widgets import swatch
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _RATE_TIP = ("Share of the events with a known outcome (outcome 'unknown' left out); "

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 VIEW_VERSION = 1
 _SET_FIELDS = ("munitions", "outcomes", "munition_classes", "admin1")
-#: The map's zoom levels (mapviewer.mappage.MAX_ZOOM is 18; a little room for other tile servers).
+#: The map's zoom levels (mapviewer.map.page.MAX_ZOOM is 18; a little room for other tile servers).
 MAX_ZOOM = 24
 
 
@@ -49,7 +49,7 @@ class ViewSpec:
     """What a saved view holds. ``data`` are absolute paths once loaded; ``center`` is (lat, lon).
 
     ``title`` is the figure title and ``page`` the figure's page preset (names
-    of ``mapviewer.figure.PAGES``), None when the view does not say.
+    of ``mapviewer.export.figure.PAGES``), None when the view does not say.
     """
 
     data: tuple[str, ...] = ()
@@ -177,7 +177,7 @@ def _page(document: dict, where: str) -> str | None:
     page = _optional_text(document, "page", where)
     if page is None:
         return None
-    from mapviewer.figure import PAGES, page_size  # lazily: matplotlib loads only for a view that names a page
+    from mapviewer.export.figure import PAGES, page_size  # lazily: matplotlib loads only for a view that names a page
 
     try:
         page_size(page)  # names and the short forms the export CLI takes ("A4", "16:9")

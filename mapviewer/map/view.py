@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from geodata.errors import DataError
 from geodata.filters import no_munition
 from geodata.schema import MUNITION_CLASSES
-from mapviewer import mappage
+from mapviewer.map import page as mappage
 from mapviewer.state import AppState
 
 if TYPE_CHECKING:
@@ -256,6 +256,13 @@ class MapView(QWebEngineView):
         data = "null" if self._boundary is None else self._boundary.replace("<", "\\u003c")
         self.run_js(f"mapviewer.setBoundaryLayer({data}, {mappage.json_for_script(self._boundary_name)});")
 
+    def picture(self, width: int | None = None, height: int | None = None, scale: int = 1) -> QImage:
+        """The map as an image, legend unfolded: ``width`` x ``height`` screen pixels (default: as on
+        screen, the same area) times ``scale``. Raises DataError when the page cannot draw it."""
+        from mapviewer.map.grab import picture
+
+        return picture(self, width, height, scale)
+
     def release(self) -> None:
         """Delete the page now (before its profile and the application go)."""
         if self._page is None:
@@ -352,7 +359,7 @@ class MapView(QWebEngineView):
         if waves is None:
             self.run_js("mapviewer.setWaveTargets(null);")
             return
-        from mapviewer.waveshading import unplaced_note, wave_shading
+        from mapviewer.map.waveshading import unplaced_note, wave_shading
 
         # Lighter than the default: the shading uses the impact colour, and impact symbols must stay readable on it.
         shading = wave_shading(waves, self._state.filter, max_opacity=WAVE_MAX_OPACITY)

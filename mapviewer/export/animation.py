@@ -1,6 +1,6 @@
 """Animation export: the playback as a GIF or MP4, drawn with no window (Qt-free).
 
-Frames are print figures (:class:`mapviewer.figure.FigureRenderer`: one page
+Frames are print figures (:class:`mapviewer.export.figure.FigureRenderer`: one page
 whose basemap, labels, scale bar and north arrow are drawn once, the events,
 legend and captions updated per frame), or plain scatters drawn here for quick
 previews; the encoder is imageio (GIF through Pillow, MP4 through the ffmpeg
@@ -35,7 +35,7 @@ FORMATS = ("gif", "mp4")
 def _page_inches(page: str) -> tuple[float, float]:
     """Page size for the plain renderer: the print figure's presets when installed, else A4 landscape."""
     try:
-        from mapviewer.figure import page_size
+        from mapviewer.export.figure import page_size
     except ImportError:
         return 11.69, 8.27
     return page_size(page)
@@ -126,7 +126,7 @@ class _FrameDrawer:
 
     def __init__(self, frame: pd.DataFrame, *, page: str, dpi: float,
                  extent: tuple[float, float, float, float], highlight: Iterable[str] = ()) -> None:
-        from mapviewer.figure import FigureRenderer, legend_rows
+        from mapviewer.export.figure import FigureRenderer, legend_rows
 
         self.frame = frame  # the rows any frame can show: each frame only narrows the dates
         # Room for the largest legend any frame needs, so the map does not move on portrait pages.
@@ -134,7 +134,7 @@ class _FrameDrawer:
                                        legend_rows=legend_rows(frame))
 
     def draw(self, filter_state: FilterState, title: str, note: str) -> np.ndarray:
-        from mapviewer.figure import select_rows
+        from mapviewer.export.figure import select_rows
 
         self.renderer.draw(select_rows(self.frame, filter_state), filter_state, title=title, note=note)
         return self.renderer.rgb()
@@ -228,7 +228,7 @@ def animation_images(frame: pd.DataFrame, *, filter_state: FilterState | None = 
     """The frames of an animation as RGB images: (frame count, images in order).
 
     Options as for :func:`export_animation`. Each print-figure frame shows what
-    :func:`mapviewer.figure.render_figure` draws for the frame's window with
+    :func:`mapviewer.export.figure.render_figure` draws for the frame's window with
     the same ``extent`` (on portrait pages the legend keeps the room the
     fullest frame needs, so the map does not move).
     """
@@ -255,7 +255,7 @@ def animation_images(frame: pd.DataFrame, *, filter_state: FilterState | None = 
                            for (a, b), (_, heading, label) in zip(windows, jobs))
     if renderer != "figure":
         raise DataError(f"animation renderer must be figure or scatter, not {renderer!r}")
-    from mapviewer.figure import select_rows
+    from mapviewer.export.figure import select_rows
 
     # Every frame narrows these rows by date only: filter the rest once, not once per frame.
     rows = select_rows(frame[base])

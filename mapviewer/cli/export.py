@@ -9,7 +9,7 @@
         [--step D] [--window D] [--cumulative] [--skip-empty] [--fps N]
         --format png|pdf|svg|csv|geojson|gpkg|xlsx|html|gif|mp4 -o OUT
 
-png, pdf and svg give the print figure (:mod:`mapviewer.figure`); csv, geojson,
+png, pdf and svg give the print figure (:mod:`mapviewer.export.figure`); csv, geojson,
 gpkg and xlsx the filtered rows (:mod:`geodata.writers`); html a standalone map
 page; gif and mp4 an animation (``--step``, ``--window``, ``--cumulative``,
 ``--skip-empty``). Each ``--munition`` names a munition, an alias or a class
@@ -27,6 +27,8 @@ import functools
 import os
 import sys
 from pathlib import Path
+
+from mapviewer.cli.terminal import fail
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
 DATA_FORMATS = ("csv", "geojson", "gpkg", "xlsx")
@@ -78,10 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> int:
-    text = " ".join(str(message).split())  # one line, whatever the message held
-    from mapviewer.cli import terminal_text
-
-    print(terminal_text(f"mapviewer export: error: {text}"), file=sys.stderr)  # messages may quote cells
+    fail(" ".join(str(message).split()), "mapviewer export")  # one line, whatever the message held
     return code
 
 
@@ -304,7 +303,7 @@ def _run(argv: list[str]) -> int:
 
     spec = None
     if args.view:
-        from mapviewer.views import load_view
+        from mapviewer.files.views import load_view
 
         spec = load_view(args.view)
     paths = list(args.data) or (list(spec.data) if spec else [])
@@ -331,7 +330,7 @@ def _run(argv: list[str]) -> int:
         changes["outcomes"] = {o.strip().lower() for o in args.outcome}
     extent = _extent(args.extent) if args.extent else None
     if extent is None and spec is not None and spec.center is not None and spec.zoom is not None:
-        from mapviewer.figure import extent_from_view
+        from mapviewer.export.figure import extent_from_view
 
         size = getattr(spec, "size", None)  # the map's size in pixels when the view was saved
         extent = extent_from_view(spec.center[0], spec.center[1], spec.zoom,
@@ -339,7 +338,7 @@ def _run(argv: list[str]) -> int:
     title = args.title if args.title is not None else getattr(spec, "title", None)
     page = args.page or getattr(spec, "page", None) or "A4-landscape"
     if fmt in FIGURE_FORMATS + ANIMATION_FORMATS:
-        from mapviewer.figure import page_size
+        from mapviewer.export.figure import page_size
 
         try:
             page_size(page)  # a bad page is a bad option: say so before reading any file
@@ -360,7 +359,7 @@ def _run(argv: list[str]) -> int:
     state = state.replace(**changes)
 
     if fmt in FIGURE_FORMATS:
-        from mapviewer.figure import render_figure
+        from mapviewer.export.figure import render_figure
 
         render_figure(frame, filter_state=state, title=title, page=page, dpi=args.dpi or 300,
                       out=out, extent=extent, source_paths=paths)
@@ -373,7 +372,7 @@ def _run(argv: list[str]) -> int:
         shown = f"{len(rows):,} rows"
     elif fmt == "html":
         try:
-            from mapviewer.mappage import write_standalone_html
+            from mapviewer.map.page import write_standalone_html
         except ImportError:
             raise UsageError("format html is not available in this installation") from None
         rows = frame[state.mask(frame)]
@@ -384,7 +383,7 @@ def _run(argv: list[str]) -> int:
         shown = f"map of {len(rows):,} events"
     else:
         try:
-            from mapviewer.animation import export_animation
+            from mapviewer.export.animation import export_animation
         except ImportError:
             raise UsageError(f"format {fmt} is not available in this installation") from None
         count = export_animation(frame, out, filter_state=state, step=args.step, window=args.window,

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from geodata.errors import DataError
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE
 from geodata.timeline import Histogram, TimelineIndex, choose_bin, date_range_ns, frame_filter
-from mapviewer.playback import BASE_FPS, Playback, PlaybackControls
+from mapviewer.panels.playback import BASE_FPS, Playback, PlaybackControls
 
 # From the one style table: class colours there are distinct from every outcome colour.
 _STACK_COLOURS = {
@@ -284,7 +284,7 @@ class _ExportWorker(QObject):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        from mapviewer.animation import AnimationCancelled, export_animation
+        from mapviewer.export.animation import AnimationCancelled, export_animation
 
         try:
             export_animation(**self.job, progress=self.progressed.emit, cancel=self.stop)
@@ -539,7 +539,7 @@ class TimelinePanel(QWidget):
     def _on_export_finished(self, error: str) -> None:
         self._end_export()
         if error:
-            from mapviewer.reportdialog import warning_box
+            from mapviewer.dialogs.report import warning_box
 
             warning_box(self, "Export animation", error).exec()  # plain text: the error may quote data
         else:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEvent, QEventLoop, QMarginsF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QMarginsF, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLineEdit,
     QSpinBox,
-    QSplitter,
     QWidget,
 )
 
@@ -106,129 +105,8 @@ class ViewImageDialog(QDialog):
         return self.width_box.value(), self.height_box.value(), self.scale_box.currentIndex() + 1
 
 
-#: Longest wait for the page to lay itself out and draw at an export's size (WebEngine on a busy machine).
-EXPORT_WAIT_MS = 30000
 #: Pixels per screen pixel of a map view exported as PDF (an A4 page at about 200 dpi).
 PDF_SCALE = 3
-#: Largest side, in pixels, of a view image (WebEngine draws nothing on larger surfaces).
-MAX_IMAGE_SIDE = 16384
-_WIDGET_MAX = 16777215  # QWIDGETSIZE_MAX
-
-
-def _wait(msecs: int) -> None:
-    """Let the web view work for ``msecs`` (the page has no signal for "repainted")."""
-    loop = QEventLoop()
-    QTimer.singleShot(msecs, loop.quit)
-    loop.exec()
-
-
-def _evaluate(view, script: str, timeout_ms: int = EXPORT_WAIT_MS):
-    """The JSON value of ``script`` in the map page (None if the page does not answer in time)."""
-    answer: list = []
-    loop = QEventLoop()
-    timer = QTimer(singleShot=True)
-    timer.timeout.connect(loop.quit)
-
-    def done(value) -> None:
-        answer.append(value)
-        loop.quit()
-
-    view.run_js(f"JSON.stringify({script})", done)
-    timer.start(timeout_ms)
-    if not answer:
-        loop.exec()
-    timer.stop()
-    return json.loads(answer[0]) if answer and answer[0] not in (None, "", "undefined") else None
-
-
-class _SavedLayout:
-    """The window's, docks' and splitter's sizes, to put back exactly after an export resized the map."""
-
-    def __init__(self, window) -> None:
-        self.window = window
-        self.size = window.size()
-        self.docks = window.saveState() if hasattr(window, "saveState") else None
-        parent = window.map_view.parentWidget()
-        self.splitter = parent if isinstance(parent, QSplitter) else None
-        self.sizes = self.splitter.sizes() if self.splitter is not None else None
-
-    def restore(self) -> None:
-        # The layouts first forget the export's size, else the window cannot shrink back.
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        if self.window.layout() is not None:
-            self.window.layout().activate()
-        self.window.resize(self.size)
-        if self.docks is not None:
-            self.window.restoreState(self.docks)
-        if self.splitter is not None:
-            self.splitter.setSizes(self.sizes)
-
-
-def _page_laid_out(view, width: float, height: float, ratio: float) -> list | None:
-    """The page's map bounds once it is ``width`` x ``height`` CSS px at ``ratio`` device px each, else None."""
-    deadline = QDeadlineTimer(EXPORT_WAIT_MS)
-    while not deadline.hasExpired():
-        state = _evaluate(view, "mapviewer.refresh()", max(1, deadline.remainingTime()))
-        if state and abs(state[4] - width) <= 1 and abs(state[5] - height) <= 1 and abs(state[6] - ratio) < 0.01:
-            return state
-        _wait(100)
-    return None
-
-
-def _settled_grab(view) -> QImage:
-    """The view's image once two grabs in a row are the same (symbols and tiles drawn)."""
-    from mapviewer.app import is_blank
-
-    deadline = QDeadlineTimer(EXPORT_WAIT_MS)
-    last = None
-    while True:
-        image = view.grab().toImage()
-        if (last is not None and image == last and not is_blank(image)) or deadline.hasExpired():
-            return image
-        last = image
-        _wait(150)
-
-
-def grab_view(window, width: int | None = None, height: int | None = None, scale: int = 1) -> QImage:
-    """An image of the map view, legend unfolded, ``width`` x ``height`` screen pixels times ``scale``.
-
-    The page is laid out at ``width`` x ``height`` (by default the view's own
-    size: the same map area as on screen) and drawn with ``scale`` image pixels
-    per screen pixel: the widget is made ``scale`` times larger and the page
-    zoomed by as much. The view, splitter, docks and window get their sizes back.
-    """
-    view = window.map_view
-    if not view.page_ready:
-        raise DataError("the map is not drawn yet; please try again in a moment")
-    current = view.size()
-    width, height = width or current.width(), height or current.height()
-    if max(width, height) * scale > MAX_IMAGE_SIDE:
-        raise DataError(f"{width * scale} x {height * scale} px is more than the map can draw "
-                        f"(at most {MAX_IMAGE_SIDE} px a side): choose a smaller size or scale")
-    zoom, legend_open = view.zoomFactor(), view.legend_open
-    saved = _SavedLayout(window)
-    resized = (width, height, scale) != (current.width(), current.height(), 1)
-    view.set_legend_open(True)
-    try:
-        if resized:
-            view.setZoomFactor(zoom * scale)
-            view.setFixedSize(width * scale, height * scale)
-        base_ratio = view.devicePixelRatioF()
-        if _page_laid_out(view, width / zoom, height / zoom, base_ratio * zoom * scale) is None:
-            raise DataError("the map did not redraw at the export size in time; please try again")
-        image = _settled_grab(view)
-    finally:
-        view.set_legend_open(legend_open)
-        if resized:
-            view.setZoomFactor(zoom)
-            view.setMinimumSize(0, 0)
-            view.setMaximumSize(_WIDGET_MAX, _WIDGET_MAX)
-            saved.restore()
-            # Back to the screen's size and pixel density before the person carries on.
-            _page_laid_out(view, current.width() / zoom, current.height() / zoom, view.devicePixelRatioF() * zoom)
-        else:
-            view.run_js("mapviewer.refresh();")
-    return image
 
 
 def _save_image(image: QImage, path: str) -> None:
@@ -273,7 +151,7 @@ def export_view_png(window) -> None:
     path = _with_suffix(path, ".png")
 
     def run() -> str:
-        image = grab_view(window, width, height, scale)
+        image = window.map_view.picture(width, height, scale)
         _save_image(image, path)
         return f"Saved {path} ({image.width()} x {image.height()} px)"
 
@@ -287,7 +165,7 @@ def export_view_pdf(window) -> None:
     path = _with_suffix(path, ".pdf")
 
     def run() -> str:
-        _save_image_pdf(grab_view(window, scale=PDF_SCALE), path, "Strike map")
+        _save_image_pdf(window.map_view.picture(scale=PDF_SCALE), path, "Strike map")
         return f"Saved {path}"
 
     _report(window, "Export view", run)
@@ -299,7 +177,7 @@ class FigureDialog(QDialog):
     """Title, page preset and format of a print figure."""
 
     def __init__(self, parent: QWidget | None = None, title: str = "", page: str | None = None) -> None:
-        from mapviewer.figure import PAGES
+        from mapviewer.export.figure import PAGES
 
         super().__init__(parent)
         self.setWindowTitle("Export figure")
@@ -326,7 +204,7 @@ class FigureDialog(QDialog):
 
 def figure_extent(window) -> tuple[float, float, float, float] | None:
     """The area the map shows now, for a figure of the same place (None before the map reports)."""
-    from mapviewer.figure import extent_from_view
+    from mapviewer.export.figure import extent_from_view
 
     if window.state.view is None:
         return None
@@ -337,7 +215,7 @@ def figure_extent(window) -> tuple[float, float, float, float] | None:
 
 def export_figure(window, title: str, page: str, path: str) -> str:
     """Render the print figure of the current state to ``path``; returns a status message."""
-    from mapviewer.figure import render_figure
+    from mapviewer.export.figure import render_figure
 
     state = window.state
     frame = state.frame.drop(columns=APP_COLUMNS, errors="ignore")
@@ -396,7 +274,7 @@ HTML_TITLE = "Strike events"
 
 def _html_heading(window, rows) -> tuple[str, str]:
     """The filters in words and the fingerprint of the data and filters, for an exported page's title box."""
-    from mapviewer.figure import describe_filter, fingerprint, munition_classes_of
+    from mapviewer.export.figure import describe_filter, fingerprint, munition_classes_of
 
     state = window.state
     description = describe_filter(state.filter, rows,
@@ -415,7 +293,7 @@ def export_html_dialog(window) -> None:
 
     def run() -> str:
         from geodata.writers import atomic_path
-        from mapviewer.mappage import write_standalone_html
+        from mapviewer.map.page import write_standalone_html
 
         rows = _shown_rows(window)
         subtitle, code = _html_heading(window, rows)
@@ -434,7 +312,7 @@ def save_view_dialog(window) -> None:
     path = _with_suffix(path, ".json")
 
     def run() -> str:
-        from mapviewer.views import save_view, view_from_state
+        from mapviewer.files.views import save_view, view_from_state
 
         save_view(path, view_from_state(window.state))
         return f"Saved view {path}"

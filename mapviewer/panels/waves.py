@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 from geodata.filters import FilterState
 from geodata.style import OUTCOME_STYLE
 from geodata.waves import wave_funnel, wave_mask
-from mapviewer.filterpanel import swatch
-from mapviewer.waveshading import unplaced_note
+from mapviewer.panels.widgets import swatch
+from mapviewer.map.waveshading import unplaced_note
 
 NO_WAVES_TEXT = "Open an Air Force attack report to see launch/interception funnels"
 TOTAL_LABEL = "All munitions"

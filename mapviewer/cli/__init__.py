@@ -1,0 +1,1 @@
+"""Command line: the app launcher, inspect, export and their terminal helpers."""

@@ -1,0 +1,1 @@
+"""Dialogs: load report, column mapping, exports."""

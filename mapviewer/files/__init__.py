@@ -1,0 +1,1 @@
+"""Opening files in the app (background loader) and saved views."""

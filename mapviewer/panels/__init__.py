@@ -1,0 +1,1 @@
+"""The panels around the map: filters, summary, table, timeline and playback, attack waves."""
