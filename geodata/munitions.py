@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from geodata.schema import MUNITION_CLASSES
 
 # Russian/Ukrainian letters to the Latin spelling used in English-language reporting
@@ -117,10 +121,6 @@ def may_name_munitions(texts):
     A fast, vectorised superset test: texts with Cyrillic letters always pass (their
     aliases are matched after transliteration by :func:`find_munitions`).
     """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = pa.array(texts.array if hasattr(texts, "array") else texts)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pc.cast(arr, pa.string())

@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 import shapely
 from geopandas.array import GeometryArray
 
+from geodata.gazetteer import resolve_parts
 from geodata.munitions import find_munitions, resolve_munition
-from geodata.readers._sources_common import REGION_BBOX
 from geodata.report import LoadReport, Problem
 from geodata.schema import (
     DEFAULT_TZ,
@@ -37,9 +37,12 @@ from geodata.timeparse import parse_times
 #: holding "latitude, longitude", used when there are no latitude/longitude columns).
 COORDINATE_COLUMNS = ("latitude", "longitude", "coordinates")
 
-#: Where the points are expected (south, west, north, east): Ukraine and the surrounding
-#: theatre, the box the source readers use. A latitude/longitude pair is only ever swapped
-#: when that brings it into this box, never out of it.
+#: Ukraine and its neighbours (west Russia up to Moscow, Belarus, Moldova, the Black Sea):
+#: a point far outside this box cannot be a strike these files record.
+REGION_BBOX: tuple[float, float, float, float] = (17.0, 40.0, 50.0, 58.0)  # west, south, east, north
+
+#: The same box as (south, west, north, east): where points are expected. A latitude/longitude
+#: pair is only ever swapped when that brings it into this box, never out of it.
 THEATRE: tuple[float, float, float, float] = (REGION_BBOX[1], REGION_BBOX[0], REGION_BBOX[3], REGION_BBOX[2])
 # Fewer points than this say too little about where the rest of a file lies.
 _MIN_ROWS_FOR_AREA = 5
@@ -515,8 +518,6 @@ _PLACEABLE = ("settlement", "raion", "oblast")
 
 def _one_place(name: str):
     """The one place ``name`` names, every part of it known to the gazetteer; None otherwise."""
-    from geodata.gazetteer import resolve_parts  # offline; built once and cached
-
     parts = resolve_parts(name)
     places = {(p.kind, p.name, p.admin1_code): p for _, p in parts if p is not None}
     if not parts or any(p is None for _, p in parts) or len(places) != 1:

@@ -7,9 +7,11 @@ order, and the generic text table (``csv``) last; ``format=`` forces one.
 from __future__ import annotations
 
 import importlib
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from geodata.errors import DataError
 from geodata.readers.columns import MissingColumnsError
@@ -57,14 +59,20 @@ def _ensure_loaded() -> None:
 
 
 def formats() -> list[Format]:
-    """Registered formats in detection order."""
+    """Registered formats in detection order: the order of ``_MODULES`` (whatever order the modules
+    happened to be imported in), formats registered from elsewhere after them, the generic one last."""
     _ensure_loaded()
-    return sorted(FORMATS.values(), key=lambda f: f.generic)
+
+    def rank(fmt: Format) -> tuple[bool, int]:
+        module = getattr(fmt.read, "__module__", "")
+        return fmt.generic, _MODULES.index(module) if module in _MODULES else len(_MODULES)
+
+    return sorted(FORMATS.values(), key=rank)
 
 
 def detect_format(path: str | Path) -> str:
     """The name of the format of ``path``, judged from its content."""
-    from geodata.readers.common import check_file
+    from geodata.readers.common import check_file  # common needs geopandas: not loaded by `import geodata`
 
     p = check_file(path)
     try:
@@ -94,8 +102,6 @@ def detect_format(path: str | Path) -> str:
 
 def _zip_trouble(p: Path) -> str:
     """What is wrong with a file that starts like a zip archive (as .xlsx files do)."""
-    import zipfile
-
     try:
         with zipfile.ZipFile(p) as z:
             names = z.namelist()
@@ -150,8 +156,6 @@ def read_incidents(
 
 
 def _check_tz(tz: str, path: str | Path) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:

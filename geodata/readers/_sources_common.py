@@ -8,6 +8,7 @@ duplicates) are left to :func:`geodata.normalize.build_frame`.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -18,12 +19,10 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import DataError
-from geodata.report import LoadReport
+from geodata.gazetteer import resolve_parts
+from geodata.normalize import REGION_BBOX, build_frame
+from geodata.report import LoadReport, LoadResult
 from geodata.timeparse import localize, zone_offset_minutes
-
-#: Ukraine and its neighbours (west Russia up to Moscow, Belarus, Moldova, the
-#: Black Sea): a point outside this box cannot be a strike these sources record.
-REGION_BBOX: tuple[float, float, float, float] = (17.0, 40.0, 50.0, 58.0)  # west, south, east, north
 
 #: First plausible year of an event in these collections (war in Donbas).
 FIRST_YEAR = 2014
@@ -262,8 +261,6 @@ def apply_places(raw: pd.DataFrame, placed: dict[int, object]) -> None:
 def strict_place(name: str):
     """The one place ``name`` names, every part of it known; None otherwise (never a guess:
     "Zzyzx, Kharkiv" is not placed at Kharkiv)."""
-    from geodata.gazetteer import resolve_parts  # offline, built once and cached
-
     parts = resolve_parts(name)
     places = {(p.kind, p.name, p.admin1): p for _, p in parts if p is not None}
     if not parts or any(p is None for _, p in parts) or len(places) != 1:
@@ -312,9 +309,6 @@ def finish(
     already reported as errors by the reader and are not passed on, so build_frame
     never reports them a second time. Problems end file-level first, then by row.
     """
-    from geodata.normalize import build_frame  # the readers' shared row checks
-    from geodata.report import LoadResult
-
     keep = ~raw.index.isin(sorted(rejected))
     passed = raw.loc[keep]
     west, south, east, north = REGION_BBOX
@@ -341,8 +335,6 @@ def _decode_head(head: bytes) -> str:
 
 def header_of(head: bytes) -> set[str]:
     """Lower-case column names of a CSV's first line."""
-    import csv
-
     lines = _decode_head(head).lstrip("\ufeff").splitlines()
     if not lines:
         return set()

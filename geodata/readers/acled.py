@@ -18,7 +18,10 @@ import pyarrow.compute as pc
 
 from geodata.munitions import find_munitions, may_name_munitions
 from geodata.normalize import outcome_words, outcomes_named_column
+from geodata.readers import register
 from geodata.readers.columns import header_key
+from geodata.readers.delimited import read_delimited
+from geodata.readers.excel import is_xlsx, read_excel, read_sheet_header
 from geodata.report import LoadReport, LoadResult
 
 STRIKE_TYPES = {
@@ -52,8 +55,6 @@ def _sniff(path: Path, head: bytes) -> bool:
                     return False
         except (zipfile.BadZipFile, OSError):
             return False
-        from geodata.readers.excel import read_sheet_header
-
         return _is_acled_header(read_sheet_header(path))
     if b"\x00" in head[:4096]:
         return False
@@ -176,9 +177,6 @@ def transform(table: pd.DataFrame, rows: np.ndarray, report: LoadReport) -> tupl
 
 
 def _read(path: str | Path, **options: object) -> LoadResult:
-    from geodata.readers.delimited import read_delimited
-    from geodata.readers.excel import is_xlsx, read_excel
-
     p = Path(path)
     with open(p, "rb") as f:
         head = f.read(8)
@@ -189,8 +187,6 @@ def _read(path: str | Path, **options: object) -> LoadResult:
 
 
 def _register() -> None:
-    from geodata.readers import register
-
     register("acled", _sniff, _read)
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.readers import _sources_common as common
+from geodata.readers import register
 from geodata.report import LoadReport
 
 NAME = "airforce_waves"
@@ -161,8 +162,6 @@ def _counts(values: pd.Series, rows: list[int], report: LoadReport, column: str,
 
 
 def _register() -> None:
-    from geodata.readers import register  # the registry imports this module as a plugin
-
     register(NAME, sniff, read)
 
 

@@ -32,7 +32,9 @@ from typing import Any
 import pandas as pd
 
 from geodata.errors import DataError
+from geodata.gazetteer import resolve_place
 from geodata.readers import _sources_common as common
+from geodata.readers import register
 from geodata.report import LoadReport
 
 NAME = "cir"
@@ -166,8 +168,6 @@ def locate_town(text: str):
     one place (two towns of one name told apart by the province); else the province
     itself (region precision) when the town is unknown.
     """
-    from geodata.gazetteer import resolve_place
-
     town, _, province = (part.strip() for part in text.partition(","))
     region = None
     admin1s: set[str | None] = set()
@@ -199,8 +199,6 @@ def _geo_precision(value: str) -> str:
 
 
 def _register() -> None:
-    from geodata.readers import register  # the registry imports this module as a plugin
-
     register(NAME, sniff, read)
 
 

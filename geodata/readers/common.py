@@ -4,8 +4,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geodata.errors import DataError
 from geodata.normalize import build_frame
@@ -77,9 +79,6 @@ def finish(
 
 def _geometry_from_wkt(raw: pd.DataFrame, label: str, rows: np.ndarray, report: LoadReport) -> pd.DataFrame:
     """A WKT text column (QGIS-style CSV export) as the geometry; unreadable text is named per row."""
-    import geopandas as gpd
-    import shapely
-
     text = raw["wkt"].astype("str").where(raw["wkt"].notna())
     geoms = shapely.from_wkt(text.to_numpy(dtype=object, na_value=None), on_invalid="ignore")
     bad = text.notna().to_numpy() & (geoms == None)  # noqa: E711  (element-wise)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geodata.errors import DataError
+from geodata.readers import register
 from geodata.readers.columns import map_headers, require, unique_headers
 from geodata.readers.common import check_file, finish
 from geodata.report import LoadReport, LoadResult
@@ -283,8 +284,6 @@ def _read(path: str | Path, **options: object) -> LoadResult:
 
 
 def _register() -> None:
-    from geodata.readers import register
-
     register("csv", _sniff, _read, generic=True)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import DataError
+from geodata.readers import register
 from geodata.readers.columns import MissingColumnsError, map_headers, require, unique_headers
 from geodata.readers.common import check_file, finish
 from geodata.report import LoadReport, LoadResult
@@ -89,7 +90,7 @@ def read_book(
     """Read one sheet: ``sheet`` when given, else the first one ``usable`` accepts (the first sheet
     when ``usable`` is None or accepts none; ``passed`` then says why each was passed over)."""
     try:
-        from openpyxl import load_workbook
+        from openpyxl import load_workbook  # loaded when a workbook is read, not with the package
     except ImportError as exc:  # pragma: no cover - openpyxl is a declared dependency
         raise DataError(f"{path}: reading Excel files needs openpyxl (pip install openpyxl)") from exc
     try:
@@ -164,7 +165,7 @@ def _unsaved_formulas(path: Path, wb, ws, rows: list[int], records: list[list[ob
     """(row, column index) of the record cells that hold a formula but no value saved with it."""
     if not records or not _has_formulas(wb, ws):
         return []
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # loaded when a workbook is read, not with the package
 
     by_row = dict(zip(rows, records))
     found: list[tuple[int, int]] = []
@@ -212,7 +213,7 @@ def _scan(ws, max_rows: int | None = None) -> tuple[list[object] | None, int, li
 
 def read_sheet_header(path: Path, sheet: str | int | None = None) -> list[str]:
     """Row 1 of the sheet (cheap: used to recognise exports by their headers)."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # loaded when a workbook is read, not with the package
 
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
@@ -295,8 +296,6 @@ def _read(path: str | Path, **options: object) -> LoadResult:
 
 
 def _register() -> None:
-    from geodata.readers import register
-
     register("xlsx", is_xlsx, _read)
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from geodata.errors import DataError
 from geodata.readers import detect_format
 from geodata.readers.columns import NAMES, MissingColumnsError, header_key, map_headers
 from geodata.readers.common import check_file
 from geodata.readers.delimited import decode_head, looks_binary, read_head
+from geodata.readers.excel import read_sheet
 
 #: The columns a person may map, in the order a mapping form shows them.
 MAPPABLE: tuple[str, ...] = (
@@ -117,17 +121,13 @@ def _preview_text(p: Path, head: bytes, fmt: str, encoding: str | None, delimite
 
 
 def _preview_excel(p: Path, nrows: int) -> Preview:
-    from geodata.readers.excel import read_sheet
-
     headers, records, numbers = read_sheet(p, max_rows=nrows)
     rows = [_fit([_text(v) for v in r], len(headers)) for r in records]
     return Preview(headers, rows, None, None, suggest_columns(headers), "xlsx", False, numbers)
 
 
 def _preview_vector(p: Path, fmt: str, nrows: int) -> Preview:
-    import zipfile
-
-    import pyogrio
+    import pyogrio  # GDAL: loaded when a vector file is previewed, not with the package
 
     source = f"/vsizip/{p}" if fmt == "shapefile" and zipfile.is_zipfile(p) else str(p)
     try:
@@ -141,8 +141,6 @@ def _preview_vector(p: Path, fmt: str, nrows: int) -> Preview:
 
 
 def _text(value: object) -> str:
-    import pandas as pd
-
     return "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.readers import _sources_common as common
+from geodata.readers import register
 from geodata.report import LoadReport, Problem
 
 NAME = "timemap"
@@ -347,8 +348,6 @@ def _flag(value: object):
 
 
 def _register() -> None:
-    from geodata.readers import register  # the registry imports this module as a plugin
-
     register(NAME, sniff, read)
 
 

@@ -6,10 +6,12 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geodata.errors import DataError
+from geodata.readers import register
 from geodata.readers.columns import map_headers, require
 from geodata.readers.common import check_file, finish
 from geodata.report import LoadReport, LoadResult
@@ -50,7 +52,7 @@ def read_vector(
     **options: object,
 ) -> LoadResult:
     """Read point features into a checked canonical frame (reprojected to EPSG:4326)."""
-    import pyogrio
+    import pyogrio  # GDAL: loaded when a vector file is read, not with the package
 
     p = check_file(path)
     source = f"/vsizip/{p}" if format_name == "shapefile" and zipfile.is_zipfile(p) else str(p)
@@ -61,8 +63,6 @@ def read_vector(
     except Exception as exc:  # pyogrio/GDAL errors have many types; all mean "cannot read this file"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{p}: cannot be read as {format_name}: {first}") from exc
-    import geopandas as gpd
-
     if not isinstance(gdf, gpd.GeoDataFrame):  # GDAL found a table but no geometry (e.g. a damaged .shp)
         raise DataError(f"{p}: cannot be read as {format_name}: no geometry found")
     report = LoadReport(str(p), format_name)
@@ -95,8 +95,6 @@ def _reader(name: str):
 
 
 def _register() -> None:
-    from geodata.readers import register
-
     register("gpkg", _is_gpkg, _reader("gpkg"))
     register("geojson", _is_geojson, _reader("geojson"))
     register("shapefile", _is_shapefile, _reader("shapefile"))
