@@ -104,6 +104,10 @@ def test_image_formats(tmp_path, kind, fmt, mime):
         data = archive.tile(1, 1, 1)
         assert tiles.image_mime(data) == mime
         assert close_to(colour_of(data), Z1_COLOURS[(1, 1, 1)])
+        z, mx, my = mark_tile()
+        scaled, was_scaled = archive.tile_or_parent(z + 1, mx * 2, my * 2)  # a quarter with no mark in it
+        assert was_scaled and tiles.image_mime(scaled) == ("image/jpeg" if fmt == "jpg" else "image/png")
+        assert close_to(colour_of(scaled), BEIGE)
 
 
 def test_kind_is_detected_from_content_not_suffix(tmp_path):
