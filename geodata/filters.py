@@ -22,7 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from geodata.munitions import resolve_munition
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES
+from geodata.style import munition_class_named
 
 __all__ = [
     "FACETS",
@@ -33,6 +35,7 @@ __all__ = [
     "TEXT_COLUMNS",
     "FilterState",
     "facet_counts",
+    "munition_term",
     "no_munition",
     "tag_columns",
     "tag_counts",
@@ -94,6 +97,19 @@ def _frozen(values: Iterable[str] | None) -> frozenset[str] | None:
     if isinstance(values, str):  # one value, not its letters
         return frozenset([values])
     return frozenset(values)
+
+
+def munition_term(name: str) -> str:
+    """What a ``munitions`` entry means: a class name for a class ("drones" -> "loitering munition"),
+    the catalogue name for a name or alias ("Hwasong-11" -> "KN-23"), else the text as it is (a name
+    the catalogue lacks, a :func:`no_munition` value, a name the record doubts such as "KN-23?")."""
+    if name.startswith(NO_MUNITION[:-1]) or "?" in name:
+        return name
+    munition_class = munition_class_named(name)
+    if munition_class is not None:
+        return munition_class
+    found = resolve_munition(name)
+    return found.name if found is not None else name
 
 
 def _is_whole_day(value: Any) -> bool:
@@ -238,7 +254,9 @@ class FilterState:
     2 June), and ``end`` is inclusive; a datetime without a zone is read in
     ``tz``. An event known only to its day or month (``time_precision``) is kept
     when that whole day or month lies in the range, never placed in a narrower
-    range it may not belong to (:meth:`straddling` counts those left out). ``munitions`` are munition names, ``outcomes`` outcome values,
+    range it may not belong to (:meth:`straddling` counts those left out). ``munitions`` are munition
+    names, aliases or class names, read by :func:`munition_term`: an event is kept when its munition is
+    one of the names or its class one of the classes ("KN-23 or any cruise missile"). ``outcomes`` outcome values,
     ``munition_classes`` class names, ``admin1`` oblast names. ``text`` matches
     any of ``TEXT_COLUMNS`` case-insensitively. ``bbox`` is (west, south, east,
     north) in degrees, edges included. ``min_casualties`` keeps events whose
@@ -268,12 +286,20 @@ class FilterState:
     def __post_init__(self) -> None:
         for name in FACETS:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        if self.munitions is not None:
+            object.__setattr__(self, "munitions", frozenset(munition_term(str(m)) for m in self.munitions))
         if self.tags is not None:  # pairs given as lists (JSON) stay hashable
             object.__setattr__(self, "tags", frozenset((str(c), str(v)) for c, v in self.tags))
         if self.text is not None and not self.text.strip():
             object.__setattr__(self, "text", None)
         if self.bbox is not None:  # keep the state hashable whatever sequence was given
             object.__setattr__(self, "bbox", tuple(float(v) for v in self.bbox))
+
+    def munition_terms(self) -> tuple[frozenset[str], frozenset[str]]:
+        """``munitions`` split into (munition names, munition classes): the filter keeps either."""
+        terms = self.munitions or frozenset()
+        classes = frozenset(t for t in terms if t in MUNITION_CLASSES)
+        return terms - classes, classes
 
     def replace(self, **changes: Any) -> FilterState:
         """A copy with some fields changed."""
@@ -330,6 +356,27 @@ class FilterState:
             inside &= latest <= hi
         return overlaps & ~inside & self.mask(frame, skip="date")
 
+    def _munition_test(self, frame: pd.DataFrame, codes: np.ndarray, table: np.ndarray,
+                       pick: Callable) -> Callable[[np.ndarray | None], np.ndarray]:
+        """Rows whose munition is named, whose class is named, or that name no munition and whose
+        class is named by a :func:`no_munition` value."""
+        names, classes = self.munition_terms()
+        missing = _no_munition_table(frame, names)
+        class_codes, class_labels = _codes(frame["munition_class"])
+        class_table = _table(class_labels.isin(list(classes)))
+        class_table[-1] = "unknown" in classes
+
+        def test(rows: np.ndarray | None) -> np.ndarray:
+            own = pick(codes, rows)
+            hit = np.take(table, own)
+            if missing is not None:
+                hit = np.where(own < 0, np.take(missing[1], pick(missing[0], rows)), hit)
+            if classes:
+                hit |= np.take(class_table, pick(class_codes, rows))
+            return hit
+
+        return test
+
     def _tests(self, frame: pd.DataFrame, skip: str | None) -> list[Callable[[np.ndarray | None], np.ndarray]]:
         """One test per active constraint: row positions (None = all rows) -> bool per row."""
         tests: list[Callable[[np.ndarray | None], np.ndarray]] = []
@@ -364,12 +411,8 @@ class FilterState:
             codes, labels = _codes(frame[column])
             table = _table(labels.isin(list(wanted)))
             if field_name == "munitions":
-                missing = _no_munition_table(frame, wanted)
-                if missing is not None:  # events with no munition name: kept by their class
-                    class_codes, class_table = missing
-                    tests.append(lambda rows, codes=codes, table=table, cc=class_codes, ct=class_table: np.where(
-                        pick(codes, rows) < 0, np.take(ct, pick(cc, rows)), np.take(table, pick(codes, rows))))
-                    continue
+                tests.append(self._munition_test(frame, codes, table, pick))
+                continue
             tests.append(lambda rows, codes=codes, table=table: np.take(table, pick(codes, rows)))
         if self.tags is not None and skip != "tags":
             for column in sorted({c for c, _ in self.tags}):

@@ -126,31 +126,6 @@ def _munitions(names: list[str]) -> tuple[set[str], set[str]]:
     return munitions, classes
 
 
-def _munition_filter(munitions: set[str], classes: set[str], frame) -> dict:
-    """FilterState fields keeping the events of any named munition or class (a union).
-
-    FilterState intersects its fields, so with both kinds named each class
-    becomes its munitions in the data (and its events naming no munition, where
-    the filter can say so).
-    """
-    if not classes:
-        return {"munitions": munitions, "munition_classes": None}
-    if not munitions:
-        return {"munitions": None, "munition_classes": classes}
-    if not len(frame):
-        return {"munitions": munitions, "munition_classes": None}
-    import geodata.filters
-
-    in_classes = frame["munition_class"].astype(object).isin(classes).to_numpy()
-    of_classes = frame.loc[in_classes, ["munition", "munition_class"]]
-    members = {str(m) for m in of_classes["munition"].dropna().unique()}
-    no_munition = getattr(geodata.filters, "no_munition", None)  # newer filters keep unnamed events by class
-    if no_munition is not None:
-        unnamed = of_classes.loc[of_classes["munition"].isna().to_numpy(), "munition_class"].astype(object)
-        members |= {no_munition(str(c)) for c in unnamed.unique()}
-    return {"munitions": munitions | members, "munition_classes": None}
-
-
 def _matches(name: str, labels: list[str]) -> list[str]:
     """Labels naming the oblast ``name``: exact matches, else ones starting with its stem.
 
@@ -346,8 +321,8 @@ def _run(argv: list[str]) -> int:
             raise UsageError(str(exc)) from None
 
     frame = _read(paths, args.tz, args.all_events)
-    if munitions is not None:
-        changes |= _munition_filter(*munitions, frame)
+    if munitions is not None:  # any of the munitions or classes named (FilterState reads them as a union)
+        changes |= {"munitions": munitions[0] | munitions[1], "munition_classes": None}
     if args.oblast:
         chosen, bounds = _oblasts(args.oblast, frame)
         changes["admin1"] = chosen

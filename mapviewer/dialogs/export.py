@@ -7,6 +7,7 @@ through the atomic writers; a problem becomes one message, never a crash.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Callable
@@ -25,6 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from geodata.errors import DataError
+from geodata.text import visible_text
+
+_log = logging.getLogger(__name__)
 
 DATA_FILTERS = {
     "CSV (*.csv)": "csv",
@@ -58,17 +62,28 @@ def _suggest(window, name: str) -> str:
 
 
 def _report(window, title: str, action: Callable[[], str]) -> None:
-    """Run an export; success in the status bar, a user-causable failure in a message."""
+    """Run an export; success in the status bar, any failure in a message.
+
+    The busy cursor ends whatever happens: a user-causable failure (DataError,
+    OSError) is shown as it is, anything else (a library error, a bug) as what
+    failed and why, with the traceback in the log.
+    """
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         done = action()
     except (DataError, OSError) as exc:
+        failure = " ".join(str(exc).split())
+    except Exception as exc:  # noqa: BLE001 - a message, never a stuck cursor or a lost action
+        _log.exception("%s failed", title)
+        failure = f"{title} failed: {type(exc).__name__}: {' '.join(str(exc).split())}".rstrip(": ")
+    else:
+        failure = None
+    finally:
         QGuiApplication.restoreOverrideCursor()
-        window.show_error(title, " ".join(str(exc).split()))
-        return
-    QGuiApplication.restoreOverrideCursor()
-    if done:
-        window.statusBar().showMessage(done, 10000)
+    if failure is not None:
+        window.show_error(title, failure)
+    elif done:
+        window.statusBar().showMessage(visible_text(done), 10000)
 
 
 #: Columns the app adds to every loaded row (which file and row it came from): not data.
@@ -274,7 +289,8 @@ HTML_TITLE = "Strike events"
 
 def _html_heading(window, rows) -> tuple[str, str]:
     """The filters in words and the fingerprint of the data and filters, for an exported page's title box."""
-    from mapviewer.export.figure import describe_filter, fingerprint, munition_classes_of
+    from geodata.describe import describe_filter, munition_classes_of
+    from mapviewer.export.figure import fingerprint
 
     state = window.state
     description = describe_filter(state.filter, rows,

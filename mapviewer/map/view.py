@@ -24,7 +24,6 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QApplication, QWidget
 
 from geodata.errors import DataError
-from geodata.filters import no_munition
 from geodata.schema import MUNITION_CLASSES
 from mapviewer.map import page as mappage
 from mapviewer.state import AppState
@@ -421,10 +420,7 @@ class MapView(QWebEngineView):
         if shown:
             classes.add(munition_class)
             if munitions is not None:  # a ticked class shows its events, also those its munitions left out
-                frame = self._state.frame
-                of_class = frame.loc[(frame["munition_class"] == munition_class).to_numpy(dtype=bool), "munition"]
-                munitions = (munitions | frozenset(str(m) for m in of_class.dropna().unique())
-                             | {no_munition(munition_class)})
+                munitions = munitions | {munition_class}
         else:
             classes.discard(munition_class)
         self._state.set_filter(current.replace(

@@ -35,7 +35,8 @@ from geodata.filters import NO_MUNITION, NO_TAG, no_munition, tag_counts, tag_la
 from geodata.munitions import resolve_munition
 from geodata.schema import MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE
-from mapviewer.panels.widgets import swatch
+from geodata.text import visible_text
+from mapviewer.panels.widgets import plain_tooltip, swatch
 
 DEBOUNCE_MS = 150
 _VALUE_ROLE = Qt.ItemDataRole.UserRole
@@ -69,9 +70,10 @@ def _check(value: bool) -> Qt.CheckState:
     return Qt.CheckState.Checked if value else Qt.CheckState.Unchecked
 
 
-def _munition_wanted(value: str, munitions: frozenset[str] | None) -> bool:
-    """Whether a munition tree entry is in the filter (the any-class "no munition" value counts for each class)."""
-    if munitions is None or value in munitions:
+def _munition_wanted(value: str, munitions: frozenset[str] | None, munition_class: str) -> bool:
+    """Whether a munition tree entry (of ``munition_class``) is in the filter: named, its whole class
+    named, or the any-class "no munition" value for each class's "no munition" entry."""
+    if munitions is None or value in munitions or munition_class in munitions:
         return True
     return value.startswith(NO_MUNITION[:-1]) and NO_MUNITION in munitions
 
@@ -167,6 +169,7 @@ class FilterPanel(QWidget):
         # Constraints this panel has no widgets for (oblast, area, ... from a saved view or the
         # command line): said in words, or the count would shrink for no visible reason.
         self.other_label = QLabel()
+        self.other_label.setTextFormat(Qt.TextFormat.PlainText)  # oblast names from a saved view are data
         self.other_label.setWordWrap(True)
         self.other_label.setVisible(False)
 
@@ -249,7 +252,7 @@ class FilterPanel(QWidget):
             parent = self.munition_tree.topLevelItem(i)
             munition_class = parent.data(0, _CLASS_ROLE)
             children = [parent.child(j) for j in range(parent.childCount())]
-            before = [_munition_wanted(c.data(0, _VALUE_ROLE), current.munitions) for c in children]
+            before = [_munition_wanted(c.data(0, _VALUE_ROLE), current.munitions, munition_class) for c in children]
             was_off = munition_class in excluded
             off = parent.checkState(0) == Qt.CheckState.Unchecked and (was_off or any(before))
             if off:
@@ -415,7 +418,7 @@ class FilterPanel(QWidget):
                 self.munition_tree.addTopLevelItem(parent)
                 for name in names:
                     unnamed = name == no_munition(munition_class)
-                    child = QTreeWidgetItem([NO_MUNITION if unnamed else name, ""])
+                    child = QTreeWidgetItem([NO_MUNITION if unnamed else visible_text(name), ""])
                     if unnamed:
                         child.setToolTip(0, "Events of this class that name no munition")
                         font = child.font(0)
@@ -438,14 +441,14 @@ class FilterPanel(QWidget):
             for column, values in counts.items():
                 if not values:
                     continue
-                parent = QTreeWidgetItem([tag_label(column), ""])
-                parent.setToolTip(0, column)
+                parent = QTreeWidgetItem([visible_text(tag_label(column)), ""])
+                parent.setToolTip(0, plain_tooltip(column))
                 parent.setFlags(parent.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
                 parent.setData(0, _VALUE_ROLE, None)
                 parent.setData(0, _COLUMN_ROLE, column)
                 self.tag_tree.addTopLevelItem(parent)
                 for value in values:
-                    child = QTreeWidgetItem([value, ""])
+                    child = QTreeWidgetItem([visible_text(value), ""])
                     child.setData(0, _VALUE_ROLE, value)
                     child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                     child.setCheckState(0, Qt.CheckState.Checked)
@@ -468,7 +471,7 @@ class FilterPanel(QWidget):
                     shown = current.munition_classes is None or parent.data(0, _CLASS_ROLE) in current.munition_classes
                     for j in range(parent.childCount()):
                         name = parent.child(j).data(0, _VALUE_ROLE)
-                        ticked = shown and _munition_wanted(name, current.munitions)
+                        ticked = shown and _munition_wanted(name, current.munitions, parent.data(0, _CLASS_ROLE))
                         parent.child(j).setCheckState(0, _check(ticked))
                     self._update_parent_check(parent)
                 for i in range(self.tag_tree.topLevelItemCount()):
@@ -547,7 +550,7 @@ class FilterPanel(QWidget):
         self.count_label.setText(f"{shown:,} of {total:,} events")
         self.reset_button.setEnabled(not current.is_empty)
         other = other_constraints(current)
-        self.other_label.setText(("Also filtered by " + "; ".join(other) + ".") if other else "")
+        self.other_label.setText(visible_text("Also filtered by " + "; ".join(other) + ".") if other else "")
         self.other_label.setVisible(bool(other))
 
 

@@ -22,6 +22,9 @@ DAYS = [dt.date(2024, 3, 30) + dt.timedelta(days=i) for i in range(3)] + [
 ] + [dt.date(2024, 10, 26) + dt.timedelta(days=i) for i in range(3)]
 MUNITIONS = ["KN-23", "Shahed-136", "Kh-101", "KAB"]
 CLASSES = ["ballistic missile", "loitering munition", "cruise missile", "guided bomb", "unknown"]
+#: What a person may write in a munition filter, and what it means.
+ALIASES = {"Hwasong-11": "KN-23", "Geran-2": "Shahed-136", "drones": "loitering munition",
+           "cruise missiles": "cruise missile"}
 OBLASTS = ["Kyiv", "Kyivska oblast", "Kharkivska oblast"]
 WORDS = ["Kyiv", "Київ", "port", "Odesa", "école", "KN-23", "shot down", ""]
 #: TimeMap-style tag cells: one value, several joined, none.
@@ -108,7 +111,9 @@ states = st.builds(
     start=bounds,
     end=bounds,
     # events naming no munition: of one class, or of any class
-    munitions=subsets(MUNITIONS + ["Kinzhal", NO_MUNITION] + [no_munition(c) for c in CLASSES]),
+    # names, aliases and classes: "KN-23 or any cruise missile" is one filter (a union)
+    munitions=subsets(MUNITIONS + ["Kinzhal", NO_MUNITION] + [no_munition(c) for c in CLASSES]
+                      + ["Hwasong-11", "Geran-2", "drones", "cruise missiles", "unknown"]),
     outcomes=subsets(list(OUTCOMES)),
     munition_classes=subsets(CLASSES),
     admin1=subsets(OBLASTS),
@@ -163,8 +168,14 @@ def keeps(r: dict, i: int, s: FilterState, skip: str | None = None) -> bool:
         wanted = getattr(s, name)
         if skip == name or wanted is None:
             continue
-        if name == "munitions" and r["munition"] is None:
-            if not (NO_MUNITION in wanted or no_munition(r["munition_class"] or "unknown") in wanted):
+        if name == "munitions":
+            meant = {ALIASES.get(w, w) for w in wanted}
+            if (r["munition_class"] or "unknown") in meant:
+                continue
+            if r["munition"] is None:
+                if not (NO_MUNITION in meant or no_munition(r["munition_class"] or "unknown") in meant):
+                    return False
+            elif r["munition"] not in meant:
                 return False
         elif r[column] not in wanted:
             return False
@@ -252,6 +263,14 @@ def test_tag_counts_equal_a_loop(records, state, text_dtype):
     assert counts["tag_area"] == expected
     if NO_TAG in expected:
         assert list(counts["tag_area"])[-1] == NO_TAG
+
+
+def test_a_munition_filter_says_or_across_names_aliases_and_classes():
+    state = FilterState(munitions=["Hwasong-11", "cruise missiles"])
+    assert state.munitions == {"KN-23", "cruise missile"}
+    assert state.munition_terms() == ({"KN-23"}, {"cruise missile"})
+    # a name the record doubts is a value of its own, never read as the munition it doubts
+    assert FilterState(munitions=["KN-23?"]).munitions == {"KN-23?"}
 
 
 def test_unticking_one_munition_keeps_events_that_name_none_when_asked():

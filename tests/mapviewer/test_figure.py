@@ -19,7 +19,8 @@ from geodata import FilterState
 from geodata.errors import DataError
 from geodata.schema import CANONICAL_COLUMNS, GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
 from geodata.style import OUTCOME_STYLE
-from mapviewer.export.figure import PAGES, describe_filter, figure_pixel, fingerprint, render_figure
+from geodata.describe import describe_filter
+from mapviewer.export.figure import PAGES, figure_pixel, fingerprint, render_figure
 
 
 def events(rows) -> gpd.GeoDataFrame:

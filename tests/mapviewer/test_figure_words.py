@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from geodata import FilterState
-from mapviewer.export.figure import describe_filter, munition_classes_of, render_figure
+from geodata.describe import describe_filter, munition_classes_of
+from mapviewer.export.figure import render_figure
 from tests.mapviewer.test_figure import events, svg_texts
 
 _ROWS = [
