@@ -20,7 +20,7 @@ and the print figure would need two different renderers (MapLibre GL JS, and Map
 Threading: a :class:`TileArchive` may be used from several threads (the Qt page's scheme handler on
 the GUI thread, an export on a worker thread). Every file read and the decoded-tile cache are behind
 one lock per archive, so calls are serialised per archive; each call is short (one indexed SQLite
-query or two ``pread`` calls). The SQLite connection is opened read-only with
+query or two positioned reads). The SQLite connection is opened read-only with
 ``check_same_thread=False`` for that reason.
 
 :func:`stitch` and :func:`stitch_projected` turn archives into one RGBA image for matplotlib
@@ -122,9 +122,17 @@ class _TextOnly(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= self._skip > 0 and tag in ("script", "style")
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self._skip:
+            self.parts.append(data)
 
 
 def _plain_text(value: object, limit: int = 400) -> str:
@@ -232,6 +240,11 @@ class TileArchive:
     # -- public
 
     @property
+    def key(self) -> str:
+        """A short id of the file's resolved path (12 hex digits), usable as a URL host: ``basemap://KEY/z/x/y``."""
+        return hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:12]
+
+    @property
     def mime_type(self) -> str:
         """MIME type of the archive's own tiles (scaled-up tiles of PNG/WebP archives are PNG: use :func:`image_mime`)."""
         return _MIME[self.format]
@@ -294,9 +307,8 @@ class TileArchive:
             digest = hashlib.sha256(json.dumps(self._meta_summary(), sort_keys=True).encode())
             offsets = [0, max(size - 65536, 0)] + [size * i // 17 for i in range(1, 17)]
             lengths = [65536, 65536] + [4096] * 16
-            fd = self._fh.fileno()
             for offset, length in zip(offsets, lengths):
-                digest.update(os.pread(fd, length, offset))
+                digest.update(self._pread(offset, length))
         return f"{size}-{mtime}-{digest.hexdigest()[:20]}"
 
     def check(self) -> None:
@@ -375,6 +387,11 @@ class TileArchive:
             return parent.resize((TILE_SIZE, TILE_SIZE), Image.Resampling.BILINEAR,
                                  box=(left, top, left + size, top + size))
         return None
+
+    def _pread(self, offset: int, length: int) -> bytes:
+        with self._lock:  # seek and read as one step (os.pread is not on every platform)
+            self._fh.seek(offset)
+            return self._fh.read(length)
 
     def _corrupt(self, z: int, x: int, y: int, why: str) -> None:
         with self._lock:
@@ -500,7 +517,7 @@ class _PMTiles(TileArchive):
         super().__init__(path, fh)
         from pmtiles.tile import Compression, TileType, deserialize_header
 
-        head = os.pread(fh.fileno(), 127, 0)
+        head = self._pread(0, 127)
         if len(head) < 127:
             raise DataError(f"{path}: PMTiles header is cut short ({len(head)} bytes)")
         if head[7] != 3:
@@ -548,7 +565,7 @@ class _PMTiles(TileArchive):
             self.bounds = bounds
 
     def _bytes(self, offset: int, length: int) -> bytes:
-        data = os.pread(self._fh.fileno(), length, offset)
+        data = self._pread(offset, length)
         if len(data) != length:
             raise EOFError(f"file ends at {offset + len(data)}, {length} bytes were expected at {offset}")
         return data
@@ -644,7 +661,7 @@ def open_archive(path: str | os.PathLike[str]) -> TileArchive:
     except OSError as exc:
         raise DataError(f"{p}: cannot open ({exc.strerror or exc})") from None
     try:
-        head = os.pread(fh.fileno(), 16, 0)
+        head = fh.read(16)
         if head.startswith(_SQLITE_MAGIC):
             return _MBTiles(p, fh)
         if head.startswith(b"PMTiles"):
