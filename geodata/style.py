@@ -61,6 +61,25 @@ CLASS_SYNONYMS: dict[str, str] = {"drone": "loitering munition", "drones": "loit
 #: locations are drawn hollow with a halo, never as if exact.
 PRECISION_HALO_M: dict[str, float] = {"exact": 0.0, "settlement": 3000.0, "region": 30000.0}
 
+#: The neutral colours: basemap water, land and borders, place names, and the greys of text and
+#: legend furniture. The map page and the print figure both read them here.
+NEUTRAL: dict[str, str] = {
+    "water": "#dbe6ee",
+    "land": "#ecebe6",  # neighbouring countries
+    "home": "#fbfbf9",  # Ukraine, lighter: the events' country stands out
+    "border": "#7d7d7d",
+    "home_border": "#4d4d4d",
+    "oblast_border": "#7a7a9a",
+    "region_border": "#a8a8a8",
+    "country_label": "#9a9a9a",
+    "oblast_label": "#8c8c8c",
+    "place": "#2b2b2b",
+    "place_dot": "#444444",
+    "ink": "#222222",  # north arrow
+    "text": "#333333",  # subtitle, notes, scale bar
+    "muted": "#555555",  # legend symbols drawn without an outcome colour, frames, footer
+}
+
 assert tuple(OUTCOME_STYLE) == OUTCOMES
 assert tuple(CLASS_STYLE) == MUNITION_CLASSES
 
@@ -93,4 +112,5 @@ def as_json() -> dict:
         "outcomes": {k: {"label": v.label, "colour": v.colour} for k, v in OUTCOME_STYLE.items()},
         "classes": {k: {"label": v.label, "shape": v.shape} for k, v in CLASS_STYLE.items()},
         "halo_m": PRECISION_HALO_M,
+        "neutral": NEUTRAL,
     }

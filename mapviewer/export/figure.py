@@ -47,7 +47,7 @@ from geodata.describe import describe_filter, munition_classes_of
 from geodata.errors import DataError
 from geodata.filters import FilterState
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES, OUTCOMES
-from geodata.style import CLASS_STYLE, OUTCOME_STYLE, PRECISION_HALO_M
+from geodata.style import CLASS_STYLE, NEUTRAL, OUTCOME_STYLE, PRECISION_HALO_M
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -81,7 +81,6 @@ _RC = {
 }
 _LINE_PT = 12.5  # legend line height in points
 _UKRAINE = (22.1, 44.3, 40.3, 52.4)  # west, south, east, north
-_SEA, _LAND, _HOME = "#dbe6ee", "#ecebe6", "#fbfbf9"
 
 NATURAL_EARTH_CREDIT = "Basemap: Natural Earth (public domain)"
 GEONAMES_CREDIT = "oblast boundaries approximate, from GeoNames (CC BY 4.0)"
@@ -284,9 +283,9 @@ def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], l
     (x0, x1), (y0, y1) = limits
     if countries is not None:
         home = countries["iso_code"].astype(str).isin(["UA", "UKR"]) | (countries["name"].astype(str) == "Ukraine")
-        for is_home, colour, width in ((False, _LAND, 0.5), (True, _HOME, 0.9)):
+        for is_home, colour, width in ((False, NEUTRAL["land"], 0.5), (True, NEUTRAL["home"], 0.9)):
             paths = [p for g in countries.geometry[home == is_home] if (p := _polygon_path(g)) is not None]
-            ax.add_collection(PathCollection(paths, facecolors=colour, edgecolors="#7d7d7d" if not is_home else "#4d4d4d",
+            ax.add_collection(PathCollection(paths, facecolors=colour, edgecolors=NEUTRAL["border"] if not is_home else NEUTRAL["home_border"],
                                              linewidths=width, zorder=1 + is_home))
         view = shapely_box(x0, y0, x1, y1)
         for _, row in countries[~home].iterrows():
@@ -294,17 +293,17 @@ def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], l
             if visible.is_empty or visible.area < 0.02 * view.area:
                 continue
             point = visible.representative_point()
-            ax.text(point.x, point.y, str(row["name"]).upper(), fontsize=7, color="#9a9a9a",
+            ax.text(point.x, point.y, str(row["name"]).upper(), fontsize=7, color=NEUTRAL["country_label"],
                     ha="center", va="center", zorder=3, clip_on=True)
     if oblasts is not None and len(oblasts):
         paths = [p for g in oblasts.geometry if (p := _polygon_path(g)) is not None]
-        ax.add_collection(PathCollection(paths, facecolors="none", edgecolors="#a8a8a8", linewidths=0.35,
+        ax.add_collection(PathCollection(paths, facecolors="none", edgecolors=NEUTRAL["region_border"], linewidths=0.35,
                                          linestyles=(0, (3, 2)), zorder=3))
         codes = _oblast_codes(highlight) if highlight else set()
         if codes and "iso_code" in oblasts.columns:
             chosen = oblasts[oblasts["iso_code"].isin(codes)]
             paths = [p for g in chosen.geometry if (p := _polygon_path(g)) is not None]
-            ax.add_collection(PathCollection(paths, facecolors="none", edgecolors="#333333", linewidths=1.3,
+            ax.add_collection(PathCollection(paths, facecolors="none", edgecolors=NEUTRAL["text"], linewidths=1.3,
                                              zorder=4, gid="selected-oblast"))
         view = shapely_box(x0, y0, x1, y1)
         inside = []
@@ -319,7 +318,7 @@ def _draw_basemap(ax, crs: str, lonlat_box: tuple[float, float, float, float], l
                   if x0 < p.x - len(str(n)) * 1.8 * metres_per_point and p.x + len(str(n)) * 1.8 * metres_per_point < x1]
         if len(inside) <= 30:
             for point, name in inside:
-                ax.text(point.x, point.y, str(name), fontsize=6, color="#8c8c8c", ha="center", va="center",
+                ax.text(point.x, point.y, str(name), fontsize=6, color=NEUTRAL["oblast_label"], ha="center", va="center",
                         zorder=3, clip_on=True, gid="oblast-label")
     return countries is not None, from_geonames and oblasts is not None
 
@@ -390,7 +389,7 @@ def _draw_places(ax, transformer, limits) -> list:
             continue
         for dx, dy, ha, va in _PLACE_SPOTS:
             text = ax.text(x, y, name, transform=offset_copy(ax.transData, fig=fig, x=dx, y=dy, units="points"),
-                           fontsize=_PLACE_PT, color="#2b2b2b", ha=ha, va=va, zorder=_PLACE_ZORDER + 0.2,
+                           fontsize=_PLACE_PT, color=NEUTRAL["place"], ha=ha, va=va, zorder=_PLACE_ZORDER + 0.2,
                            gid="place-label", parse_math=False, clip_on=True)
             box = text.get_window_extent(renderer)
             if (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
@@ -406,7 +405,7 @@ def _draw_places(ax, transformer, limits) -> list:
         ax.text(x, y, name, transform=text.get_transform(), fontsize=_PLACE_PT, color="white",
                 ha=text.get_ha(), va=text.get_va(), zorder=_PLACE_ZORDER + 0.1, gid="place-label-halo",
                 parse_math=False, clip_on=True, path_effects=[Stroke(linewidth=2.2, foreground="white")])
-        ax.plot([x], [y], marker="o", markersize=3.2, color="#444444", markeredgecolor="white",
+        ax.plot([x], [y], marker="o", markersize=3.2, color=NEUTRAL["place_dot"], markeredgecolor="white",
                 markeredgewidth=0.5, zorder=_PLACE_ZORDER, gid="place-dot")
     for oblast in oblast_labels:  # a settlement name says more than the oblast name over it
         if oblast.get_window_extent(renderer).count_overlaps([t.get_window_extent(renderer) for t in labels]):
@@ -475,9 +474,9 @@ def _draw_scale_bar(ax, limits) -> None:
     length = length_km * 1000  # metres: the projection is true to scale at the map centre
     left, base = x0 + 0.04 * (x1 - x0), y0 + 0.045 * (y1 - y0)
     height = 0.008 * (y1 - y0)
-    for i, colour in enumerate(("#333333", "#ffffff", "#333333", "#ffffff")):
+    for i, colour in enumerate((NEUTRAL["text"], "#ffffff", NEUTRAL["text"], "#ffffff")):
         ax.add_patch(Rectangle((left + i * length / 4, base), length / 4, height, facecolor=colour,
-                               edgecolor="#333333", linewidth=0.6, zorder=20, gid="scalebar"))
+                               edgecolor=NEUTRAL["text"], linewidth=0.6, zorder=20, gid="scalebar"))
     label = f"{length_km:g} km"
     for x, text in ((left, "0"), (left + length / 2, f"{length_km / 2:g}"), (left + length, label)):
         ax.text(x, base + height * 1.6, text, ha="center", va="bottom", fontsize=7, zorder=20)
@@ -493,7 +492,7 @@ def _draw_north_arrow(ax, limits, transformer) -> None:
     size = 0.07 * (y1 - y0)
     tip = (x + size * math.sin(angle), y + size * math.cos(angle))
     ax.annotate("", xy=tip, xytext=(x, y), zorder=20,
-                arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "#222222", "lw": 1.4})
+                arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": NEUTRAL["ink"], "lw": 1.4})
     ax.text(tip[0], tip[1] + 0.012 * (y1 - y0), "N", ha="center", va="bottom", fontsize=10,
             fontweight="bold", zorder=20)
 
@@ -600,12 +599,12 @@ def _legend_sections(frame: pd.DataFrame, settlement_halo: bool = False
     classes = frame["munition_class"].astype(object).value_counts()
     outcome_rows = [({"marker": "o", "c": OUTCOME_STYLE[o].colour, "edgecolors": "white"},
                      OUTCOME_STYLE[o].label, int(outcomes.get(o, 0))) for o in OUTCOMES if outcomes.get(o, 0)]
-    class_rows = [({"marker": CLASS_STYLE[c].marker, "c": "#555555", "edgecolors": "white"},
+    class_rows = [({"marker": CLASS_STYLE[c].marker, "c": NEUTRAL["muted"], "edgecolors": "white"},
                    CLASS_STYLE[c].label, int(classes.get(c, 0))) for c in MUNITION_CLASSES if classes.get(c, 0)]
     sections = [("Outcome", outcome_rows), ("Munition class", class_rows)]
     precision = frame["geo_precision"].astype(object).value_counts() if "geo_precision" in frame else pd.Series()
     if precision.get("settlement", 0) or precision.get("region", 0):
-        grey = "#555555"
+        grey = NEUTRAL["muted"]
         sections.append(("Location", [
             ({"marker": "o", "c": grey, "edgecolors": "white"}, "Exact", int(precision.get("exact", 0))),
             ({"marker": "o", "facecolors": "white", "edgecolors": grey, "linewidths": 1.1}
@@ -686,7 +685,7 @@ class _Legend:
         self._counts = [ax.text(0, self.height_pt, "", fontsize=8.5, fontweight="bold", va="top", ha="left")]
         # Under the head: how many matching events the map area leaves out.
         self._notes = [ax.text(0, self.height_pt - (1.05 + 0.8 * i) * line, "", fontsize=_NOTE_PT, va="top",
-                               ha="left", color="#333333", gid="outside-note") for i in range(note_lines)]
+                               ha="left", color=NEUTRAL["text"], gid="outside-note") for i in range(note_lines)]
         self._artists = self._counts + self._notes
         column_width = self.width_pt / self.columns
         top = self.height_pt - (1.9 + 0.8 * note_lines) * line
@@ -702,7 +701,7 @@ class _Legend:
                 style = dict(style)
                 halo = style.pop("halo", None)
                 if halo:  # as on the map: a wider halo for the vaguer place
-                    self._artists.append(ax.scatter([x + 6], [y - 4.5], s=_LEGEND_HALO_PT[halo] ** 2, c="#555555",
+                    self._artists.append(ax.scatter([x + 6], [y - 4.5], s=_LEGEND_HALO_PT[halo] ** 2, c=NEUTRAL["muted"],
                                                     alpha=0.2, linewidths=0, gid=f"legend-halo-{halo}"))
                 self._artists.append(ax.scatter([x + 6], [y - 4.5], s=size ** 2, **({"linewidths": 0.6} | style)))
                 self._artists.append(ax.text(x + 15, y - 4.5, label, fontsize=7.5, va="center", ha="left"))
@@ -841,7 +840,7 @@ class FigureRenderer:
                                    fontweight="bold", va="top", ha="left", gid="title", parse_math=False,
                                    linespacing=_HEADING_SPACING)
             self._subtitle = fig.text(margin / width, 1 - (margin + 0.42) / height, "", fontsize=10,
-                                      color="#333333", va="top", ha="left", gid="subtitle", parse_math=False,
+                                      color=NEUTRAL["text"], va="top", ha="left", gid="subtitle", parse_math=False,
                                       linespacing=_HEADING_SPACING)
             self._heading_box = (margin, width - 2 * margin, header - 0.1)  # left, width, height in inches
             self._heading_cache: dict = {}
@@ -859,11 +858,11 @@ class FigureRenderer:
             ax.set_xlim(*limits[0])
             ax.set_ylim(*limits[1])
             ax.set_aspect("equal", adjustable="box")
-            ax.set_facecolor(_SEA)
+            ax.set_facecolor(NEUTRAL["water"])
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
-                spine.set_color("#555555")
+                spine.set_color(NEUTRAL["muted"])
                 spine.set_linewidth(0.8)
 
             # The lon/lat window the page shows, generously padded, for clipping the basemap.
@@ -876,7 +875,7 @@ class FigureRenderer:
             if basemap:
                 _, used_geonames = _draw_basemap(ax, crs, lonlat_box, limits, tuple(highlight))
             self._empty = ax.text(0.5, 0.5, "No events match the filters in this area", transform=ax.transAxes,
-                                  ha="center", va="center", fontsize=11, color="#555555", zorder=25, visible=False)
+                                  ha="center", va="center", fontsize=11, color=NEUTRAL["muted"], zorder=25, visible=False)
             _draw_scale_bar(ax, limits)
             _draw_north_arrow(ax, limits, transformer)
             # After the scale bar and arrow, which the names keep clear of; drawn once, like the basemap.
@@ -891,7 +890,7 @@ class FigureRenderer:
             self._credit = NATURAL_EARTH_CREDIT + (f"; {geonames}" if geonames else "")
             # One line each, bottom up: credits, note, fingerprint; each cut to the page's width.
             self._credits, self._note, self._stamp = (
-                fig.text(margin / width, (margin + 0.12 * line) / height, "", fontsize=6.5, color="#555555",
+                fig.text(margin / width, (margin + 0.12 * line) / height, "", fontsize=6.5, color=NEUTRAL["muted"],
                          va="bottom", ha="left", gid=gid)
                 for line, gid in enumerate(("credits", "note", "fingerprint")))
             self._footer_chars = int((width - 2 * margin) * 72 / (6.5 * 0.56))  # DejaVu Sans: ~0.56 em a char

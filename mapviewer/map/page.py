@@ -470,11 +470,14 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
     countries_json, oblasts_json, labels = _basemap_geojson()
     countries = folium.GeoJson(
         countries_json, name="Offline outlines", pane="mv-basemap", interactive=False, control=False,
-        style_function=lambda f: {"color": "#8c8c8c", "weight": 0.8, "fillColor": "#f4f1ea", "fillOpacity": 1.0},
+        style_function=lambda f: {"color": style.NEUTRAL["border"], "weight": 0.8,
+                                  "fillColor": style.NEUTRAL["home" if f["properties"]["name"] == "Ukraine" else "land"],
+                                  "fillOpacity": 1.0},
     ).add_to(fmap)
     oblasts = folium.GeoJson(
         oblasts_json, name="Oblasts (approximate)", pane="mv-basemap", interactive=False, control=False,
-        style_function=lambda f: {"color": "#7a7a9a", "weight": 0.9, "dashArray": "4 3", "fill": False},
+        style_function=lambda f: {"color": style.NEUTRAL["oblast_border"], "weight": 0.9, "dashArray": "4 3",
+                                  "fill": False},
     ).add_to(fmap)
 
     class _ViewerAssets(JSCSSMixin):

@@ -1057,6 +1057,7 @@
   // -- public API (called by the app through runJavaScript, and by the page itself) --------
   function init(map, basemaps, cfg, data, details) {
     S.map = map; S.cfg = cfg; S.style = cfg.style; S.basemaps = basemaps;
+    map.getContainer().style.background = cfg.style.neutral.water;  // the one neutral colour table
     if (details) S.details = details;
     map.createPane('mv-incidents').style.zIndex = 450;
     map.getPane('mv-incidents').style.pointerEvents = 'none';
