@@ -499,10 +499,13 @@ class _MBTiles(TileArchive):
         n = (1 << z) - 1
         with self._lock:
             self.check()
-            rows = self._db.execute(
-                "SELECT tile_column, tile_row, length(tile_data) FROM tiles WHERE zoom_level = ? "
-                "AND tile_column BETWEEN ? AND ? AND tile_row BETWEEN ? AND ?",
-                (z, x0, x1, n - y1, n - y0)).fetchall()
+            try:
+                rows = self._db.execute(
+                    "SELECT tile_column, tile_row, length(tile_data) FROM tiles WHERE zoom_level = ? "
+                    "AND tile_column BETWEEN ? AND ? AND tile_row BETWEEN ? AND ?",
+                    (z, x0, x1, n - y1, n - y0)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise DataError(f"{self.path}: cannot list the tiles of zoom {z} ({exc})") from None
         for x, row, length in rows:
             yield x, n - row, int(length or 0)
 

@@ -231,6 +231,10 @@ def test_file_removed_while_open(tmp_path, kind):
     assert "removed while open" in one_line(exc, path)
     with pytest.raises(DataError, match="removed while open"):
         archive.fingerprint()
+    with pytest.raises(DataError, match="removed while open"):
+        tiles.tiles_for_extent(archive, (-10, -10, 10, 10), 3, 10**6)
+    with pytest.raises(DataError, match="removed while open"):
+        tiles.stitch([archive], (-10, -10, 10, 10), 100, 100)
     archive.close()
 
 
