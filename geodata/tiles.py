@@ -212,6 +212,9 @@ class TileArchive:
         (west, south, east, north) in degrees.
     format : str
         ``"png"``, ``"jpg"`` or ``"webp"``.
+    tile_size : int
+        Pixels on a side of the archive's tiles, from its first tile (256, or 512 for "retina" archives:
+        Leaflet then wants ``tileSize: 512, zoomOffset: -1``). Stitching scales every tile to 256 px.
     kind : str
         ``"mbtiles"`` or ``"pmtiles"``.
     corrupt_tiles : int
@@ -236,6 +239,7 @@ class TileArchive:
         self.maxzoom = 0
         self.bounds = (-180.0, -MAX_LATITUDE, 180.0, MAX_LATITUDE)
         self.format = "png"
+        self.tile_size = TILE_SIZE
 
     # -- public
 
@@ -466,6 +470,7 @@ class _MBTiles(TileArchive):
                 raise DataError(f"{path}: tile format {fmt!r} is not PNG, JPEG or WebP")
             fmt = sniffed
         self.format = _FORMATS[fmt]
+        self.tile_size = _image_size(sample_bytes)
         self.name = _plain_text(meta.get("name")) or path.stem
         self.attribution = _plain_text(meta.get("attribution"))
         self.description = _plain_text(meta.get("description"))
@@ -553,6 +558,7 @@ class _PMTiles(TileArchive):
                 raw = gzip.decompress(raw)
             meta = json.loads(raw) if raw.strip() else {}
             self._root = self._directory(header["root_offset"], header["root_length"])
+            self.tile_size = _image_size(self._first_tile())
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             raise DataError(f"{path}: damaged PMTiles metadata or directory ({exc})") from None
         if not isinstance(meta, dict):
@@ -579,6 +585,17 @@ class _PMTiles(TileArchive):
         raw = self._bytes(offset, length)
         # deserialize_directory expects gzip, the usual internal compression; wrap uncompressed ones.
         return deserialize_directory(raw if self._gzip_internal else gzip.compress(raw, compresslevel=0))
+
+    def _first_tile(self) -> bytes:
+        entries = self._root
+        for _ in range(4):
+            if not entries:
+                return b""
+            if entries[0].run_length > 0:
+                data = self._bytes(self._header["tile_data_offset"] + entries[0].offset, entries[0].length)
+                return gzip.decompress(data) if self._gzip_tiles else data
+            entries = self._directory(self._header["leaf_directory_offset"] + entries[0].offset, entries[0].length)
+        return b""
 
     def _locate(self, z: int, x: int, y: int) -> tuple[int, int] | None:
         from pmtiles.tile import find_tile, zxy_to_tileid
@@ -621,6 +638,17 @@ class _PMTiles(TileArchive):
                         where = None
                 if where is not None:
                     yield x, y, where[1]
+
+
+def _image_size(data: bytes) -> int:
+    """The width of a tile image from its header (256 when it cannot be read: tiles are checked when drawn)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return int(im.size[0])
+    except (OSError, ValueError, SyntaxError):
+        return TILE_SIZE
 
 
 def _int_or_none(value: object) -> int | None:

@@ -110,6 +110,17 @@ def test_image_formats(tmp_path, kind, fmt, mime):
         assert close_to(colour_of(scaled), BEIGE)
 
 
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_tile_size_is_read_from_the_tiles(tmp_path, kind):
+    big = {(0, 0, 0): tile_bytes(GREY, size=512)}
+    with tiles.open_archive(MAKERS[kind](tmp_path / f"r.{kind}", {}, marks=(), raw=big)) as archive:
+        assert archive.tile_size == 512
+        result = tiles.stitch([archive], (-170, -80, 170, 80), 256, 256)
+        assert close_to(result.image[128, 128, :3], GREY)
+    with tiles.open_archive(MAKERS[kind](tmp_path / f"n.{kind}")) as archive:
+        assert archive.tile_size == 256
+
+
 def test_kind_is_detected_from_content_not_suffix(tmp_path):
     mb = make_mbtiles(tmp_path / "a.mbtiles").rename(tmp_path / "mbtiles-named.pmtiles")
     pm = make_pmtiles(tmp_path / "b.pmtiles").rename(tmp_path / "basemap.bin")
