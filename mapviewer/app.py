@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from mapviewer.cli.terminal import fail
+from mapviewer.display import display_problem
 from mapviewer.map.grab import is_blank
 
 SCREENSHOT_TIMEOUT_S = 180.0  # generous: WebEngine start-up on a loaded 2-core machine is slow
@@ -63,6 +64,9 @@ def run_app(args) -> int:
     problem = _view_problem(view_files) if screenshot else None
     if problem:  # a screenshot of the wrong view is worse than none
         return fail(problem)
+    no_window = display_problem()
+    if no_window:  # one line instead of Qt's abort
+        return fail(no_window)
 
     # QtWebEngine must be imported before the QApplication exists.
     import PySide6.QtWebEngineWidgets  # noqa: F401
