@@ -8,8 +8,8 @@ view named, more on a larger-scale map), the incidents styled from
 region-level ones with a halo, settlement-level ones too where the map is
 large-scale enough; the legend shows the same symbols), a legend with counts
 (and how many matching events lie outside the map area), a scale bar, a north
-arrow, a source line and a short fingerprint that ties the figure to its data
-files, every filter field and the map extent. The map is drawn in a Lambert
+arrow, a source line and a short fingerprint that ties the figure to the rows
+it shows (whatever they were read from), every filter field and the map extent. The map is drawn in a Lambert
 azimuthal equal-area projection centred on the map, so distances and north are
 true at the centre.
 
@@ -101,15 +101,31 @@ def page_size(page: str) -> tuple[float, float]:
     raise DataError(f"unknown page {page!r}; use one of {', '.join(PAGES)}")
 
 
+#: Longest figure title, in characters: a page holds about this much in a few lines, and wrapping
+#: and fitting a longer one to the page takes seconds to minutes (8,000 characters took 19 s).
+TITLE_MAX = 300
+
+
+def cap_title(title: str | None) -> tuple[str | None, str | None]:
+    """``title`` cut to :data:`TITLE_MAX` characters (with "…"), and a message when it was cut."""
+    if title is None or len(title) <= TITLE_MAX:
+        return title, None
+    message = f"the title is {len(title):,} characters long: cut to the first {TITLE_MAX}"
+    return title[:TITLE_MAX - 1].rstrip() + "…", message
+
+
 def fingerprint(source_paths: Iterable[str | os.PathLike] = (), description: str = "",
                 frame: pd.DataFrame | None = None, *, filter_state: FilterState | None = None,
                 extent: Sequence[float] | None = None) -> str:
-    """A short hash of the data files' bytes, the filters and the map area.
+    """A short hash of the rows shown, the filters and the map area.
 
-    The filters are hashed as :func:`filter_json` of ``filter_state`` when given
-    (every field, whatever the words shorten), else as ``description``. With no
-    files (a frame built in memory), the frame's values are hashed instead.
-    Missing files raise :class:`DataError`.
+    ``frame`` holds the rows shown: their canonical fields are hashed
+    (:func:`geodata.fingerprint.rows_digest`: the same rows give the same
+    fingerprint in any order, read from any file or database). The filters are
+    hashed as :func:`filter_json` of ``filter_state`` when given (every field,
+    whatever the words shorten), else as ``description``. Only without a frame
+    are the bytes of ``source_paths`` hashed instead (missing files raise
+    :class:`DataError`).
     """
     return _finish_fingerprint(_files_digest(source_paths), description, frame, filter_state, extent)
 
@@ -155,18 +171,14 @@ def _files_digest(source_paths: Iterable[str | os.PathLike]):
 
 def _finish_fingerprint(files_digest, description: str, frame: pd.DataFrame | None,
                         filter_state: FilterState | None = None, extent: Sequence[float] | None = None) -> str:
-    """The fingerprint from :func:`_files_digest`'s result (left unchanged: it is copied)."""
-    digest = files_digest.copy() if files_digest is not None else hashlib.sha256()
-    if files_digest is None and frame is not None and len(frame):
-        geometry = frame.geometry if hasattr(frame, "geometry") else None
-        plain = pd.DataFrame({c: frame[c] for c in frame.columns if geometry is None or c != geometry.name})
-        if geometry is not None:
-            plain["_x"], plain["_y"] = geometry.x.to_numpy(), geometry.y.to_numpy()
-        try:
-            hashed = pd.util.hash_pandas_object(plain, index=False).to_numpy()
-        except TypeError:  # unhashable cells (lists, dicts) in an extra column
-            hashed = pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy()
-        digest.update(hashed.tobytes())
+    """The fingerprint of the rows in ``frame`` (else of the files hashed by :func:`_files_digest`,
+    left unchanged: it is copied), the filters and the extent."""
+    if frame is not None:
+        from geodata.fingerprint import rows_digest
+
+        digest = hashlib.sha256(b"rows\0" + rows_digest(frame).encode("ascii"))
+    else:
+        digest = files_digest.copy() if files_digest is not None else hashlib.sha256()
     if filter_state is not None:
         digest.update(b"\0filter\0" + filter_json(filter_state).encode("utf-8"))
     else:
@@ -810,8 +822,8 @@ class FigureRenderer:
             raise DataError(f"bad map extent {tuple(extent)}: need west < east and south < north in degrees")
         self.extent = (west, south, east, north)
         self.source_paths = list(source_paths)
-        self._files_digest = _files_digest(self.source_paths)  # read once, not once per frame
-        self.default_title = title or "Strike events"
+        self._files_digest = None  # the fingerprint hashes the rows drawn, not the files (or database)
+        self.default_title = cap_title(title)[0] or "Strike events"
         self._incidents: dict = {}  # incident groups -> their collections, reused frame to frame
         with rc_context(_RC):
             fig = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
@@ -909,6 +921,7 @@ class FigureRenderer:
         legend, with ``unlocated`` (rows that passed the filters with no place).
         """
         description = describe_filter(filter_state, frame, classes=classes)
+        title = cap_title(title)[0]  # callers say when they cut it; this keeps any title from stalling a page
         limits = self._limits
         with rc_context(_RC):
             self._fit_heading(title or self.default_title, description)
