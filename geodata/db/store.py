@@ -1,0 +1,275 @@
+"""Importing a file into the store: checked rows, one transaction per file, nothing added twice."""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geodata.db.connect import Source, session, uri_of, write_denied
+from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, check_ready
+from geodata.report import LoadReport
+from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ
+
+__all__ = ["ImportResult", "import_file", "latest_sql", "load_summary"]
+
+#: Staging columns, all text: the content hash is taken over these exact strings.
+_STAGE = ("source_row", "event_id", "us", "time_precision", "x", "y", "location", "admin1", "geo_precision",
+          "munition", "munition_class", "outcome", "killed", "injured", "source", "source_url", "notes", "extra")
+_TEXT = ("event_id", "time_precision", "location", "admin1", "geo_precision", "munition", "munition_class",
+         "outcome", "source", "source_url", "notes")
+_CONTENT = _STAGE[2:]  # everything but the row number and the identity
+
+
+def latest_sql(time: str, precision: str, tz: str) -> str:
+    """SQL for the latest instant an event may have happened: its time when exact, else the last
+    microsecond of its local day or month in zone ``tz`` (an SQL expression or placeholder)."""
+    def end_of(unit: str) -> str:
+        return (f"greatest({time}, ((date_trunc('{unit}', {time} AT TIME ZONE {tz}) + interval '1 {unit}') "
+                f"AT TIME ZONE {tz}) - interval '1 microsecond')")
+
+    return f"CASE {precision} WHEN 'day' THEN {end_of('day')} WHEN 'month' THEN {end_of('month')} ELSE {time} END"
+
+
+_INSERT = f"""
+INSERT INTO mapviewer_events AS e (dataset, event_id, occurred_at, time_precision, latest_at, geom, location, admin1,
+    geo_precision, munition, munition_class, outcome, killed, injured, source, source_url, notes, extra,
+    file_name, source_row, import_id, first_import_id, content_hash)
+SELECT %(dataset)s, s.event_id, s.t, s.time_precision, {latest_sql('s.t', 's.time_precision', '%(tz)s')},
+    ST_SetSRID(ST_MakePoint(s.x::float8, s.y::float8), 4326), s.location, s.admin1, s.geo_precision, s.munition,
+    s.munition_class, s.outcome, s.killed::bigint, s.injured::bigint, s.source, s.source_url, s.notes,
+    coalesce(jsonb_strip_nulls(s.extra::jsonb), '{{}}'::jsonb), %(file)s, s.source_row::bigint, %(import)s,
+    %(import)s, decode(md5(ROW({', '.join('s.' + c for c in _CONTENT)})::text), 'hex')
+FROM (SELECT st.*, timestamptz 'epoch' + st.us::bigint * interval '1 microsecond' AS t
+      FROM pg_temp.mapviewer_stage st) s
+ORDER BY s.source_row::bigint
+ON CONFLICT (dataset, event_id) DO UPDATE SET
+    occurred_at = EXCLUDED.occurred_at, time_precision = EXCLUDED.time_precision, latest_at = EXCLUDED.latest_at,
+    geom = EXCLUDED.geom, location = EXCLUDED.location, admin1 = EXCLUDED.admin1,
+    geo_precision = EXCLUDED.geo_precision, munition = EXCLUDED.munition, munition_class = EXCLUDED.munition_class,
+    outcome = EXCLUDED.outcome, killed = EXCLUDED.killed, injured = EXCLUDED.injured, source = EXCLUDED.source,
+    source_url = EXCLUDED.source_url, notes = EXCLUDED.notes, extra = EXCLUDED.extra,
+    file_name = EXCLUDED.file_name, source_row = EXCLUDED.source_row, import_id = EXCLUDED.import_id,
+    content_hash = EXCLUDED.content_hash
+WHERE e.content_hash <> EXCLUDED.content_hash
+RETURNING e.first_import_id = e.import_id
+"""
+
+
+def load_summary(report: LoadReport, frame: pd.DataFrame, tz: str | None = None) -> dict[str, Any]:
+    """The object ``mapviewer inspect --json`` prints for a read: report, counts, date range.
+
+    Keys: ``path, format, rows_read, rows_loaded, rows_rejected, problems, counts{munition,
+    outcome, munition_class}, date_min, date_max`` (dates in the working zone ``tz`` with their
+    UTC offset).
+    """
+    times = frame["occurred_at"].dropna()
+    if len(times):
+        times = times.dt.tz_convert(tz or DEFAULT_TZ)
+
+    def counts(column: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in frame[column].value_counts().items() if v}
+
+    return {
+        "path": report.path,
+        "format": report.format,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected": report.rows_rejected,
+        "problems": [p.to_dict() for p in report.problems],
+        "counts": {"munition": counts("munition"), "outcome": counts("outcome"),
+                   "munition_class": counts("munition_class")},
+        "date_min": times.min().isoformat() if len(times) else None,
+        "date_max": times.max().isoformat() if len(times) else None,
+    }
+
+
+@dataclass
+class ImportResult:
+    """What one file's import did.
+
+    ``report`` is the file's load report (``rows_read == rows_loaded + rows_rejected``; rows the
+    database cannot hold are rejected in it too). Of the rows loaded, ``inserted`` were new
+    events, ``updated`` changed events already present, ``unchanged`` were present as they are,
+    and ``duplicates`` repeated the event id of an earlier row of the file (the first is kept).
+    ``source`` is the name events are identified under (with their ``event_id``); ``seq`` is
+    the import's commit number (see :func:`geodata.db.new_since`).
+    """
+
+    report: LoadReport
+    source: str
+    database: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    import_id: int | None = None
+    seq: int | None = None
+    summary: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """``mapviewer inspect --json``'s keys for the file, then ``source, database, inserted,
+        updated, unchanged, duplicates``."""
+        out = dict(self.summary)
+        out.update(rows_read=self.report.rows_read, rows_loaded=self.report.rows_loaded,
+                   rows_rejected=self.report.rows_rejected, problems=[p.to_dict() for p in self.report.problems])
+        out.update(source=self.source, database=self.database, inserted=self.inserted, updated=self.updated,
+                   unchanged=self.unchanged, duplicates=self.duplicates)
+        return out
+
+
+def _text_array(values: Any):
+    import pyarrow as pa
+
+    array = pa.array(values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array.cast(pa.string())
+
+
+def _extras_json(frame: pd.DataFrame, extras: list[str]) -> list[str | None]:
+    """One JSON object per row holding the extra columns (missing values left out later)."""
+    if not extras:
+        return [None] * len(frame)
+    part = frame[extras].copy()
+    for name in extras:
+        column = part[name]
+        if pd.api.types.is_float_dtype(column.dtype):  # JSON has no infinities
+            part[name] = column.where(np.isfinite(column.to_numpy(dtype=float, na_value=np.nan)))
+        elif column.dtype == object or isinstance(column.dtype, pd.CategoricalDtype):
+            part[name] = column.astype(object).where(column.notna(), None).map(
+                lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+    text = part.to_json(orient="records", lines=True, date_format="iso", date_unit="us", force_ascii=False,
+                        default_handler=str)
+    lines = text.split("\n")
+    return lines[:len(frame)]
+
+
+def _staging_table(frame: pd.DataFrame, extras: list[str]):
+    """The frame's rows as an Arrow table of text (the staging table's columns)."""
+    import pyarrow as pa
+    import shapely
+
+    times = frame["occurred_at"].array
+    us = times.as_unit("us").asi8 if len(times) else np.zeros(0, dtype=np.int64)
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+    columns = {
+        "source_row": pa.array(np.asarray(frame.index, dtype=np.int64)).cast(pa.string()),
+        "us": pa.array(us, mask=np.asarray(pd.isna(times))).cast(pa.string()),
+        "x": pa.array(x, mask=np.isnan(x)).cast(pa.string()),
+        "y": pa.array(y, mask=np.isnan(y)).cast(pa.string()),
+        "killed": _text_array(frame["killed"]),
+        "injured": _text_array(frame["injured"]),
+        "extra": pa.array(_extras_json(frame, extras), type=pa.string()),
+    }
+    for name in _TEXT:
+        columns[name] = _text_array(frame[name])
+    return pa.table({name: columns[name] for name in _STAGE})
+
+
+def _unstorable(table, report: LoadReport, rows: np.ndarray) -> np.ndarray:
+    """Rows holding a NUL character (PostgreSQL text cannot hold one): rejected in the report."""
+    import pyarrow.compute as pc
+
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for name in (*_TEXT, "extra"):
+        hit = pc.match_substring(table[name], "\\u0000" if name == "extra" else "\x00")
+        hit = hit.to_numpy(zero_copy_only=False)
+        hit = np.asarray(pd.array(hit, dtype="boolean").fillna(False), dtype=bool)
+        for i in np.flatnonzero(hit & ~bad):
+            column = "extra column" if name == "extra" else name
+            report.add(int(rows[i]), None if name == "extra" else name,
+                       f"holds a NUL character ({column}), which the database cannot store: not imported")
+        bad |= hit
+    return bad
+
+
+def import_file(uri: Source, path: str | Path, *, source_name: str | None = None,
+                **read_options: Any) -> ImportResult:
+    """Read ``path`` with :func:`geodata.read_incidents` and write its rows into ``uri``.
+
+    One transaction per file. An event is identified by (``source``, ``event_id``), where
+    ``source`` is ``source_name`` or, when not given, the file's stem ("strikes" for
+    ``strikes.csv``): importing the same file again (or a newer version under the same name)
+    updates the events that changed and adds none twice. Rejected rows never reach the
+    database. Each stored event keeps the file's name, its row number there, and the import
+    (time, database user). After commit, listeners on :data:`CHANNEL` receive a JSON payload
+    (``seq``, ``source``, ``file``, ``inserted``, ``updated``, ``by``).
+    """
+    from geodata.readers import read_incidents
+
+    shown = uri_of(uri)
+    with session(uri) as conn:
+        check_ready(conn, uri)
+        allowed = conn.execute("SELECT has_table_privilege('mapviewer_events', 'INSERT, UPDATE') "
+                               "AND has_table_privilege('mapviewer_imports', 'INSERT, UPDATE')").fetchone()[0]
+        if not allowed:
+            from geodata.errors import DataError
+
+            raise DataError(write_denied(shown, conn.info.user))
+        result = read_incidents(path, **read_options)
+        report, frame = result.report, result.frame
+        dataset = source_name.strip() if source_name and source_name.strip() else Path(path).stem
+        tz = str(read_options.get("tz") or DEFAULT_TZ)
+        extras = [str(c) for c in frame.columns if c not in CANONICAL_COLUMNS]
+        table = _staging_table(frame, extras)
+        rows = np.asarray(frame.index, dtype=np.int64)
+        bad = _unstorable(table, report, rows)
+        if bad.any():
+            report.rows_loaded -= int(bad.sum())
+            report.rows_rejected += int(bad.sum())
+        repeated = frame["event_id"].duplicated(keep="first").to_numpy() & ~bad
+        if repeated.any():
+            listed = ", ".join(map(str, rows[repeated][:10])) + (" ..." if repeated.sum() > 10 else "")
+            report.add(None, "event_id", f"{int(repeated.sum())} rows repeat the event id of an earlier row: the "
+                       f"database keeps the first row of each id (not stored: rows {listed})", "warning")
+        summary = load_summary(report, frame[~bad] if bad.any() else frame, tz)
+        keep = ~(bad | repeated)
+        if not keep.all():
+            table = table.filter(keep)
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        data = buffer.getbuffer()
+
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_DATASET, dataset])
+            import_id = conn.execute(
+                "INSERT INTO mapviewer_imports (dataset, file_name, format, extra_columns, rows_read, rows_loaded, "
+                "rows_rejected) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING import_id",
+                [dataset, Path(path).name, report.format, extras, report.rows_read, report.rows_loaded,
+                 report.rows_rejected]).fetchone()[0]
+            conn.execute("CREATE TEMP TABLE mapviewer_stage (" + ", ".join(f"{c} text" for c in _STAGE)
+                         + ") ON COMMIT DROP")
+            with conn.cursor().copy("COPY pg_temp.mapviewer_stage FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                step = 1 << 20
+                for start in range(0, len(data), step):
+                    copy.write(data[start:start + step])
+            written = conn.execute(_INSERT, {"dataset": dataset, "file": Path(path).name, "import": import_id,
+                                             "tz": STORED_TZ}).fetchall()
+            inserted = sum(1 for (new,) in written if new)
+            updated = len(written) - inserted
+            unchanged = table.num_rows - len(written)
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_COMMIT])  # seq in commit order
+            seq = conn.execute(
+                "UPDATE mapviewer_imports SET seq = nextval('mapviewer_import_order'), inserted = %s, updated = %s, "
+                "unchanged = %s, rows_loaded = %s, rows_rejected = %s WHERE import_id = %s RETURNING seq",
+                [inserted, updated, unchanged, report.rows_loaded, report.rows_rejected, import_id]).fetchone()[0]
+            if inserted or updated:
+                payload = {"seq": seq, "source": dataset[:200], "file": Path(path).name[:200], "inserted": inserted,
+                           "updated": updated, "by": conn.info.user}
+                conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, json.dumps(payload)])
+        del data
+        buffer.close()
+    report.check()
+    return ImportResult(report=report, source=dataset, database=shown, inserted=inserted, updated=updated,
+                        unchanged=unchanged, duplicates=int(repeated.sum()), import_id=int(import_id), seq=int(seq),
+                        summary=summary)
