@@ -7,13 +7,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 
 from geodata.report import LoadReport
-from geodata.schema import (
-    CANONICAL_COLUMNS,
-    GEO_PRECISION_DTYPE,
-    MUNITION_CLASS_DTYPE,
-    OUTCOME_DTYPE,
-    TIME_PRECISION_DTYPE,
-)
+from tests.factories import canonical_frame as build_frame
 
 # (event_id, UTC time, munition, class, outcome, location, killed, notes)
 _ROWS = [
@@ -32,31 +26,12 @@ _ROWS = [
 def canonical_frame(rows=_ROWS) -> gpd.GeoDataFrame:
     """A small frame in the canonical schema (the shape geodata.read_incidents returns)."""
     n = len(rows)
-    lons = [30.2 + 0.05 * i for i in range(n)]
-    lats = [50.3 + 0.03 * i for i in range(n)]
-    frame = gpd.GeoDataFrame(
-        {
-            "event_id": pd.array([r[0] for r in rows], dtype="string"),
-            "occurred_at": pd.to_datetime([r[1] for r in rows], utc=True),
-            "time_precision": pd.Categorical(["exact"] * n, dtype=TIME_PRECISION_DTYPE),
-            "geometry": gpd.points_from_xy(lons, lats, crs="EPSG:4326"),
-            "location": pd.array([r[5] for r in rows], dtype="string"),
-            "admin1": pd.array(["Kyiv Oblast"] * n, dtype="string"),
-            "geo_precision": pd.Categorical(["exact"] * n, dtype=GEO_PRECISION_DTYPE),
-            "munition": pd.array([r[2] for r in rows], dtype="string"),
-            "munition_class": pd.Categorical([r[3] for r in rows], dtype=MUNITION_CLASS_DTYPE),
-            "outcome": pd.Categorical([r[4] for r in rows], dtype=OUTCOME_DTYPE),
-            "killed": pd.array([r[6] for r in rows], dtype="Int64"),
-            "injured": pd.array([None] * n, dtype="Int64"),
-            "source": pd.array(["test"] * n, dtype="string"),
-            "source_url": pd.array([f"https://example.org/{r[0]}" for r in rows], dtype="string"),
-            "notes": pd.array([r[7] for r in rows], dtype="string"),
-        },
-        geometry="geometry",
-        crs="EPSG:4326",
-        index=pd.RangeIndex(2, n + 2, name="row"),
-    )
-    return frame[list(CANONICAL_COLUMNS)]
+    return build_frame([30.2 + 0.05 * i for i in range(n)], [50.3 + 0.03 * i for i in range(n)],
+                           index=pd.RangeIndex(2, n + 2, name="row"), event_id=[r[0] for r in rows],
+                           occurred_at=[r[1] for r in rows], location=[r[5] for r in rows],
+                           munition=[r[2] for r in rows], munition_class=[r[3] for r in rows],
+                           outcome=[r[4] for r in rows], killed=[r[6] for r in rows],
+                           source_url=[f"https://example.org/{r[0]}" for r in rows], notes=[r[7] for r in rows])
 
 
 @pytest.fixture

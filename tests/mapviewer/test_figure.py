@@ -17,37 +17,19 @@ from pyproj import Geod
 
 from geodata import FilterState
 from geodata.errors import DataError
-from geodata.schema import CANONICAL_COLUMNS, GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
+from geodata.schema import TIME_PRECISION_DTYPE
 from geodata.style import OUTCOME_STYLE
 from geodata.describe import describe_filter
 from mapviewer.export.figure import PAGES, figure_pixel, fingerprint, render_figure
+from tests.factories import canonical_frame
 
 
 def events(rows) -> gpd.GeoDataFrame:
     """Canonical rows from (lon, lat, munition, class, outcome, precision, UTC time)."""
-    n = len(rows)
-    frame = gpd.GeoDataFrame(
-        {
-            "event_id": pd.array([f"E-{i}" for i in range(n)], dtype="string"),
-            "occurred_at": pd.to_datetime([r[6] for r in rows], utc=True),
-            "time_precision": pd.Categorical(["exact"] * n, dtype=TIME_PRECISION_DTYPE),
-            "geometry": gpd.points_from_xy([r[0] for r in rows], [r[1] for r in rows], crs="EPSG:4326"),
-            "location": pd.array(["somewhere"] * n, dtype="string"),
-            "admin1": pd.array(["Kyiv Oblast"] * n, dtype="string"),
-            "geo_precision": pd.Categorical([r[5] for r in rows], dtype=GEO_PRECISION_DTYPE),
-            "munition": pd.array([r[2] for r in rows], dtype="string"),
-            "munition_class": pd.Categorical([r[3] for r in rows], dtype=MUNITION_CLASS_DTYPE),
-            "outcome": pd.Categorical([r[4] for r in rows], dtype=OUTCOME_DTYPE),
-            "killed": pd.array([None] * n, dtype="Int64"),
-            "injured": pd.array([None] * n, dtype="Int64"),
-            "source": pd.array(["test"] * n, dtype="string"),
-            "source_url": pd.array([None] * n, dtype="string"),
-            "notes": pd.array([None] * n, dtype="string"),
-        },
-        geometry="geometry",
-        crs="EPSG:4326",
-    )
-    return frame[list(CANONICAL_COLUMNS)]
+    return canonical_frame([r[0] for r in rows], [r[1] for r in rows], munition=[r[2] for r in rows],
+                           munition_class=[r[3] for r in rows], outcome=[r[4] for r in rows],
+                           geo_precision=[r[5] for r in rows], occurred_at=[r[6] for r in rows],
+                           location="somewhere")
 
 
 def rgb(hex_colour: str) -> np.ndarray:

@@ -13,16 +13,10 @@ from PySide6.QtWebEngineCore import QWebEngineUrlRequestInterceptor
 
 from geodata.filters import FilterState
 from geodata.report import LoadReport
-from geodata.schema import (
-    CANONICAL_COLUMNS,
-    GEO_PRECISION_DTYPE,
-    MUNITION_CLASS_DTYPE,
-    OUTCOME_DTYPE,
-    TIME_PRECISION_DTYPE,
-)
 from geodata.style import outcome_colour
 from mapviewer.map.view import MapView
 from mapviewer.state import AppState
+from tests.factories import canonical_frame
 
 WAIT = 60000  # generous: two shared cores, WebEngine start-up
 
@@ -43,28 +37,13 @@ _ROWS = [
 
 def make_frame(rows=_ROWS) -> gpd.GeoDataFrame:
     n = len(rows)
-    frame = gpd.GeoDataFrame(
-        {
-            "event_id": pd.array([f"T-{i}" for i in range(n)], dtype="string"),
-            "occurred_at": pd.date_range("2025-09-29 20:00", periods=n, freq="17min", tz="UTC"),
-            "time_precision": pd.Categorical(["exact"] * n, dtype=TIME_PRECISION_DTYPE),
-            "geometry": gpd.points_from_xy([r[4] for r in rows], [r[5] for r in rows], crs="EPSG:4326"),
-            "location": pd.array([r[6] for r in rows], dtype="string"),
-            "admin1": pd.array(["Some Oblast"] * n, dtype="string"),
-            "geo_precision": pd.Categorical([r[3] for r in rows], dtype=GEO_PRECISION_DTYPE),
-            "munition": pd.array([r[0] for r in rows], dtype="string"),
-            "munition_class": pd.Categorical([r[1] for r in rows], dtype=MUNITION_CLASS_DTYPE),
-            "outcome": pd.Categorical([r[2] for r in rows], dtype=OUTCOME_DTYPE),
-            "killed": pd.array([2] + [None] * (n - 1), dtype="Int64"),
-            "injured": pd.array([None] * n, dtype="Int64"),
-            "source": pd.array(["Air Force report https://example.org/report"] * n, dtype="string"),
-            "source_url": pd.array([f"https://example.org/event/{i}" for i in range(n)], dtype="string"),
-            "notes": pd.array([r[7] for r in rows], dtype="string"),
-        },
-        geometry="geometry",
-        crs="EPSG:4326",
-    )
-    return frame[list(CANONICAL_COLUMNS)]
+    return canonical_frame(
+        [r[4] for r in rows], [r[5] for r in rows], event_id=[f"T-{i}" for i in range(n)],
+        occurred_at=pd.date_range("2025-09-29 20:00", periods=n, freq="17min", tz="UTC"),
+        location=[r[6] for r in rows], admin1="Some Oblast", geo_precision=[r[3] for r in rows],
+        munition=[r[0] for r in rows], munition_class=[r[1] for r in rows], outcome=[r[2] for r in rows],
+        killed=[2] + [None] * (n - 1), source="Air Force report https://example.org/report",
+        source_url=[f"https://example.org/event/{i}" for i in range(n)], notes=[r[7] for r in rows])
 
 
 class _Recorder(QWebEngineUrlRequestInterceptor):

@@ -12,10 +12,11 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from geodata import DataError, FilterState
-from geodata.schema import GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
+from geodata.schema import GEO_PRECISION_DTYPE
 from geodata.timeline import describe_window, frame_filter
 from mapviewer.export.animation import AnimationCancelled, animation_frames, animation_images, export_animation
 from mapviewer.export.figure import render_figure
+from tests.factories import canonical_frame
 
 TZ = "Europe/Kyiv"
 
@@ -24,24 +25,8 @@ def three_days() -> gpd.GeoDataFrame:
     """Impacts on 1 May, nothing on 2 May, interceptions on 3 May (Kyiv time), spread over Ukraine."""
     rows = [(pd.Timestamp(2024, 5, 1, 10 + i, tz=TZ), "impact", 26 + 3 * i, 48 + i % 3) for i in range(4)]
     rows += [(pd.Timestamp(2024, 5, 3, 10 + i, tz=TZ), "intercepted", 27 + 3 * i, 49 + i % 2) for i in range(4)]
-    n = len(rows)
-    return gpd.GeoDataFrame({
-        "event_id": pd.array([f"A-{i}" for i in range(n)], dtype="string"),
-        "occurred_at": pd.to_datetime([r[0] for r in rows], utc=True),
-        "time_precision": pd.Categorical(["exact"] * n, dtype=TIME_PRECISION_DTYPE),
-        "geometry": gpd.points_from_xy([r[2] for r in rows], [r[3] for r in rows], crs="EPSG:4326"),
-        "location": pd.array(["Place"] * n, dtype="string"),
-        "admin1": pd.array(["Oblast"] * n, dtype="string"),
-        "geo_precision": pd.Categorical(["exact"] * n, dtype=GEO_PRECISION_DTYPE),
-        "munition": pd.array(["KN-23"] * n, dtype="string"),
-        "munition_class": pd.Categorical(["ballistic missile"] * n, dtype=MUNITION_CLASS_DTYPE),
-        "outcome": pd.Categorical([r[1] for r in rows], dtype=OUTCOME_DTYPE),
-        "killed": pd.array([None] * n, dtype="Int64"),
-        "injured": pd.array([None] * n, dtype="Int64"),
-        "source": pd.array(["test"] * n, dtype="string"),
-        "source_url": pd.array([None] * n, dtype="string"),
-        "notes": pd.array([""] * n, dtype="string"),
-    }, geometry="geometry")
+    return canonical_frame([r[2] for r in rows], [r[3] for r in rows], event_id=[f"A-{i}" for i in range(len(rows))],
+                           occurred_at=[r[0] for r in rows], outcome=[r[1] for r in rows], admin1="Oblast", notes="")
 
 
 def impact_and_intercepted_pixels(image: np.ndarray) -> tuple[int, int]:

@@ -13,14 +13,9 @@ from PySide6.QtWidgets import QApplication, QPushButton
 
 from geodata import FilterState
 from geodata.report import LoadReport
-from geodata.schema import (
-    GEO_PRECISION_DTYPE,
-    MUNITION_CLASS_DTYPE,
-    OUTCOME_DTYPE,
-    TIME_PRECISION_DTYPE,
-)
 from mapviewer.state import AppState
 from mapviewer.panels.timeline import TimelinePanel
+from tests.factories import canonical_frame
 
 TZ = "Europe/Kyiv"
 
@@ -37,23 +32,11 @@ def timeline_frame() -> gpd.GeoDataFrame:
             rows.append((pd.Timestamp(2024, 5, 1 + day, 10 + k % 10, tz=TZ), "exact", outcome, cls))
     rows.append((pd.Timestamp(2024, 5, 8, tz=TZ), "day", "debris", "decoy"))
     n = len(rows)
-    return gpd.GeoDataFrame({
-        "event_id": pd.array([f"E-{i}" for i in range(n)], dtype="string"),
-        "occurred_at": pd.to_datetime([r[0] for r in rows], utc=True),
-        "time_precision": pd.Categorical([r[1] for r in rows], dtype=TIME_PRECISION_DTYPE),
-        "geometry": gpd.points_from_xy(np.linspace(24, 36, n), np.linspace(46, 51, n), crs="EPSG:4326"),
-        "location": pd.array(["Place"] * n, dtype="string"),
-        "admin1": pd.array(["Kyiv Oblast"] * n, dtype="string"),
-        "geo_precision": pd.Categorical(["exact"] * n, dtype=GEO_PRECISION_DTYPE),
-        "munition": pd.array(["KN-23" if r[3] == "ballistic missile" else "Shahed-136" for r in rows], dtype="string"),
-        "munition_class": pd.Categorical([r[3] for r in rows], dtype=MUNITION_CLASS_DTYPE),
-        "outcome": pd.Categorical([r[2] for r in rows], dtype=OUTCOME_DTYPE),
-        "killed": pd.array([None] * n, dtype="Int64"),
-        "injured": pd.array([None] * n, dtype="Int64"),
-        "source": pd.array(["test"] * n, dtype="string"),
-        "source_url": pd.array([None] * n, dtype="string"),
-        "notes": pd.array(["<b>note</b>"] * n, dtype="string"),
-    }, geometry="geometry")
+    return canonical_frame(np.linspace(24, 36, n), np.linspace(46, 51, n), occurred_at=[r[0] for r in rows],
+                           time_precision=[r[1] for r in rows], outcome=[r[2] for r in rows],
+                           munition_class=[r[3] for r in rows],
+                           munition=["KN-23" if r[3] == "ballistic missile" else "Shahed-136" for r in rows],
+                           notes="<b>note</b>")
 
 
 @pytest.fixture
