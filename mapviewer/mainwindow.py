@@ -4,27 +4,32 @@ from __future__ import annotations
 import os
 from functools import partial
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
+    QSizePolicy,
     QSplitter,
+    QTabWidget,
+    QToolBar,
     QWidget,
 )
 
 from geodata import FilterState, read_incidents
-from geodata.errors import DataError
+from geodata.text import visible_text
 from geodata.readers.preview import needs_mapping
 from geodata.waves import WavesResult
 from mapviewer.files import loader as _loader
 from mapviewer.dialogs.export import install_export_menu
 from mapviewer.panels.filters import FilterPanel
 from mapviewer.files.loader import Loader
+from mapviewer.map.tileaccess import TileConsent, ask_tile_server
 from mapviewer.map.view import MapView
 from mapviewer.dialogs.report import ReportDialog, warning_box
 from mapviewer.panels.summary import SummaryPanel
@@ -58,15 +63,34 @@ OPEN_FILTER = ";;".join([
 
 ALL_EVENTS_KEY = "include_non_strike_events"
 
+#: Saved dock layouts of another version are not restored: this version's default applies.
+LAYOUT_VERSION = 2
+#: On a screen with fewer available pixels than this the window opens maximised.
+MAXIMISE_BELOW = QSize(2000, 1250)
+#: From this window height the filters stay in view above the other panels' tabs.
+TALL_WINDOW = 950
+#: Width of the panel column, as a share of the window's width, and its bounds in pixels.
+PANEL_SHARE, PANEL_MIN_WIDTH, PANEL_MAX_WIDTH = 0.2, 280, 420
+#: Height of the timeline under the map in the default layout (small windows, tall windows).
+TIMELINE_HEIGHT, TIMELINE_HEIGHT_TALL = 150, 190
+
 
 def default_settings() -> QSettings:
     """The user's settings store (tests pass their own)."""
     return QSettings(ORGANISATION, APPLICATION)
 
 
+def start_size(available: QSize | None) -> QSize:
+    """The window's size before it is first shown: most of the ``available`` screen, at most 1800 x 1100."""
+    if available is None or available.isEmpty():
+        return QSize(1400, 900)
+    return QSize(min(1800, available.width() * 9 // 10), min(1100, available.height() * 9 // 10))
+
+
 def _menu_text(text: str) -> str:
-    """``text`` for a menu entry: '&' would otherwise mark a shortcut letter and vanish."""
-    return text.replace("&", "&&")
+    """``text`` for a menu entry: '&' would otherwise mark a shortcut letter and vanish; control and
+    direction characters (file names are data) are shown escaped."""
+    return visible_text(text).replace("&", "&&")
 
 
 def is_tile_template(text: str) -> bool:
@@ -124,13 +148,15 @@ class MainWindow(QMainWindow):
         self.filter_panel = FilterPanel(state)
         self.table = IncidentTable(state)
         self.summary = SummaryPanel(state)
+        # One column of panels beside the map, folded into tabs (see _apply_default_layout).
         self.filter_dock = self._dock("Filters", "filters_dock", self.filter_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.summary_dock = self._dock("Summary", "summary_dock", self.summary, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.table_dock = self._dock("Events", "table_dock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.summary_dock = self._dock("Summary", "summary_dock", self.summary, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.table_dock = self._dock("Events", "table_dock", self.table, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.waves_panel = WavesPanel(state)
-        self.waves_dock = self._dock("Attack waves", "waves_dock", self.waves_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.table_dock, self.waves_dock)
-        self.table_dock.raise_()
+        self.waves_dock = self._dock("Attack waves", "waves_dock", self.waves_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
+        self._presentation: tuple | None = None  # what presentation mode hid, to put back
+        self._geometry_restored = False
 
         # A file dropped on a text field would become its text: files dropped anywhere open in the app.
         for edit in self.findChildren(QLineEdit):
@@ -139,10 +165,9 @@ class MainWindow(QMainWindow):
         state.data_changed.connect(self._on_data_changed)
         state.waves_changed.connect(self._on_data_changed)
         state.basemap_changed.connect(self._on_basemap_changed)
-        self.resize(1400, 900)
-        self.resizeDocks([self.filter_dock, self.summary_dock], [300, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.table_dock], [210], Qt.Orientation.Vertical)
-        self.map_splitter.setSizes([820, 180])  # proportions: the map keeps most of the height
+        self.map_view.recovery.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.resize(start_size(self.screen().availableGeometry().size() if self.screen() else None))
+        self._apply_default_layout()
         if restore:
             self._restore_settings()
         self._on_data_changed()
@@ -169,6 +194,9 @@ class MainWindow(QMainWindow):
     # -- construction -------------------------------------------------------
     def _make_map(self) -> MapView:
         view = MapView(self.state)
+        # A tile server named by a saved view or old settings is asked about (not in --screenshot runs).
+        view.tile_consent = TileConsent(self.settings, ask=lambda host, label, done: self.show_messages
+                                        and ask_tile_server(self, host, label, done))
         view.basemap_failed.connect(lambda message: self.show_error("Basemap", message))
         return view
 
@@ -228,7 +256,7 @@ class MainWindow(QMainWindow):
             (p, f"Online: {p}") for p in ONLINE_PROVIDERS
         ]:
             action = QAction(label, self, checkable=True)
-            action.triggered.connect(lambda _=False, n=name: self.state.set_basemap(n))
+            action.triggered.connect(lambda _=False, n=name: self.map_view.choose_basemap(n))
             self.basemap_group.addAction(action)
             basemap_menu.addAction(action)
             self.basemap_actions[name] = action
@@ -248,6 +276,22 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         for dock in (self.filter_dock, self.table_dock, self.summary_dock, self.waves_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        self.reset_layout_action = QAction("Reset &layout", self)
+        self.reset_layout_action.setToolTip("Panels back to one column of tabs beside the map, at the default sizes")
+        self.reset_layout_action.triggered.connect(self.reset_layout)
+        self.view_menu.addAction(self.reset_layout_action)
+        self.view_menu.addSeparator()
+        self.presentation_action = QAction("&Presentation mode", self, checkable=True)
+        keys = [QKeySequence(Qt.Key.Key_F11)] + QKeySequence.keyBindings(QKeySequence.StandardKey.FullScreen)
+        self.presentation_action.setShortcuts(list(dict.fromkeys(keys)))
+        self.presentation_action.setToolTip("The map full screen with its title, legend and date caption only "
+                                            "(F11 or Esc leaves)")
+        self.presentation_action.toggled.connect(self.set_presenting)
+        self.view_menu.addAction(self.presentation_action)
+        self.addAction(self.presentation_action)  # F11 works while the menu bar is hidden
+        self.leave_presentation = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.leave_presentation.setEnabled(False)
+        self.leave_presentation.activated.connect(lambda: self.set_presenting(False))
         self._check_basemap_action(self.state.basemap)
 
         self.toolbar = self.addToolBar("Main")
@@ -256,6 +300,20 @@ class MainWindow(QMainWindow):
         self.toolbar.addAction(self.open_action)
         self.toolbar.addAction(self.report_action)
         self.toolbar.addAction(self.zoom_action)
+
+        # Shown in presentation mode only: the title above the full-screen map.
+        self.addToolBarBreak()
+        self.title_bar = QToolBar("Title")
+        self.title_bar.setObjectName("title_bar")
+        self.title_bar.setMovable(False)
+        self.title_label = QLabel()
+        self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.title_label.setStyleSheet("font-size: 20px; font-weight: bold; padding: 4px;")
+        self.title_bar.addWidget(self.title_label)
+        self.title_bar.toggleViewAction().setVisible(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.title_bar)
+        self.title_bar.hide()
 
     # -- opening files ------------------------------------------------------
     def open_files(self, paths, reader=None) -> None:
@@ -335,18 +393,23 @@ class MainWindow(QMainWindow):
         return "; the synthetic sample data were closed (your file replaces them)"
 
     def _on_loaded(self, path: str, result) -> None:
-        replaced = self._replace_sample(path)
-        if isinstance(result, WavesResult):  # an attack-waves report: the funnel panel shows it
-            self.state.add_waves(path, result.frame, result.report)
-            self.waves_dock.show()
-            self.waves_dock.raise_()
-        else:
-            self.state.add_dataset(path, result.frame, result.report)
+        try:
+            replaced = self._replace_sample(path)
+            if isinstance(result, WavesResult):  # an attack-waves report: the funnel panel shows it
+                self.state.add_waves(path, result.frame, result.report)
+                self.waves_dock.show()
+                if not _loader.is_sample_file(path):  # the sample does not hide the filters
+                    self.waves_dock.raise_()
+            else:
+                self.state.add_dataset(path, result.frame, result.report)
+        except Exception as exc:  # noqa: BLE001 - data the app cannot show are a message, never a dead end
+            self.show_error("Cannot open file", _loader.error_message(path, exc))
+            return
         _loader.add_recent_file(self.settings, path)
         self._rebuild_recent_menu()
         report = result.report
-        self.statusBar().showMessage(
-            f"{os.path.basename(path)}: {report.rows_loaded:,} rows loaded, {report.rows_rejected:,} rejected{replaced}",
+        self.statusBar().showMessage(visible_text(
+            f"{os.path.basename(path)}: {report.rows_loaded:,} rows loaded, {report.rows_rejected:,} rejected{replaced}"),
             10000)
         if report.rows_rejected and self.show_messages:
             self.show_report([report])
@@ -355,7 +418,7 @@ class MainWindow(QMainWindow):
         self.load_failed.emit(path, message)
         if self.show_messages and needs_mapping(self.loader.last_error):
             # the columns have other names: let the person say which column holds what
-            self.statusBar().showMessage(message, 10000)
+            self.statusBar().showMessage(visible_text(message), 10000)
             if self.open_with_mapping(path) is not None:
                 return
         self.show_error("Cannot open file", message, "The data already open are unchanged.")
@@ -374,7 +437,7 @@ class MainWindow(QMainWindow):
 
         try:
             dialog = ColumnMappingDialog(path, self)
-        except DataError as exc:
+        except Exception as exc:  # noqa: BLE001 - any file that cannot be previewed is a message
             self.show_error("Cannot open file", _loader.error_message(path, exc))
             return None
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -458,7 +521,7 @@ class MainWindow(QMainWindow):
             self, "Custom tile URL", "Tile URL template with {z}, {x} and {y}:", text=current)
         if ok and is_tile_template(text):
             self.settings.setValue("custom_tiles", text.strip())
-            self.state.set_basemap(text.strip())
+            self.map_view.choose_basemap(text.strip())
         else:
             if ok:
                 warning_box(self, "Custom tile URL",
@@ -487,7 +550,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, title: str, text: str, detail: str = "") -> None:
         """Show a one-line problem in the status bar and a (non-blocking) message box."""
-        self.statusBar().showMessage(text, 10000)
+        self.statusBar().showMessage(visible_text(text), 10000)
         if self.show_messages:
             box = warning_box(self, title, text)
             if detail:
@@ -500,10 +563,10 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+            self._geometry_restored = self.restoreGeometry(geometry)
         layout = self.settings.value("window/state")
         if isinstance(layout, QByteArray):
-            self.restoreState(layout)
+            self.restoreState(layout, LAYOUT_VERSION)  # a layout of an older version is left out
         splitter = self.settings.value("window/map_splitter")
         if isinstance(splitter, QByteArray):
             self.map_splitter.restoreState(splitter)
@@ -515,8 +578,9 @@ class MainWindow(QMainWindow):
             self.load_boundary_layer(boundary)
 
     def save_settings(self) -> None:
+        self.set_presenting(False)  # the layout the person works in is remembered, not the presentation
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.setValue("window/map_splitter", self.map_splitter.saveState())
         self.settings.sync()
 
@@ -526,11 +590,122 @@ class MainWindow(QMainWindow):
         self.save_settings()
         super().closeEvent(event)
 
+    # -- layout -------------------------------------------------------------
+    def show_at_start(self) -> None:
+        """Show the window as it was last closed; the first time maximised on a screen below
+        :data:`MAXIMISE_BELOW`, else at most of the screen, centred."""
+        if self._geometry_restored or self.screen() is None:
+            self.show()
+            return
+        available = self.screen().availableGeometry()
+        if available.width() < MAXIMISE_BELOW.width() or available.height() < MAXIMISE_BELOW.height():
+            self._apply_default_layout(available.size())
+            self.showMaximized()
+            return
+        self.resize(start_size(available.size()))
+        self.move(available.center() - self.rect().center())
+        self.show()
+
+    @property
+    def docks(self) -> list[QDockWidget]:
+        """The panels around the map, in tab order."""
+        return [self.filter_dock, self.summary_dock, self.table_dock, self.waves_dock]
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every panel back in one column of tabs beside the map, default sizes."""
+        self.set_presenting(False)
+        self._apply_default_layout()
+        self.settings.remove("window/state")
+        self.settings.remove("window/map_splitter")
+        self.statusBar().showMessage("Layout reset", 5000)
+
+    def _apply_default_layout(self, size: QSize | None = None) -> None:
+        """The panels in one column left of the map, folded into tabs (the filters above the tabs when
+        the window is tall); the map takes the rest, the timeline a strip under it."""
+        size = QSize(size or self.size())
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        for dock in self.docks:
+            dock.setFloating(False)
+            dock.show()
+        tall = size.height() >= TALL_WINDOW
+        if tall:  # the filters stay in view above the other panels' tabs
+            self.addDockWidget(left, self.filter_dock)  # out of any tab group: a tab cannot be split
+            self.splitDockWidget(self.filter_dock, self.summary_dock, Qt.Orientation.Vertical)
+            for dock in self.docks[2:]:
+                self.tabifyDockWidget(self.summary_dock, dock)
+            self.summary_dock.raise_()
+        else:
+            if self.dockWidgetArea(self.filter_dock) != left:
+                self.addDockWidget(left, self.filter_dock)
+            for dock in self.docks[1:]:  # tabs, never stacked: the column is as tall as one panel needs
+                self.tabifyDockWidget(self.filter_dock, dock)
+        self.filter_dock.raise_()
+        width = max(PANEL_MIN_WIDTH, min(PANEL_MAX_WIDTH, int(size.width() * PANEL_SHARE)))
+        self.resizeDocks([self.filter_dock], [width], Qt.Orientation.Horizontal)
+        if tall:
+            self.resizeDocks([self.filter_dock, self.summary_dock], [55, 45], Qt.Orientation.Vertical)
+        self.toolbar.show()
+        self.timeline.show()
+        timeline = TIMELINE_HEIGHT_TALL if tall else TIMELINE_HEIGHT
+        self.map_splitter.setSizes([max(1, size.height() - timeline), timeline])
+        if self.size() != size and not self.isMaximized() and not self.isFullScreen():
+            self.resize(size)  # moving panels about may have grown the window
+
+    @property
+    def presenting(self) -> bool:
+        """True in presentation mode."""
+        return self._presentation is not None
+
+    def set_presenting(self, on: bool) -> None:
+        """Presentation mode (F11): the map full screen with its title, legend and date caption only.
+
+        Panels, timeline, toolbars, menu and status bar are hidden; F11 or Esc brings them back
+        as they were.
+        """
+        on = bool(on)
+        if on == self.presenting:
+            return
+        if on:
+            self._presentation = (self.saveState(LAYOUT_VERSION), self.map_splitter.saveState(),
+                                  self.windowState(), self.map_view.legend_open)
+            for bar in self.findChildren(QToolBar):
+                bar.hide()
+            for dock in self.findChildren(QDockWidget):
+                dock.hide()
+            self.timeline.hide()
+            self.statusBar().hide()
+            self.menuBar().hide()
+            self.title_label.setText(self._presentation_title())
+            self.title_bar.show()
+            self.map_view.set_legend_open(True)  # a full-screen map has room for the whole legend
+            self.showFullScreen()
+        else:
+            layout, splitter, window_state, legend_open = self._presentation
+            self._presentation = None
+            self.title_bar.hide()
+            self.menuBar().show()
+            self.statusBar().show()
+            self.timeline.show()
+            self.restoreState(layout, LAYOUT_VERSION)
+            self.map_splitter.restoreState(splitter)
+            self.map_view.set_legend_open(legend_open)
+            self.setWindowState(window_state)
+        self.leave_presentation.setEnabled(on)
+        with QSignalBlocker(self.presentation_action):
+            self.presentation_action.setChecked(on)
+
+    def _presentation_title(self) -> str:
+        """The figure title when one was given, else the names of the files open."""
+        if self.state.figure_title:
+            return self.state.figure_title
+        names = [os.path.basename(d.path) for d in self.state.all_datasets]
+        return ", ".join(names) if names else "Strike map viewer"
+
     # -- state events -------------------------------------------------------
     def _on_data_changed(self) -> None:
         # Attack-wave reports are open files too: they name the window and have a load report.
         names = [os.path.basename(d.path) for d in self.state.all_datasets]
-        self.setWindowTitle(" — ".join(["Strike map viewer", ", ".join(names)]) if names else "Strike map viewer")
+        self.setWindowTitle(visible_text(" — ".join(["Strike map viewer", ", ".join(names)])) if names else "Strike map viewer")
         self.report_action.setEnabled(bool(names))
         self._rebuild_close_menu()
 

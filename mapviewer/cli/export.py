@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 
-from mapviewer.cli.terminal import fail
+from mapviewer.cli.terminal import fail, terminal_text
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
 DATA_FORMATS = ("csv", "geojson", "gpkg", "xlsx")
@@ -207,8 +207,8 @@ def _read(paths: list[str], tz: str | None, all_events: bool = False):
         result = read_incidents(path, all_events=all_events, **({"tz": tz} if tz else {}))
         report = result.report
         if report.rows_rejected:
-            print(f"mapviewer export: {path}: {report.rows_rejected} of {report.rows_read} rows rejected "
-                  f"(see 'mapviewer inspect {path}')", file=sys.stderr)
+            print(terminal_text(f"mapviewer export: {path}: {report.rows_rejected} of {report.rows_read} rows "
+                                f"rejected (see 'mapviewer inspect {path}')"), file=sys.stderr)
         frames.append(result.frame)
     if len(frames) == 1:
         return frames[0]
@@ -350,12 +350,16 @@ def _run(argv: list[str]) -> int:
             from mapviewer.map.page import write_standalone_html
         except ImportError:
             raise UsageError("format html is not available in this installation") from None
-        rows = frame[state.mask(frame)]
         from geodata.writers import atomic_path
+        from mapviewer.map.page import basemap_spec, tile_host
 
+        rows = frame[state.mask(frame)]
+        basemap = getattr(spec, "basemap", None) or "offline"
+        host = tile_host(basemap_spec(basemap))  # a bad basemap name is a DataError before anything is written
         with atomic_path(out) as tmp:
-            write_standalone_html(rows, tmp, title=title)
-        shown = f"map of {len(rows):,} events"
+            write_standalone_html(rows, tmp, title=title, basemap=basemap)
+        # Nothing is contacted now; whoever opens the page loads its tiles: say from where.
+        shown = f"map of {len(rows):,} events" + (f"; the page loads map tiles from {host}" if host else "")
     else:
         try:
             from mapviewer.export.animation import export_animation
@@ -365,5 +369,5 @@ def _run(argv: list[str]) -> int:
                                  cumulative=args.cumulative, skip_empty=args.skip_empty, fmt=fmt,
                                  title=title or "", page=page, dpi=args.dpi or 100, fps=args.fps)
         shown = f"{count} frames"
-    print(f"wrote {out} ({shown})")
+    print(terminal_text(f"wrote {out} ({shown})"))  # names a file and a server: escaped like any data
     return 0

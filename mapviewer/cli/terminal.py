@@ -5,21 +5,15 @@ import json
 import re
 import sys
 
-#: Control characters (C0 except tab and newline, DEL, C1) and bidirectional overrides: record
-#: text holding them could drive the terminal (escape sequences that rewrite the screen or the
-#: window title) or show its characters in an order other than the file's.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from geodata.text import visible_text
+
 #: The same characters as they survive ``json.dumps(ensure_ascii=False)``, which escapes only C0.
 _JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_text(text: str) -> str:
     """``text`` with its control characters shown as ``\\xNN``/``\\uNNNN`` escapes, safe to print."""
-    def escaped(match: re.Match) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _CONTROL.sub(escaped, text)
+    return visible_text(text)
 
 
 def terminal_json(value) -> str:

@@ -309,14 +309,16 @@ def export_html_dialog(window) -> None:
 
     def run() -> str:
         from geodata.writers import atomic_path
-        from mapviewer.map.page import write_standalone_html
+        from mapviewer.map.page import basemap_spec, tile_host, write_standalone_html
 
         rows = _shown_rows(window)
         subtitle, code = _html_heading(window, rows)
+        basemap = getattr(window.map_view, "shown_basemap", "offline")  # tiles only once their server is agreed to
         with atomic_path(path) as tmp:
             write_standalone_html(rows, tmp, title=window.figure_title or HTML_TITLE, subtitle=subtitle,
-                                  fingerprint=code)
-        return f"Saved a map of {len(rows):,} events to {path}"
+                                  fingerprint=code, basemap=basemap)
+        host = tile_host(basemap_spec(basemap))
+        return f"Saved a map of {len(rows):,} events to {path}" + (f"; it loads map tiles from {host}" if host else "")
 
     _report(window, "Export HTML map", run)
 

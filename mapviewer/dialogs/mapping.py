@@ -7,7 +7,6 @@ takes. Columns left unmapped are kept as extra columns, never dropped.
 """
 from __future__ import annotations
 
-import html
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from geodata.readers.preview import MAPPABLE, Preview, preview_table
 from geodata.schema import DEFAULT_TZ
+from geodata.text import visible_text
+from mapviewer.panels.widgets import plain_tooltip
 
 #: What each canonical column is called in the form.
 LABELS: dict[str, str] = {
@@ -81,12 +82,12 @@ class ColumnMappingDialog(QDialog):
         super().__init__(parent)
         self.path = os.fspath(path)
         self.preview: Preview = preview_table(self.path)
-        self.setWindowTitle(f"Open with column mapping: {os.path.basename(self.path)}")
+        self.setWindowTitle(visible_text(f"Open with column mapping: {os.path.basename(self.path)}"))
 
         layout = QVBoxLayout(self)
-        intro = QLabel(
+        intro = QLabel(visible_text(
             f"{self.path}\nChoose the column that holds each kind of information. "
-            "Columns not chosen are kept as extra columns; rows that cannot be read are listed in the load report.")
+            "Columns not chosen are kept as extra columns; rows that cannot be read are listed in the load report."))
         intro.setTextFormat(Qt.TextFormat.PlainText)  # file names are data, shown as they are
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -222,11 +223,11 @@ class ColumnMappingDialog(QDialog):
         self.table.clear()
         self.table.setColumnCount(len(p.headers))
         self.table.setRowCount(len(p.rows))
-        self.table.setHorizontalHeaderLabels(p.headers)
+        self.table.setHorizontalHeaderLabels([visible_text(h) for h in p.headers])
         self.table.setVerticalHeaderLabels([str(n) for n in p.row_numbers])  # the file's own row numbers
         for r, record in enumerate(p.rows):
             for c, value in enumerate(record):
-                self.table.setItem(r, c, QTableWidgetItem(value))  # plain text: never rich text
+                self.table.setItem(r, c, QTableWidgetItem(visible_text(value)))  # plain text: never rich text
         samples = {h: ", ".join(v for v in (row[i] for row in p.rows[:5]) if v)[:200]
                    for i, h in enumerate(p.headers)}
         for name, combo in self.combos.items():
@@ -234,11 +235,8 @@ class ColumnMappingDialog(QDialog):
             combo.clear()
             combo.addItem(NOT_IN_FILE, None)
             for header in p.headers:
-                combo.addItem(header, header)
-                # Tooltips guess rich text from the content: escape the cell text and say it is HTML.
-                combo.setItemData(combo.count() - 1,
-                                  f"<p style='white-space:pre-wrap'>{html.escape(samples[header])}</p>"
-                                  if samples[header] else "(empty in the first rows)",
+                combo.addItem(visible_text(header), header)
+                combo.setItemData(combo.count() - 1, plain_tooltip(samples[header]) or "(empty in the first rows)",
                                   Qt.ItemDataRole.ToolTipRole)
             wanted = keep.get(name) if name in keep else p.suggested.get(name)
             combo.setCurrentIndex(max(combo.findData(wanted), 0) if wanted is not None else 0)
@@ -253,7 +251,7 @@ class ColumnMappingDialog(QDialog):
             self.preview = preview_table(self.path, encoding=self.encoding_combo.currentData(),
                                          delimiter=self.delimiter_combo.currentData())
         except DataError as exc:
-            self.status_label.setText(str(exc))
+            self.status_label.setText(visible_text(str(exc)))
             self.ok_button.setEnabled(False)
             return
         # choices of headers that still exist are kept; the rest (headers garbled by a wrong
@@ -265,9 +263,9 @@ class ColumnMappingDialog(QDialog):
         problems = self.missing()
         self.ok_button.setEnabled(not problems)
         if problems:
-            self.status_label.setText("To open the file: " + "; ".join(problems) + ".")
+            self.status_label.setText(visible_text("To open the file: " + "; ".join(problems) + "."))
         else:
-            self.status_label.setText("Ready to open." + self._effect())
+            self.status_label.setText(visible_text("Ready to open." + self._effect()))
 
     def _effect(self) -> str:
         """What the reader will do with the columns not chosen (it still recognises usual names)."""

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from geodata.report import LoadReport, Problem
+from geodata.text import visible_text
 
 _HEADERS = ("File", "Row", "Column", "Severity", "Message")
 
@@ -50,8 +51,8 @@ class ProblemModel(QAbstractTableModel):
         name, problem = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (name, "" if problem.row is None else str(problem.row), problem.column or "",
-                    problem.severity, problem.message)[column]
+            return visible_text((name, "" if problem.row is None else str(problem.row), problem.column or "",
+                                 problem.severity, problem.message)[column])
         if role == Qt.ItemDataRole.ForegroundRole and column == 3 and problem.severity == "error":
             return QColor("#B00020")
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 1:
@@ -61,7 +62,8 @@ class ProblemModel(QAbstractTableModel):
 
 def warning_box(parent: QWidget | None, title: str, text: str) -> QMessageBox:
     """A warning message box that shows ``text`` as plain text (messages may quote file content)."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box = QMessageBox(QMessageBox.Icon.Warning, visible_text(title), visible_text(text), QMessageBox.StandardButton.Ok,
+                      parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     return box
 
@@ -80,7 +82,7 @@ class ReportDialog(QDialog):
         self.setWindowTitle("Load report")
         self.resize(820, 480)
 
-        self.summary_label = summary = QLabel(self._summary_text())
+        self.summary_label = summary = QLabel(visible_text(self._summary_text()))
         summary.setTextFormat(Qt.TextFormat.PlainText)  # file names are user data: never rich text
         summary.setWordWrap(True)
 

@@ -15,6 +15,8 @@ from typing import Callable, Iterable
 from PySide6.QtCore import QObject, QSettings, QThread, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressDialog, QWidget
 
+from geodata.text import visible_text
+
 RECENT_KEY = "recent_files"
 MAX_RECENT = 10
 SHOW_PROGRESS_AFTER_MS = 400
@@ -202,7 +204,7 @@ class Loader(QObject):
             # Shown only when a read takes a while, so quick reads do not flash a dialog.
             QTimer.singleShot(SHOW_PROGRESS_AFTER_MS, dialog, self._reveal_progress)
         count = f" ({self._batch_done + 1} of {self._batch_total})" if self._batch_total > 1 else ""
-        self._progress.setLabelText(f"Reading {os.path.basename(path)}{count}...")
+        self._progress.setLabelText(visible_text(f"Reading {os.path.basename(path)}{count}..."))
 
     def _reveal_progress(self) -> None:
         if self._progress is not None and self.busy:

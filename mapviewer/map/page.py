@@ -199,6 +199,12 @@ def basemap_spec(name: str) -> dict[str, Any]:
     if all(part in name for part in ("{z}", "{x}", "{y}")):
         if not re.match(r"(?i)^(https?|file)://", name):
             raise DataError(f"tile URL {name!r}: must start with http://, https:// or file://")
+        unknown = sorted(set(re.findall(r"\{[^{}]*\}", name)) - _TILE_PLACEHOLDERS)
+        if unknown:
+            raise DataError(f"tile URL {name!r}: unknown placeholder {unknown[0]} "
+                            "(a tile URL may hold {z}, {x}, {y}, {s}, {r} and {-y})")
+        if "{" in _url_host(name).removeprefix("{s}."):
+            raise DataError(f"tile URL {name!r}: the server name may hold {{s}} only at its start")
         return {"id": name, "name": "Custom tiles", "url": name, "attribution": "", "maxZoom": MAX_ZOOM,
                 "trusted_attribution": False}
     import xyzservices
@@ -218,6 +224,39 @@ def basemap_spec(name: str) -> dict[str, Any]:
         "maxZoom": int(provider.get("max_zoom", MAX_ZOOM)),
         "trusted_attribution": True,  # attribution text comes from the xyzservices package
     }
+
+
+#: What Leaflet fills in a tile URL; any other ``{name}`` would be filled from the layer's options.
+_TILE_PLACEHOLDERS = frozenset({"{z}", "{x}", "{y}", "{s}", "{r}", "{-y}"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _url_host(url: str) -> str:
+    """The host (and port, unless the scheme's default) a URL names, lower case ("" for none)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: the URL names no usable server
+        return host
+    if host and port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host += f":{port}"
+    return host
+
+
+def tile_host(spec: dict[str, Any]) -> str | None:
+    """The server a basemap ``spec`` (from :func:`basemap_spec`) sends requests to, or None.
+
+    None for the offline basemap and for tiles from local files. A leading ``{s}.`` (the
+    tile server's subdomains) is left out: ``"tile.opentopomap.org"``. Loading tiles tells
+    that server the viewer's address and the area looked at: the app asks before contacting it.
+    """
+    url = spec.get("url")
+    if not url or not re.match(r"(?i)^https?://", url):
+        return None
+    return _url_host(url).removeprefix("{s}.") or None
 
 
 # -- incident data --------------------------------------------------------------------------
@@ -426,7 +465,8 @@ def json_for_script(value: Any) -> str:
 
 
 def build_page(*, live: bool = True, title: str | None = None, data: dict | None = None,
-               details: dict | None = None, inline: bool = False, heading: dict[str, str] | None = None) -> str:
+               details: dict | None = None, inline: bool = False, heading: dict[str, str] | None = None,
+               basemap: dict[str, Any] | None = None) -> str:
     """The map page's HTML.
 
     ``live`` pages talk to the desktop app through QWebChannel and receive
@@ -435,7 +475,8 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
     puts every asset's text into the page (a single self-contained file);
     otherwise assets are referenced as local file URLs. ``heading``
     (``title``, ``subtitle``, ``fingerprint``: plain text) is shown in a box at
-    the top of the map when it has a title.
+    the top of the map when it has a title. ``basemap`` (from :func:`basemap_spec`) is
+    shown instead of the offline outlines when the page opens.
     """
     import folium
     from branca.element import Element, MacroElement
@@ -503,6 +544,7 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
         "maxZoom": MAX_ZOOM,
         "credits": {name: list(credit) for name, credit in BASEMAP_CREDITS.items()},
         "heading": heading,
+        "basemap": basemap if basemap and basemap.get("id") != "offline" else None,
     }
     slots["config"] = json_for_script(config)
     init = MacroElement()
@@ -583,18 +625,21 @@ def write_page(path: str | Path) -> Path:
 
 
 def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None,
-                          subtitle: str = "", fingerprint: str = "") -> Path:
+                          subtitle: str = "", fingerprint: str = "", basemap: str = "offline") -> Path:
     """One HTML file with the incidents of ``frame`` and every asset inlined.
 
     It opens in a browser with no network. When ``title`` is given the map shows
     it in a box at the top, with ``subtitle`` (the filters in words) and
     ``fingerprint`` (of the data and filters) under it; all three are plain text.
+    ``basemap`` (a :func:`basemap_spec` name) is the background the page opens with; a tile
+    server's (:func:`tile_host`) is contacted by whoever opens the page.
     """
+    spec = basemap_spec(basemap)
     data = encode_incidents(frame, fit=True)
     details = record_details(frame, range(len(frame)))
     heading = {"title": title or "", "subtitle": subtitle or "", "fingerprint": fingerprint or ""}
     page = build_page(live=False, title=title or "Strike events", data=data, details=details, inline=True,
-                      heading=heading if title else None)
+                      heading=heading if title else None, basemap=spec)
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path

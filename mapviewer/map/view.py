@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import tempfile
+import time
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from geodata.errors import DataError
 from geodata.schema import MUNITION_CLASSES
 from mapviewer.map import page as mappage
+from mapviewer.map.tileaccess import TileConsent, TileRequestFilter
 from mapviewer.state import AppState
 
 if TYPE_CHECKING:
@@ -43,6 +45,10 @@ WAVE_MAX_OPACITY = 0.45
 
 #: Longest address the page may ask the app to open (longer ones are refused, not cut).
 MAX_URL_LENGTH = 8192
+
+#: The page is rebuilt after its web process dies at most this many times in RESTART_WINDOW_S
+#: (a page that kills its process every time is not restarted for ever).
+MAX_RESTARTS, RESTART_WINDOW_S = 3, 120.0
 
 
 def open_external(url: QUrl) -> bool:
@@ -128,6 +134,8 @@ class MapView(QWebEngineView):
     incidents_drawn = Signal(int)
     ready = Signal()
     basemap_failed = Signal(str)
+    #: A line for the status bar: the page's web process died and the map is being rebuilt, or is back.
+    recovery = Signal(str)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,7 +163,15 @@ class MapView(QWebEngineView):
         self._profile.setParent(None)
         self._profile.setParent(self)
         settings = self._page.settings()
+        # No network: turned on only while a tile basemap the person agreed to is shown, and then the
+        # page's own request filter lets through images from that tile server only.
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
+        self._tile_filter = TileRequestFilter(self)
+        self._page.setUrlRequestInterceptor(self._tile_filter)
+        #: Answers about tile servers (the main window gives it the user's settings and a question box).
+        self.tile_consent = TileConsent()
+        self._basemap: dict = {"id": "offline"}  # the basemap spec the page shows (or will, once ready)
+        self._asking: str | None = None  # the basemap whose tile server the person is being asked about
         settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.DnsPrefetchEnabled, False)
@@ -170,6 +186,9 @@ class MapView(QWebEngineView):
         path = mappage.write_page(Path(self._dir.name) / "map.html")
         self._page.page_url = QUrl.fromLocalFile(str(path))
         self.loadFinished.connect(self._on_load_finished)
+        self._page.renderProcessTerminated.connect(self._on_render_process_terminated)
+        self._restarts: list[float] = []  # when the page was rebuilt after its process died
+        self._recovering = False
 
         state.data_changed.connect(self._on_data_changed)
         state.filter_changed.connect(self._schedule_push)
@@ -294,7 +313,9 @@ class MapView(QWebEngineView):
             _log.error("map page loaded but its script did not start: %s", console)
             return
         self._ready = True
-        if self._state.basemap not in ("", "offline"):
+        if self._basemap["id"] != "offline":  # agreed to before the page was ready
+            self.run_js(f"mapviewer.setBasemap({mappage.json_for_script(self._basemap)});")
+        elif self._state.basemap not in ("", "offline") and self._asking != self._state.basemap:
             self._on_basemap_changed(self._state.basemap)
         if self._boundary is not None:
             self._push_boundary()
@@ -306,6 +327,37 @@ class MapView(QWebEngineView):
         self._push_waves()
         self._on_selection_changed()
         self.ready.emit()
+        if self._recovering:
+            self._recovering = False
+            self.recovery.emit("The map was rebuilt after its web process stopped: "
+                               "the data, filters, selection and view are back")
+
+    def _on_render_process_terminated(self, status, exit_code: int) -> None:
+        """The page's web process died (crashed, killed, out of memory): load the page again; the
+        ready page gets back the data, filters, selection, basemap and the view the person had."""
+        if self._page is None:  # released: the app is closing
+            return
+        self._ready = False  # exports wait for the new page (see grab.picture)
+        self._drawn = -1
+        now = time.monotonic()
+        self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_S] + [now]
+        why = {QWebEnginePage.RenderProcessTerminationStatus.CrashedTerminationStatus: "it crashed",
+               QWebEnginePage.RenderProcessTerminationStatus.KilledTerminationStatus: "it was killed"}.get(
+                   status, f"exit status {exit_code}")
+        _log.warning("map page: web process stopped (%s)", why)
+        if len(self._restarts) > MAX_RESTARTS:
+            self.recovery.emit(f"The map's web process stopped again ({why}); the map is not rebuilt any more. "
+                               "Save the view (File menu) and restart the app")
+            return
+        # The new page starts empty: every row, the class boxes and the caption go to it again.
+        self._encoder = None
+        self._caption = None
+        self._classes_shown = list(MUNITION_CLASSES)
+        if self._state.view is not None:
+            self._pending_view = self._state.view  # where the person was, over the fit to the data
+        self._recovering = True
+        self.recovery.emit(f"The map's web process stopped ({why}); rebuilding the map...")
+        QTimer.singleShot(0, self._load)
 
     # -- state -> page ----------------------------------------------------------------------
     def _on_data_changed(self) -> None:
@@ -387,13 +439,61 @@ class MapView(QWebEngineView):
         self._pending_view = None
         self.run_js(f"mapviewer.setView({float(lat)!r}, {float(lon)!r}, {float(zoom)!r});")
 
+    @property
+    def shown_basemap(self) -> str:
+        """The basemap the map shows: the state's, once its tile server (if any) is agreed to; else "offline"."""
+        return self._basemap["id"]
+
+    def choose_basemap(self, name: str) -> None:
+        """The person picked basemap ``name`` (View menu): that is their agreement to its tile server."""
+        try:
+            host = mappage.tile_host(mappage.basemap_spec(name))
+        except DataError:
+            host = None  # the state change below reports it
+        if host is not None:
+            self.tile_consent.remember(host, True)
+        if name == self._state.basemap:
+            self._on_basemap_changed(name)
+        else:
+            self._state.set_basemap(name)
+
     def _on_basemap_changed(self, name: str) -> None:
         try:
             spec = mappage.basemap_spec(name)
         except DataError as exc:
             self.basemap_failed.emit(str(exc))
             return
-        if self._ready:
+        host = mappage.tile_host(spec)
+        if host is None:
+            self._show_basemap(spec, None)
+            return
+        self._asking = name
+        self.tile_consent.request(host, name, lambda allowed, how: self._on_tile_answer(name, spec, host, allowed, how))
+
+    def _on_tile_answer(self, name: str, spec: dict, host: str, allowed: bool, how: str) -> None:
+        if self._asking == name:
+            self._asking = None
+        if name != self._state.basemap:  # another basemap was chosen meanwhile
+            return
+        if allowed:
+            self._show_basemap(spec, host)
+            return
+        self._show_basemap({"id": "offline"}, None)
+        self._state.set_basemap("offline")  # the menu says what the map shows
+        why = {"remembered": "is one you chose not to contact (choosing the basemap in View > Basemap allows it)",
+               "unasked": "is contacted only once you agree, and there was no one to ask"}.get(how)
+        if why:
+            self.basemap_failed.emit(f"The basemap {name!r} was not loaded: its tile server {host} {why}. "
+                                     "The offline basemap is shown.")
+
+    def _show_basemap(self, spec: dict, host: str | None) -> None:
+        self._tile_filter.host = host
+        if self._page is not None:
+            self._page.settings().setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
+                                               host is not None)
+        changed = spec != self._basemap
+        self._basemap = spec
+        if self._ready and changed:
             self.run_js(f"mapviewer.setBasemap({mappage.json_for_script(spec)});")
 
     # -- page -> state (through the bridge) -------------------------------------------------

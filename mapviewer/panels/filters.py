@@ -17,6 +17,7 @@ from PySide6.QtCore import QDate, QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (
     QDateEdit,
     QGroupBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -105,15 +106,15 @@ class FilterPanel(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.preset_buttons: dict[str, QPushButton] = {}
-        presets = QHBoxLayout()
+        presets = QGridLayout()  # two by two: the panel stays narrow enough to leave the map room
         presets.setSpacing(4)
-        for label in PRESETS:
+        for i, label in enumerate(PRESETS):
             button = QPushButton("Last " + label if PRESETS[label] is not None else label)
             button.setAutoDefault(False)
             button.setCheckable(True)  # shows which preset the current range is
             button.clicked.connect(lambda _=False, name=label: self.apply_preset(name))
             self.preset_buttons[label] = button
-            presets.addWidget(button)
+            presets.addWidget(button, i // 2, i % 2)
         edits = QHBoxLayout()
         edits.addWidget(self.start_edit)
         edits.addWidget(QLabel("to"))

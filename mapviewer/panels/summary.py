@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem,
 
 from geodata.stats import Summary, summarize
 from geodata.style import OUTCOME_STYLE
+from geodata.text import visible_text
 from mapviewer.panels.widgets import swatch
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -109,7 +110,7 @@ class SummaryPanel(QWidget):
 
         self.munitions.clear()
         for munition, count in summary.by_munition.items():
-            item = QTreeWidgetItem([munition, f"{count:,}",
+            item = QTreeWidgetItem([visible_text(str(munition)), f"{count:,}",
                                     _percent(summary.interception_rate.get(munition)),
                                     _percent(summary.deviation_rate.get(munition))])
             self._align(item, 4)

@@ -6,7 +6,6 @@ cost no more than the rows on screen.
 """
 from __future__ import annotations
 
-import html
 import os
 
 import numpy as np
@@ -23,6 +22,8 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
 
 from geodata.style import outcome_colour
+from geodata.text import visible_text
+from mapviewer.panels.widgets import plain_tooltip
 
 #: Column key -> header. Keys are frame columns, or "lat"/"lon" (from the geometry).
 HEADERS: dict[str, str] = {
@@ -90,19 +91,18 @@ class IncidentTableModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal:
             key = self._columns[section]
-            return HEADERS.get(key, key)
+            return visible_text(HEADERS.get(key, str(key)))
         return str(section + 1)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _Display):
         if not index.isValid():
             return None
         key = self._columns[index.column()]
+        # Shown with control and direction characters escaped (copied rows keep the text as it is).
         if role == _Display:
-            return self.cell_text(index.row(), key)
+            return visible_text(self.cell_text(index.row(), key))
         if role == Qt.ItemDataRole.ToolTipRole:
-            text = self.cell_text(index.row(), key)
-            # Tooltips guess rich text from the content: escape it and say it is HTML.
-            return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>" if text else None
+            return plain_tooltip(self.cell_text(index.row(), key))
         if role == Qt.ItemDataRole.DecorationRole and key == "outcome":
             value = self._value("outcome", self.positions[index.row()])
             return QColor(outcome_colour(_text(value)))
@@ -282,6 +282,7 @@ class IncidentTable(QWidget):
             self.view.addAction(action)
 
         self.selection_label = QLabel()
+        self.selection_label.setWordWrap(True)  # the panel can be narrow: its column leaves the map room
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.selection_label, 1)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from geodata.errors import DataError
 from geodata.style import CLASS_STYLE, OUTCOME_STYLE
+from geodata.text import visible_text
 from geodata.timeline import Histogram, TimelineIndex, choose_bin, date_range_ns, frame_filter
 from mapviewer.panels.playback import BASE_FPS, Playback, PlaybackControls
 
@@ -543,7 +544,7 @@ class TimelinePanel(QWidget):
 
             warning_box(self, "Export animation", error).exec()  # plain text: the error may quote data
         else:
-            self.message.setText(f"Animation saved: {self._export_out}")
+            self.message.setText(visible_text(f"Animation saved: {self._export_out}"))
         self.export_finished.emit(error)
 
     def _end_export(self) -> None:

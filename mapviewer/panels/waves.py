@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from geodata.filters import FilterState
 from geodata.style import OUTCOME_STYLE
+from geodata.text import visible_text
 from geodata.waves import wave_funnel, wave_mask
 from mapviewer.panels.widgets import swatch
 from mapviewer.map.waveshading import unplaced_note
@@ -91,7 +92,7 @@ def _int(value: Any) -> int | None:
 
 def _tip(*lines: str) -> str:
     """A tooltip from plain lines: escaped, then marked up as rich text so entities render."""
-    return "<p style='white-space:pre'>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
+    return "<p style='white-space:pre'>" + "<br>".join(html.escape(visible_text(line)) for line in lines) + "</p>"
 
 
 def _count(value: int | None) -> str:
@@ -146,7 +147,7 @@ class FunnelModel(QAbstractTableModel):
         key = COLUMNS[index.column()][0]
         if role == Qt.ItemDataRole.DisplayRole:
             if key == "munition":
-                return row["munition"]  # shown as plain text by the view
+                return visible_text(str(row["munition"]))  # shown as plain text by the view
             if key == "bar":
                 return None
             return _count(row[key])
@@ -363,14 +364,14 @@ class WavesPanel(QWidget):
         if key == self._key:
             return
         self._key = key
-        self.note.setText(_ignored_filters_note(filter_state))
+        self.note.setText(visible_text(_ignored_filters_note(filter_state)))
         if waves is None or len(waves) == 0:
             self.funnel = None
             self.model.set_rows([])
             self.unplaced.setText("")
             self._show_table(False, NO_WAVES_TEXT)
             return
-        self.unplaced.setText(unplaced_note(waves, filter_state))
+        self.unplaced.setText(visible_text(unplaced_note(waves, filter_state)))
         self.unplaced.setVisible(bool(self.unplaced.text()))
         keep = wave_mask(waves, filter_state)
         self.funnel = wave_funnel(waves, self.state.frame, filter_state)
@@ -385,7 +386,7 @@ class WavesPanel(QWidget):
                                f"{headline(rows[0])}.")
 
     def _show_table(self, visible: bool, text: str) -> None:
-        self.message.setText(text)
+        self.message.setText(visible_text(text))
         self.view.setVisible(visible)
         self.legend.setVisible(visible)
 

@@ -584,9 +584,9 @@
   }
 
   // -- legend, layers, basemaps -------------------------------------------------------------
-  // Below this map size (CSS px) the legend folds: the app's map pane at 1600 x 1000 (about
-  // 530 px high) still shows the whole legend.
-  var LEGEND_FOLD_HEIGHT = 440, LEGEND_FOLD_WIDTH = 600;
+  // Below this map size (CSS px) the legend starts folded: the map of a maximised 1366 x 768 window
+  // (about 545 px high) keeps its space; from 1600 x 1000 (a map about 700 px high) it shows whole.
+  var LEGEND_FOLD_HEIGHT = 600, LEGEND_FOLD_WIDTH = 600;
 
   var Legend = L.Control.extend({
     options: { position: 'bottomright' },
@@ -1087,6 +1087,7 @@
     addLabels();
     addCaption(map);
     S.places.update();  // now that the legend and other controls have their boxes
+    if (cfg.basemap) setBasemap(cfg.basemap);  // an exported page with tiles: they replace the outlines
     watchUserMoves(map.getContainer());
 
     map.on('overlayadd overlayremove', function (e) { if (e.layer === S.waves && S.waveLegend) S.waveLegend.update(); });
