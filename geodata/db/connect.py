@@ -23,6 +23,7 @@ URI_SCHEMES = ("postgresql://", "postgres://")
 #: A URI, or a connection made by :func:`connect` (reused, left open).
 Source = Union[str, "psycopg.Connection"]
 
+_URI_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
 _CONNINFO_PASSWORD = re.compile(r"""password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)\s*""", re.IGNORECASE)
 
 
@@ -84,10 +85,12 @@ def one_line(exc: BaseException, uri: str | None = None) -> str:
     """The server's or libpq's message on one line, with any password hidden."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     text = text.removeprefix("connection failed: ")
-    password = _password_of(uri) if uri else None
-    if password:
-        text = text.replace(password, "***")
-    return text
+    if uri:
+        text = text.replace(uri.strip(), display_uri(uri))  # libpq quotes an address it cannot parse
+        password = _password_of(uri)
+        if password:
+            text = text.replace(password, "***")
+    return _URI_PASSWORD.sub(r"\1@", text)
 
 
 def connect(uri: str, *, autocommit: bool = True) -> psycopg.Connection:
