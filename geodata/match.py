@@ -1,0 +1,1599 @@
+"""One strike, many reports: find the reports of different sources that tell the same strike.
+
+Two reports can be the same strike when
+
+- **their times overlap**, each taken as the span its precision allows: an exact time is an
+  instant, a day-only date is the whole Kyiv-local day (so 03:40 and "2 June" fit), and the
+  two may be up to ``within_hours`` apart (two exact times; an exact time and a day may be
+  that far outside the day, for a night strike dated to the evening before). Two day-only
+  reports must name the same day. A month-only report is never matched by time alone, nor is
+  a report with no time or no point;
+- **their places are close**, each with its precision's reach: two exact points within
+  ``within_km``; a settlement-precision point reaches over its settlement (3 km per square root
+  of 100,000 people plus ``within_km``, at least 5 and at most 25 km: 18 km for Kyiv; GeoNames
+  populations from :mod:`geodata.gazetteer`); a region-precision point (an oblast's centre) is
+  never matched by place alone: it needs exact times on both sides within half of
+  ``within_hours`` and the same named munition, within 150 km;
+- **their munitions do not contradict**, as the catalogue decides (:mod:`geodata.munitions`):
+  aliases name one munition (Hwasong-11 = KN-23); KN-23 fits "ballistic missile", "missile"
+  and a report naming none; it does not fit Shahed-136 (another class) nor Iskander-M (another
+  named munition). A name the report doubts ("KN-23?") counts for its class, and may differ
+  from a named munition of that class at a cost;
+- **their outcomes** may differ at a cost: "intercepted" and "debris" fit together, "impact"
+  and "intercepted" are a soft disagreement (one source saw the debris land).
+
+Reports of one source are never matched with each other, and a strike holds at most one
+report per source.
+
+Scoring. Each candidate pair gets a confidence in 0..1, the product of four factors (time,
+place, munition, outcome), each 1.0 for full agreement and lower as evidence weakens: exact
+times 0 min apart 1.0, ``within_hours`` apart 0.5; one day-only date 0.8; exact points
+0 km apart 1.0, ``within_km`` apart 0.5; a settlement-precision place 0.85 down to 0.5; same
+named munition 1.0, class agreement 0.85, no munition named 0.7, ...; same outcome 1.0,
+impact vs intercepted 0.6. Each factor also gives its reason in words ("12 min apart",
+"0.8 km apart", "same munition (KN-23)", "one report gives the day only").
+
+Sources are folded in one at a time, in the order given: the first source's reports are the
+first strikes; each next source's reports are matched to the strikes found so far (a strike
+compared through its most precise time, most precise place, most specific munition and first
+stated outcome), one-to-one, and the reports left over become new strikes. Candidate pairs
+come from blocks: a time bucket (a day, its edges at about local noon when few strikes
+happen) and a spatial grid cell (10 km; a region-precision report is blocked by 2-hour
+bucket, 150 km cell and munition name instead); each report is listed in every bucket and
+cell its span reaches, so no pair within the tolerances is missed and no all-pairs
+comparison is made. Where candidates compete (several strikes on one city in one night),
+the assignment that maximises the summed confidence of each connected block wins
+(``scipy.optimize.linear_sum_assignment``). A pair that another assignment would replace at
+almost no loss (less than 0.05 of summed confidence: the block's reports are
+interchangeable) is still matched, so that the strike is counted once, but its confidence is
+capped at 0.5 and its reasons say "another pairing fits almost as well", so that the analyst
+sees it first. The folding order can change a close call between three or more sources;
+two sources give the optimal one-to-one matching.
+
+The analyst's decisions (:class:`Decisions`: confirm a group, split a report out of its
+strike or split a group, join two strikes) name reports by (source name, event id), are
+kept in a small JSON file and are applied on every match: a confirmed or joined pair is
+forced together (confidence 1.0), a split pair is never put together again.
+
+Why no record-linkage library. Splink (Fellegi-Sunter model on DuckDB, 4.x/5.x) and
+recordlinkage 0.16 (pandas) were weighed. Both score pairs from field comparisons, but the
+comparisons this needs are none of theirs: a time is an instant or a day depending on its
+precision, a place's reach depends on its precision and the settlement's size, munitions are
+decided by the catalogue's aliases and classes (all would be hand-written SQL or pandas
+functions in either). Neither gives an optimal one-to-one assignment: recordlinkage has none,
+Splink's ``cluster_using_single_best_links`` accepts a link only when it is the single best
+for both ends, breaking ties arbitrarily. Splink learns its match weights by EM, which needs
+many comparable columns and gives weights that are hard to say in words; recordlinkage
+builds a pandas MultiIndex of every candidate pair and blocks only on equal keys (no
+neighbouring cells), too slow and too large at a million reports a side. Splink also brings
+DuckDB, sqlglot, altair and more (tens of MB) to an offline desktop install. What is needed
+is a few hundred lines of numpy plus scipy's assignment solver, so the scorer is written here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geodata.errors import DataError
+from geodata.munitions import find_munitions, munition_key, resolve_munition
+from geodata.schema import (
+    CANONICAL_COLUMNS,
+    DEFAULT_TZ,
+    GEO_PRECISION_DTYPE,
+    GEO_PRECISIONS,
+    MUNITION_CLASS_DTYPE,
+    MUNITION_CLASSES,
+    OUTCOME_DTYPE,
+    OUTCOMES,
+    TIME_PRECISION_DTYPE,
+    TIME_PRECISIONS,
+)
+
+__all__ = [
+    "WITHIN_HOURS",
+    "WITHIN_KM",
+    "CasualtyTotals",
+    "Decision",
+    "Decisions",
+    "Group",
+    "MatchResult",
+    "MissingReport",
+    "casualty_totals",
+    "match_reports",
+    "merge_reports",
+]
+
+#: Default time tolerance: exact times this far apart can still be one strike.
+WITHIN_HOURS = 2.0
+#: Default place tolerance: exact points this far apart can still be one strike.
+WITHIN_KM = 2.0
+#: Reach of a region-precision point (an oblast's centre), and what it needs besides.
+REGION_KM = 150.0
+#: Settlement reach: 3 km per square root of 100,000 people plus ``within_km``, within these bounds.
+SETTLEMENT_MIN_KM = 5.0
+SETTLEMENT_MAX_KM = 25.0
+#: Reach of a settlement-precision point when no settlement of the gazetteer is near it.
+SETTLEMENT_DEFAULT_KM = 10.0
+#: A pair whose block would lose less than this share of the pair's confidence by pairing its
+#: reports otherwise is a toss-up.
+AMBIGUITY_MARGIN = 0.15
+
+Ref = tuple[str, str]  # (source name, event id): how decisions name a report
+
+_EXACT, _DAY, _MONTH = 0, 1, 2
+_GEO_EXACT, _GEO_SETTLEMENT, _GEO_REGION = 0, 1, 2
+_UNKNOWN_OUTCOME = OUTCOMES.index("unknown")
+_EARTH_KM = 6371.0088
+_CELL_KM = 10.0
+_REGION_CELL_KM = REGION_KM
+_BUCKET_S = 86400
+_BUCKET_OFFSET_S = 10 * 3600
+_PAIR_CHUNK = 1_000_000  # candidate pairs compared at once (bounds memory at 1M reports a side)
+
+# ------------------------------------------------------------------------------ munitions
+
+# munition kinds, by how much a report says (higher = more specific)
+_M_NONE, _M_CLASS, _M_OTHER, _M_DOUBTED, _M_NAMED = 0, 1, 2, 3, 4
+_ALL_CLASSES = (1 << len(MUNITION_CLASSES)) - 1
+
+
+def _bit(name: str) -> int:
+    return 1 << MUNITION_CLASSES.index(name)
+
+
+_MISSILES = _bit("ballistic missile") | _bit("cruise missile") | _bit("air-launched missile") | _bit(
+    "surface-to-air missile")
+_DRONES = _bit("loitering munition") | _bit("decoy")
+# Words for a class (or a family of classes) rather than a munition, as reports write them.
+_CLASS_WORDS: dict[int, tuple[str, ...]] = {
+    _bit("ballistic missile"): ("ballistic missile", "ballistic", "srbm", "балістична ракета", "балістичні ракети",
+                                "балістика", "баллистическая ракета", "баллистические ракеты", "баллистика"),
+    _bit("cruise missile"): ("cruise missile", "крилата ракета", "крилаті ракети", "крылатая ракета",
+                             "крылатые ракеты"),
+    _bit("air-launched missile"): ("air-launched missile", "aircraft missile", "авіаційна ракета",
+                                   "авиационная ракета"),
+    _bit("surface-to-air missile"): ("surface-to-air missile", "sam", "зенітна ракета", "зенитная ракета"),
+    _bit("guided bomb"): ("aerial bomb", "bomb", "авіабомба", "авиабомба"),
+    _bit("rocket artillery"): ("rocket artillery", "mlrs", "multiple rocket launcher", "рсзв", "рсзо"),
+    _bit("decoy"): ("decoy", "decoy drone", "дрон-приманка", "імітатор"),
+    _DRONES: ("drone", "uav", "attack drone", "strike drone", "kamikaze drone", "loitering munition", "бпла",
+              "ударний бпла", "безпілотник", "дрон", "беспилотник", "ударный бпла"),
+    _MISSILES: ("missile", "ракета", "ракети", "missile strike", "ракетний удар", "ракетный удар"),
+    _MISSILES | _bit("rocket artillery"): ("rocket",),
+    _ALL_CLASSES: ("unknown", "unidentified", "not known", "невідомо", "неизвестно", "na", "n a"),
+}
+_CLASS_KEYS = {munition_key(word): mask for mask, words in _CLASS_WORDS.items() for word in words}
+_LEADING_COUNT = re.compile(r"^[0-9]+(?:x)?")
+
+
+def _doubt_pattern() -> re.Pattern[str]:
+    # the readers' own test for a name the record doubts, so that both agree on what is doubted
+    from geodata.normalize import _DOUBT
+
+    return _DOUBT
+
+
+def _class_word(text: str) -> int | None:
+    key = _LEADING_COUNT.sub("", munition_key(text))
+    for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
+        if candidate and candidate in _CLASS_KEYS:
+            return _CLASS_KEYS[candidate]
+    return None
+
+
+def _read_munition(text: object) -> tuple[int, str | None, int]:
+    """(kind, name, class mask) of one munition text: a catalogue name (canonical), a doubted one,
+    a class word, an unlisted name (its lookup key), or nothing."""
+    if not isinstance(text, str) or not text.strip():
+        return _M_NONE, None, _ALL_CLASSES
+    doubted = bool(_doubt_pattern().search(text))
+    plain = _doubt_pattern().sub(" ", text) if doubted else text
+    found = resolve_munition(plain)
+    if found is None:
+        named = find_munitions(plain)
+        found = named[0] if len(named) == 1 else None
+        if len(named) > 1:  # "Kh-101 and Kalibr": either of their classes
+            mask = 0
+            for m in named:
+                mask |= _bit(m.munition_class)
+            return _M_CLASS, None, mask
+    if found is not None:
+        return (_M_DOUBTED if doubted else _M_NAMED), found.name, _bit(found.munition_class)
+    mask = _class_word(plain)
+    if mask is not None:
+        return (_M_NONE if mask == _ALL_CLASSES else _M_CLASS), None, mask
+    key = munition_key(plain)
+    return (_M_OTHER, key, _ALL_CLASSES) if key else (_M_NONE, None, _ALL_CLASSES)
+
+
+def _single_class(mask: int) -> str | None:
+    if mask and not mask & (mask - 1) and mask != _bit("unknown"):
+        return MUNITION_CLASSES[mask.bit_length() - 1]
+    return None
+
+
+def _mask_words(mask: int) -> str:
+    one = _single_class(mask)
+    if one:
+        return one
+    if mask & ~_MISSILES == 0:
+        return "missile"
+    if mask & ~_DRONES == 0:
+        return "drone"
+    return "munition"
+
+
+# ------------------------------------------------------------------------------ reports as arrays
+
+
+@dataclass
+class _Reports:
+    """Every report of every source as flat arrays; a report's global index is its position."""
+
+    keys: list[str]
+    frames: list[gpd.GeoDataFrame]
+    start: np.ndarray  # per source: global index of its first report
+    source: np.ndarray  # int32 source number
+    pos: np.ndarray  # int64 row position in its frame
+    t_lo: np.ndarray  # int64 seconds (UTC); month rows and rows without a time: unusable
+    t_hi: np.ndarray  # exact: = t_lo; day: next local midnight
+    tp: np.ndarray  # int8 time precision (0 exact, 1 day, 2 month, -1 none)
+    lat: np.ndarray
+    lon: np.ndarray
+    gp: np.ndarray  # int8 place precision (0 exact, 1 settlement, 2 region, -1 no point)
+    reach: np.ndarray  # km
+    mkind: np.ndarray  # int8
+    mname: np.ndarray  # int32 code into names (-1 none)
+    mmask: np.ndarray  # int32 class mask
+    out: np.ndarray  # int8 outcome code
+    killed: np.ndarray  # float, NaN where not given
+    injured: np.ndarray
+    names: list[str] = field(default_factory=list)  # munition names / unlisted keys by code
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @cached_property
+    def timed(self) -> np.ndarray:
+        """Reports whose time can match (exact or day)."""
+        return (self.tp >= 0) & (self.tp <= _DAY)
+
+    @cached_property
+    def placed(self) -> np.ndarray:
+        return self.gp >= 0
+
+    @cached_property
+    def t_rank(self) -> np.ndarray:
+        """Time precision rank: lower is more precise; no time last."""
+        return np.where(self.tp < 0, 3, self.tp).astype(np.int8)
+
+    @cached_property
+    def p_rank(self) -> np.ndarray:
+        return np.where(self.gp < 0, 3, self.gp).astype(np.int8)
+
+    def locate(self, g: int) -> tuple[str, int]:
+        return self.keys[int(self.source[g])], int(self.pos[g])
+
+    def value(self, column: str, g: int) -> str:
+        """A text cell of report ``g`` ("" when missing or no such column)."""
+        cache = self.__dict__.setdefault("_columns", {})
+        i = int(self.source[g])
+        if (column, i) not in cache:
+            frame = self.frames[i]
+            cache[column, i] = (frame[column].astype("object").to_numpy() if column in frame.columns
+                                else np.full(len(frame), None, dtype=object))
+        return _text(cache[column, i][int(self.pos[g])])
+
+    def event_id(self, g: int) -> str:
+        return self.value("event_id", g)
+
+
+def _codes(values: pd.Series, labels: Sequence[str]) -> np.ndarray:
+    """Category codes of a column in the schema's order (-1 where missing or not a label)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and list(values.cat.categories) == list(labels):
+        return np.asarray(values.cat.codes, dtype=np.int8)
+    cat = pd.Categorical(values.astype("object").where(values.notna(), None), categories=list(labels))
+    return np.asarray(cat.codes, dtype=np.int8)
+
+
+def _check_frame(key: str, frame: gpd.GeoDataFrame) -> None:
+    missing = [c for c in ("event_id", "occurred_at", "time_precision", "geometry", "geo_precision", "munition",
+                           "outcome") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{key}: not a canonical incident table (no column {', '.join(missing)})")
+
+
+def _day_span(utc: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (seconds UTC) of the local day each instant falls in."""
+    local = utc.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    start = local.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    end = (local + pd.Timedelta(days=1)).dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return (start.dt.tz_convert("UTC").astype("int64").to_numpy() // 10**9,
+            end.dt.tz_convert("UTC").astype("int64").to_numpy() // 10**9)
+
+
+@lru_cache(maxsize=1)
+def _settlement_index():
+    """KD-tree of the gazetteer's settlements (1,000 people or more) and their populations."""
+    from scipy.spatial import cKDTree
+
+    from geodata.gazetteer import settlements
+
+    found = settlements(min_population=1000)
+    lat = np.array([s[1] for s in found], dtype=float)
+    lon = np.array([s[2] for s in found], dtype=float)
+    pop = np.array([s[3] for s in found], dtype=float)
+    return cKDTree(np.column_stack([lat, lon * math.cos(math.radians(48.5))])), pop
+
+
+def _settlement_reach(lat: np.ndarray, lon: np.ndarray, within_km: float) -> np.ndarray:
+    """Reach (km) of settlement-precision points: from the population of the largest settlement
+    within 5 km of the point."""
+    reach = np.full(len(lat), SETTLEMENT_DEFAULT_KM)
+    if not len(lat):
+        return reach
+    coords, inverse = np.unique(np.column_stack([lat, lon]), axis=0, return_inverse=True)
+    tree, pop = _settlement_index()
+    dist, idx = tree.query(np.column_stack([coords[:, 0], coords[:, 1] * math.cos(math.radians(48.5))]),
+                           k=4, distance_upper_bound=5.0 / 111.0)
+    found = np.isfinite(dist)
+    people = np.where(found, np.append(pop, 0.0)[np.minimum(idx, len(pop))], 0.0).max(axis=1)
+    km = np.clip(3.0 * np.sqrt(people / 100_000) + within_km, SETTLEMENT_MIN_KM, SETTLEMENT_MAX_KM)
+    per_coord = np.where(found.any(axis=1), km, SETTLEMENT_DEFAULT_KM)
+    return per_coord[inverse.ravel()]
+
+
+def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
+             settlement_km: float | None) -> _Reports:
+    keys = list(reports)
+    frames = [reports[k] for k in keys]
+    for k, f in zip(keys, frames):
+        _check_frame(k, f)
+    sizes = np.array([len(f) for f in frames], dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    n = int(sizes.sum())
+    source = np.repeat(np.arange(len(frames), dtype=np.int32), sizes)
+    pos = np.arange(n, dtype=np.int64) - np.repeat(start, sizes)
+    t_lo = np.zeros(n, np.int64)
+    t_hi = np.zeros(n, np.int64)
+    tp = np.full(n, -1, np.int8)
+    lat = np.full(n, np.nan)
+    lon = np.full(n, np.nan)
+    gp = np.full(n, -1, np.int8)
+    mkind = np.zeros(n, np.int8)
+    mname = np.full(n, -1, np.int32)
+    mmask = np.full(n, _ALL_CLASSES, np.int32)
+    out = np.full(n, _UNKNOWN_OUTCOME, np.int8)
+    killed = np.full(n, np.nan)
+    injured = np.full(n, np.nan)
+    names: dict[str, int] = {}
+    for i, frame in enumerate(frames):
+        sl = slice(int(start[i]), int(start[i] + sizes[i]))
+        when = pd.Series(frame["occurred_at"].array)
+        if not isinstance(when.dtype, pd.DatetimeTZDtype):
+            raise DataError(f"{keys[i]}: occurred_at is not a time with a zone (UTC)")
+        ns = when.array.asi8 if hasattr(when.array, "asi8") else when.astype("int64").to_numpy()
+        has_time = when.notna().to_numpy()
+        prec = _codes(frame["time_precision"], TIME_PRECISIONS)
+        prec = np.where(has_time, prec, -1).astype(np.int8)
+        seconds = np.where(has_time, ns // 10**9, 0)
+        lo, hi = seconds.copy(), seconds.copy()
+        day = np.flatnonzero(prec == _DAY)
+        if len(day):
+            lo[day], hi[day] = _day_span(when.iloc[day], tz)
+        t_lo[sl], t_hi[sl], tp[sl] = lo, hi, prec
+        geom = frame.geometry.array
+        x = shapely.get_x(np.asarray(geom, dtype=object)) if len(frame) else np.zeros(0)
+        y = shapely.get_y(np.asarray(geom, dtype=object)) if len(frame) else np.zeros(0)
+        ok = np.isfinite(x) & np.isfinite(y)
+        g = _codes(frame["geo_precision"], GEO_PRECISIONS)
+        g = np.where(g < 0, _GEO_EXACT, g)  # a point with no precision stated is taken as exact, as readers do
+        lat[sl], lon[sl], gp[sl] = y, x, np.where(ok, g, -1)
+        mk, mn, mm = _munition_columns(frame, names)
+        mkind[sl], mname[sl], mmask[sl] = mk, mn, mm
+        oc = _codes(frame["outcome"], OUTCOMES)
+        out[sl] = np.where(oc < 0, _UNKNOWN_OUTCOME, oc)
+        for column, target in (("killed", killed), ("injured", injured)):
+            if column in frame.columns:
+                target[sl] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    reach = np.full(n, within_km)
+    settle = np.flatnonzero(gp == _GEO_SETTLEMENT)
+    if len(settle):
+        reach[settle] = (np.full(len(settle), settlement_km) if settlement_km is not None
+                         else _settlement_reach(lat[settle], lon[settle], within_km))
+    reach[gp == _GEO_REGION] = REGION_KM
+    return _Reports(keys, frames, start, source, pos, t_lo, t_hi, tp, lat, lon, gp, reach, mkind, mname, mmask, out,
+                    killed, injured, list(names))
+
+
+def _munition_columns(frame: pd.DataFrame, names: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kind, name code and class mask per row, read once per distinct (munition, class) pair."""
+    text = frame["munition"].astype("object").where(frame["munition"].notna(), None)
+    stated = (_codes(frame["munition_class"], MUNITION_CLASSES) if "munition_class" in frame.columns
+              else np.full(len(frame), -1, np.int8))
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    kinds, name_codes, masks = [], [], []
+    for u in list(uniques) + [None]:
+        kind, name, mask = _read_munition(u)
+        kinds.append(kind)
+        name_codes.append(-1 if name is None else names.setdefault(name, len(names)))
+        masks.append(mask)
+    idx = np.where(codes < 0, len(uniques), codes)
+    kind = np.array(kinds, np.int8)[idx]
+    name = np.array(name_codes, np.int32)[idx]
+    mask = np.array(masks, np.int32)[idx]
+    # a class the file states narrows what an unnamed or unlisted munition can be
+    unknown = MUNITION_CLASSES.index("unknown")
+    given = (stated >= 0) & (stated != unknown) & (kind != _M_NAMED)
+    if given.any():
+        bits = (1 << stated.astype(np.int32)).astype(np.int32)
+        narrowed = mask & bits
+        mask = np.where(given, np.where(narrowed != 0, narrowed, bits), mask).astype(np.int32)
+        kind = np.where(given & (kind == _M_NONE), _M_CLASS, kind).astype(np.int8)
+    return kind, name, mask
+
+
+# ------------------------------------------------------------------------------ blocking
+
+
+def _spans(t0, t1, lat, lon, reach, bucket_s, cell_km, origin, extra=None):
+    """Every (time bucket, cell[, extra]) key each report's span reaches, as (keys, report).
+
+    ``origin`` (seconds) is before every ``t0``; ``extra`` holds small codes (< 2**12)."""
+    n = len(t0)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    dlat = cell_km / 110.574
+    dlon = cell_km / (111.320 * math.cos(math.radians(48.5)))
+    b0 = (t0 - origin) // bucket_s
+    b1 = (t1 - origin) // bucket_s
+    rlat = reach / 110.574
+    y0 = np.floor((lat - rlat) / dlat).astype(np.int64)
+    y1 = np.floor((lat + rlat) / dlat).astype(np.int64)
+    coslat = np.cos(np.radians(np.minimum(np.abs(lat) + rlat, 89.0)))
+    rlon = reach / (111.320 * coslat)
+    x0 = np.floor((lon - rlon) / dlon).astype(np.int64)
+    x1 = np.floor((lon + rlon) / dlon).astype(np.int64)
+    nb, ny, nx = b1 - b0 + 1, y1 - y0 + 1, x1 - x0 + 1
+    count = nb * ny * nx
+    row = np.repeat(np.arange(n, dtype=np.int64), count)
+    k = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    per_b = (ny * nx)[row]
+    ib, rem = np.divmod(k, per_b)
+    iy, ix = np.divmod(rem, nx[row])
+    y = y0[row] + iy + (1 << 13)
+    x = x0[row] + ix + (1 << 15)
+    key = ((b0[row] + ib) << 30) | (y << 16) | x  # buckets < 2**20: a century of hours
+    if extra is not None:
+        key = (key << 12) | extra[row]
+    return key, row
+
+
+def _join(lkey, lrow, rkey, rrow):
+    """Pairs (left report, right report) that share a key, in chunks of bounded size."""
+    lorder = np.argsort(lkey, kind="stable")
+    lkey, lrow = lkey[lorder], lrow[lorder]
+    lo = np.searchsorted(lkey, rkey, "left")
+    hi = np.searchsorted(lkey, rkey, "right")
+    cnt = hi - lo
+    has = np.flatnonzero(cnt)
+    lo, cnt, rrow = lo[has], cnt[has], rrow[has]
+    total = np.cumsum(cnt)
+    begin = 0
+    while begin < len(cnt):
+        base = total[begin - 1] if begin else 0
+        end = int(np.searchsorted(total, base + _PAIR_CHUNK, "right"))
+        end = max(end, begin + 1)
+        c = cnt[begin:end]
+        k = np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+        yield lrow[np.repeat(lo[begin:end], c) + k], np.repeat(rrow[begin:end], c)
+        begin = end
+
+
+# ------------------------------------------------------------------------------ scoring
+
+# munition relations: score and reason kind
+_MR_SAME, _MR_SAME_DOUBTED, _MR_CLASS, _MR_NONE, _MR_DIFF_DOUBTED, _MR_UNLISTED = range(6)
+_MR_SCORE = np.array([1.0, 0.9, 0.85, 0.7, 0.55, 0.7])
+
+# outcome agreement, in the order of OUTCOMES (impact, intercepted, deviated, debris, unknown)
+_OUT_SCORE = np.array([
+    [1.0, 0.6, 0.85, 0.85, 0.9],
+    [0.6, 1.0, 0.7, 0.9, 0.9],
+    [0.85, 0.7, 1.0, 0.8, 0.9],
+    [0.85, 0.9, 0.8, 1.0, 0.9],
+    [0.9, 0.9, 0.9, 0.9, 1.0],
+])
+
+
+def _toll_factor(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Casualty figures: none against some is a soft disagreement, two different tolls a slight one
+    (tolls grow as the dead are found); figures not given say nothing."""
+    both = ~np.isnan(a) & ~np.isnan(b)
+    none_vs_some = both & ((a == 0) != (b == 0))
+    return np.where(none_vs_some, 0.8, np.where(both & (a != b), 0.9, 1.0))
+
+
+def _km(lat1, lon1, lat2, lon2):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+@dataclass
+class _Pairs:
+    """Candidate pairs (strike, report) that pass every hard test, with their evidence."""
+
+    strike: np.ndarray
+    report: np.ndarray
+    score: np.ndarray
+    gap: np.ndarray  # seconds between the time spans
+    km: np.ndarray
+    mrel: np.ndarray
+
+    @staticmethod
+    def empty() -> _Pairs:
+        z = np.zeros(0, np.int64)
+        return _Pairs(z, z, np.zeros(0), z, np.zeros(0), np.zeros(0, np.int8))
+
+    def take(self, idx) -> _Pairs:
+        return _Pairs(self.strike[idx], self.report[idx], self.score[idx], self.gap[idx], self.km[idx], self.mrel[idx])
+
+    @staticmethod
+    def concat(parts: list[_Pairs]) -> _Pairs:
+        if not parts:
+            return _Pairs.empty()
+        return _Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                        ("strike", "report", "score", "gap", "km", "mrel")))
+
+
+def _munition_relation(R: _Reports, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(compatible, relation code) of the munitions of reports a and b."""
+    ka, kb = R.mkind[a], R.mkind[b]
+    na, nb = R.mname[a], R.mname[b]
+    shared = (R.mmask[a] & R.mmask[b]) != 0
+    named_a, named_b = ka >= _M_DOUBTED, kb >= _M_DOUBTED
+    same_name = (na == nb) & (na >= 0)
+    both_named = (ka == _M_NAMED) & (kb == _M_NAMED)
+    ok = shared & ~(both_named & ~same_name)
+    rel = np.select(
+        [
+            same_name & (ka == kb) & (ka != _M_DOUBTED),
+            same_name,
+            (ka == _M_NONE) | (kb == _M_NONE),
+            named_a & named_b,  # names differ, one doubted
+            (ka == _M_OTHER) | (kb == _M_OTHER),
+        ],
+        [_MR_SAME, _MR_SAME_DOUBTED, _MR_NONE, _MR_DIFF_DOUBTED, _MR_UNLISTED],
+        default=_MR_CLASS,
+    ).astype(np.int8)
+    return ok, rel
+
+
+def _compare(R: _Reports, reps: dict[str, np.ndarray], s: np.ndarray, b: np.ndarray, within_s: float,
+             within_km: float, region: bool) -> _Pairs:
+    """Score candidate pairs (strike s, report b); keep those that pass every hard test."""
+    at = reps["t"][s]
+    lo_a, hi_a, lo_b, hi_b = R.t_lo[at], R.t_hi[at], R.t_lo[b], R.t_hi[b]
+    gap = np.maximum(0, np.maximum(lo_b - hi_a, lo_a - hi_b))
+    days = (R.tp[at] == _DAY).astype(np.int8) + (R.tp[b] == _DAY)
+    # two day-only dates must name the same day; otherwise the spans may be within_s apart
+    timely = np.flatnonzero(np.where(days == 2, np.minimum(hi_a, hi_b) > np.maximum(lo_a, lo_b), gap <= within_s))
+    s, b, gap, days = s[timely], b[timely], gap[timely], days[timely]
+    ap, am, ao = reps["p"][s], reps["m"][s], reps["o"][s]
+    km = _km(R.lat[ap], R.lon[ap], R.lat[b], R.lon[b])
+    gpa, gpb = R.gp[ap], R.gp[b]
+    coarse = np.maximum(gpa, gpb)
+    allowed = np.where(coarse == _GEO_EXACT, within_km, np.maximum(R.reach[ap], R.reach[b]))
+    ok = km <= allowed
+    mok, mrel = _munition_relation(R, am, b)
+    ok &= mok
+    if region:  # never by place alone: exact times close together and the same named munition
+        ok &= (coarse < _GEO_REGION) | ((days == 0) & (gap <= within_s / 2) & (mrel == _MR_SAME)
+                                        & (R.mkind[b] == _M_NAMED))
+    else:
+        ok &= coarse < _GEO_REGION
+    idx = np.flatnonzero(ok)
+    gap, days, km, coarse, allowed, mrel = gap[idx], days[idx], km[idx], coarse[idx], allowed[idx], mrel[idx]
+    x = gap / within_s
+    s_time = np.select([days == 0, days == 1], [1 - 0.5 * x ** 1.5, 0.8 - 0.3 * x], 0.65)
+    d = km / allowed
+    # within a settlement's reach every point is as likely (farther ones, if anything, more: more area)
+    s_place = np.select([coarse == _GEO_EXACT, coarse == _GEO_SETTLEMENT], [1 - 0.5 * d ** 1.5, 0.8], 0.5)
+    ao, b = ao[idx], b[idx]
+    s_out = _OUT_SCORE[R.out[ao], R.out[b]] * _toll_factor(R.killed[ao], R.killed[b]) * _toll_factor(
+        R.injured[ao], R.injured[b])
+    score = s_time * s_place * _MR_SCORE[mrel] * s_out
+    return _Pairs(s[idx], b, score, gap, km, mrel)
+
+
+def _candidates(R: _Reports, reps: dict[str, np.ndarray], strikes: np.ndarray, rows: np.ndarray,
+                within_s: float, within_km: float) -> _Pairs:
+    """Scored candidate pairs between eligible strikes and eligible new reports, blocked."""
+    half = int(within_s // 2) + 1
+    at, ap = reps["t"][strikes], reps["p"][strikes]
+    parts: list[_Pairs] = []
+    if not len(strikes) or not len(rows):
+        return _Pairs.empty()
+    # bucket edges at 10:00 UTC, about noon in Kyiv, when few strikes happen
+    first = min(int(R.t_lo[at].min()), int(R.t_lo[rows].min())) - 2 * half - 2 * 86400
+    origin = first - (first - _BUCKET_OFFSET_S) % 86400
+    # main pass: exact and settlement places, blocked by day and 10 km cell
+    ls = strikes[R.gp[ap] < _GEO_REGION]
+    rs = rows[R.gp[rows] < _GEO_REGION]
+    if len(ls) and len(rs):
+        lt, lp = reps["t"][ls], reps["p"][ls]
+        lkey, lrow = _spans(R.t_lo[lt] - half, R.t_hi[lt] + half, R.lat[lp], R.lon[lp], R.reach[lp], _BUCKET_S,
+                            _CELL_KM, origin)
+        rkey, rrow = _spans(R.t_lo[rs] - half, R.t_hi[rs] + half, R.lat[rs], R.lon[rs], R.reach[rs], _BUCKET_S,
+                            _CELL_KM, origin)
+        for li, ri in _join(lkey, ls[lrow], rkey, rs[rrow]):
+            parts.append(_compare(R, reps, li, ri, within_s, within_km, region=False))
+    # region pass: a region-precision place on either side; exact times, 2-hour buckets, 150 km
+    # cells and the munition name as the block
+    named_l = strikes[(R.mkind[reps["m"][strikes]] == _M_NAMED) & (R.tp[at] == _EXACT)]
+    named_r = rows[(R.mkind[rows] == _M_NAMED) & (R.tp[rows] == _EXACT)]
+    region_l = R.gp[reps["p"][named_l]] == _GEO_REGION
+    region_r = R.gp[named_r] == _GEO_REGION
+    if (region_l.any() and len(named_r)) or (region_r.any() and len(named_l)):
+        bucket = max(int(within_s), 3600)
+        lt, lp = reps["t"][named_l], reps["p"][named_l]
+        # catalogue names as small codes for the key
+        _, code = np.unique(np.concatenate([R.mname[reps["m"][named_l]], R.mname[named_r]]), return_inverse=True)
+        code = code.astype(np.int64) & 0xFFF
+        lkey, lrow = _spans(R.t_lo[lt] - half, R.t_hi[lt] + half, R.lat[lp], R.lon[lp], R.reach[lp], bucket,
+                            _REGION_CELL_KM, origin, extra=code[:len(named_l)])
+        rkey, rrow = _spans(R.t_lo[named_r] - half, R.t_hi[named_r] + half, R.lat[named_r], R.lon[named_r],
+                            R.reach[named_r], bucket, _REGION_CELL_KM, origin, extra=code[len(named_l):])
+        for li, ri in _join(lkey, named_l[lrow], rkey, named_r[rrow]):
+            either = (R.gp[reps["p"][li]] == _GEO_REGION) | (R.gp[ri] == _GEO_REGION)
+            parts.append(_compare(R, reps, li[either], ri[either], within_s, within_km, region=True))
+    pairs = _Pairs.concat(parts)
+    if not len(pairs.strike):
+        return pairs
+    # a pair can share several blocks: keep it once
+    code = pairs.strike * (len(R) + 1) + pairs.report
+    _, first = np.unique(code, return_index=True)
+    return pairs.take(first)
+
+
+# ------------------------------------------------------------------------------ assignment
+
+
+def _assign(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one: indices of the pairs kept, and for each how much of its confidence the block
+    would lose without it (1.0: nothing else could take its place; 0.0: a toss-up).
+
+    Pairs alone in their block are kept as they are; every other block is solved for the
+    largest summed confidence (Hungarian method), and each kept pair is weighed by solving the
+    block again without it.
+    """
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    m = len(pairs.strike)
+    if not m:
+        return np.zeros(0, np.int64), np.zeros(0)
+    su, s = np.unique(pairs.strike, return_inverse=True)
+    ru, r = np.unique(pairs.report, return_inverse=True)
+    alone = (np.bincount(s)[s] == 1) & (np.bincount(r)[r] == 1)
+    kept = [np.flatnonzero(alone)]
+    margin = [np.ones(len(kept[0]))]
+    rest = np.flatnonzero(~alone)
+    if len(rest):
+        ns = len(su)
+        graph = coo_matrix((np.ones(len(rest)), (s[rest], ns + r[rest])), shape=(ns + len(ru),) * 2)
+        _, label = connected_components(graph, directed=False)
+        comp = label[s[rest]]
+        order = np.argsort(comp, kind="stable")
+        rest, comp = rest[order], comp[order]
+        bounds = np.flatnonzero(np.diff(comp)) + 1
+        for block in np.split(rest, bounds):
+            k, t = _solve_block(s[block], r[block], pairs.score[block], linear_sum_assignment)
+            kept.append(block[k])
+            margin.append(t)
+    return np.concatenate(kept), np.concatenate(margin)
+
+
+def _solve_block(s: np.ndarray, r: np.ndarray, score: np.ndarray, lsa) -> tuple[np.ndarray, np.ndarray]:
+    """Best one-to-one pairs of one block (positions in the block) and the share of each pair's
+    confidence the block loses without it."""
+    su, si = np.unique(s, return_inverse=True)
+    ru, ri = np.unique(r, return_inverse=True)
+    matrix = np.zeros((len(su), len(ru)))
+    where = np.full((len(su), len(ru)), -1, np.int64)
+    matrix[si, ri] = score
+    where[si, ri] = np.arange(len(s))
+    rows, cols = lsa(matrix, maximize=True)
+    chosen = where[rows, cols] >= 0
+    rows, cols = rows[chosen], cols[chosen]
+    total = matrix[rows, cols].sum()
+    margin = np.ones(len(rows))
+    if len(rows) <= 40:
+        for i, (a, b) in enumerate(zip(rows, cols)):
+            saved = matrix[a, b]
+            matrix[a, b] = 0.0
+            r2, c2 = lsa(matrix, maximize=True)
+            margin[i] = (total - matrix[r2, c2].sum()) / saved
+            matrix[a, b] = saved
+    else:  # large blocks: compare with the best other candidate of either end (errs towards toss-up)
+        for i, (a, b) in enumerate(zip(rows, cols)):
+            others = max(np.delete(matrix[a], b).max(initial=0.0), np.delete(matrix[:, b], a).max(initial=0.0))
+            margin[i] = (matrix[a, b] - others) / matrix[a, b]
+    return where[rows, cols], margin
+
+
+# ------------------------------------------------------------------------------ decisions
+
+
+def _ref(value: object, where: str) -> Ref:
+    if isinstance(value, Mapping):
+        source, event_id = value.get("source"), value.get("event_id")
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        source, event_id = value
+    else:
+        raise DataError(f"{where}: a report must be given as source and event_id, not {value!r}")
+    if not isinstance(source, str) or not source or event_id is None or str(event_id) == "":
+        raise DataError(f"{where}: a report needs a source name and an event id, got {value!r}")
+    return source, str(event_id)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision of the analyst.
+
+    ``action`` is "confirm" (these reports are one strike, checked), "join" (these reports,
+    two strikes the matching kept apart, are one strike) or "split" (each of ``reports`` is
+    never put in one strike with any of ``others``).
+    """
+
+    action: str
+    reports: tuple[Ref, ...]
+    others: tuple[Ref, ...] = ()
+    made_at: str = ""
+
+    def to_dict(self) -> dict:
+        out: dict = {"action": self.action,
+                     "reports": [{"source": s, "event_id": e} for s, e in self.reports]}
+        if self.others:
+            out["others"] = [{"source": s, "event_id": e} for s, e in self.others]
+        if self.made_at:
+            out["made_at"] = self.made_at
+        return out
+
+
+@dataclass(frozen=True)
+class MissingReport:
+    """A report a decision names that is not among the open reports (deleted, or its id changed)."""
+
+    decision: int  # position in Decisions.items
+    action: str
+    source: str
+    event_id: str
+
+    def __str__(self) -> str:
+        return (f"decision {self.decision + 1} ({self.action}) names {self.source}:{self.event_id}, "
+                f"which is no longer in {self.source}")
+
+
+_ACTIONS = ("confirm", "join", "split")
+_FORMAT = "mapviewer-match-decisions"
+
+
+class Decisions:
+    """The analyst's decisions on matches, kept as a small JSON file next to the data.
+
+    Reports are named by (source name, event id), the source name being the key the data
+    are matched under (the file name), so decisions survive reopening and re-importing.
+    Later decisions win: joining reports undoes an earlier split between them, splitting a
+    report takes it out of earlier confirmations and joins.
+    """
+
+    def __init__(self, items: Iterable[Decision] = ()) -> None:
+        self.items: list[Decision] = []
+        for d in items:
+            self._add(d)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decisions) and self.items == other.items
+
+    def __repr__(self) -> str:
+        return f"Decisions({self.items!r})"
+
+    @staticmethod
+    def _now() -> str:
+        return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def confirm(self, reports: Iterable[Ref]) -> None:
+        """The analyst checked these reports: one strike (kept together, confidence 1.0)."""
+        refs = _distinct(reports, "confirm")
+        self._add(Decision("confirm", refs, made_at=self._now()))
+
+    def join(self, first: Iterable[Ref], second: Iterable[Ref] = ()) -> None:
+        """Two strikes (their reports) are one strike."""
+        refs = _distinct([*first, *second], "join")
+        self._add(Decision("join", refs, made_at=self._now()))
+
+    def split(self, report: Ref, others: Iterable[Ref]) -> None:
+        """Take ``report`` out of its strike: never together with any of ``others`` again."""
+        ref = _ref(report, "split")
+        rest = tuple(o for o in (_ref(o, "split") for o in others) if o != ref)
+        if not rest:
+            raise DataError("split: name the reports the report is to be kept apart from")
+        self._add(Decision("split", (ref,), rest, made_at=self._now()))
+
+    def split_group(self, reports: Iterable[Ref]) -> None:
+        """Every report of a group is a strike of its own."""
+        refs = _distinct(reports, "split")
+        self._add(Decision("split", refs, refs, made_at=self._now()))
+
+    def _add(self, decision: Decision) -> None:
+        if decision.action not in _ACTIONS:
+            raise DataError(f"unknown decision {decision.action!r} (one of {', '.join(_ACTIONS)})")
+        kept: list[Decision] = []
+        if decision.action == "split":
+            apart = _apart(decision)
+            out = set(decision.reports)
+            for d in self.items:  # earlier confirmations and joins lose the reports now split out
+                if d.action == "split":
+                    kept.append(d)
+                    continue
+                left = list(d.reports)
+                while True:
+                    clash = next((x for x in left if x in out and any((x, y) in apart for y in left)), None)
+                    if clash is None:
+                        break
+                    left.remove(clash)
+                if len(left) >= 2:
+                    kept.append(d if len(left) == len(d.reports) else Decision(d.action, tuple(left), (), d.made_at))
+        else:
+            together = set(decision.reports)
+            for d in self.items:  # an earlier split between reports now put together is undone
+                if d.action != "split":
+                    kept.append(d)
+                    continue
+                if not (together & set(d.reports) and together & set(d.others)):
+                    kept.append(d)
+                    continue
+                for a in d.reports:
+                    others = tuple(b for b in d.others if b != a and not (a in together and b in together))
+                    if others:
+                        kept.append(Decision("split", (a,), others, d.made_at))
+        self.items = kept
+        self.items.append(decision)
+
+    # -- which reports the decisions name
+
+    def refs(self) -> set[Ref]:
+        """Every report any decision names."""
+        return {r for d in self.items for r in (*d.reports, *d.others)}
+
+    def missing(self, reports: Mapping[str, pd.DataFrame] | Mapping[str, Iterable[str]]) -> list[MissingReport]:
+        """Reports the decisions name that are gone from their source.
+
+        ``reports`` maps source names to frames (or to their event ids). Decisions naming a
+        source that is not open are not listed: they apply when it is opened again.
+        """
+        ids: dict[str, set[str]] = {}
+        for key, value in reports.items():
+            column = value["event_id"] if isinstance(value, pd.DataFrame) else value
+            ids[key] = {str(v) for v in pd.Series(column).dropna().tolist()}
+        found = []
+        for i, d in enumerate(self.items):
+            for source, event_id in dict.fromkeys((*d.reports, *d.others)):
+                if source in ids and event_id not in ids[source]:
+                    found.append(MissingReport(i, d.action, source, event_id))
+        return found
+
+    # -- storage
+
+    def to_dict(self) -> dict:
+        return {"format": _FORMAT, "version": 1, "decisions": [d.to_dict() for d in self.items]}
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "decisions") -> Decisions:
+        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
+            raise DataError(f"{where}: not a match decisions file (no \"format\": \"{_FORMAT}\")")
+        if data.get("version") != 1:
+            raise DataError(f"{where}: decisions file version {data.get('version')!r} is not supported (1 is)")
+        items = []
+        for i, d in enumerate(data.get("decisions") or [], start=1):
+            at = f"{where}: decision {i}"
+            if not isinstance(d, Mapping) or d.get("action") not in _ACTIONS:
+                raise DataError(f"{at}: action must be one of {', '.join(_ACTIONS)}")
+            reports = tuple(_ref(r, at) for r in d.get("reports") or [])
+            others = tuple(_ref(r, at) for r in d.get("others") or [])
+            if not reports or (d["action"] == "split" and not others):
+                raise DataError(f"{at}: names no reports")
+            items.append(Decision(d["action"], reports, others, str(d.get("made_at") or "")))
+        return cls(items)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Decisions:
+        """Read a decisions file; a file that does not exist gives no decisions."""
+        path = Path(path)
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path.name}: cannot read the match decisions: {exc}") from exc
+        return cls.from_dict(data, path.name)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the decisions as JSON (atomically: a crash never leaves half a file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _distinct(reports: Iterable[Ref], action: str) -> tuple[Ref, ...]:
+    refs = tuple(dict.fromkeys(_ref(r, action) for r in reports))
+    if len(refs) < 2:
+        raise DataError(f"{action}: name at least two reports")
+    return refs
+
+
+def _apart(decision: Decision) -> set[tuple[Ref, Ref]]:
+    pairs = set()
+    for a in decision.reports:
+        for b in decision.others:
+            if a != b:
+                pairs.add((a, b))
+                pairs.add((b, a))
+    return pairs
+
+
+@dataclass
+class _Rules:
+    """Decisions resolved to global report indices."""
+
+    together: list[tuple[np.ndarray, bool]]  # (reports, confirmed) per confirm/join decision
+    apart: dict[int, set[int]]  # report -> reports it must never share a strike with
+
+
+def _rules(decisions: Decisions | None, R: _Reports) -> _Rules:
+    if decisions is None or not len(decisions):
+        return _Rules([], {})
+    lookup: dict[str, pd.Index] = {}
+
+    def index_of(refs: Iterable[Ref]) -> list[int]:
+        found = []
+        for source, event_id in refs:
+            if source not in R.keys:
+                continue
+            i = R.keys.index(source)
+            if source not in lookup:
+                lookup[source] = pd.Index(R.frames[i]["event_id"].astype("object").map(
+                    lambda v: None if v is None or v != v else str(v)))
+            at = lookup[source].get_indexer_for([event_id])
+            if len(at) and at[0] >= 0:
+                found.append(int(R.start[i] + at[0]))  # a repeated id: its first row
+        return found
+
+    together, apart = [], {}
+    for d in decisions.items:
+        if d.action in ("confirm", "join"):
+            idx = index_of(d.reports)
+            if len(idx) >= 2:
+                together.append((np.array(sorted(set(idx)), np.int64), d.action == "confirm"))
+        else:
+            for a in index_of(d.reports):
+                for b in index_of(d.others):
+                    if a != b:
+                        apart.setdefault(a, set()).add(b)
+                        apart.setdefault(b, set()).add(a)
+    return _Rules(together, apart)
+
+
+# ------------------------------------------------------------------------------ result
+
+
+@dataclass
+class Group:
+    """Two or more reports taken for one strike.
+
+    ``members`` are (source key, row position) pairs, in source order; ``confidence`` (0..1) is
+    that of the weakest link; ``reasons`` say why, in words; ``strike`` is the strike id used
+    in ``MatchResult.strike``; ``confirmed`` is True when the analyst confirmed every link.
+    """
+
+    members: list[tuple[str, int]]
+    confidence: float
+    reasons: list[str]
+    strike: int = -1
+    confirmed: bool = False
+
+
+_FLAG_TOSSUP, _FLAG_CONFIRMED, _FLAG_JOINED = 1, 2, 4
+_LINK_DTYPES = (("strike", np.int64), ("report", np.int64), ("rep_t", np.int64), ("rep_p", np.int64),
+                ("rep_m", np.int64), ("rep_o", np.int64), ("score", float), ("gap", np.int64), ("km", float),
+                ("mrel", np.int8), ("flags", np.int8))
+
+
+@dataclass
+class _Links:
+    """One row per report that joined a strike (the strike's first report has none)."""
+
+    strike: list[np.ndarray] = field(default_factory=list)
+    report: list[np.ndarray] = field(default_factory=list)
+    rep_t: list[np.ndarray] = field(default_factory=list)  # the strike's reports compared with, at the time
+    rep_p: list[np.ndarray] = field(default_factory=list)
+    rep_m: list[np.ndarray] = field(default_factory=list)
+    rep_o: list[np.ndarray] = field(default_factory=list)
+    score: list[np.ndarray] = field(default_factory=list)
+    gap: list[np.ndarray] = field(default_factory=list)
+    km: list[np.ndarray] = field(default_factory=list)
+    mrel: list[np.ndarray] = field(default_factory=list)
+    flags: list[np.ndarray] = field(default_factory=list)
+
+    def record(self, pairs: _Pairs, reps: dict[str, np.ndarray], flags: int | np.ndarray) -> None:
+        """Add pairs (strike, report), with what the strike was compared through at this moment."""
+        s = pairs.strike
+        columns = dict(strike=s, report=pairs.report, rep_t=reps["t"][s], rep_p=reps["p"][s], rep_m=reps["m"][s],
+                       rep_o=reps["o"][s], score=pairs.score, gap=pairs.gap, km=pairs.km, mrel=pairs.mrel,
+                       flags=np.broadcast_to(np.asarray(flags, np.int8), s.shape))
+        for name, values in columns.items():
+            getattr(self, name).append(np.asarray(values))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: self.array(name, dtype) for name, dtype in _LINK_DTYPES}
+
+    def array(self, name: str, dtype) -> np.ndarray:
+        parts = getattr(self, name)
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+@dataclass
+class MatchResult:
+    """What :func:`match_reports` found.
+
+    ``records``: reports read; ``events``: strikes after matching; ``strike``: per source key,
+    the strike id (0..events-1) of each row, aligned with that frame's rows; ``groups``: the
+    strikes told by two or more reports, in strike id order; ``matched``: reports in those
+    groups ("N strikes from M reports (K matched)").
+    """
+
+    records: int
+    events: int
+    strike: dict[str, np.ndarray]
+    _reports: _Reports = field(repr=False)
+    _link: dict[str, np.ndarray] = field(repr=False)
+    _maybe: dict[str, np.ndarray] = field(repr=False)
+    within_hours: float = WITHIN_HOURS
+    within_km: float = WITHIN_KM
+
+    @property
+    def matched(self) -> int:
+        """Reports that share their strike with another report."""
+        ids = np.concatenate(list(self.strike.values())) if self.strike else np.zeros(0, np.int64)
+        counts = np.bincount(ids, minlength=self.events)
+        return int(counts[counts >= 2].sum())
+
+    def ref(self, member: tuple[str, int]) -> Ref:
+        """(source key, event id) of a member, as decisions name it."""
+        key, pos = member
+        i = self._reports.keys.index(key)
+        return key, self._reports.event_id(int(self._reports.start[i] + pos))
+
+    def refs(self, group: Group) -> list[Ref]:
+        """The members of a group as decisions name them."""
+        return [self.ref(m) for m in group.members]
+
+    def members_of(self, strike: int) -> list[tuple[str, int]]:
+        """Every report (source key, row position) of one strike."""
+        return [(k, int(p)) for k, ids in self.strike.items() for p in np.flatnonzero(ids == strike)]
+
+    @cached_property
+    def _members(self) -> tuple[np.ndarray, np.ndarray]:
+        """Global report indices sorted by strike, and the strike of each."""
+        ids = np.concatenate(list(self.strike.values())) if self.strike else np.zeros(0, np.int64)
+        order = np.argsort(ids, kind="stable")
+        return order, ids[order]
+
+    def _strike_members(self, strike: int) -> list[tuple[str, int]]:
+        order, sorted_ids = self._members
+        lo, hi = np.searchsorted(sorted_ids, [strike, strike + 1])
+        return [self._reports.locate(int(g)) for g in order[lo:hi]]
+
+    @cached_property
+    def groups(self) -> list[Group]:
+        """The strikes told by two or more reports, in strike id order."""
+        R, L = self._reports, self._link
+        if not len(L["strike"]):
+            return []
+        order = np.lexsort((L["report"], L["strike"]))
+        bounds = np.flatnonzero(np.diff(L["strike"][order])) + 1
+        out = []
+        for links in np.split(order, bounds):
+            strike = int(L["strike"][links[0]])
+            members = self._strike_members(strike)
+            reasons: list[str] = []
+            for j in links:
+                words = _reasons(R, L, int(j))
+                if len(members) > 2:  # say which report each link brought in
+                    key, _ = R.locate(int(L["report"][j]))
+                    reasons.append(f"{key}:{R.event_id(int(L['report'][j]))}: " + "; ".join(words))
+                else:
+                    reasons.extend(words)
+            confidence = float(L["score"][links].min())
+            confirmed = bool((L["flags"][links] & _FLAG_CONFIRMED).all())
+            out.append(Group(members, round(confidence, 3), reasons, strike, confirmed))
+        return out
+
+    @cached_property
+    def possible(self) -> list[Group]:
+        """Toss-ups left apart for the analyst: a report that fits a strike, but fits another
+        pairing almost as well. Each is the strike's reports and, last, the report (still a
+        strike of its own); ``strike`` is the strike it might join. Lowest confidence first."""
+        R, M = self._reports, self._maybe
+        out = []
+        for j in range(len(M["strike"])):
+            b, strike = int(M["report"][j]), int(M["strike"][j])
+            key, pos = R.locate(b)
+            if int(self.strike[key][pos]) == strike:
+                continue
+            members = [m for m in self._strike_members(strike) if m[0] != key] + [(key, pos)]
+            out.append(Group(members, round(float(M["score"][j]), 3), _reasons(R, M, j), strike))
+        return sorted(out, key=lambda g: g.confidence)
+
+    def to_json(self, names: Mapping[str, str] | None = None) -> dict:
+        """``{"records", "events", "groups": [{"members": ["<file>:<event_id>", ...], "confidence",
+        "reasons"}]}``: the ``mapviewer match --json`` output. ``names`` maps source keys to the
+        file names shown (default: the keys)."""
+        names = names or {}
+        return {
+            "records": self.records,
+            "events": self.events,
+            "groups": [
+                {"members": [f"{names.get(k, k)}:{e}" for k, e in self.refs(g)],
+                 "confidence": g.confidence, "reasons": list(g.reasons)}
+                for g in self.groups
+            ],
+        }
+
+
+def _minutes(seconds: float) -> str:
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes % 60 else f"{minutes // 60} h"
+
+
+def _km_text(km: float) -> str:
+    return f"{km:.1f} km" if km < 10 else f"{km:.0f} km"
+
+
+def _text(value: object) -> str:
+    return "" if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _reasons(R: _Reports, L: dict[str, np.ndarray], j: int) -> list[str]:
+    """The reasons of one link, in words."""
+    flags = int(L["flags"][j])
+    if flags & _FLAG_CONFIRMED:
+        return ["confirmed by the analyst"]
+    if flags & _FLAG_JOINED:
+        return ["joined by the analyst"]
+    b, at, ap, am, ao = (int(L[n][j]) for n in ("report", "rep_t", "rep_p", "rep_m", "rep_o"))
+    words = []
+    gap = float(L["gap"][j])
+    days = int(R.tp[at] == _DAY) + int(R.tp[b] == _DAY)
+    if days == 0:
+        words.append("same time" if gap < 30 else f"{_minutes(gap)} apart")
+    elif days == 1:
+        words.append("one report gives the day only" + (f", the other time is {_minutes(gap)} outside that day"
+                                                        if gap >= 60 else ""))
+    else:
+        words.append("both give the day only")
+    km = float(L["km"][j])
+    coarse = max(int(R.gp[ap]), int(R.gp[b]))
+    if coarse == _GEO_EXACT:
+        words.append("same place" if km < 0.05 else f"{_km_text(km)} apart")
+    else:
+        which = ap if R.gp[ap] >= R.gp[b] else b
+        place = R.value("location", which) or R.value("admin1", which)
+        level = "settlement" if coarse == _GEO_SETTLEMENT else "region"
+        both = R.gp[ap] == R.gp[b]
+        head = f"both give the {level} only" if both else f"one report gives the {level} only"
+        words.append(head + (f" ({place})" if place else "") + (f", {_km_text(km)} apart" if km >= 0.05 else ""))
+    words.append(_munition_words(R, am, b, int(L["mrel"][j])))
+    oa, ob = int(R.out[ao]), int(R.out[b])
+    if oa == ob and oa != _UNKNOWN_OUTCOME:
+        words.append(f"same outcome ({OUTCOMES[oa]})")
+    elif _UNKNOWN_OUTCOME not in (oa, ob) and oa != ob:
+        pair = f"{OUTCOMES[oa]} / {OUTCOMES[ob]}"
+        words.append(f"outcomes disagree ({pair})" if _OUT_SCORE[oa, ob] < 0.8 else f"outcomes fit together ({pair})")
+    for column, figures in (("killed", R.killed), ("injured", R.injured)):
+        x, y = figures[ao], figures[b]
+        if not (np.isnan(x) or np.isnan(y)) and (x > 0 or y > 0):
+            words.append(f"same toll ({x:.0f} {column})" if x == y else f"tolls differ ({x:.0f} / {y:.0f} {column})")
+    if flags & _FLAG_TOSSUP:
+        words.append("another pairing fits almost as well")
+    return words
+
+
+def _munition_words(R: _Reports, a: int, b: int, rel: int) -> str:
+    written = [R.value("munition", g) for g in (a, b)]
+    name = R.names[R.mname[a]] if R.mname[a] >= 0 else (R.names[R.mname[b]] if R.mname[b] >= 0 else "")
+    if rel == _MR_SAME:
+        return f"same munition ({name if R.mkind[a] != _M_OTHER else written[0]})"
+    if rel == _MR_SAME_DOUBTED:
+        return f"same munition ({name}), one report doubts it"
+    if rel == _MR_NONE:
+        return "one report names no munition" if (R.mkind[a] == _M_NONE) != (R.mkind[b] == _M_NONE) else \
+            "neither report names a munition"
+    if rel == _MR_DIFF_DOUBTED:
+        return f"munitions differ ({written[0]} / {written[1]}), same class ({_mask_words(int(R.mmask[a] & R.mmask[b]))})"
+    if rel == _MR_UNLISTED:
+        other = written[0] if R.mkind[a] == _M_OTHER else written[1]
+        return f"munition not in the catalogue ({other}), class does not contradict"
+    return f"munition class agrees ({_mask_words(int(R.mmask[a] & R.mmask[b]))})"
+
+
+# ------------------------------------------------------------------------------ matching
+
+
+def match_reports(
+    reports: Mapping[str, gpd.GeoDataFrame],
+    *,
+    within_hours: float = WITHIN_HOURS,
+    within_km: float = WITHIN_KM,
+    decisions: Decisions | None = None,
+    tz: str = DEFAULT_TZ,
+    settlement_km: float | None = None,
+) -> MatchResult:
+    """Find the reports of different sources that tell the same strike.
+
+    ``reports`` maps a source key (the file name: decisions name reports by it) to its
+    canonical frame (as :func:`geodata.read_incidents` returns it). ``within_hours`` and
+    ``within_km`` are the time and place tolerances for exact times and points;
+    ``decisions`` are the analyst's; ``tz`` is the zone whose days a day-only date means;
+    ``settlement_km`` replaces the settlement reach from the gazetteer by one fixed figure.
+    See the module docstring for the rules.
+    """
+    if not within_hours > 0 or not within_km > 0:
+        raise DataError("the match tolerances must be positive (hours and kilometres)")
+    R = _reports(reports, tz, float(within_km), settlement_km)
+    rules = _rules(decisions, R)
+    within_s = float(within_hours) * 3600
+    n = len(R)
+    strike_of = np.full(n, -1, np.int64)
+    reps = {k: np.zeros(0, np.int64) for k in "tpmo"}
+    links, possible = _Links(), _Links()
+    forced_with = _forced_partners(rules)
+    for i in range(len(R.keys)):
+        rows = np.arange(R.start[i], R.start[i] + len(R.frames[i]), dtype=np.int64)
+        known = np.arange(len(reps["t"]), dtype=np.int64)
+        taken = np.zeros(len(rows), bool)
+        if len(known) and len(rows):
+            busy, forced = _force(rows, strike_of, forced_with, rules)
+            eligible = known[R.timed[reps["t"]] & R.placed[reps["p"]]]
+            eligible = eligible[~np.isin(eligible, busy)]
+            candidates = rows[R.timed[rows] & R.placed[rows] & ~np.isin(rows, forced[:, 1])]
+            pairs = _drop_apart(_candidates(R, reps, eligible, candidates, within_s, float(within_km)), rules,
+                                strike_of)
+            keep, margin = _assign(pairs)
+            clear = margin >= AMBIGUITY_MARGIN
+            possible.record(pairs.take(keep[~clear]), reps, _FLAG_TOSSUP)
+            chosen = pairs.take(keep[clear])
+            links.record(chosen, reps, 0)
+            if len(forced):  # the analyst's: confidence 1.0
+                k = len(forced)
+                links.record(_Pairs(forced[:, 0], forced[:, 1], np.ones(k), np.zeros(k, np.int64), np.zeros(k),
+                                    np.zeros(k, np.int8)), reps, forced[:, 2])
+            s = np.concatenate([chosen.strike, forced[:, 0]])
+            b = np.concatenate([chosen.report, forced[:, 1]])
+            strike_of[b] = s
+            _update_reps(R, reps, s, b)
+            taken[b - R.start[i]] = True
+        fresh = rows[~taken]
+        strike_of[fresh] = len(reps["t"]) + np.arange(len(fresh))
+        for k in "tpmo":
+            reps[k] = np.concatenate([reps[k], fresh])
+    strike_of, link, maybe = _finish(rules, strike_of, links, possible)
+    events = int(strike_of.max()) + 1 if n else 0
+    per_source = {k: strike_of[R.start[i]:R.start[i] + len(R.frames[i])] for i, k in enumerate(R.keys)}
+    return MatchResult(n, events, per_source, R, link, maybe, float(within_hours), float(within_km))
+
+
+def _forced_partners(rules: _Rules) -> dict[int, list[tuple[int, int]]]:
+    """report -> [(partner, flag)] for every confirm/join decision."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for members, confirmed in rules.together:
+        flag = _FLAG_CONFIRMED if confirmed else _FLAG_JOINED
+        for a in members:
+            for b in members:
+                if a != b:
+                    out.setdefault(int(a), []).append((int(b), flag))
+    return out
+
+
+def _force(rows: np.ndarray, strike_of: np.ndarray, forced_with: dict[int, list[tuple[int, int]]],
+           rules: _Rules) -> tuple[np.ndarray, np.ndarray]:
+    """Reports of this source the analyst put with an earlier strike: (strikes taken, [strike, report, flag])."""
+    if not forced_with:
+        return np.zeros(0, np.int64), np.zeros((0, 3), np.int64)
+    lo, hi = int(rows[0]), int(rows[-1])
+    forced, busy = [], set()
+    for b in sorted(g for g in forced_with if lo <= g <= hi):
+        for partner, flag in forced_with[b]:
+            s = int(strike_of[partner]) if partner < len(strike_of) else -1
+            if s < 0 or s in busy:
+                continue
+            members = np.flatnonzero(strike_of == s)
+            if any(int(m) in rules.apart.get(b, ()) for m in members):
+                continue
+            forced.append((s, b, flag))
+            busy.add(s)
+            break
+    return np.array(sorted(busy), np.int64), np.array(forced, np.int64).reshape(-1, 3)
+
+
+def _drop_apart(pairs: _Pairs, rules: _Rules, strike_of: np.ndarray) -> _Pairs:
+    """Remove candidate pairs the analyst split."""
+    if not rules.apart or not len(pairs.strike):
+        return pairs
+    banned = set()
+    for b, others in rules.apart.items():
+        for o in others:
+            if strike_of[o] >= 0:
+                banned.add((int(strike_of[o]), b))
+    if not banned:
+        return pairs
+    keep = np.array([(int(s), int(b)) not in banned for s, b in zip(pairs.strike, pairs.report)], bool)
+    return pairs.take(np.flatnonzero(keep))
+
+
+def _update_reps(R: _Reports, reps: dict[str, np.ndarray], s: np.ndarray, b: np.ndarray) -> None:
+    """A strike is compared through its most precise time and place, its most specific munition and
+    the first outcome stated."""
+    t, p, m, o = reps["t"], reps["p"], reps["m"], reps["o"]
+    better_t = R.t_rank[b] < R.t_rank[t[s]]
+    t[s[better_t]] = b[better_t]
+    better_p = R.p_rank[b] < R.p_rank[p[s]]
+    p[s[better_p]] = b[better_p]
+    better_m = R.mkind[b] > R.mkind[m[s]]
+    m[s[better_m]] = b[better_m]
+    better_o = (R.out[o[s]] == _UNKNOWN_OUTCOME) & (R.out[b] != _UNKNOWN_OUTCOME)
+    o[s[better_o]] = b[better_o]
+
+
+def _finish(rules: _Rules, strike_of: np.ndarray, links: _Links,
+            possible: _Links) -> tuple[np.ndarray, dict, dict]:
+    """Join the strikes the analyst joined that the folding could not (reports of one source),
+    then number the strikes by their first report."""
+    link, maybe = links.arrays(), possible.arrays()
+    extra = []
+    for members, confirmed in rules.together:
+        for other in members[1:]:
+            a, b = int(strike_of[members[0]]), int(strike_of[other])
+            if a == b:
+                continue
+            keep, gone = min(a, b), max(a, b)
+            joining = int(other) if b == gone else int(members[0])
+            strike_of[strike_of == gone] = keep
+            for table in (link, maybe):
+                table["strike"][table["strike"] == gone] = keep
+            extra.append((keep, joining, _FLAG_CONFIRMED if confirmed else _FLAG_JOINED))
+    for s, b, flag in extra:
+        row = dict(strike=s, report=b, rep_t=b, rep_p=b, rep_m=b, rep_o=b, score=1.0, gap=0, km=0.0, mrel=0, flags=flag)
+        for name, dtype in _LINK_DTYPES:
+            link[name] = np.append(link[name], np.array([row[name]], dtype=dtype))
+    if not len(strike_of):
+        return strike_of, link, maybe
+    first = np.full(int(strike_of.max()) + 1, len(strike_of), np.int64)
+    np.minimum.at(first, strike_of, np.arange(len(strike_of)))
+    used = np.flatnonzero(first < len(strike_of))
+    renumber = np.full(len(first), -1, np.int64)
+    renumber[used[np.argsort(first[used], kind="stable")]] = np.arange(len(used))
+    link["strike"] = renumber[link["strike"]]
+    maybe["strike"] = renumber[maybe["strike"]]
+    return renumber[strike_of], link, maybe
+
+
+# ------------------------------------------------------------------------------ one row per strike
+
+_TIME_RANK = {"exact": 0, "day": 1, "month": 2}
+# when reports disagree on the outcome, the merged row keeps the most serious effect reported
+_OUTCOME_RANK = np.array([0, 3, 2, 1, 4])  # impact, intercepted, deviated, debris, unknown
+
+
+def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
+                  names: Mapping[str, str] | None = None) -> gpd.GeoDataFrame:
+    """One row per strike (index ``strike``, the ids of ``result.strike``).
+
+    Canonical columns taken from its reports: the most precise time (exact, then day, then
+    month; ties: the first source), the most precise place (with its location and admin1),
+    the most specific munition (a catalogue name, then a doubted name, then an unlisted one,
+    then a class word; its class, or the class the reports agree on), the most serious
+    outcome stated (impact, debris, deviated, intercepted), ``killed``/``injured`` the largest
+    figure given, sources, links and notes of every report joined by "; ". Added:
+    ``killed_min``, ``killed_max``, ``injured_min``, ``injured_max`` (range over the reports
+    that give a figure; missing when none does), ``reports`` (how many), ``report_ids``
+    ("file:event_id; ...", ``names`` mapping keys to file names), ``sources`` (the file
+    names) and ``confidence`` (the strike's group confidence; missing for one report).
+    """
+    R = result._reports
+    names = names or {}
+    if list(reports) != R.keys:
+        raise DataError("merge_reports: give the same sources, in the same order, as to match_reports")
+    n = len(R)
+    frames = [pd.DataFrame(reports[k][[c for c in CANONICAL_COLUMNS if c in reports[k].columns]])
+              .reset_index(drop=True) for k in R.keys]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(CANONICAL_COLUMNS))
+    strike = np.concatenate([result.strike[k] for k in R.keys]) if n else np.zeros(0, np.int64)
+    events = result.events
+    g = np.arange(n)
+    # ranks: lower is better; ties go to the earlier report (source order, row order)
+    t_rank, p_rank = R.t_rank, R.p_rank
+    m_rank = -R.mkind.astype(np.int64)
+    o_rank = _OUTCOME_RANK[R.out]
+
+    def pick(rank: np.ndarray) -> np.ndarray:
+        order = np.lexsort((g, rank, strike))
+        first = np.ones(n, bool)
+        first[1:] = strike[order][1:] != strike[order][:-1]
+        chosen = np.empty(events, np.int64)
+        chosen[strike[order][first]] = order[first]
+        return chosen
+
+    t_pick, p_pick, m_pick, o_pick = pick(t_rank), pick(p_rank), pick(m_rank), pick(o_rank)
+    counts = np.bincount(strike, minlength=events)
+    out = pd.DataFrame(index=pd.RangeIndex(events, name="strike"))
+    label = np.array([f"{names.get(k, k)}:{e}" for k, e in zip(
+        np.array(R.keys, dtype=object)[R.source] if n else [], table["event_id"].astype("object").tolist())],
+        dtype=object)
+    out["event_id"] = pd.array(label[t_pick], dtype="str") if n else pd.array([], dtype="str")
+    out["occurred_at"] = table["occurred_at"].to_numpy()[t_pick] if n else pd.Series([], dtype="datetime64[ns, UTC]")
+    out["occurred_at"] = pd.to_datetime(out["occurred_at"], utc=True)
+    out["time_precision"] = pd.Categorical(table["time_precision"].astype("object").to_numpy()[t_pick],
+                                           dtype=TIME_PRECISION_DTYPE)
+    geometry = gpd.GeoSeries(table["geometry"].to_numpy()[p_pick], crs="EPSG:4326", index=out.index)
+    for column in ("location", "admin1"):
+        out[column] = pd.array(table[column].astype("object").to_numpy()[p_pick], dtype="str") \
+            if column in table else pd.array([None] * events, dtype="str")
+    out["geo_precision"] = pd.Categorical(table["geo_precision"].astype("object").to_numpy()[p_pick],
+                                          dtype=GEO_PRECISION_DTYPE)
+    out["munition"] = pd.array(table["munition"].astype("object").to_numpy()[m_pick], dtype="str")
+    out["munition_class"] = pd.Categorical(_strike_classes(R, strike, events, m_pick), dtype=MUNITION_CLASS_DTYPE)
+    out["outcome"] = pd.Categorical(np.array(OUTCOMES, dtype=object)[R.out[o_pick]], dtype=OUTCOME_DTYPE)
+    for column in ("killed", "injured"):
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan) \
+            if column in table else np.full(n, np.nan)
+        lo, hi = _ranges(values, strike, events)
+        out[column] = pd.array(np.where(np.isnan(hi), 0, hi).astype(np.int64), dtype="Int64")
+        out.loc[np.isnan(hi), column] = pd.NA
+        out[f"{column}_min"] = _int_array(lo)
+        out[f"{column}_max"] = _int_array(hi)
+    joined = _joined_texts(strike, events, counts)
+    for column in ("source", "source_url", "notes"):
+        out[column] = joined(table[column].astype("object").to_numpy() if column in table
+                             else np.full(n, None, dtype=object))
+    out["reports"] = pd.array(counts, dtype="Int64")
+    out["report_ids"] = joined(label, distinct=False)
+    out["sources"] = joined(np.array([names.get(k, k) for k in R.keys], dtype=object)[R.source] if n
+                            else np.zeros(0, dtype=object))
+    confidence = np.full(events, np.nan)
+    for grp in result.groups:
+        confidence[grp.strike] = grp.confidence
+    out["confidence"] = confidence
+    columns = [*CANONICAL_COLUMNS, "killed_min", "killed_max", "injured_min", "injured_max", "reports",
+               "report_ids", "sources", "confidence"]
+    frame = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+    return frame[columns]
+
+
+def _int_array(values: np.ndarray) -> pd.arrays.IntegerArray:
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+
+
+def _ranges(values: np.ndarray, strike: np.ndarray, events: int) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.full(events, np.inf)
+    hi = np.full(events, -np.inf)
+    given = ~np.isnan(values)
+    np.minimum.at(lo, strike[given], values[given])
+    np.maximum.at(hi, strike[given], values[given])
+    none = np.isinf(lo)
+    lo[none] = np.nan
+    hi[none] = np.nan
+    return lo, hi
+
+
+def _strike_classes(R: _Reports, strike: np.ndarray, events: int, m_pick: np.ndarray) -> np.ndarray:
+    """The class of the most specific munition, or the class every report's munition allows."""
+    mask = np.full(events, _ALL_CLASSES, np.int64)
+    np.bitwise_and.at(mask, strike, R.mmask.astype(np.int64))
+    mask = np.where(mask == 0, R.mmask[m_pick], mask)
+    lookup = {int(v): (_single_class(int(v)) or "unknown") for v in np.unique(mask)}
+    return np.array([lookup[int(v)] for v in mask], dtype=object) if events else np.zeros(0, dtype=object)
+
+
+def _joined_texts(strike: np.ndarray, events: int, counts: np.ndarray):
+    """A function joining a per-report text column into one text per strike ("a; b")."""
+    order = np.argsort(strike, kind="stable")
+    single = counts[strike] == 1
+
+    def join(values: np.ndarray, distinct: bool = True) -> pd.arrays.ArrowStringArray:
+        result = np.full(events, None, dtype=object)
+        result[strike[single]] = values[single]
+        many = order[~single[order]]
+        if len(many):
+            texts = pd.Series(values[many]).astype("object")
+            keys = strike[many]
+            frame = pd.DataFrame({"s": keys, "t": texts}).dropna()
+            if distinct:
+                frame = frame.drop_duplicates()
+            agg = frame.astype({"t": str}).groupby("s", sort=False)["t"].agg("; ".join)
+            result[agg.index.to_numpy()] = agg.to_numpy()
+        return pd.array(result, dtype="str")
+
+    return join
+
+
+@dataclass(frozen=True)
+class CasualtyTotals:
+    """Casualty totals over strikes: the sum of the smallest figures to the sum of the largest.
+
+    ``killed_strikes``/``injured_strikes``: how many strikes give a figure.
+    """
+
+    killed_min: int
+    killed_max: int
+    injured_min: int
+    injured_max: int
+    killed_strikes: int
+    injured_strikes: int
+
+    @staticmethod
+    def span(lo: int, hi: int) -> str:
+        """"37" or "37-41"."""
+        return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+    def __str__(self) -> str:
+        return f"killed {self.span(self.killed_min, self.killed_max)}, injured {self.span(self.injured_min, self.injured_max)}"
+
+
+def casualty_totals(frame: pd.DataFrame) -> CasualtyTotals:
+    """Totals over a merged frame (``killed_min``...) or over a frame of single reports
+    (``killed``, ``injured``: then minimum and maximum are the same)."""
+
+    def sums(column: str) -> tuple[int, int, int]:
+        lo_col = f"{column}_min" if f"{column}_min" in frame.columns else column
+        hi_col = f"{column}_max" if f"{column}_max" in frame.columns else column
+        if lo_col not in frame.columns:
+            return 0, 0, 0
+        lo = pd.to_numeric(frame[lo_col], errors="coerce")
+        hi = pd.to_numeric(frame[hi_col], errors="coerce")
+        return int(lo.sum(skipna=True)), int(hi.sum(skipna=True)), int(hi.notna().sum())
+
+    k_lo, k_hi, k_n = sums("killed")
+    i_lo, i_hi, i_n = sums("injured")
+    return CasualtyTotals(k_lo, k_hi, i_lo, i_hi, k_n, i_n)
