@@ -91,6 +91,7 @@ def run_app(args) -> int:
         window = MainWindow(AppState(), settings, restore=False)
         window.show_messages = False
         window.resize(*(size or DEFAULT_SCREENSHOT_SIZE))
+        window.reset_layout()  # the default layout for that size
     else:
         window = MainWindow(AppState())
         if size:
@@ -102,7 +103,10 @@ def run_app(args) -> int:
         data_files = sample_files()  # the synthetic events, and the synthetic wave report when shipped
 
     job = _ScreenshotJob(window, screenshot) if screenshot else None
-    window.show()
+    if screenshot or size:
+        window.show()
+    else:
+        window.show_at_start()  # as last closed; the first time maximised on a small screen
     window.open_files(data_files + view_files)  # a saved view opens its own files, sets filter, basemap, map view
     if job is not None:
         job.start()

@@ -640,7 +640,9 @@ class MainWindow(QMainWindow):
             for dock in self.docks[1:]:  # tabs, never stacked: the column is as tall as one panel needs
                 self.tabifyDockWidget(self.filter_dock, dock)
         self.filter_dock.raise_()
-        width = max(PANEL_MIN_WIDTH, min(PANEL_MAX_WIDTH, int(size.width() * PANEL_SHARE)))
+        # Wide enough for the tabs' titles in full (about 24 px of each tab is its frame).
+        tabs = sum(self.fontMetrics().horizontalAdvance(d.windowTitle()) + 24 for d in self.docks)
+        width = max(PANEL_MIN_WIDTH, min(PANEL_MAX_WIDTH, max(tabs, int(size.width() * PANEL_SHARE))))
         self.resizeDocks([self.filter_dock], [width], Qt.Orientation.Horizontal)
         if tall:
             self.resizeDocks([self.filter_dock, self.summary_dock], [55, 45], Qt.Orientation.Vertical)

@@ -92,6 +92,23 @@ def _page_laid_out(view, width: float, height: float, ratio: float) -> list | No
     return None
 
 
+def _wait_for_page(view, timeout_ms: int = EXPORT_WAIT_MS) -> bool:
+    """True once the map page can draw: at once, or after a page being (re)built is ready."""
+    if view.page_ready:
+        return True
+    loop = QEventLoop()
+    timer = QTimer(singleShot=True)
+    timer.timeout.connect(loop.quit)
+    view.ready.connect(loop.quit)
+    timer.start(timeout_ms)
+    try:
+        loop.exec()
+    finally:
+        timer.stop()
+        view.ready.disconnect(loop.quit)
+    return view.page_ready
+
+
 def _settled_grab(view) -> QImage:
     """The view's image once two grabs in a row are the same (symbols and tiles drawn)."""
     deadline = QDeadlineTimer(EXPORT_WAIT_MS)
@@ -113,7 +130,7 @@ def picture(view: QWebEngineView, width: int | None = None, height: int | None =
     zoomed by as much. The view, splitter, docks and window get their sizes back.
     """
     window = view.window()
-    if not view.page_ready:
+    if not _wait_for_page(view):
         raise DataError("the map is not drawn yet; please try again in a moment")
     current = view.size()
     width, height = width or current.width(), height or current.height()

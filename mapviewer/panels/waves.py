@@ -19,7 +19,7 @@ import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QShowEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QStyledItemDelegate,
@@ -308,14 +308,17 @@ class WavesPanel(QWidget):
         header.setMinimumSectionSize(24)
         self.view.setColumnWidth(BAR_COLUMN, 120)
 
-        legend = QHBoxLayout()
-        legend.setSpacing(10)
-        for stage in ("intercepted", "not_reached", "impacts", "unaccounted"):
+        legend = QGridLayout()  # two by two, labels wrapped: the panel fits the narrow column beside the map
+        legend.setHorizontalSpacing(6)
+        for i, stage in enumerate(("intercepted", "not_reached", "impacts", "unaccounted")):
             icon = QLabel()
             icon.setPixmap(swatch(STAGE_COLOURS[stage]).pixmap(12, 12))
-            legend.addWidget(icon)
-            legend.addWidget(QLabel(STAGE_LABELS[stage]))
-        legend.addStretch(1)
+            label = QLabel(STAGE_LABELS[stage])
+            label.setWordWrap(True)
+            legend.addWidget(icon, i // 2, 2 * (i % 2))
+            legend.addWidget(label, i // 2, 2 * (i % 2) + 1)
+        legend.setColumnStretch(1, 1)
+        legend.setColumnStretch(3, 1)
         self.legend = QWidget()
         self.legend.setLayout(legend)
         legend.setContentsMargins(0, 0, 0, 0)

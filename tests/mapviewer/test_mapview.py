@@ -500,11 +500,11 @@ LEGEND_BOX = ("(function(){var b = document.querySelector('.mv-legend'), r = b.g
 
 def test_a_map_pane_as_in_the_readme_screenshot_shows_the_whole_legend(qtbot, view, state):
     load(qtbot, view, state, make_frame())
-    view.resize(970, 530)  # the map between the panels of a 1600 x 1000 window
-    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getSize().y") == 530, timeout=WAIT)
+    view.resize(1270, 700)  # the map beside the panels of a 1600 x 1000 window
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getSize().y") == 700, timeout=WAIT)
     assert js(qtbot, view, LEGEND_FOLDED) is False
     top, bottom, content, shown = js(qtbot, view, LEGEND_BOX)
-    assert top >= 0 and bottom <= 530
+    assert top >= 0 and bottom <= 700
     assert content <= shown  # every row visible, nothing scrolled away
     text = js(qtbot, view, "document.querySelector('.mv-legend').innerText")
     for label in ("Impact", "Intercepted", "Munition class", "Approximate location"):
