@@ -53,8 +53,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(directory: str | os.PathLike[str]) -> str:
-    """Create and start a cluster under ``directory``; return its URI."""
+def start(directory: str | os.PathLike[str], settings: dict[str, str] | None = None) -> str:
+    """Create and start a cluster under ``directory``; return its URI.
+
+    ``settings`` are further server settings (``{"shared_buffers": "1GB"}``).
+    """
     root = Path(directory).resolve()
     data = root / "data"
     root.mkdir(parents=True, exist_ok=True)
@@ -78,6 +81,7 @@ def start(directory: str | os.PathLike[str]) -> str:
         port = _free_port()
         options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
+        options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         try:
             _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                              str(root / "server.log"), "-w", "start"], **quiet)

@@ -32,7 +32,7 @@ from geodata.db.listen import Listener
 from geodata.db.query import (POINT_LIMIT, PROVENANCE_COLUMNS, DbLoadResult, aggregate, count, facet_counts,
                               inspect, latest_seq, new_since, plan, read, summary, timeline_counts)
 from geodata.db.schema import CHANNEL, READ_ONLY_GRANTS, SCHEMA, WRITER_GRANTS, init, status
-from geodata.db.store import ImportResult, import_file, load_summary
+from geodata.db.store import ImportResult, import_file, import_frame, load_summary
 
 __all__ = [
     "CHANNEL",
@@ -51,6 +51,7 @@ __all__ = [
     "display_uri",
     "facet_counts",
     "import_file",
+    "import_frame",
     "init",
     "inspect",
     "is_uri",

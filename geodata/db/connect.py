@@ -133,7 +133,7 @@ def uri_of(source: Source) -> str:
 
 
 @contextlib.contextmanager
-def session(source: Source) -> Iterator[psycopg.Connection]:
+def session(source: Source, *, writing: bool = False) -> Iterator[psycopg.Connection]:
     """A connection for one call: opened (and closed after) for a URI, reused for a connection.
 
     Every server error a user can cause becomes a one-line :class:`DataError` naming the
@@ -141,7 +141,7 @@ def session(source: Source) -> Iterator[psycopg.Connection]:
     """
     conn = connect(source) if isinstance(source, str) else source
     try:
-        with errors(source):
+        with errors(source, writing):
             yield conn
     finally:
         if isinstance(source, str):

@@ -15,7 +15,7 @@ from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, che
 from geodata.report import LoadReport
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ
 
-__all__ = ["ImportResult", "import_file", "latest_sql", "load_summary"]
+__all__ = ["ImportResult", "import_file", "import_frame", "latest_sql", "load_summary"]
 
 #: Staging columns, all text: the content hash is taken over these exact strings.
 _STAGE = ("source_row", "event_id", "us", "time_precision", "x", "y", "location", "admin1", "geo_precision",
@@ -205,19 +205,33 @@ def import_file(uri: Source, path: str | Path, *, source_name: str | None = None
     """
     from geodata.readers import read_incidents
 
-    shown = uri_of(uri)
-    with session(uri) as conn:
-        check_ready(conn, uri)
-        allowed = conn.execute("SELECT has_table_privilege('mapviewer_events', 'INSERT, UPDATE') "
-                               "AND has_table_privilege('mapviewer_imports', 'INSERT, UPDATE')").fetchone()[0]
-        if not allowed:
-            from geodata.errors import DataError
-
-            raise DataError(write_denied(shown, conn.info.user))
+    with session(uri, writing=True) as conn:
+        _check_writable(conn, uri)
         result = read_incidents(path, **read_options)
-        report, frame = result.report, result.frame
-        dataset = source_name.strip() if source_name and source_name.strip() else Path(path).stem
-        tz = str(read_options.get("tz") or DEFAULT_TZ)
+        source = source_name.strip() if source_name and source_name.strip() else Path(path).stem
+        done = import_frame(conn, result.frame, result.report, source=source, file_name=Path(path).name,
+                            tz=str(read_options.get("tz") or DEFAULT_TZ))
+    done.database = uri_of(uri)
+    return done
+
+
+def _check_writable(conn, uri: Source) -> None:
+    check_ready(conn, uri)
+    allowed = conn.execute("SELECT has_table_privilege('mapviewer_events', 'INSERT, UPDATE') "
+                           "AND has_table_privilege('mapviewer_imports', 'INSERT, UPDATE')").fetchone()[0]
+    if not allowed:
+        from geodata.errors import DataError
+
+        raise DataError(write_denied(uri_of(uri), conn.info.user))
+
+
+def import_frame(uri: Source, frame: pd.DataFrame, report: LoadReport, *, source: str, file_name: str,
+                 tz: str = DEFAULT_TZ) -> ImportResult:
+    """Write an already read and checked canonical frame (``read_incidents``' frame and report,
+    e.g. after a column mapping) into ``uri``: as :func:`import_file` does, under ``source``."""
+    shown = uri_of(uri)
+    with session(uri, writing=True) as conn:
+        _check_writable(conn, uri)
         extras = [str(c) for c in frame.columns if c not in CANONICAL_COLUMNS]
         table = _staging_table(frame, extras)
         rows = np.asarray(frame.index, dtype=np.int64)
@@ -241,11 +255,11 @@ def import_file(uri: Source, path: str | Path, *, source_name: str | None = None
         data = buffer.getbuffer()
 
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_DATASET, dataset])
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_DATASET, source])
             import_id = conn.execute(
                 "INSERT INTO mapviewer_imports (dataset, file_name, format, extra_columns, rows_read, rows_loaded, "
                 "rows_rejected) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING import_id",
-                [dataset, Path(path).name, report.format, extras, report.rows_read, report.rows_loaded,
+                [source, file_name, report.format, extras, report.rows_read, report.rows_loaded,
                  report.rows_rejected]).fetchone()[0]
             conn.execute("CREATE TEMP TABLE mapviewer_stage (" + ", ".join(f"{c} text" for c in _STAGE)
                          + ") ON COMMIT DROP")
@@ -253,7 +267,7 @@ def import_file(uri: Source, path: str | Path, *, source_name: str | None = None
                 step = 1 << 20
                 for start in range(0, len(data), step):
                     copy.write(data[start:start + step])
-            written = conn.execute(_INSERT, {"dataset": dataset, "file": Path(path).name, "import": import_id,
+            written = conn.execute(_INSERT, {"dataset": source, "file": file_name, "import": import_id,
                                              "tz": STORED_TZ}).fetchall()
             inserted = sum(1 for (new,) in written if new)
             updated = len(written) - inserted
@@ -264,12 +278,12 @@ def import_file(uri: Source, path: str | Path, *, source_name: str | None = None
                 "unchanged = %s, rows_loaded = %s, rows_rejected = %s WHERE import_id = %s RETURNING seq",
                 [inserted, updated, unchanged, report.rows_loaded, report.rows_rejected, import_id]).fetchone()[0]
             if inserted or updated:
-                payload = {"seq": seq, "source": dataset[:200], "file": Path(path).name[:200], "inserted": inserted,
+                payload = {"seq": seq, "source": source[:200], "file": file_name[:200], "inserted": inserted,
                            "updated": updated, "by": conn.info.user}
                 conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, json.dumps(payload)])
         del data
         buffer.close()
     report.check()
-    return ImportResult(report=report, source=dataset, database=shown, inserted=inserted, updated=updated,
+    return ImportResult(report=report, source=source, database=shown, inserted=inserted, updated=updated,
                         unchanged=unchanged, duplicates=int(repeated.sum()), import_id=int(import_id), seq=int(seq),
                         summary=summary)

@@ -1,0 +1,206 @@
+"""Team database at scale: the map's interactions on N events in PostGIS, side by side with pulling the table.
+
+    python benchmarks/bench_db.py [--rows 10000000] [--repeat 5] [--uri URI] [--dir DIR] [--reuse]
+
+Without ``--uri`` a throwaway cluster is started with ``tests/pgcluster.py`` (in ``--dir``, default a
+temporary directory, removed at the end unless ``--dir`` is given) and stopped at the end. The
+database is filled with ``--rows`` synthetic events: chunks of up to 1M events from
+``geodata.sample`` (points jittered by about 500 m, ids made unique per chunk), each written with
+``geodata.db.import_frame`` (COPY into a staging table, then one INSERT ... SELECT), the
+secondary indexes built once at the end. ``--reuse`` skips the fill when the database already
+holds the rows.
+
+Then, on one open connection, the median of ``--repeat`` runs of each interaction of the app:
+
+1. open at country zoom: ``plan`` + ``aggregate`` (0.25-degree cells) over Ukraine, no filter;
+2. a filter change at country zoom (ballistic and cruise missiles, last 90 days): ``plan`` + cells
+   or points, whichever the plan says;
+3. zoom into a city (Kharkiv) with that filter: ``plan`` + ``read`` of the points (every column,
+   and the lean columns a map needs);
+
+and the same filter change done by pulling the whole table into GeoPandas (``geodata.db.read``,
+the fastest pull there is: COPY into Arrow) and masking there (run once above 2M rows).
+Targets: every interaction under 1 s and at least 20 times faster than pulling all.
+Facets, summary and timeline over the whole table are timed too (they scan every matching row).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geodata import FilterState, db
+from geodata.db.schema import _INDEXES
+from geodata.report import LoadReport
+from geodata.sample import make_sample
+
+CHUNK = 1_000_000
+UKRAINE = (22.0, 44.0, 40.5, 52.5)
+KHARKIV = (36.10, 49.90, 36.45, 50.10)
+CELL_DEG = 0.25
+LEAN = ["munition", "munition_class", "outcome", "geo_precision"]
+SERVER_SETTINGS = {"shared_buffers": "1GB", "work_mem": "64MB", "effective_cache_size": "4GB",
+                   "max_parallel_workers_per_gather": "2", "maintenance_work_mem": "512MB"}
+TARGET_S, TARGET_SPEEDUP = 1.0, 20.0
+
+
+def _pgcluster():
+    path = Path(__file__).resolve().parents[1] / "tests" / "pgcluster.py"
+    spec = importlib.util.spec_from_file_location("pgcluster", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fill(conn, rows: int) -> None:
+    """``rows`` synthetic events into an empty, initialised database."""
+    started = time.perf_counter()
+    base = make_sample(seed=1, n=min(rows, CHUNK), days=365)
+    print(f"generated {len(base):,} base events in {time.perf_counter() - started:.1f} s", flush=True)
+    for name in _INDEXES:  # built once at the end: far faster than keeping them up to date row by row
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+    rng = np.random.default_rng(7)
+    x0, y0 = base.geometry.x.to_numpy(), base.geometry.y.to_numpy()
+    done = 0
+    while done < rows:
+        n = min(CHUNK, rows - done)
+        part = base.iloc[:n].copy()
+        k = done // CHUNK
+        if k:
+            part["geometry"] = pd.Series(
+                __import__("shapely").points(x0[:n] + rng.normal(0, 0.007, n), y0[:n] + rng.normal(0, 0.0045, n)),
+                index=part.index)
+            part = part.set_geometry("geometry", crs="EPSG:4326")
+        part["event_id"] = pd.array(np.char.add(f"B{k:03d}-", base["event_id"].to_numpy(dtype=str)[:n]), dtype="str")
+        part.index = pd.RangeIndex(done + 1, done + n + 1, name="row")
+        report = LoadReport(path="synthetic", format="synthetic", rows_read=n, rows_loaded=n)
+        chunk_start = time.perf_counter()
+        db.import_frame(conn, part, report, source="bench", file_name="synthetic")
+        done += n
+        print(f"  {done:,} events stored ({time.perf_counter() - chunk_start:.1f} s for this chunk)", flush=True)
+    index_start = time.perf_counter()
+    db.init(conn)
+    conn.execute("VACUUM ANALYZE mapviewer_events")
+    print(f"indexes and statistics in {time.perf_counter() - index_start:.1f} s; "
+          f"fill took {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    runs, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs), result
+
+
+def draw(conn, state: FilterState, view, columns=None):
+    """What the app does for a view: ask the plan, then fetch cells or points."""
+    how, n = db.plan(conn, state, view)
+    if how == "cells":
+        cells = db.aggregate(conn, state, view, CELL_DEG)
+        return f"{len(cells):,} cells of {int(cells['count'].sum()):,} events"
+    frame = db.read(conn, state, bbox=view, columns=columns).frame
+    return f"{len(frame):,} points"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--uri", help="an existing database to fill (its mapviewer tables are emptied)")
+    parser.add_argument("--dir", help="directory for the throwaway cluster (kept)")
+    parser.add_argument("--reuse", action="store_true", help="keep the events already there when the count matches")
+    parser.add_argument("--fill-only", action="store_true", help="fill the database and stop")
+    args = parser.parse_args(argv)
+
+    cluster = None
+    directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-db-"))
+    uri = args.uri
+    if uri is None:
+        cluster = _pgcluster()
+        uri = cluster.start(directory, SERVER_SETTINGS)
+        print(f"throwaway server: {uri} ({', '.join(f'{k}={v}' for k, v in SERVER_SETTINGS.items())})")
+    try:
+        conn = db.connect(uri)
+        db.init(conn)
+        held = db.status(conn)["events"]
+        if not (args.reuse and held == args.rows):
+            conn.execute("TRUNCATE mapviewer_events, mapviewer_imports")
+            fill(conn, args.rows)
+        size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('mapviewer_events')), "
+                            "pg_size_pretty(pg_relation_size('mapviewer_events'))").fetchone()
+        print(f"{args.rows:,} events; table and indexes {size[0]} (table {size[1]})\n")
+        if not args.fill_only:
+            report(conn, args.rows, args.repeat)
+        conn.close()
+    finally:
+        if cluster is not None:
+            cluster.stop(directory)
+            if not args.dir:
+                shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+def report(conn, rows: int, repeat: int) -> None:
+    newest = conn.execute("SELECT max(occurred_at) FROM mapviewer_events").fetchone()[0]
+    last_day = pd.Timestamp(newest).tz_convert("Europe/Kyiv").date()
+    everything = FilterState()
+    missiles = FilterState(munition_classes={"ballistic missile", "cruise missile"},
+                           start=last_day - dt.timedelta(days=89), end=last_day)
+    lines: list[tuple[str, float, str]] = []
+
+    def run(name: str, fn) -> float:
+        seconds, what = timed(fn, repeat)
+        lines.append((name, seconds, str(what)))
+        print(f"  {name:<52} {seconds:7.3f} s   {what}", flush=True)
+        return seconds
+
+    print(f"median of {repeat} runs on one open connection:")
+    interactions = {
+        "open at country zoom (plan + cells)": run("open at country zoom (plan + cells)",
+                                                   lambda: draw(conn, everything, UKRAINE)),
+        "filter change at country zoom": run("filter change at country zoom (plan + cells/points)",
+                                             lambda: draw(conn, missiles, UKRAINE, columns=LEAN)),
+        "zoom into a city (points)": run("zoom into Kharkiv with the filter (plan + points)",
+                                         lambda: draw(conn, missiles, KHARKIV)),
+    }
+    run("  same, lean columns for drawing", lambda: draw(conn, missiles, KHARKIV, columns=LEAN))
+    run("filter change at city zoom, no filter (plan + any)", lambda: draw(conn, everything, KHARKIV, LEAN))
+    connect = run("  (a new connection, for scale)", lambda: db.connect(conn.info.dsn).close())
+    del connect
+    run("count of the filter, whole table", lambda: db.count(conn, missiles))
+    run("facet counts, whole table, filter on", lambda: len(db.facet_counts(conn, missiles)))
+    run("summary, whole table, filter on", lambda: db.summary(conn, missiles).total)
+    run("timeline (day bins), whole table, filter on",
+        lambda: f"{db.timeline_counts(conn, missiles, 'day').counts.sum():,.0f} events")
+
+    pulls = 1 if rows > 2_000_000 else repeat
+
+    def pull_all():
+        frame = db.read(conn).frame
+        kept = missiles.mask(frame)
+        return f"{int(kept.sum()):,} of {len(frame):,} rows kept"
+
+    print(f"pulling the whole table into GeoPandas and filtering there ({pulls} run{'s' if pulls > 1 else ''}):")
+    pull_seconds, what = timed(pull_all, pulls)
+    print(f"  {'pull all + mask':<52} {pull_seconds:7.3f} s   {what}\n")
+    print(f"{'interaction':<40} {'seconds':>8} {'x faster than pull':>19}  targets (< {TARGET_S:g} s, "
+          f">= {TARGET_SPEEDUP:g}x)")
+    for name, seconds in interactions.items():
+        speedup = pull_seconds / seconds
+        ok = "met" if seconds < TARGET_S and speedup >= TARGET_SPEEDUP else "MISSED"
+        print(f"{name:<40} {seconds:8.3f} {speedup:18.0f}x  {ok}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
