@@ -72,12 +72,14 @@ is a few hundred lines of numpy plus scipy's assignment solver, so the scorer is
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import math
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -125,8 +127,6 @@ REGION_KM = 150.0
 #: Settlement reach: 3 km per square root of 100,000 people plus ``within_km``, within these bounds.
 SETTLEMENT_MIN_KM = 5.0
 SETTLEMENT_MAX_KM = 25.0
-#: Reach of a settlement-precision point when no settlement of the gazetteer is near it.
-SETTLEMENT_DEFAULT_KM = 10.0
 #: A pair whose block would lose less than this share of the pair's confidence by pairing its
 #: reports otherwise is a toss-up.
 AMBIGUITY_MARGIN = 0.15
@@ -262,6 +262,7 @@ class _Reports:
     killed: np.ndarray  # float, NaN where not given
     injured: np.ndarray
     names: list[str] = field(default_factory=list)  # munition names / unlisted keys by code
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.source)
@@ -287,18 +288,29 @@ class _Reports:
     def locate(self, g: int) -> tuple[str, int]:
         return self.keys[int(self.source[g])], int(self.pos[g])
 
+    def text(self, column: str) -> np.ndarray:
+        """A text column over every report (object array by global index; None where missing)."""
+        if column not in self._columns:
+            parts = [f[column].astype("object").to_numpy() if column in f.columns
+                     else np.full(len(f), None, dtype=object) for f in self.frames]
+            self._columns[column] = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
+        return self._columns[column]
+
+    @cached_property
+    def index_of(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.keys)}
+
     def value(self, column: str, g: int) -> str:
         """A text cell of report ``g`` ("" when missing or no such column)."""
-        cache = self.__dict__.setdefault("_columns", {})
-        i = int(self.source[g])
-        if (column, i) not in cache:
-            frame = self.frames[i]
-            cache[column, i] = (frame[column].astype("object").to_numpy() if column in frame.columns
-                                else np.full(len(frame), None, dtype=object))
-        return _text(cache[column, i][int(self.pos[g])])
+        return _text(self.text(column)[g])
 
     def event_id(self, g: int) -> str:
         return self.value("event_id", g)
+
+    def label(self, g: int, names: Mapping[str, str] | None = None) -> str:
+        """"<file name>:<event id>" of report ``g``."""
+        key = self.keys[self.source[g]]
+        return f"{(names or {}).get(key, key)}:{self.event_id(g)}"
 
 
 def _codes(values: pd.Series, labels: Sequence[str]) -> np.ndarray:
@@ -327,12 +339,12 @@ def _day_span(utc: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def _settlement_index():
-    """KD-tree of the gazetteer's settlements (1,000 people or more) and their populations."""
+    """KD-tree of the gazetteer's settlements (5,000 people or more) and their populations."""
     from scipy.spatial import cKDTree
 
     from geodata.gazetteer import settlements
 
-    found = settlements(min_population=1000)
+    found = settlements(min_population=5000)
     lat = np.array([s[1] for s in found], dtype=float)
     lon = np.array([s[2] for s in found], dtype=float)
     pop = np.array([s[3] for s in found], dtype=float)
@@ -340,9 +352,9 @@ def _settlement_index():
 
 
 def _settlement_reach(lat: np.ndarray, lon: np.ndarray, within_km: float) -> np.ndarray:
-    """Reach (km) of settlement-precision points: from the population of the largest settlement
-    within 5 km of the point."""
-    reach = np.full(len(lat), SETTLEMENT_DEFAULT_KM)
+    """Reach (km) of settlement-precision points: from the population of the largest town within
+    5 km of the point; a point with no town of 5,000 people that near is a village (the least reach)."""
+    reach = np.full(len(lat), SETTLEMENT_MIN_KM)
     if not len(lat):
         return reach
     coords, inverse = np.unique(np.column_stack([lat, lon]), axis=0, return_inverse=True)
@@ -352,7 +364,7 @@ def _settlement_reach(lat: np.ndarray, lon: np.ndarray, within_km: float) -> np.
     found = np.isfinite(dist)
     people = np.where(found, np.append(pop, 0.0)[np.minimum(idx, len(pop))], 0.0).max(axis=1)
     km = np.clip(3.0 * np.sqrt(people / 100_000) + within_km, SETTLEMENT_MIN_KM, SETTLEMENT_MAX_KM)
-    per_coord = np.where(found.any(axis=1), km, SETTLEMENT_DEFAULT_KM)
+    per_coord = np.where(found.any(axis=1), km, SETTLEMENT_MIN_KM)
     return per_coord[inverse.ravel()]
 
 
@@ -699,25 +711,41 @@ def _assign(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
         graph = coo_matrix((np.ones(len(rest)), (s[rest], ns + r[rest])), shape=(ns + len(ru),) * 2)
         _, label = connected_components(graph, directed=False)
         comp = label[s[rest]]
-        order = np.argsort(comp, kind="stable")
+        order = np.lexsort((-pairs.score[rest], comp))  # by block, best first
         rest, comp = rest[order], comp[order]
-        bounds = np.flatnonzero(np.diff(comp)) + 1
-        for block in np.split(rest, bounds):
-            k, t = _solve_block(s[block], r[block], pairs.score[block], linear_sum_assignment)
-            kept.append(block[k])
+        first = np.ones(len(rest), bool)
+        first[1:] = comp[1:] != comp[:-1]
+        start = np.flatnonzero(first)
+        # a block with one strike or one report (a star) is solved by its best pair
+        strikes = np.unique(np.column_stack([comp, s[rest]]), axis=0)[:, 0]
+        reports = np.unique(np.column_stack([comp, r[rest]]), axis=0)[:, 0]
+        blocks = comp[start]
+        star = (np.bincount(strikes, minlength=label.max() + 1)[blocks] == 1) | (
+            np.bincount(reports, minlength=label.max() + 1)[blocks] == 1)
+        best, second = rest[start[star]], rest[start[star] + 1]
+        kept.append(best)
+        margin.append((pairs.score[best] - pairs.score[second]) / pairs.score[best])
+        # every other block: its strikes and reports numbered from 0 within the block
+        bounds = np.append(start, len(rest))
+        ls = np.unique(np.column_stack([comp, s[rest]]), axis=0, return_inverse=True)[1].ravel()
+        lr = np.unique(np.column_stack([comp, r[rest]]), axis=0, return_inverse=True)[1].ravel()
+        ls = ls - np.minimum.reduceat(ls, start)[np.repeat(np.arange(len(start)), np.diff(bounds))]
+        lr = lr - np.minimum.reduceat(lr, start)[np.repeat(np.arange(len(start)), np.diff(bounds))]
+        for i in np.flatnonzero(~star):
+            sl = slice(bounds[i], bounds[i + 1])
+            k, t = _solve_block(ls[sl], lr[sl], pairs.score[rest[sl]], linear_sum_assignment)
+            kept.append(rest[sl][k])
             margin.append(t)
     return np.concatenate(kept), np.concatenate(margin)
 
 
 def _solve_block(s: np.ndarray, r: np.ndarray, score: np.ndarray, lsa) -> tuple[np.ndarray, np.ndarray]:
-    """Best one-to-one pairs of one block (positions in the block) and the share of each pair's
-    confidence the block loses without it."""
-    su, si = np.unique(s, return_inverse=True)
-    ru, ri = np.unique(r, return_inverse=True)
-    matrix = np.zeros((len(su), len(ru)))
-    where = np.full((len(su), len(ru)), -1, np.int64)
-    matrix[si, ri] = score
-    where[si, ri] = np.arange(len(s))
+    """Best one-to-one pairs of one block (strikes ``s`` and reports ``r`` numbered from 0; positions
+    in the block) and the share of each pair's confidence the block loses without it."""
+    matrix = np.zeros((int(s.max()) + 1, int(r.max()) + 1))
+    where = np.full(matrix.shape, -1, np.int64)
+    matrix[s, r] = score
+    where[s, r] = np.arange(len(s))
     rows, cols = lsa(matrix, maximize=True)
     chosen = where[rows, cols] >= 0
     rows, cols = rows[chosen], cols[chosen]
@@ -1099,8 +1127,8 @@ class MatchResult:
     def ref(self, member: tuple[str, int]) -> Ref:
         """(source key, event id) of a member, as decisions name it."""
         key, pos = member
-        i = self._reports.keys.index(key)
-        return key, self._reports.event_id(int(self._reports.start[i] + pos))
+        R = self._reports
+        return key, _text(R.text("event_id")[R.start[R.index_of[key]] + pos])
 
     def refs(self, group: Group) -> list[Ref]:
         """The members of a group as decisions name them."""
@@ -1117,34 +1145,42 @@ class MatchResult:
         order = np.argsort(ids, kind="stable")
         return order, ids[order]
 
-    def _strike_members(self, strike: int) -> list[tuple[str, int]]:
+    def _members_of(self, strikes: np.ndarray) -> list[list[tuple[str, int]]]:
+        """The reports (source key, row position) of each of ``strikes``."""
+        R = self._reports
         order, sorted_ids = self._members
-        lo, hi = np.searchsorted(sorted_ids, [strike, strike + 1])
-        return [self._reports.locate(int(g)) for g in order[lo:hi]]
+        lo = np.searchsorted(sorted_ids, strikes, "left")
+        hi = np.searchsorted(sorted_ids, strikes, "right")
+        keys = np.array(R.keys, dtype=object)[R.source[order]].tolist()
+        pos = R.pos[order].tolist()
+        return [list(zip(keys[a:b], pos[a:b])) for a, b in zip(lo.tolist(), hi.tolist())]
 
     @cached_property
     def groups(self) -> list[Group]:
         """The strikes told by two or more reports, in strike id order."""
+        with _no_gc():
+            return self._groups()
+
+    def _groups(self) -> list[Group]:
         R, L = self._reports, self._link
         if not len(L["strike"]):
             return []
         order = np.lexsort((L["report"], L["strike"]))
-        bounds = np.flatnonzero(np.diff(L["strike"][order])) + 1
+        reasons = _reason_lists(R, {k: v[order] for k, v in L.items()})
+        strike = L["strike"][order]
+        first = np.flatnonzero(np.r_[True, strike[1:] != strike[:-1]])
+        bounds = np.r_[first, len(order)].tolist()
+        members = self._members_of(strike[first])
+        joining = [R.label(int(g)) for g in L["report"][order]] if len(order) else []
+        score = L["score"][order].tolist()
+        confirmed = ((L["flags"][order] & _FLAG_CONFIRMED) != 0).tolist()
         out = []
-        for links in np.split(order, bounds):
-            strike = int(L["strike"][links[0]])
-            members = self._strike_members(strike)
-            reasons: list[str] = []
-            for j in links:
-                words = _reasons(R, L, int(j))
-                if len(members) > 2:  # say which report each link brought in
-                    key, _ = R.locate(int(L["report"][j]))
-                    reasons.append(f"{key}:{R.event_id(int(L['report'][j]))}: " + "; ".join(words))
-                else:
-                    reasons.extend(words)
-            confidence = float(L["score"][links].min())
-            confirmed = bool((L["flags"][links] & _FLAG_CONFIRMED).all())
-            out.append(Group(members, round(confidence, 3), reasons, strike, confirmed))
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            if len(members[i]) > 2:  # say which report each link brought in
+                words = [f"{joining[j]}: " + "; ".join(reasons[j]) for j in range(a, b)]
+            else:
+                words = [w for j in range(a, b) for w in reasons[j]]
+            out.append(Group(members[i], round(min(score[a:b]), 3), words, int(strike[a]), all(confirmed[a:b])))
         return out
 
     @cached_property
@@ -1153,14 +1189,16 @@ class MatchResult:
         pairing almost as well. Each is the strike's reports and, last, the report (still a
         strike of its own); ``strike`` is the strike it might join. Lowest confidence first."""
         R, M = self._reports, self._maybe
+        reasons = _reason_lists(R, M)
+        members = self._members_of(M["strike"])
         out = []
         for j in range(len(M["strike"])):
             b, strike = int(M["report"][j]), int(M["strike"][j])
             key, pos = R.locate(b)
             if int(self.strike[key][pos]) == strike:
                 continue
-            members = [m for m in self._strike_members(strike) if m[0] != key] + [(key, pos)]
-            out.append(Group(members, round(float(M["score"][j]), 3), _reasons(R, M, j), strike))
+            group = [m for m in members[j] if m[0] != key] + [(key, pos)]
+            out.append(Group(group, round(float(M["score"][j]), 3), reasons[j], strike))
         return sorted(out, key=lambda g: g.confidence)
 
     def to_json(self, names: Mapping[str, str] | None = None) -> dict:
@@ -1168,15 +1206,31 @@ class MatchResult:
         "reasons"}]}``: the ``mapviewer match --json`` output. ``names`` maps source keys to the
         file names shown (default: the keys)."""
         names = names or {}
+        R = self._reports
+        ids = R.text("event_id")
+        start = {k: int(R.start[i]) for i, k in enumerate(R.keys)}
         return {
             "records": self.records,
             "events": self.events,
             "groups": [
-                {"members": [f"{names.get(k, k)}:{e}" for k, e in self.refs(g)],
+                {"members": [f"{names.get(k, k)}:{_text(ids[start[k] + p])}" for k, p in g.members],
                  "confidence": g.confidence, "reasons": list(g.reasons)}
                 for g in self.groups
             ],
         }
+
+
+@contextmanager
+def _no_gc():
+    """Pause the cycle collector while building many small lists (none of them cyclic): with
+    a million of them it would otherwise run over and over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _minutes(seconds: float) -> str:
@@ -1194,67 +1248,88 @@ def _text(value: object) -> str:
     return "" if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def _reasons(R: _Reports, L: dict[str, np.ndarray], j: int) -> list[str]:
-    """The reasons of one link, in words."""
-    flags = int(L["flags"][j])
-    if flags & _FLAG_CONFIRMED:
-        return ["confirmed by the analyst"]
-    if flags & _FLAG_JOINED:
-        return ["joined by the analyst"]
-    b, at, ap, am, ao = (int(L[n][j]) for n in ("report", "rep_t", "rep_p", "rep_m", "rep_o"))
-    words = []
-    gap = float(L["gap"][j])
-    days = int(R.tp[at] == _DAY) + int(R.tp[b] == _DAY)
-    if days == 0:
-        words.append("same time" if gap < 30 else f"{_minutes(gap)} apart")
-    elif days == 1:
-        words.append("one report gives the day only" + (f", the other time is {_minutes(gap)} outside that day"
-                                                        if gap >= 60 else ""))
-    else:
-        words.append("both give the day only")
-    km = float(L["km"][j])
-    coarse = max(int(R.gp[ap]), int(R.gp[b]))
-    if coarse == _GEO_EXACT:
-        words.append("same place" if km < 0.05 else f"{_km_text(km)} apart")
-    else:
-        which = ap if R.gp[ap] >= R.gp[b] else b
-        place = R.value("location", which) or R.value("admin1", which)
-        level = "settlement" if coarse == _GEO_SETTLEMENT else "region"
-        both = R.gp[ap] == R.gp[b]
-        head = f"both give the {level} only" if both else f"one report gives the {level} only"
-        words.append(head + (f" ({place})" if place else "") + (f", {_km_text(km)} apart" if km >= 0.05 else ""))
-    words.append(_munition_words(R, am, b, int(L["mrel"][j])))
-    oa, ob = int(R.out[ao]), int(R.out[b])
-    if oa == ob and oa != _UNKNOWN_OUTCOME:
-        words.append(f"same outcome ({OUTCOMES[oa]})")
-    elif _UNKNOWN_OUTCOME not in (oa, ob) and oa != ob:
-        pair = f"{OUTCOMES[oa]} / {OUTCOMES[ob]}"
-        words.append(f"outcomes disagree ({pair})" if _OUT_SCORE[oa, ob] < 0.8 else f"outcomes fit together ({pair})")
-    for column, figures in (("killed", R.killed), ("injured", R.injured)):
-        x, y = figures[ao], figures[b]
-        if not (np.isnan(x) or np.isnan(y)) and (x > 0 or y > 0):
-            words.append(f"same toll ({x:.0f} {column})" if x == y else f"tolls differ ({x:.0f} / {y:.0f} {column})")
-    if flags & _FLAG_TOSSUP:
-        words.append("another pairing fits almost as well")
-    return words
+def _reason_lists(R: _Reports, L: dict[str, np.ndarray]) -> list[list[str]]:
+    """The reasons of each link, in words (column by column, for speed at a million links)."""
+    n = len(L["strike"])
+    if not n:
+        return []
+    b, at, ap, am, ao = (L[k] for k in ("report", "rep_t", "rep_p", "rep_m", "rep_o"))
+    flags = L["flags"]
+    # time
+    gap = L["gap"]
+    days = (R.tp[at] == _DAY).astype(np.int8) + (R.tp[b] == _DAY)
+    span = {g: _minutes(g) for g in np.unique(gap).tolist()}
+    time_words = [
+        ("same time" if g < 30 else f"{span[g]} apart") if d == 0 else
+        ("one report gives the day only" + (f", the other time is {span[g]} outside that day" if g >= 60 else ""))
+        if d == 1 else "both give the day only"
+        for g, d in zip(gap.tolist(), days.tolist())
+    ]
+    # place
+    km = L["km"].tolist()
+    gpa, gpb = R.gp[ap], R.gp[b]
+    coarse = np.maximum(gpa, gpb).tolist()
+    which = np.where(gpa >= gpb, ap, b)
+    place = [_text(x) or _text(y) for x, y in zip(R.text("location")[which], R.text("admin1")[which])]
+    both = (gpa == gpb).tolist()
+    place_words = []
+    for c, k, p, same in zip(coarse, km, place, both):
+        if c == _GEO_EXACT:
+            place_words.append("same place" if k < 0.05 else f"{_km_text(k)} apart")
+            continue
+        level = "settlement" if c == _GEO_SETTLEMENT else "region"
+        head = f"both give the {level} only" if same else f"one report gives the {level} only"
+        place_words.append(head + (f" ({p})" if p else "") + (f", {_km_text(k)} apart" if k >= 0.05 else ""))
+    # munition
+    munition = R.text("munition")
+    munition_words = [_munition_words(R, munition, x, y, rel) for x, y, rel in
+                      zip(am.tolist(), b.tolist(), L["mrel"].tolist())]
+    # outcome and tolls
+    oa, ob = R.out[ao].tolist(), R.out[b].tolist()
+    ka, kb, ia, ib = (R.killed[ao].tolist(), R.killed[b].tolist(), R.injured[ao].tolist(), R.injured[b].tolist())
+    out = []
+    for j, f in enumerate(flags.tolist()):
+        if f & _FLAG_CONFIRMED:
+            out.append(["confirmed by the analyst"])
+            continue
+        if f & _FLAG_JOINED:
+            out.append(["joined by the analyst"])
+            continue
+        words = [time_words[j], place_words[j], munition_words[j]]
+        x, y = oa[j], ob[j]
+        if x == y and x != _UNKNOWN_OUTCOME:
+            words.append(f"same outcome ({OUTCOMES[x]})")
+        elif _UNKNOWN_OUTCOME not in (x, y) and x != y:
+            pair = f"{OUTCOMES[x]} / {OUTCOMES[y]}"
+            words.append(f"outcomes disagree ({pair})" if _OUT_SCORE[x, y] < 0.8 else f"outcomes fit together ({pair})")
+        for column, p, q in (("killed", ka[j], kb[j]), ("injured", ia[j], ib[j])):
+            if p == p and q == q and (p > 0 or q > 0):  # both given (not NaN), someone hurt
+                words.append(f"same toll ({p:.0f} {column})" if p == q else f"tolls differ ({p:.0f} / {q:.0f} {column})")
+        if f & _FLAG_TOSSUP:
+            words.append("another pairing fits almost as well")
+        out.append(words)
+    return out
 
 
-def _munition_words(R: _Reports, a: int, b: int, rel: int) -> str:
-    written = [R.value("munition", g) for g in (a, b)]
-    name = R.names[R.mname[a]] if R.mname[a] >= 0 else (R.names[R.mname[b]] if R.mname[b] >= 0 else "")
+def _munition_words(R: _Reports, written: np.ndarray, a: int, b: int, rel: int) -> str:
+    ka, kb = int(R.mkind[a]), int(R.mkind[b])
+    na, nb = int(R.mname[a]), int(R.mname[b])
+    name = R.names[na] if na >= 0 else (R.names[nb] if nb >= 0 else "")
     if rel == _MR_SAME:
-        return f"same munition ({name if R.mkind[a] != _M_OTHER else written[0]})"
+        return f"same munition ({name if ka != _M_OTHER else _text(written[a])})"
     if rel == _MR_SAME_DOUBTED:
-        return f"same munition ({name}), one report doubts it"
+        return f"same munition ({name}), one report doubts it" if ka != kb else \
+            f"same munition ({name}), both reports doubt it"
     if rel == _MR_NONE:
-        return "one report names no munition" if (R.mkind[a] == _M_NONE) != (R.mkind[b] == _M_NONE) else \
+        return "one report names no munition" if (ka == _M_NONE) != (kb == _M_NONE) else \
             "neither report names a munition"
+    shared = _mask_words(int(R.mmask[a] & R.mmask[b]))
     if rel == _MR_DIFF_DOUBTED:
-        return f"munitions differ ({written[0]} / {written[1]}), same class ({_mask_words(int(R.mmask[a] & R.mmask[b]))})"
+        return f"munitions differ ({_text(written[a])} / {_text(written[b])}), same class ({shared})"
     if rel == _MR_UNLISTED:
-        other = written[0] if R.mkind[a] == _M_OTHER else written[1]
-        return f"munition not in the catalogue ({other}), class does not contradict"
-    return f"munition class agrees ({_mask_words(int(R.mmask[a] & R.mmask[b]))})"
+        return f"munition not in the catalogue ({_text(written[a] if ka == _M_OTHER else written[b])}), " \
+               "class does not contradict"
+    return f"munition class agrees ({shared})"
 
 
 # ------------------------------------------------------------------------------ matching
@@ -1442,72 +1517,88 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
     """
     R = result._reports
     names = names or {}
-    if list(reports) != R.keys:
+    if list(reports) != R.keys or any(reports[k] is not f for k, f in zip(R.keys, R.frames)):
         raise DataError("merge_reports: give the same sources, in the same order, as to match_reports")
-    n = len(R)
-    frames = [pd.DataFrame(reports[k][[c for c in CANONICAL_COLUMNS if c in reports[k].columns]])
-              .reset_index(drop=True) for k in R.keys]
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(CANONICAL_COLUMNS))
+    n, events = len(R), result.events
     strike = np.concatenate([result.strike[k] for k in R.keys]) if n else np.zeros(0, np.int64)
-    events = result.events
-    g = np.arange(n)
-    # ranks: lower is better; ties go to the earlier report (source order, row order)
-    t_rank, p_rank = R.t_rank, R.p_rank
-    m_rank = -R.mkind.astype(np.int64)
-    o_rank = _OUTCOME_RANK[R.out]
+    order = np.lexsort((np.arange(n), strike))  # by strike, then source and row order
+    by_strike = strike[order]
+    first = np.ones(n, bool)
+    first[1:] = by_strike[1:] != by_strike[:-1]
+    starts = np.flatnonzero(first)
 
     def pick(rank: np.ndarray) -> np.ndarray:
-        order = np.lexsort((g, rank, strike))
-        first = np.ones(n, bool)
-        first[1:] = strike[order][1:] != strike[order][:-1]
+        """Per strike, its report of the lowest rank (ties: the earliest)."""
+        ranked = np.lexsort((np.arange(n), rank, strike))
         chosen = np.empty(events, np.int64)
-        chosen[strike[order][first]] = order[first]
+        chosen[strike[ranked][first]] = ranked[first]
         return chosen
 
-    t_pick, p_pick, m_pick, o_pick = pick(t_rank), pick(p_rank), pick(m_rank), pick(o_rank)
+    t_pick, p_pick = pick(R.t_rank), pick(R.p_rank)
+    m_pick, o_pick = pick(-R.mkind.astype(np.int64)), pick(_OUTCOME_RANK[R.out])
     counts = np.bincount(strike, minlength=events)
+    file_names = np.array([names.get(k, k) for k in R.keys], dtype=object)[R.source]
+    label = _labels(file_names, R.text("event_id"))
     out = pd.DataFrame(index=pd.RangeIndex(events, name="strike"))
-    label = np.array([f"{names.get(k, k)}:{e}" for k, e in zip(
-        np.array(R.keys, dtype=object)[R.source] if n else [], table["event_id"].astype("object").tolist())],
-        dtype=object)
-    out["event_id"] = pd.array(label[t_pick], dtype="str") if n else pd.array([], dtype="str")
-    out["occurred_at"] = table["occurred_at"].to_numpy()[t_pick] if n else pd.Series([], dtype="datetime64[ns, UTC]")
-    out["occurred_at"] = pd.to_datetime(out["occurred_at"], utc=True)
-    out["time_precision"] = pd.Categorical(table["time_precision"].astype("object").to_numpy()[t_pick],
-                                           dtype=TIME_PRECISION_DTYPE)
-    geometry = gpd.GeoSeries(table["geometry"].to_numpy()[p_pick], crs="EPSG:4326", index=out.index)
+    out["event_id"] = pd.array(label[t_pick], dtype="str")
+    when = np.concatenate([f["occurred_at"].array.asi8 for f in R.frames]) if n else np.zeros(0, np.int64)
+    out["occurred_at"] = pd.DatetimeIndex(when[t_pick].view("datetime64[ns]")).tz_localize("UTC")
+    out["time_precision"] = pd.Categorical.from_codes(np.where(R.tp < 0, -1, R.tp)[t_pick], dtype=TIME_PRECISION_DTYPE)
+    geometry = np.concatenate([np.asarray(f.geometry.array, dtype=object) for f in R.frames]) if n \
+        else np.zeros(0, dtype=object)
     for column in ("location", "admin1"):
-        out[column] = pd.array(table[column].astype("object").to_numpy()[p_pick], dtype="str") \
-            if column in table else pd.array([None] * events, dtype="str")
-    out["geo_precision"] = pd.Categorical(table["geo_precision"].astype("object").to_numpy()[p_pick],
-                                          dtype=GEO_PRECISION_DTYPE)
-    out["munition"] = pd.array(table["munition"].astype("object").to_numpy()[m_pick], dtype="str")
-    out["munition_class"] = pd.Categorical(_strike_classes(R, strike, events, m_pick), dtype=MUNITION_CLASS_DTYPE)
-    out["outcome"] = pd.Categorical(np.array(OUTCOMES, dtype=object)[R.out[o_pick]], dtype=OUTCOME_DTYPE)
-    for column in ("killed", "injured"):
-        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan) \
-            if column in table else np.full(n, np.nan)
-        lo, hi = _ranges(values, strike, events)
-        out[column] = pd.array(np.where(np.isnan(hi), 0, hi).astype(np.int64), dtype="Int64")
-        out.loc[np.isnan(hi), column] = pd.NA
+        out[column] = pd.array(R.text(column)[p_pick], dtype="str")
+    out["geo_precision"] = pd.Categorical.from_codes(R.gp[p_pick], dtype=GEO_PRECISION_DTYPE)
+    out["munition"] = pd.array(R.text("munition")[m_pick], dtype="str")
+    out["munition_class"] = pd.Categorical(_strike_classes(R, order, starts, m_pick), dtype=MUNITION_CLASS_DTYPE)
+    out["outcome"] = pd.Categorical.from_codes(R.out[o_pick], dtype=OUTCOME_DTYPE)
+    for column, figures in (("killed", R.killed), ("injured", R.injured)):
+        lo, hi = _ranges(figures, strike, events)
+        out[column] = _int_array(hi)
         out[f"{column}_min"] = _int_array(lo)
         out[f"{column}_max"] = _int_array(hi)
-    joined = _joined_texts(strike, events, counts)
     for column in ("source", "source_url", "notes"):
-        out[column] = joined(table[column].astype("object").to_numpy() if column in table
-                             else np.full(n, None, dtype=object))
+        out[column] = _joined(R.text(column)[order], by_strike, events, distinct=True)
     out["reports"] = pd.array(counts, dtype="Int64")
-    out["report_ids"] = joined(label, distinct=False)
-    out["sources"] = joined(np.array([names.get(k, k) for k in R.keys], dtype=object)[R.source] if n
-                            else np.zeros(0, dtype=object))
-    confidence = np.full(events, np.nan)
-    for grp in result.groups:
-        confidence[grp.strike] = grp.confidence
-    out["confidence"] = confidence
+    out["report_ids"] = _joined(label[order], by_strike, events, distinct=False)
+    out["sources"] = _joined(file_names[order], by_strike, events, distinct=True)
+    confidence = np.full(events, np.inf)
+    link = result._link
+    np.minimum.at(confidence, link["strike"], link["score"])
+    out["confidence"] = np.where(np.isinf(confidence), np.nan, np.round(confidence, 3))
     columns = [*CANONICAL_COLUMNS, "killed_min", "killed_max", "injured_min", "injured_max", "reports",
                "report_ids", "sources", "confidence"]
-    frame = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry[p_pick], crs="EPSG:4326", index=out.index),
+                             crs="EPSG:4326")
     return frame[columns]
+
+
+def _labels(file_names: np.ndarray, event_ids: np.ndarray) -> np.ndarray:
+    """"<file name>:<event id>" per report."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(event_ids, type=pa.string(), from_pandas=True).fill_null("")
+    joined = pc.binary_join_element_wise(pa.array(file_names, type=pa.string()), ids, ":")
+    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _joined(values: np.ndarray, by_strike: np.ndarray, events: int, distinct: bool) -> pd.api.extensions.ExtensionArray:
+    """Texts (sorted by strike) joined per strike with "; " (missing ones left out; None when none)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keep = pd.notna(values)
+    if distinct:
+        keep &= ~pd.DataFrame({"s": by_strike, "v": values}).duplicated().to_numpy()
+    counts = np.bincount(by_strike[keep], minlength=events)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), type=pa.int64())
+    texts = pa.array(values[keep], type=pa.string(), from_pandas=True)
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets, texts.cast(pa.large_string())),
+                            pa.scalar("; ", pa.large_string()))
+    result = pd.array(joined.to_pandas(), dtype="str")
+    result[counts == 0] = None
+    return result
 
 
 def _int_array(values: np.ndarray) -> pd.arrays.IntegerArray:
@@ -1527,35 +1618,16 @@ def _ranges(values: np.ndarray, strike: np.ndarray, events: int) -> tuple[np.nda
     return lo, hi
 
 
-def _strike_classes(R: _Reports, strike: np.ndarray, events: int, m_pick: np.ndarray) -> np.ndarray:
-    """The class of the most specific munition, or the class every report's munition allows."""
-    mask = np.full(events, _ALL_CLASSES, np.int64)
-    np.bitwise_and.at(mask, strike, R.mmask.astype(np.int64))
+def _strike_classes(R: _Reports, order: np.ndarray, starts: np.ndarray, m_pick: np.ndarray) -> np.ndarray:
+    """The class every report's munition allows (when it is one class), else that of the most
+    specific munition, else unknown."""
+    if not len(order):
+        return np.zeros(0, dtype=object)
+    mask = np.bitwise_and.reduceat(R.mmask[order].astype(np.int64), starts)
     mask = np.where(mask == 0, R.mmask[m_pick], mask)
-    lookup = {int(v): (_single_class(int(v)) or "unknown") for v in np.unique(mask)}
-    return np.array([lookup[int(v)] for v in mask], dtype=object) if events else np.zeros(0, dtype=object)
-
-
-def _joined_texts(strike: np.ndarray, events: int, counts: np.ndarray):
-    """A function joining a per-report text column into one text per strike ("a; b")."""
-    order = np.argsort(strike, kind="stable")
-    single = counts[strike] == 1
-
-    def join(values: np.ndarray, distinct: bool = True) -> pd.arrays.ArrowStringArray:
-        result = np.full(events, None, dtype=object)
-        result[strike[single]] = values[single]
-        many = order[~single[order]]
-        if len(many):
-            texts = pd.Series(values[many]).astype("object")
-            keys = strike[many]
-            frame = pd.DataFrame({"s": keys, "t": texts}).dropna()
-            if distinct:
-                frame = frame.drop_duplicates()
-            agg = frame.astype({"t": str}).groupby("s", sort=False)["t"].agg("; ".join)
-            result[agg.index.to_numpy()] = agg.to_numpy()
-        return pd.array(result, dtype="str")
-
-    return join
+    values, inverse = np.unique(mask, return_inverse=True)
+    names = np.array([_single_class(int(v)) or "unknown" for v in values], dtype=object)
+    return names[inverse.ravel()]
 
 
 @dataclass(frozen=True)

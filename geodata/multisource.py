@@ -27,7 +27,7 @@ Every record is invented; notes start with "SYNTHETIC".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -428,18 +428,24 @@ def _report(rng: np.random.Generator, key: str, strikes: pd.DataFrame, ids: np.n
 
 
 def make_multisource(n_strikes: int = 2000, *, seed: int = 20250930, days: int = 730, near_misses: float = 0.15,
+                     sources: Sequence[str] = SOURCES, coverage: Mapping[str, float] | None = None,
                      tz: str = DEFAULT_TZ) -> MultiSource:
     """About ``n_strikes`` invented strikes over ``days`` days told by the three :data:`SOURCES`.
 
     ``near_misses`` is the share of strikes that get a near-miss made from them (same city
     another night, same night tens of km away, or one to three more strikes on the same
-    city that night). The same arguments give the same frames.
+    city that night). ``sources`` picks some of :data:`SOURCES` (in that order);
+    ``coverage`` gives the share of the strikes a source reports (defaults: cir 0.8,
+    bellingcat 0.6, acled 0.6). The same arguments give the same frames.
     """
     rng = np.random.default_rng(seed)
     strikes = _strikes(rng, n_strikes, days, near_misses)
     frames, truth = {}, {}
-    for key in SOURCES:
-        told = np.flatnonzero(rng.random(len(strikes)) < _COVERAGE[key])
+    unknown = [k for k in sources if k not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown sources {unknown}; choose from {SOURCES}")
+    for key in sources:
+        told = np.flatnonzero(rng.random(len(strikes)) < {**_COVERAGE, **(coverage or {})}[key])
         order = np.argsort(strikes["local"].to_numpy()[told], kind="stable")
         frame, ids = _report(rng, key, strikes, told[order], tz)
         frames[key], truth[key] = frame, ids.astype(np.int64)
