@@ -79,6 +79,7 @@ def run_app(args) -> int:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Strike map viewer")
+    _set_identity(app)
 
     settings_dir = None
     if screenshot:
@@ -118,6 +119,18 @@ def run_app(args) -> int:
     if settings_dir is not None:
         settings_dir.cleanup()
     return code
+
+
+def _set_identity(app) -> None:
+    """The window's icon, and the desktop entry it belongs to (Wayland and task bars match them by name)."""
+    from PySide6.QtGui import QIcon
+
+    from mapviewer.desktop import APP_ID, icon_file
+
+    app.setDesktopFileName(APP_ID)
+    icon = QIcon(str(icon_file()))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
 
 
 def _view_problem(paths: list[str]) -> str | None:

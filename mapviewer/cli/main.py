@@ -8,7 +8,7 @@ import sys
 from mapviewer import __version__
 from mapviewer.cli.terminal import fail, terminal_json, terminal_text
 
-SUBCOMMANDS = ("inspect", "export")
+SUBCOMMANDS = ("inspect", "export", "desktop-install")
 
 
 def _inspect_parser() -> argparse.ArgumentParser:
@@ -125,7 +125,8 @@ def app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mapviewer",
         description="Open strike-event files (or a saved view) on an offline map. "
-        "Subcommands: 'mapviewer inspect FILE', 'mapviewer export DATA ... -o OUT'.",
+        "Subcommands: 'mapviewer inspect FILE', 'mapviewer export DATA ... -o OUT', "
+        "'mapviewer desktop-install' (a menu entry and icon on a Linux desktop).",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="incident files or a saved view (.json)")
     parser.add_argument("--version", action="version", version=f"mapviewer {__version__}")
@@ -142,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         from mapviewer.cli.export import run_export  # lazily: the app never needs the export code
 
         return run_export(argv[1:])
+    if argv and argv[0] == "desktop-install":
+        from mapviewer.desktop import run_desktop_install
+
+        return run_desktop_install(argv[1:])
     args = app_parser().parse_args(argv)
     from mapviewer.app import run_app
 
