@@ -17,8 +17,8 @@ pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="fre
 
 
 def _run(args, env):
-    return subprocess.run([sys.executable, "-m", "mapviewer", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "mapviewer", *args], check=False, env=env, capture_output=True,
+                          text=True, timeout=120)
 
 
 def _entry(path: Path) -> dict[str, str]:
@@ -45,7 +45,8 @@ def test_one_command_installs_the_menu_entry_and_icon_under_xdg_data_home(tmp_pa
     assert os.access(command[0], os.X_OK)  # this installation's own launcher, not whatever is on PATH
     assert not (tmp_path / "home" / ".local").exists()  # XDG_DATA_HOME wins over ~/.local/share
     if shutil.which("desktop-file-validate"):  # desktop-file-utils, where installed
-        checked = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True, timeout=60)
+        checked = subprocess.run(["desktop-file-validate", str(entry)], check=False, capture_output=True, text=True,
+                                 timeout=60)
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
     done = _run(["desktop-install", "--remove"], env)
@@ -77,8 +78,9 @@ def test_a_launcher_path_with_spaces_and_quotes_is_one_exec_argument():
 
 
 def test_help_says_what_it_does():
-    done = subprocess.run([sys.executable, "-m", "mapviewer", "desktop-install", "--help"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "mapviewer", "desktop-install", "--help"], check=False,
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "application menu" in done.stdout
-    top = subprocess.run([sys.executable, "-m", "mapviewer", "--help"], capture_output=True, text=True, timeout=120)
+    top = subprocess.run([sys.executable, "-m", "mapviewer", "--help"], check=False, capture_output=True, text=True,
+                         timeout=120)
     assert "desktop-install" in top.stdout

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 
 import pytest
 from PySide6.QtCore import QSize
@@ -47,7 +46,6 @@ def drawn(make_main_window, loaded_state, qtbot):
     return window, impacts
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the renderer's pid is killed as on Linux")
 def test_a_killed_renderer_is_replaced_and_the_map_comes_back_as_it_was(drawn, qtbot):
     window, impacts = drawn
     view = window.map_view
@@ -68,7 +66,6 @@ def test_a_killed_renderer_is_replaced_and_the_map_comes_back_as_it_was(drawn, q
     qtbot.waitUntil(lambda: view.drawn_count == len(window.state.frame), timeout=WAIT)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the renderer's pid is killed as on Linux")
 def test_an_export_started_while_the_map_is_rebuilt_waits_for_it(drawn, qtbot):
     from mapviewer.map.grab import is_blank
 
