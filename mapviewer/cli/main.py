@@ -126,12 +126,16 @@ def app_parser() -> argparse.ArgumentParser:
         prog="mapviewer",
         description="Open strike-event files (or a saved view) on an offline map. "
         "Subcommands: 'mapviewer inspect FILE', 'mapviewer export DATA ... -o OUT', "
+        "'mapviewer db init|import|status URI', 'mapviewer match FILE|URI ...', "
         "'mapviewer desktop-install' (a menu entry and icon on a Linux desktop).",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="incident files or a saved view (.json)")
     parser.add_argument("--version", action="version", version=f"mapviewer {__version__}")
     parser.add_argument("--screenshot", metavar="OUT.png", help="open, wait for the map, save the window, exit")
     parser.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1600x1000")
+    parser.add_argument("--basemap", action="append", default=[], metavar="FILE",
+                        help="an MBTiles or PMTiles raster tile archive drawn under the events, as File > "
+                             "Add basemap file... does; repeatable (later files over earlier ones)")
     return parser
 
 
@@ -143,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         from mapviewer.cli.export import run_export  # lazily: the app never needs the export code
 
         return run_export(argv[1:])
+    if argv and argv[0] == "db":
+        from mapviewer.cli.db import run_db
+
+        return _quiet_broken_pipe(run_db, argv[1:])
+    if argv and argv[0] == "match":
+        from mapviewer.cli.match import run_match
+
+        return _quiet_broken_pipe(run_match, argv[1:])
     if argv and argv[0] == "desktop-install":
         from mapviewer.desktop import run_desktop_install
 
