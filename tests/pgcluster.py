@@ -23,6 +23,14 @@ from pathlib import Path
 
 DATABASE = "mapviewer_test"
 USER = "postgres"
+#: The one role that must give a password (scram-sha-256), so tests can see a wrong one refused.
+PASSWORD_ROLE = "mapviewer_password_test"
+_HBA = f"""# written by tests/pgcluster.py: a throwaway cluster for tests, reachable from this machine only
+local all all trust
+host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256
+host all all 127.0.0.1/32 trust
+host all all ::1/128 trust
+"""
 
 
 def bin_dir() -> Path:
@@ -77,6 +85,7 @@ def start(directory: str | os.PathLike[str], settings: dict[str, str] | None = N
                              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], **quiet)
         except subprocess.CalledProcessError:
             raise SystemExit(f"pgcluster: initdb failed in {data} (its messages are above)") from None
+        (data / "pg_hba.conf").write_text(_HBA)
     for attempt in range(5):  # another process may take the free port first
         port = _free_port()
         options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "

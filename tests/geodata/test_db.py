@@ -147,6 +147,37 @@ def test_unreachable_server_is_one_line_without_the_password() -> None:
         assert "not a valid database address" in str(bad.value) and "s3cret" not in str(bad.value)
 
 
+def test_password_asked_for_refused_and_never_shown(fresh: str) -> None:
+    import psycopg
+
+    role = "mapviewer_password_test"  # tests/pgcluster.py makes the server ask this role for a password
+    name = urlsplit(fresh).path.lstrip("/")
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'right-horse'")
+        conn.execute(db.READ_ONLY_GRANTS.format(role=f'"{role}"'))
+    try:
+        bare = with_db(fresh, name, user=role)
+        try:
+            db.status(bare)
+        except db.ConnectionFailed as exc:
+            assert exc.password_needed and "\n" not in str(exc)
+        else:
+            pytest.skip("this server lets the role in without a password (not one started by tests/pgcluster.py)")
+        with pytest.raises(db.ConnectionFailed) as caught:
+            db.status(with_db(fresh, name, user=role, password="wrong-staple"))
+        assert caught.value.password_needed and "wrong-staple" not in str(caught.value)
+        assert "password authentication failed" in str(caught.value) and "\n" not in str(caught.value)
+        given = db.with_password(bare, "right-horse")
+        status = db.status(given)
+        assert status["user"] == role and "right-horse" not in str(status)
+        assert db.display_uri(bare) == bare
+    finally:
+        with psycopg.connect(fresh, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
+
+
 # -- set up ----------------------------------------------------------------------------------------
 
 def test_init_twice_is_harmless(fresh: str) -> None:
