@@ -113,12 +113,19 @@ def _where(p: _Params, state: FilterState | None, *, bbox: Iterable[float] | Non
             continue
         cond = sql.SQL("e.{} = ANY({})").format(sql.Identifier(column), p(sorted(wanted), "text[]"))
         if field_name == "munitions":
-            classes = [c for c in MUNITION_CLASSES if no_munition(c) in wanted]
-            if NO_MUNITION in wanted:
+            # as FilterState._munition_test: a named munition, or a named class ("KN-23 or any
+            # cruise missile"; a missing class is "unknown"), or no munition named and the class
+            # named by a no_munition() value
+            names, named_classes = state.munition_terms()
+            classes = [c for c in MUNITION_CLASSES if no_munition(c) in names]
+            if NO_MUNITION in names:
                 cond = sql.SQL("({} OR e.munition IS NULL)").format(cond)
             elif classes:
                 cond = sql.SQL("({} OR (e.munition IS NULL AND coalesce(e.munition_class, 'unknown') = ANY({})))"
                                ).format(cond, p(classes, "text[]"))
+            if named_classes:
+                cond = sql.SQL("({} OR coalesce(e.munition_class, 'unknown') = ANY({}))").format(
+                    cond, p(sorted(named_classes), "text[]"))
         conds.append(cond)
     if state.tags is not None and skip != "tags":
         for column in sorted({c for c, _ in state.tags}):

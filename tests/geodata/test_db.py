@@ -370,6 +370,10 @@ CASES = [
     FilterState(munitions={"KN-23", "Shahed-136"}),
     FilterState(munitions={NO_MUNITION}),
     FilterState(munitions={"KN-23", no_munition("ballistic missile")}),
+    FilterState(munitions={"KN-23", "cruise missile"}),  # a name or any of a class
+    FilterState(munitions={"Hwasong-11", "drones"}),  # an alias and a class's other name
+    FilterState(munitions={"guided bomb", NO_MUNITION}, outcomes={"impact"}),
+    FilterState(munitions={"unknown"}),
     FilterState(outcomes={"impact", "deviated"}),
     FilterState(munition_classes={"cruise missile"}, outcomes={"intercepted"}),
     FilterState(admin1={"Kyiv", "Kyivska oblast"}),
@@ -405,7 +409,9 @@ def test_same_rows_as_the_file(sample_db: str, sample_frame, state: FilterState)
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    munitions=st.none() | st.sets(st.sampled_from(["KN-23", "Shahed-136", "KAB", "Kh-101", "Nope", NO_MUNITION])),
+    munitions=st.none() | st.sets(st.sampled_from(["KN-23", "Shahed-136", "KAB", "Kh-101", "Nope", NO_MUNITION,
+                                                    "Hwasong-11", "Shahed", "cruise missile", "drones",
+                                                    "guided bomb", "unknown"])),
     outcomes=st.none() | st.sets(st.sampled_from(geodata.OUTCOMES)),
     start=st.none() | st.dates(dt.date(2024, 9, 1), dt.date(2025, 10, 1)),
     days=st.none() | st.integers(0, 60),
@@ -433,6 +439,23 @@ def test_tags_and_text_in_tag_columns(fresh: str, tmp_path: Path) -> None:
         assert db.read(fresh, state).frame["event_id"].tolist() == expected, state
         assert db.count(fresh, state) == len(expected)
     assert db.count(fresh, FilterState(text="примітка тест")) == 1
+
+
+def test_munition_names_aliases_and_classes_as_the_file(fresh: str, tmp_path: Path) -> None:
+    rows = PARTNER_ROWS + ["e5,2024-06-04 03:00,50.1,30.1,Mystery-9,hit,,,Kyiv,,,,",
+                           "e6,2024-06-04 04:00,50.2,30.2,,hit,,,Kyiv,,,,"]
+    db.import_file(fresh, write_csv(tmp_path, rows))
+    frame = db.read(fresh).frame
+    assert frame["munition_class"].isna().any() or (frame["munition_class"] == "unknown").any()
+    for munitions in ({"unknown"}, {"drones"}, {"Hwasong-11"}, {"ballistic missile", "Mystery-9"},
+                      {"unknown", no_munition("loitering munition")}, {"loitering munition", NO_MUNITION}):
+        state = FilterState(munitions=munitions)
+        expected = frame.loc[state.mask(frame), "event_id"].tolist()
+        assert db.read(fresh, state).frame["event_id"].tolist() == expected, munitions
+        assert db.count(fresh, state) == len(expected)
+        assert db.facet_counts(fresh, state) == {f: geodata.facet_counts(frame, state, f)
+                                                 for f in geodata.filters.FACETS}
+    assert db.read(fresh, FilterState(munitions={"unknown"})).frame["event_id"].tolist() == ["e2", "e5", "e6"]
 
 
 def test_timeline_matches_the_file(sample_db: str, sample_frame) -> None:
