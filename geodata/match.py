@@ -11,7 +11,8 @@ Two reports can be the same strike when
 - **their places are close**, each with its precision's reach: two exact points within
   ``within_km``; a settlement-precision point reaches over its settlement (3 km per square root
   of 100,000 people plus ``within_km``, at least 5 and at most 25 km: 18 km for Kyiv; GeoNames
-  populations from :mod:`geodata.gazetteer`); a region-precision point (an oblast's centre) is
+  populations of the largest town of 5,000 people or more within 5 km of the point, from
+  :mod:`geodata.gazetteer`; no such town: a village, 5 km); a region-precision point (an oblast's centre) is
   never matched by place alone: it needs exact times on both sides within half of
   ``within_hours`` and the same named munition, within 150 km;
 - **their munitions do not contradict**, as the catalogue decides (:mod:`geodata.munitions`):
@@ -19,19 +20,25 @@ Two reports can be the same strike when
   and a report naming none; it does not fit Shahed-136 (another class) nor Iskander-M (another
   named munition). A name the report doubts ("KN-23?") counts for its class, and may differ
   from a named munition of that class at a cost;
-- **their outcomes** may differ at a cost: "intercepted" and "debris" fit together, "impact"
-  and "intercepted" are a soft disagreement (one source saw the debris land).
+- **their outcomes and casualty figures** may differ at a cost: "intercepted" and "debris" fit
+  together, "impact" and "intercepted" are a soft disagreement (one source saw the debris
+  land); "0 killed" against "3 killed" is a soft disagreement, 2 against 4 a slight one (tolls
+  grow as the dead are found).
 
 Reports of one source are never matched with each other, and a strike holds at most one
 report per source.
 
-Scoring. Each candidate pair gets a confidence in 0..1, the product of four factors (time,
-place, munition, outcome), each 1.0 for full agreement and lower as evidence weakens: exact
-times 0 min apart 1.0, ``within_hours`` apart 0.5; one day-only date 0.8; exact points
-0 km apart 1.0, ``within_km`` apart 0.5; a settlement-precision place 0.85 down to 0.5; same
-named munition 1.0, class agreement 0.85, no munition named 0.7, ...; same outcome 1.0,
-impact vs intercepted 0.6. Each factor also gives its reason in words ("12 min apart",
-"0.8 km apart", "same munition (KN-23)", "one report gives the day only").
+Scoring. Each candidate pair gets a confidence in 0..1, the product of factors for time,
+place, munition, outcome and casualties, each 1.0 for full agreement and lower as the
+evidence weakens: exact times 0 min apart 1.0, ``within_hours`` apart 0.5; one day-only date
+0.8, two 0.65; exact points 0 km apart 1.0, ``within_km`` apart 0.5; a settlement-precision
+place 0.8 anywhere within reach (a strike is as likely anywhere in the town); a region 0.5;
+same named munition 1.0, one doubted 0.9, class agreement 0.85, no munition named 0.7,
+different names of one class with a doubt 0.55; same outcome 1.0, unknown 0.9, impact vs
+intercepted 0.6. Each factor gives its reason in words ("12 min apart", "0.8 km apart",
+"same munition (KN-23)", "munition class agrees (ballistic missile)", "one report gives the
+day only", "outcomes disagree (impact / intercepted)"); a group's confidence is that of its
+weakest link.
 
 Sources are folded in one at a time, in the order given: the first source's reports are the
 first strikes; each next source's reports are matched to the strikes found so far (a strike
@@ -43,12 +50,19 @@ bucket, 150 km cell and munition name instead); each report is listed in every b
 cell its span reaches, so no pair within the tolerances is missed and no all-pairs
 comparison is made. Where candidates compete (several strikes on one city in one night),
 the assignment that maximises the summed confidence of each connected block wins
-(``scipy.optimize.linear_sum_assignment``). A pair that another assignment would replace at
-almost no loss (less than 0.05 of summed confidence: the block's reports are
-interchangeable) is still matched, so that the strike is counted once, but its confidence is
-capped at 0.5 and its reasons say "another pairing fits almost as well", so that the analyst
-sees it first. The folding order can change a close call between three or more sources;
-two sources give the optimal one-to-one matching.
+(``scipy.optimize.linear_sum_assignment``; a block with one strike or one report simply
+takes its best pair). Each pair kept is weighed by solving its block again without it: a
+pair the block could replace at a loss of less than ``AMBIGUITY_MARGIN`` (15%) of its
+confidence is a toss-up (two strikes on one town that night, and a report that says only
+"the town, that day"). Toss-ups are not merged, since a coin toss is wrong half of the time;
+they are listed in ``MatchResult.possible`` with "another pairing fits almost as well", for
+the analyst to join by hand. The folding order can change a close call between three or
+more sources; two sources give the optimal one-to-one matching.
+
+Quality, measured on :mod:`geodata.multisource` (three sources with known truth, near-misses
+included): precision 99.2-99.5% and recall 95.0-96.0% of matched pairs over six seeds (month-
+only reports, which the rules never match, left out of the recall). Merging the toss-ups
+instead would give recall 96.5-97.2% but precision 98.1-98.6%.
 
 The analyst's decisions (:class:`Decisions`: confirm a group, split a report out of its
 strike or split a group, join two strikes) name reports by (source name, event id), are
@@ -1435,14 +1449,11 @@ def _drop_apart(pairs: _Pairs, rules: _Rules, strike_of: np.ndarray) -> _Pairs:
     """Remove candidate pairs the analyst split."""
     if not rules.apart or not len(pairs.strike):
         return pairs
-    banned = set()
-    for b, others in rules.apart.items():
-        for o in others:
-            if strike_of[o] >= 0:
-                banned.add((int(strike_of[o]), b))
+    width = len(strike_of) + 1
+    banned = [int(strike_of[o]) * width + b for b, others in rules.apart.items() for o in others if strike_of[o] >= 0]
     if not banned:
         return pairs
-    keep = np.array([(int(s), int(b)) not in banned for s, b in zip(pairs.strike, pairs.report)], bool)
+    keep = ~np.isin(pairs.strike * width + pairs.report, np.array(banned, np.int64))
     return pairs.take(np.flatnonzero(keep))
 
 
