@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.db.connect import Source, session, uri_of
-from geodata.db.schema import STORED_TZ, check_ready
-from geodata.db.store import latest_sql
+from geodata.db.schema import STORED_TZ, check_ready, latest_sql
 from geodata.filters import FACETS, NO_MUNITION, NO_TAG, TAG_PREFIX, TEXT_COLUMNS, FilterState, _bound, no_munition
 from geodata.report import LoadReport, LoadResult
 from geodata.schema import (CANONICAL_COLUMNS, DEFAULT_TZ, GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE,

@@ -207,3 +207,12 @@ def check_ready(conn, source: Source) -> None:
         shown = uri_of(source)
         raise DataError(f"{shown}: {TABLES_MISSING.format(uri=shown)}")
 
+
+def latest_sql(time: str, precision: str, tz: str) -> str:
+    """SQL for the latest instant an event may have happened: its time when exact, else the last
+    microsecond of its local day or month in zone ``tz`` (an SQL expression or placeholder)."""
+    def end_of(unit: str) -> str:
+        return (f"greatest({time}, ((date_trunc('{unit}', {time} AT TIME ZONE {tz}) + interval '1 {unit}') "
+                f"AT TIME ZONE {tz}) - interval '1 microsecond')")
+
+    return f"CASE {precision} WHEN 'day' THEN {end_of('day')} WHEN 'month' THEN {end_of('month')} ELSE {time} END"

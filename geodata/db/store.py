@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.db.connect import Source, session, uri_of, write_denied
-from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, check_ready
+from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, check_ready, latest_sql
 from geodata.report import LoadReport
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ
 
@@ -23,16 +23,6 @@ _STAGE = ("source_row", "event_id", "us", "time_precision", "x", "y", "location"
 _TEXT = ("event_id", "time_precision", "location", "admin1", "geo_precision", "munition", "munition_class",
          "outcome", "source", "source_url", "notes")
 _CONTENT = _STAGE[2:]  # everything but the row number and the identity
-
-
-def latest_sql(time: str, precision: str, tz: str) -> str:
-    """SQL for the latest instant an event may have happened: its time when exact, else the last
-    microsecond of its local day or month in zone ``tz`` (an SQL expression or placeholder)."""
-    def end_of(unit: str) -> str:
-        return (f"greatest({time}, ((date_trunc('{unit}', {time} AT TIME ZONE {tz}) + interval '1 {unit}') "
-                f"AT TIME ZONE {tz}) - interval '1 microsecond')")
-
-    return f"CASE {precision} WHEN 'day' THEN {end_of('day')} WHEN 'month' THEN {end_of('month')} ELSE {time} END"
 
 
 _INSERT = f"""

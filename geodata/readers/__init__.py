@@ -129,7 +129,15 @@ def read_incidents(
     formats have no such rows. Readers accept
     further options (``delimiter``, ``dayfirst``, ``lat``, ``lon``, ``sheet`` ...).
     Raises DataError when the file cannot be read at all.
+
+    ``path`` may also name a database (``postgresql://user@host:port/dbname``): its events are
+    read with :func:`geodata.db.read`, which takes the options ``filter_state``, ``bbox``,
+    ``limit`` and ``provenance``.
     """
+    from geodata.db.connect import is_uri
+
+    if is_uri(path):
+        return _read_database(str(path), format=format, tz=tz, columns=columns, encoding=encoding, **options)
     _ensure_loaded()
     try:
         name = _FORMAT_ALIASES.get(format.lower(), format.lower()) if format else detect_format(path)
@@ -153,6 +161,19 @@ def read_incidents(
             # the same exception (kind and attributes, e.g. MissingColumnsError.missing), on one line
             exc.args = (" ".join(message.split()),) + exc.args[1:]
         raise
+
+
+def _read_database(uri: str, *, format: str | None, tz: str, columns: dict[str, str] | None,
+                   encoding: str | None, **options: object) -> LoadResult:
+    """A database's events (the stored times are instants: ``tz`` only has to be a zone)."""
+    from geodata.db.connect import display_uri
+    from geodata.db.query import read
+
+    shown = display_uri(uri)
+    _check_tz(tz, shown)
+    if columns or encoding or (format and format.lower() not in ("postgresql", "postgres")):
+        raise DataError(f"{shown}: a database has no file format, column mapping or encoding to choose")
+    return read(uri, **options)
 
 
 def _check_tz(tz: str, path: str | Path) -> None:

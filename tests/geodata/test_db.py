@@ -469,6 +469,15 @@ def test_timeline_matches_the_file(sample_db: str, sample_frame) -> None:
             assert np.allclose(got.counts, expected.counts) and np.allclose(got.spread, expected.spread)
 
 
+def test_read_incidents_reads_a_database(sample_db: str, sample_frame) -> None:
+    state = FilterState(munitions={"cruise missile"}, outcomes={"impact"})
+    result = read_incidents(sample_db, filter_state=state)
+    assert result.frame["event_id"].tolist() == sample_frame.loc[state.mask(sample_frame), "event_id"].tolist()
+    assert result.report.rows_read == result.report.rows_loaded == len(result.frame) > 0
+    with pytest.raises(DataError, match="column mapping"):
+        read_incidents(sample_db, columns={"when": "occurred_at"})
+
+
 def test_inspect_reports_what_the_database_holds(sample_db: str, sample_frame) -> None:
     from geodata.report import LoadReport
 
