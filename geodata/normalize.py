@@ -31,7 +31,7 @@ from geodata.schema import (
     TIME_PRECISION_DTYPE,
     TIME_PRECISIONS,
 )
-from geodata.timeparse import parse_times
+from geodata.timeparse import check_times
 
 #: Columns build_frame understands besides the canonical ones ("coordinates": one cell
 #: holding "latitude, longitude", used when there are no latitude/longitude columns).
@@ -327,6 +327,7 @@ def build_frame(
     rows: Iterable[int] | np.ndarray,
     tz: str = DEFAULT_TZ,
     dayfirst: bool | None = None,
+    default_dayfirst: bool = True,
     id_prefix: str | None = None,
     labels: Mapping[str, str] | None = None,
     region: tuple[float, float, float, float] | None = None,
@@ -335,8 +336,10 @@ def build_frame(
     """Check every row of ``raw`` and return the canonical frame of the rows kept.
 
     ``raw`` has canonical column names (text or typed values), ``latitude`` and
-    ``longitude`` (or a ``geometry`` column of points in EPSG:4326) and any extra
-    columns, which are kept after the canonical ones. ``rows`` gives each record's row
+    ``longitude`` (or a ``geometry`` column of points in EPSG:4326), optionally a ``time``
+    column completing the date, and any extra columns, which are kept after the canonical
+    ones. ``dayfirst`` forces the day/month order of dates; ``default_dayfirst`` is the order
+    when the data cannot tell. ``rows`` gives each record's row
     number in the file (used in messages and as the frame's index). ``labels`` maps
     canonical names to the file's own headers, so messages name the user's columns.
     ``id_prefix`` (normally the file stem) builds event ids where the file has none.
@@ -366,9 +369,7 @@ def build_frame(
     with ThreadPoolExecutor(max_workers=1) as pool:
         points = pool.submit(shapely.points, lon.copy(), lat.copy())
         swapped = _check_coordinates(lat, lon, geom_missing, check, region)
-        occurred_at, precision = _times(raw, check, tz, dayfirst)
-        if "occurred_at" in raw.columns:
-            _check_dates(raw["occurred_at"], occurred_at, check, tz)
+        occurred_at, precision = _times(raw, check, tz, dayfirst, default_dayfirst)
         munition, munition_class = _munitions(raw, check)
         outcome = _outcomes(raw, check)
         killed = _count(raw, "killed", check)
@@ -413,7 +414,7 @@ def build_frame(
     # a combined coordinates column is kept as an extra column when latitude/longitude were used
     used = COORDINATE_COLUMNS if _uses_pair(raw.columns) else ("latitude", "longitude")
     for c in raw.columns:
-        if c not in data and c not in used and c not in ("munition_class", "time_precision"):
+        if c not in data and c not in used and c not in ("munition_class", "time_precision", "time"):
             data[c] = kept(raw[c])
     gdf = gpd.GeoDataFrame(data, index=pd.Index(kept(rows), name="row"), geometry="geometry", crs="EPSG:4326")
 
@@ -657,32 +658,27 @@ def _flag_doubtful_pairs(lat: np.ndarray, lon: np.ndarray, usable: np.ndarray, e
 # --- times -------------------------------------------------------------------------------
 
 
-def _times(raw: pd.DataFrame, check: _Checker, tz: str, dayfirst: bool | None):
+def _times(raw: pd.DataFrame, check: _Checker, tz: str, dayfirst: bool | None, default_dayfirst: bool = True):
+    """UTC instants and precision codes of ``occurred_at`` (joined with a separate ``time`` column),
+    read and worded by :func:`geodata.timeparse.check_times`, the one date reader."""
     n = len(raw)
     if "occurred_at" not in raw.columns:
         check.flag(np.ones(n, bool), "occurred_at", "no date")
         missing = pd.DatetimeIndex(np.full(n, np.datetime64("NaT"), "datetime64[ns]")).tz_localize("UTC")
         return missing, np.full(n, -1, np.int8)
-    values = raw["occurred_at"]
-    parsed = parse_times(values, tz=tz, dayfirst=dayfirst)
-    for note in parsed.notes:
+    checked = check_times(raw["occurred_at"], tz=tz, dayfirst=dayfirst, default_dayfirst=default_dayfirst,
+                          clock=raw["time"] if "time" in raw.columns else None)
+    for note in checked.notes:
         check.note("occurred_at", note)
-    if parsed.bad.any():
-        idx = np.flatnonzero(parsed.bad)
-        check.flag(idx, "occurred_at", [f"date {v!r} {parsed.reasons.get(i, 'cannot be read')}"
-                                        for i, v in zip(idx, _shown(values, idx))])
-    empty = (parsed.precision < 0) & ~parsed.bad
-    check.flag(empty, "occurred_at", "no date")
-    if parsed.shifted is not None and parsed.shifted.any():
-        idx = np.flatnonzero(parsed.shifted)
-        check.flag(
-            idx,
-            "occurred_at",
-            [f"local time {v!r} is skipped or repeated by the clock change in {tz}; "
-             f"read as {parsed.utc[i].isoformat()}" for i, v in zip(idx, _shown(values, idx))],
-            "warning",
-        )
-    precision = parsed.precision.copy()
+    check.flag(checked.empty, "occurred_at", "no date")
+    groups: dict[tuple[str, str], tuple[list[int], list[str]]] = {}
+    for p in checked.problems:
+        where, said = groups.setdefault(("occurred_at" if p.part == "date" else "time", p.severity), ([], []))
+        where.append(p.position)
+        said.append(p.message)
+    for (column, severity), (where, said) in groups.items():
+        check.flag(np.array(where, np.int64), column, said, severity)
+    precision = checked.precision.copy()
     if "time_precision" in raw.columns:
         vcodes, uniques = _codes(raw["time_precision"], lower=True)
         lookup = np.array([TIME_PRECISIONS.index(u) if u in TIME_PRECISIONS else -2 for u in uniques] + [-1])
@@ -693,7 +689,7 @@ def _times(raw: pd.DataFrame, check: _Checker, tz: str, dayfirst: bool | None):
                     for v in _shown(raw["time_precision"], unknown)], "warning")
         # the coarser of what the file says and what the value shows
         precision = np.where((codes >= 0) & (precision >= 0), np.maximum(codes, precision), precision).astype(np.int8)
-    return parsed.utc, precision
+    return checked.utc, precision
 
 
 # --- munitions, outcomes, counts ---------------------------------------------------------
@@ -815,24 +811,6 @@ def _count(raw: pd.DataFrame, name: str, check: _Checker) -> pd.array:
 
 #: More people killed or injured than this in one event is taken for a typo (warned, kept).
 _MAX_PEOPLE = 10_000
-#: Events before this day are older than the war these files record (warned, kept).
-_FIRST_DAY = "2014-01-01"
-
-
-def _check_dates(values: pd.Series, occurred_at: pd.DatetimeIndex, check: _Checker, tz: str) -> None:
-    """Warn on dates before the war or in the future (probable typos of the year); kept as read."""
-    first = pd.Timestamp(_FIRST_DAY, tz=tz)
-    last = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
-    early = np.asarray(occurred_at < first)  # NaT compares False
-    late = np.asarray(occurred_at > last)
-    if early.any():
-        idx = np.flatnonzero(early)
-        check.flag(idx, "occurred_at", [f"date {v!r} is before {_FIRST_DAY}: kept; check the year"
-                                        for v in _shown(values, idx)], "warning")
-    if late.any():
-        idx = np.flatnonzero(late)
-        check.flag(idx, "occurred_at", [f"date {v!r} is in the future (after {last:%Y-%m-%d %H:%M} UTC): kept; "
-                                        "check the date" for v in _shown(values, idx)], "warning")
 
 
 def _geo_precision(raw: pd.DataFrame, check: _Checker,

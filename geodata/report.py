@@ -54,7 +54,7 @@ class LoadReport:
         return [p for p in self.problems if p.severity == "warning"]
 
     def add(self, row: int | None, column: str | None, message: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(row, column, message, severity))
+        self.problems.append(Problem(None if row is None else int(row), column, message, severity))
 
     def check(self) -> None:
         if self.rows_read != self.rows_loaded + self.rows_rejected:

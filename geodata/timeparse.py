@@ -7,6 +7,11 @@ Accepted text: ISO 8601 (``2024-06-02``, ``2024-06-02T01:30``, ``2024-06-02 01:3
 written with ``/`` or ``-`` is decided once per file from the data (``.`` is always day first).
 A two-digit year is read as 20YY (said once per file). Times written without a zone are local
 times in ``tz``.
+
+:func:`check_times` is what every reader uses: it parses, joins a separate time-of-day column,
+and words every finding the same way for every format (dates that cannot be read are errors;
+dates before 2014 or in the future are kept with a warning, as are local times a clock change
+skips or repeats).
 """
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ import pyarrow.compute as pc
 
 #: precision codes used in ``ParsedTimes.precision`` (index into schema.TIME_PRECISIONS)
 EXACT, DAY, MONTH, NONE = 0, 1, 2, -1
+
+#: Events before this day are older than the war these files record (kept, with a warning).
+FIRST_DAY = "2014-01-01"
 
 _ISO = (
     r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2})"
@@ -101,12 +109,14 @@ def _as_text(values: pd.Series) -> pa.Array:
     return pc.utf8_trim_whitespace(arr)
 
 
-def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None) -> ParsedTimes:
+def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None,
+                default_dayfirst: bool = True) -> ParsedTimes:
     """Parse a date/time column into UTC instants and precisions.
 
     ``dayfirst`` forces the order of slash dates (True: DD/MM/YYYY); None decides it
     from the data (a first number above 12 means day first, a second one above 12
-    means month first) and, when the data cannot tell, reads day first and says so.
+    means month first) and, when the data cannot tell, reads them in ``default_dayfirst``
+    order (day first unless a source is known to write month first) and says so.
     """
     text = _as_text(values)
     n = len(text)
@@ -120,7 +130,7 @@ def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None) -> 
         reasons: dict[int, str] = {}
         notes: list[str] = []
     else:
-        ns, has_zone, precision, good, reasons, notes = _parse_general(text, empty, dayfirst)
+        ns, has_zone, precision, good, reasons, notes = _parse_general(text, empty, dayfirst, default_dayfirst)
     utc_ns = np.full(n, np.iinfo(np.int64).min, np.int64)
     zoned = good & has_zone
     utc_ns[zoned] = ns[zoned]
@@ -210,7 +220,7 @@ def _text_field(struct: pa.StructArray, name: str) -> pa.Array:
     return struct.field(name).fill_null("")
 
 
-def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
+def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None, default_dayfirst: bool = True):
     """Slow path: mixed ISO, numeric and month-name dates, read component by component."""
     n = len(text)
     notes: list[str] = []
@@ -270,10 +280,10 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
         sep = _text_field(num, "sep")
         # DD.MM.YYYY is always day first; '/' and '-' follow one order for the whole file
         ordered = num_ok & pc.not_equal(sep, ".").to_numpy(zero_copy_only=False)
-        order_dayfirst = True if dayfirst is None else dayfirst
+        order_dayfirst = default_dayfirst if dayfirst is None else dayfirst
         if dayfirst is None and ordered.any():
             seps = sorted(pc.unique(pc.filter(sep, pa.array(ordered))).to_pylist())
-            order_dayfirst = _day_month_order(a, b, ordered, seps, notes)
+            order_dayfirst = _day_month_order(a, b, ordered, seps, notes, default_dayfirst)
         first_is_day = ~ordered | order_dayfirst
         take_year(num, num_ok)
         d[num_ok] = np.where(first_is_day, a, b)[num_ok]
@@ -324,11 +334,12 @@ def _parse_general(text: pa.Array, empty: np.ndarray, dayfirst: bool | None):
     return ns, has_zone, precision, good, reasons, notes
 
 
-def _day_month_order(a: np.ndarray, b: np.ndarray, ordered: np.ndarray, seps: list[str], notes: list[str]) -> bool:
+def _day_month_order(a: np.ndarray, b: np.ndarray, ordered: np.ndarray, seps: list[str], notes: list[str],
+                     default_dayfirst: bool = True) -> bool:
     """Whether the dates written with '/' or '-' are day first, judged from the whole file.
 
     A first number above 12 means day first, a second one above 12 month first; when the
-    data cannot tell, day first, said in ``notes``.
+    data cannot tell, ``default_dayfirst``, said in ``notes``.
     """
     shown = " or ".join(f"'{c}'" for c in seps)
     day_layout = " / ".join(f"DD{c}MM{c}YYYY" for c in seps)
@@ -345,12 +356,16 @@ def _day_month_order(a: np.ndarray, b: np.ndarray, ordered: np.ndarray, seps: li
         return order_dayfirst
     if month_evidence:
         return False
-    if not day_evidence:
-        notes.append(
-            f"day/month order of dates written with {shown} is ambiguous (no day above 12); "
-            f"read as {day_layout} (day first); pass dayfirst=False for {month_layout}"
-        )
-    return True
+    if day_evidence:
+        return True
+    if default_dayfirst:
+        notes.append(f"day/month order of dates written with {shown} is ambiguous (no day above 12); "
+                     f"read as {day_layout} (day first); pass dayfirst=False for {month_layout}")
+    else:
+        notes.append(f"day/month order of dates written with {shown} is ambiguous (no day above 12); "
+                     f"read as {month_layout} (month first, as this source writes them); pass dayfirst=True "
+                     f"for {day_layout}")
+    return default_dayfirst
 
 
 def zone_offset_minutes(zone: str) -> int:
@@ -360,3 +375,104 @@ def zone_offset_minutes(zone: str) -> int:
     sign = -1 if zone[0] == "-" else 1
     digits = zone[1:].replace(":", "")
     return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))
+
+
+# --- one set of rules and messages for every reader ----------------------------------------------
+
+# A time of day on its own: "01:30", "1:30:15", "01:30:15.250" (Excel time cells read as text too).
+_CLOCK_ONLY = r"^(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?$"
+
+
+@dataclass
+class TimeProblem:
+    """One finding of :func:`check_times` about the value at ``position``.
+
+    ``part`` says which input it is about: "date" (the date column) or "time" (the separate
+    time-of-day column). ``error`` values are not read; ``warning`` values are kept.
+    """
+
+    position: int
+    part: str
+    message: str
+    severity: str
+
+
+@dataclass
+class CheckedTimes:
+    """Result of :func:`check_times`, aligned with the input."""
+
+    utc: pd.DatetimeIndex  # tz-aware UTC, NaT where not read
+    precision: np.ndarray  # int8 codes EXACT/DAY/MONTH, NONE where not read
+    empty: np.ndarray  # bool: no value at all (the caller says what a missing date means)
+    bad: np.ndarray  # bool: a value that is not a date we can read (an error in ``problems``)
+    problems: list[TimeProblem]
+    notes: list[str]  # file-level findings (day/month order, two-digit years)
+
+
+def check_times(
+    values: pd.Series,
+    *,
+    tz: str,
+    dayfirst: bool | None = None,
+    default_dayfirst: bool = True,
+    clock: pd.Series | None = None,
+    name: str = "date",
+    implausible: str = "warning",
+) -> CheckedTimes:
+    """Read a date column as every reader does, with its findings worded once for all formats.
+
+    ``clock`` is a separate time-of-day column: where it holds a time, the date and time are read
+    together; where it holds something else, the day is kept with a warning. ``name`` is how
+    messages call the value ("date", "time_start"). Dates before :data:`FIRST_DAY` or in the
+    future are kept with a warning (a mistyped year is the user's to correct, never guessed);
+    ``implausible="error"`` rejects them instead (attack waves: a wave in the wrong century would
+    stretch every wave count and timeline).
+    """
+    kept = "kept" if implausible == "warning" else "not loaded"
+    problems: list[TimeProblem] = []
+    if clock is not None:
+        values, odd_clock = _with_clock(values, clock)
+        for i in np.flatnonzero(odd_clock):
+            problems.append(TimeProblem(int(i), "time", f"time {str(clock.iloc[i]).strip()!r} is not a time of day "
+                                        "(HH:MM): the day alone is kept", "warning"))
+    parsed = parse_times(values, tz=tz, dayfirst=dayfirst, default_dayfirst=default_dayfirst)
+
+    def shown(i: int) -> str:
+        return str(values.iloc[i]).strip()
+
+    for i in np.flatnonzero(parsed.bad):
+        problems.append(TimeProblem(int(i), "date", f"{name} {shown(i)!r} {parsed.reasons.get(i, 'cannot be read')}",
+                                    "error"))
+    if parsed.shifted is not None:
+        for i in np.flatnonzero(parsed.shifted):
+            problems.append(TimeProblem(int(i), "date", f"local time {shown(i)!r} is skipped or repeated by the clock "
+                                        f"change in {tz}; read as {parsed.utc[i].isoformat()}", "warning"))
+    first = pd.Timestamp(FIRST_DAY, tz=tz)
+    last = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
+    early = np.asarray(parsed.utc < first)  # NaT compares False
+    late = np.asarray(parsed.utc > last)
+    for i in np.flatnonzero(early):
+        problems.append(TimeProblem(int(i), "date", f"{name} {shown(i)!r} is before {FIRST_DAY}: {kept}; check the "
+                                    "year", implausible))
+    for i in np.flatnonzero(late):
+        problems.append(TimeProblem(int(i), "date", f"{name} {shown(i)!r} is in the future (after "
+                                    f"{last:%Y-%m-%d %H:%M} UTC): {kept}; check the date", implausible))
+    bad = parsed.bad | ((early | late) if implausible == "error" else False)
+    empty = (parsed.precision < 0) & ~parsed.bad
+    return CheckedTimes(parsed.utc, parsed.precision, empty, bad, problems, parsed.notes)
+
+
+def _with_clock(dates: pd.Series, clock: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates joined with their time of day where the clock cell holds one, and where it holds
+    something else (the date is then read alone)."""
+    day, hour = pc.cast(_as_text(dates), pa.string()), pc.cast(_as_text(clock), pa.string())
+    parts = pc.extract_regex(hour, _CLOCK_ONLY)
+    present = pc.and_(pc.is_valid(hour), pc.not_equal(hour, "")).fill_null(False).to_numpy(zero_copy_only=False)
+    ok = parts.is_valid().to_numpy(zero_copy_only=False)
+    if ok.any():
+        h, _ = _field(parts, "H")
+        m, _ = _field(parts, "M")
+        sec, _ = _field(parts, "S")
+        ok &= (h < 24) & (m < 60) & (sec < 60)
+    joined = pc.if_else(pa.array(ok), pc.binary_join_element_wise(day, hour, pa.scalar(" ")), day)
+    return pd.Series(joined.to_pandas().to_numpy(), index=dates.index, dtype="str"), present & ~ok

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from geodata.errors import DataError
 from geodata.readers.columns import MissingColumnsError
+from geodata.readers.files import check_file, read_head
+from geodata.readers.textfile import looks_binary
 from geodata.report import LoadResult
 from geodata.schema import DEFAULT_TZ
 
@@ -72,14 +74,8 @@ def formats() -> list[Format]:
 
 def detect_format(path: str | Path) -> str:
     """The name of the format of ``path``, judged from its content."""
-    from geodata.readers.common import check_file  # common needs geopandas: not loaded by `import geodata`
-
     p = check_file(path)
-    try:
-        with open(p, "rb") as f:
-            head = f.read(_HEAD)
-    except OSError as exc:
-        raise DataError(f"{p}: cannot be read ({exc.strerror or exc})") from exc
+    head = read_head(p, _HEAD)
     for fmt in formats():
         if fmt.generic and head.startswith(b"PK\x03\x04"):
             # a zip no specific format claimed: its bytes are not a text table
@@ -95,7 +91,7 @@ def detect_format(path: str | Path) -> str:
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Excel 97-2003
         raise DataError(f"{p}: an old Excel .xls or a password-protected workbook: "
                         "save it as .xlsx without a password (or as CSV)")
-    what = "binary content" if b"\x00" in head else "content"
+    what = "binary content" if looks_binary(head) else "content"
     raise DataError(f"{p}: {what} not in a format this program reads "
                     "(CSV/TSV, Excel .xlsx, GeoJSON, GeoPackage, Shapefile, ACLED)")
 
@@ -140,6 +136,7 @@ def read_incidents(
         return _read_database(str(path), format=format, tz=tz, columns=columns, encoding=encoding, **options)
     _ensure_loaded()
     try:
+        check_file(path)  # a folder, a pipe or a device is said so before any reader opens it
         name = _FORMAT_ALIASES.get(format.lower(), format.lower()) if format else detect_format(path)
         fmt = FORMATS.get(name)
         if fmt is None:

@@ -22,6 +22,7 @@ from geodata.readers import register
 from geodata.readers.columns import header_key
 from geodata.readers.delimited import read_delimited
 from geodata.readers.excel import is_xlsx, read_excel, read_sheet_header
+from geodata.readers.textfile import looks_binary
 from geodata.report import LoadReport, LoadResult
 
 STRIKE_TYPES = {
@@ -56,20 +57,10 @@ def _sniff(path: Path, head: bytes) -> bool:
         except (zipfile.BadZipFile, OSError):
             return False
         return _is_acled_header(read_sheet_header(path))
-    if b"\x00" in head[:4096]:
+    if looks_binary(head):
         return False
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace").lower()
     return all(name in first for name in _REQUIRED)
-
-
-def _event_dates(values: pd.Series) -> pd.Series:
-    """ACLED writes '2024-06-02' or '02 June 2024': the latter becomes ISO, others stay for the checks."""
-    text = values.astype("str").where(values.notna()).str.strip()
-    iso = text.str.match(r"^\d{4}-\d{2}-\d{2}$", na=False)
-    if iso.all():
-        return text
-    spelled = pd.to_datetime(text.where(~iso), format="%d %B %Y", errors="coerce")
-    return text.where(iso | spelled.isna(), spelled.dt.strftime("%Y-%m-%d"))
 
 
 def _code_text(values: pd.Series) -> pd.Series:
@@ -151,7 +142,7 @@ def transform(table: pd.DataFrame, rows: np.ndarray, report: LoadReport) -> tupl
     geo = gp.map(_GEO_PRECISION)
     out = pd.DataFrame({
         "event_id": col("event_id_cnty"),
-        "occurred_at": _event_dates(col("event_date")),
+        "occurred_at": col("event_date"),  # '2024-06-02' or '02 June 2024': read by the shared date checks
         "time_precision": tp.map(_TIME_PRECISION),
         "latitude": col("latitude"),
         "longitude": col("longitude"),

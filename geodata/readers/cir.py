@@ -15,10 +15,10 @@ listed with the message "excluded: event_group '...' is not strike-like (use
 all_events=True)", plus one file-level summary, keeping rows_read ==
 rows_loaded + rows_rejected.
 
-Traps real exports hold, each reported with row and column and the row not
-loaded: points far outside the region, free text in lat/lon, mistyped years
-(2202). A row with no coordinates but a town/city the offline gazetteer knows is
-placed there (warning, with the place's precision; ``geocode=False`` rejects it
+Traps real exports hold, each reported with row and column: points far outside
+the region and free text in lat/lon (the row not loaded), mistyped years (2202:
+kept with a warning by the shared date checks, as in any file). A row with no
+coordinates but a town/city the offline gazetteer knows is placed there (warning, with the place's precision; ``geocode=False`` rejects it
 instead). Strike-like rows get outcome "impact" (option ``outcome``), other rows
 "unknown". ``geolocation`` saying the point was not geolocated gives
 geo_precision "settlement", else "exact".
@@ -33,8 +33,9 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.gazetteer import resolve_place
-from geodata.readers import _sources_common as common
-from geodata.readers import register
+from geodata.readers import coordinates, register
+from geodata.readers.common import finish
+from geodata.readers.textfile import cell_text, header_of, read_text_table
 from geodata.report import LoadReport
 
 NAME = "cir"
@@ -66,7 +67,7 @@ _NEGATIVE_GEOLOCATION = ("not", "no", "false", "unverified", "approximate", "app
 
 def sniff(path: str | Path, head: bytes) -> bool:
     """True when the header line holds the CIR monitor's distinctive columns."""
-    header = common.header_of(head)
+    header = header_of(head)
     return {"event_group", "lat", "lon"} <= header and bool(
         header & {"brief description", "arms/munition", "violence level", "town/city"})
 
@@ -74,26 +75,26 @@ def sniff(path: str | Path, head: bytes) -> bool:
 def read(path: str | Path, **options: Any):
     """Read a CIR monitor CSV into a checked canonical frame (LoadResult)."""
     raw, report, rejected = parse(path, **options)
-    return common.finish(raw, report, rejected, tz=options.get("tz") or "Europe/Kyiv", id_prefix=Path(path).stem,
-                         labels=LABELS)
+    return finish(raw, raw.index, None, report, path=Path(path), labels=LABELS, rejected=rejected, **options)
 
 
 def parse(
     path: str | Path,
     *,
-    tz: str | None = None,
     all_events: bool = False,
-    dayfirst: bool | None = None,
     encoding: str | None = None,
     outcome: str = "impact",
     geocode: bool = True,
     **_ignored: Any,
 ) -> tuple[pd.DataFrame, LoadReport, set[int]]:
-    """The raw layer: every CSV record as one row (header = row 1), problems, rejected rows."""
+    """The raw layer: every CSV record as one row (header = row 1), problems, rejected rows.
+
+    Dates stay as written: :func:`read` has them read by the shared checks (DD/MM/YYYY when the
+    data cannot tell the order).
+    """
     path = Path(path)
-    tz = tz or "Europe/Kyiv"
-    table = common.read_csv_rows(path, encoding)
     report = LoadReport(path=str(path), format=NAME)
+    table, rejected = read_text_table(path, report, encoding=encoding)
     lower = {c.lower(): c for c in table.columns}
     missing = [c for c in ("date", "lat", "lon") if c not in lower]
     if missing:
@@ -101,13 +102,12 @@ def parse(
     rows = list(table.index)
     col = lambda name: table[lower[name]] if name in lower else pd.Series("", index=table.index)  # noqa: E731
 
-    rejected: set[int] = set()
-    groups = [common.text(v) for v in col("event_group")]
+    groups = [cell_text(v) for v in col("event_group")]
     strike = [_is_strike(g) for g in groups]
     if not all_events:
         excluded: Counter[str] = Counter()
         for row, group, ok in zip(rows, groups, strike):
-            if not ok:
+            if not ok and row not in rejected:
                 rejected.add(row)
                 excluded[group or "(empty)"] += 1
                 report.add(row, "event_group", f"excluded: event_group '{group}' is not strike-like "
@@ -121,43 +121,34 @@ def parse(
     # Rows already excluded are not checked further: their problems would be noise.
     checked = [r for r in rows if r not in rejected]
     sub = table.loc[checked]
-    dates = [common.text(v) for v in sub[lower["date"]]]
-    if dayfirst is None:
-        dayfirst, ambiguous = common.decide_dayfirst(dates, default=True)
-        if ambiguous and any("/" in d or "." in d for d in dates):
-            report.add(None, "date", "day/month order cannot be told from the data; read as DD/MM/YYYY "
-                       "(force with dayfirst=False)", "warning")
-    occurred, precision, bad_dates = common.parse_dates(
-        dates, None, checked, report, column="date", dayfirst=dayfirst, tz=tz)
     # "town, province" (either may be empty): locate_town tells the two apart
-    places = [f"{common.text(town)}, {common.text(province)}" if common.text(town) or common.text(province) else ""
+    places = [f"{cell_text(town)}, {cell_text(province)}" if cell_text(town) or cell_text(province) else ""
               for town, province in zip(col("town/city").loc[checked], col("province").loc[checked])]
-    lat, lon, bad_point, placed = common.parse_point(
+    lat, lon, bad_point, placed = coordinates.parse_point(
         list(sub[lower["lat"]]), list(sub[lower["lon"]]), checked, report, lat_column="lat", lon_column="lon",
         places=places if geocode else None, place_column="town/city", locate=locate_town)
-    bad_region = common.check_region(lat, lon, checked, report, column="lat")
-    rejected |= bad_dates | bad_point | bad_region
+    bad_region = coordinates.check_region(lat, lon, checked, report, column="lat")
+    rejected |= bad_point | bad_region
 
     raw = pd.DataFrame(index=table.index)
-    raw["event_id"] = [common.text(v) or f"{path.stem}-{r}" for v, r in zip(col("entry"), rows)]
-    raw["occurred_at"] = occurred.reindex(table.index)
-    raw["time_precision"] = precision.reindex(table.index)
+    raw["event_id"] = [cell_text(v) or f"{path.stem}-{r}" for v, r in zip(col("entry"), rows)]
+    raw["occurred_at"] = pd.Series([cell_text(v) or None for v in col("date")], index=table.index, dtype="str")
     raw["latitude"] = pd.Series(lat, index=checked).reindex(table.index)
     raw["longitude"] = pd.Series(lon, index=checked).reindex(table.index)
     for source_name, canonical in COLUMN_MAP.items():
         if canonical != "event_id":
-            raw[canonical] = [common.text(v) or None for v in col(source_name)]
-    raw["munition_class"] = [ARMS_CLASSES.get(common.text(v).lower()) for v in col("arms/munition")]
+            raw[canonical] = [cell_text(v) or None for v in col(source_name)]
+    raw["munition_class"] = [ARMS_CLASSES.get(cell_text(v).lower()) for v in col("arms/munition")]
     if "geolocation" in lower:  # without it build_frame applies (and reports) its default
-        raw["geo_precision"] = [_geo_precision(common.text(v)) for v in col("geolocation")]
+        raw["geo_precision"] = [_geo_precision(cell_text(v)) for v in col("geolocation")]
     raw["outcome"] = [outcome if ok else "unknown" for ok in strike]
     if placed:
-        common.apply_places(raw, placed)
+        coordinates.apply_places(raw, placed)
     raw["source"] = SOURCE
     mapped = set(COLUMN_MAP) | {"date", "lat", "lon"}
     for name in table.columns:
         if name.lower() not in mapped and name not in raw.columns:
-            raw[name] = pd.Series([common.text(v) or None for v in table[name]], index=table.index, dtype="str")
+            raw[name] = pd.Series([cell_text(v) or None for v in table[name]], index=table.index, dtype="str")
     return raw, report, rejected
 
 
@@ -175,12 +166,12 @@ def locate_town(text: str):
         named = [resolve_place(f"{province} oblast"), resolve_place(province)]
         admin1s = {p.admin1 for p in named if p is not None}
         region = next((p for p in named if p is not None and p.kind == "oblast"), None)
-    alone = common.strict_place(town) if town else None
+    alone = coordinates.strict_place(town) if town else None
     # "Kyiv, Kyiv": the city is its own admin unit, named like the oblast
     if alone is not None and (not province or alone.admin1 in admin1s):
         return alone
     if town and province:
-        pair = common.strict_place(f"{town}, {region.name if region else province}")
+        pair = coordinates.strict_place(f"{town}, {region.name if region else province}")
         if pair is not None:
             return pair
     return region if alone is None else None

@@ -1,7 +1,7 @@
-"""Steps every reader shares: file checks and turning a mapped table into a LoadResult."""
+"""The last step of every reader: a table with the file's rows into a checked LoadResult."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,68 +9,60 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.errors import DataError
 from geodata.normalize import build_frame
 from geodata.readers.columns import TARGETS
 from geodata.report import LoadReport, LoadResult
 from geodata.schema import DEFAULT_TZ
 
 
-def check_file(path: str | Path) -> Path:
-    """The path as a Path; DataError when it is missing, a folder or empty."""
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"{p}: file not found")
-    if p.is_dir():
-        raise DataError(f"{p}: is a folder, not a file")
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise DataError(f"{p}: cannot be read ({exc.strerror or exc})") from exc
-    if size == 0:
-        raise DataError(f"{p}: file is empty")
-    return p
-
-
 def finish(
     table: pd.DataFrame,
-    rows: np.ndarray,
-    mapping: Mapping[str, str],
+    rows: np.ndarray | pd.Index,
+    mapping: Mapping[str, str] | None,
     report: LoadReport,
     *,
     path: Path,
     tz: str = DEFAULT_TZ,
     dayfirst: bool | None = None,
+    default_dayfirst: bool = True,
+    labels: Mapping[str, str] | None = None,
+    rejected: Collection[int] = (),
     region: tuple[float, float, float, float] | None = None,
     geocode: bool = True,
     **_ignored: object,
 ) -> LoadResult:
-    """Rename mapped columns to canonical names, join date and time columns, check every row.
+    """Check every row of ``table`` and account for every row read.
 
-    ``geocode=False`` rejects rows without coordinates instead of placing them at the place
-    their location names (see :func:`geodata.normalize.build_frame`).
+    ``mapping`` renames the file's headers to canonical names (None: ``table`` has them already);
+    ``labels`` names the file's own header of a canonical column for messages (taken from
+    ``mapping`` when not given). ``rejected`` lists rows the reader already rejected and reported:
+    those in ``table`` are dropped, and each counts once as read and rejected. ``dayfirst`` forces
+    the day/month order of dates; ``default_dayfirst`` is the order when the data cannot tell.
+    ``geocode=False`` rejects rows without coordinates instead of placing them at the place their
+    location names (see :func:`geodata.normalize.build_frame`).
     """
-    labels = {target: header for header, target in mapping.items()}
-    renames = dict(mapping)
-    # an unmapped column named like a canonical one (another header took that role) keeps its
-    # data under a name that cannot be confused with the canonical column
-    for header in table.columns:
-        if header not in mapping and header in TARGETS:
-            renames[header] = f"{header} (file)"
-    raw = table.rename(columns=renames)
-    if "time" in raw.columns:
-        # a separate time-of-day column completes the date; the joined value is what is checked
-        date = raw["occurred_at"].astype("str").where(raw["occurred_at"].notna())
-        clock = raw["time"].astype("str").where(raw["time"].notna()).str.strip()
-        joined = date.str.strip().str.cat(clock, sep=" ")
-        raw["occurred_at"] = joined.where(clock.notna() & (clock != ""), date)
-        raw = raw.drop(columns="time")
-        labels["occurred_at"] = f"{labels['occurred_at']}+{labels.pop('time')}"
-    if "wkt" in raw.columns:
-        raw = _geometry_from_wkt(raw, labels.get("wkt", "wkt"), rows, report)
-        labels["geometry"] = labels.pop("wkt", "wkt")
-    frame = build_frame(raw, report, rows=rows, tz=tz, dayfirst=dayfirst, id_prefix=path.stem,
-                        labels=labels, region=region, geocode=geocode)
+    rows = np.asarray(rows, dtype=np.int64)
+    names = dict(labels or {})
+    if mapping is not None:
+        names = {target: header for header, target in mapping.items()} | names
+        renames = dict(mapping)
+        # an unmapped column named like a canonical one (another header took that role) keeps its
+        # data under a name that cannot be confused with the canonical column
+        for header in table.columns:
+            if header not in mapping and header in TARGETS:
+                renames[header] = f"{header} (file)"
+        table = table.rename(columns=renames)
+    gone = set(rejected)
+    if gone:
+        keep = ~np.isin(rows, sorted(gone))
+        table, rows = table[keep], rows[keep]
+        report.rows_read += len(gone)
+        report.rows_rejected += len(gone)
+    if "wkt" in table.columns:
+        table = _geometry_from_wkt(table, names.get("wkt", "wkt"), rows, report)
+        names["geometry"] = names.pop("wkt", "wkt")
+    frame = build_frame(table, report, rows=rows, tz=tz, dayfirst=dayfirst, default_dayfirst=default_dayfirst,
+                        id_prefix=path.stem, labels=names, region=region, geocode=geocode)
     # file-level findings first, then row by row (stable: a row's findings keep their order)
     report.problems.sort(key=lambda q: (q.row is not None, q.row or 0))
     report.check()

@@ -18,8 +18,8 @@ import pandas as pd
 from geodata.errors import DataError
 from geodata.readers import detect_format
 from geodata.readers.columns import NAMES, MissingColumnsError, header_key, map_headers
-from geodata.readers.common import check_file
-from geodata.readers.delimited import decode_head, looks_binary, read_head
+from geodata.readers.files import check_file, read_head
+from geodata.readers.textfile import decode_head, looks_binary
 from geodata.readers.excel import read_sheet
 
 #: The columns a person may map, in the order a mapping form shows them.

@@ -37,8 +37,10 @@ from typing import Any
 import pandas as pd
 
 from geodata.errors import DataError
-from geodata.readers import _sources_common as common
-from geodata.readers import register
+from geodata.readers import coordinates, register
+from geodata.readers.common import finish
+from geodata.readers.files import check_file
+from geodata.readers.textfile import cell_text
 from geodata.report import LoadReport, Problem
 
 NAME = "timemap"
@@ -82,7 +84,9 @@ def _looks_like_sources(head: bytes) -> bool:
 def read(path: str | Path, **options: Any):
     """Read a TimeMap export into a checked canonical frame (LoadResult)."""
     raw, report, rejected = parse(path, **options)
-    result = common.finish(raw, report, rejected, tz=options.get("tz") or "Europe/Kyiv", id_prefix=Path(path).stem)
+    # TimeMap writes MM/DD/YYYY: month first when the dates themselves cannot tell
+    result = finish(raw, raw.index, None, report, path=Path(path), labels={"occurred_at": "date"},
+                    rejected=rejected, default_dayfirst=False, **options)
     _word_munition_note(result.report, raw)
     return result
 
@@ -106,8 +110,6 @@ def _word_munition_note(report: LoadReport, raw: pd.DataFrame) -> None:
 def parse(
     path: str | Path,
     *,
-    tz: str | None = None,
-    dayfirst: bool | None = None,
     associations: str | Path | None = None,
     sources: str | Path | None = None,
     outcome: str = "impact",
@@ -116,13 +118,12 @@ def parse(
 ) -> tuple[pd.DataFrame, LoadReport, set[int]]:
     """The raw layer: every event as one row (index = row number), problems, rejected rows.
 
-    ``dayfirst`` forces the day/month order of slash dates (default: decided from
-    the data, month first when the data cannot tell, as TimeMap writes MM/DD/YYYY).
+    Dates and times stay as written: :func:`read` has them read by the shared checks
+    (month first when the data cannot tell the order, as TimeMap writes MM/DD/YYYY).
     ``geocode`` places events without coordinates at their named location through the
     offline gazetteer (reported per row, with the place's precision).
     """
     path = Path(path)
-    tz = tz or "Europe/Kyiv"
     events = _load_json(path)
     items = list(events.values()) if isinstance(events, dict) else events
     if isinstance(items, list) and items and all(isinstance(e, dict) and "latitude" not in e for e in items):
@@ -158,27 +159,20 @@ def parse(
     checked = [r for r in rows if r not in rejected]
     sub = raw.loc[checked]
     cell = lambda name: [sub[name].get(r) if name in sub.columns else None for r in checked]  # noqa: E731
-    dates = [common.text(v) for v in cell("_date")]
-    if dayfirst is None:
-        dayfirst, _ambiguous = common.decide_dayfirst(dates, default=False)
-    occurred, precision, bad_dates = common.parse_dates(
-        dates, [common.text(v) for v in cell("_time")], checked, report, column="date", dayfirst=dayfirst, tz=tz,
-        time_column="time")
-    lat, lon, bad_point, placed = common.parse_point(
+    lat, lon, bad_point, placed = coordinates.parse_point(
         cell("_lat"), cell("_lon"), checked, report, places=cell("location") if geocode else None)
-    bad_region = common.check_region(lat, lon, checked, report)
-    rejected |= bad_dates | bad_point | bad_region
+    bad_region = coordinates.check_region(lat, lon, checked, report)
+    rejected |= bad_point | bad_region
 
-    raw = raw.drop(columns=[c for c in ("_date", "_time", "_lat", "_lon") if c in raw.columns])
-    raw.insert(0, "occurred_at", occurred.reindex(raw.index))
-    raw.insert(1, "time_precision", precision.reindex(raw.index))
+    raw = raw.drop(columns=[c for c in ("_lat", "_lon") if c in raw.columns])
+    raw = raw.rename(columns={"_date": "occurred_at", "_time": "time"})
     raw["latitude"] = pd.Series(lat, index=checked, dtype="float64").reindex(raw.index)
     raw["longitude"] = pd.Series(lon, index=checked, dtype="float64").reindex(raw.index)
     if placed:
-        common.apply_places(raw, placed)
+        coordinates.apply_places(raw, placed)
     raw["outcome"] = outcome
     tags = sorted(c for c in raw.columns if c.startswith("tag_"))
-    front = ["event_id", "occurred_at", "time_precision", "latitude", "longitude", "location",
+    front = ["event_id", "occurred_at", "time", "latitude", "longitude", "location",
              "munition", "munition_class", "outcome", "source", "source_url", "notes", "graphic"]
     front = [c for c in front if c in raw.columns]
     raw = raw[front + tags + [c for c in raw.columns if c not in front and c not in tags]]
@@ -188,11 +182,10 @@ def parse(
 
 
 def _load_json(path: Path) -> Any:
+    check_file(path)
     try:
         with open(path, encoding="utf-8-sig") as fh:
             return json.load(fh)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
     except json.JSONDecodeError as exc:
@@ -248,18 +241,18 @@ def _join(values: list[str]) -> str | None:
 
 def _record(event: dict, row: int, stem: str, assoc_by_id, source_by_id, report: LoadReport) -> dict[str, Any]:
     rec: dict[str, Any] = {
-        "event_id": common.text(event.get("id")) or f"{stem}-{row}",
-        "_date": common.text(event.get("date")),
-        "_time": common.text(event.get("time")),
+        "event_id": cell_text(event.get("id")) or f"{stem}-{row}",
+        "_date": cell_text(event.get("date")),
+        "_time": cell_text(event.get("time")),
         "_lat": event.get("latitude"),
         "_lon": event.get("longitude"),
-        "location": common.text(event.get("location")) or None,
-        "notes": common.text(event.get("description")) or None,
+        "location": cell_text(event.get("location")) or None,
+        "notes": cell_text(event.get("description")) or None,
     }
     filters: list[tuple[str, str]] = []
     for f in event.get("filters") or []:
         if isinstance(f, dict):
-            filters.append((common.text(f.get("key")), common.text(f.get("value"))))
+            filters.append((cell_text(f.get("key")), cell_text(f.get("value"))))
     narratives: list[str] = []
     assoc_ids: list[str] = []
     for a in event.get("associations") or []:
@@ -269,12 +262,12 @@ def _record(event: dict, row: int, stem: str, assoc_by_id, source_by_id, report:
             if assoc_by_id is not None:
                 report.add(row, "associations", f"association '{a}' is not in the associations file", "warning")
             continue
-        mode = common.text(assoc.get("mode")).upper()
-        paths = [common.text(p) for p in assoc.get("filter_paths") or [] if common.text(p)]
+        mode = cell_text(assoc.get("mode")).upper()
+        paths = [cell_text(p) for p in assoc.get("filter_paths") or [] if cell_text(p)]
         if mode in ("FILTER", "") and paths:
             filters.append((paths[0], " / ".join(paths[1:]) if len(paths) > 1 else paths[0]))
         else:
-            narratives.append(common.text(assoc.get("title")) or common.text(assoc.get("id")))
+            narratives.append(cell_text(assoc.get("title")) or cell_text(assoc.get("id")))
     if assoc_ids:
         rec["association_ids"] = " | ".join(assoc_ids)
     if narratives:
@@ -294,8 +287,8 @@ def _record(event: dict, row: int, stem: str, assoc_by_id, source_by_id, report:
     source_ids: list[str] = []
     for s in event.get("sources") or []:
         if isinstance(s, dict):  # flat export: the source inline
-            urls.append(common.text(s.get("path")) or common.text(s.get("url")))
-            titles.append(common.text(s.get("description")) or common.text(s.get("title")))
+            urls.append(cell_text(s.get("path")) or cell_text(s.get("url")))
+            titles.append(cell_text(s.get("description")) or cell_text(s.get("title")))
             continue
         if isinstance(s, str) and s.startswith(("http://", "https://")):
             urls.append(s)
@@ -306,10 +299,10 @@ def _record(event: dict, row: int, stem: str, assoc_by_id, source_by_id, report:
             if source_by_id is not None:
                 report.add(row, "sources", f"source '{s}' is not in the sources file", "warning")
             continue
-        urls.append(common.text(found.get("url")))
-        urls += [common.text(p) for p in found.get("paths") or []
-                 if common.text(p).startswith(("http://", "https://"))]
-        titles.append(common.text(found.get("title")))
+        urls.append(cell_text(found.get("url")))
+        urls += [cell_text(p) for p in found.get("paths") or []
+                 if cell_text(p).startswith(("http://", "https://"))]
+        titles.append(cell_text(found.get("title")))
     rec["source_url"] = _join(urls)
     rec["source"] = _join(titles)
     if source_ids:
@@ -339,7 +332,7 @@ def _weapon_class(weapons: list[str], row: int, report: LoadReport) -> str:
 def _flag(value: object):
     if isinstance(value, bool):
         return value
-    word = common.text(value).lower()
+    word = cell_text(value).lower()
     if word in ("true", "yes", "1", "y"):
         return True
     if word in ("false", "no", "0", "n"):

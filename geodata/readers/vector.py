@@ -13,7 +13,8 @@ import pandas as pd
 from geodata.errors import DataError
 from geodata.readers import register
 from geodata.readers.columns import map_headers, require
-from geodata.readers.common import check_file, finish
+from geodata.readers.common import finish
+from geodata.readers.files import check_file
 from geodata.report import LoadReport, LoadResult
 from geodata.schema import DEFAULT_TZ
 

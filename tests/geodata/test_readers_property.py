@@ -161,6 +161,6 @@ def test_any_bytes_load_or_raise_data_error(data: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(PIECE, max_size=80).map("".join))
 def test_delimiter_sniffer_takes_any_text(text: str) -> None:
-    from geodata.readers.delimited import DELIMITERS, sniff_delimiter
+    from geodata.readers.textfile import DELIMITERS, sniff_delimiter
 
     assert sniff_delimiter(text) in DELIMITERS

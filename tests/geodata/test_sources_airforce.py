@@ -68,7 +68,7 @@ def test_unusable_rows_are_rejected_with_reasons(waves_file: Path) -> None:
     raw, report, rejected = airforce.parse(waves_file)
     assert rejected == {5, 7}
     errors = {(p.row, p.column): p.message for p in report.errors}
-    assert "year 2202" in errors[(5, "time_start")]
+    assert "'2202-06-03' is in the future" in errors[(5, "time_start")]
     assert "model is missing" in errors[(7, "model")]
     # end before start: kept, window closed at the end of the start's day, and said so
     assert 6 not in rejected

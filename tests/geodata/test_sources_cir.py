@@ -18,7 +18,7 @@ ROWS = [
     # row 3: not strike-like
     "CIR0002,25/02/2022,Military movement,Convoy,Column moving north,50.9,34.8,Ukraine,Sumy,,Sumy,,1,"
     "https://t.me/x/2,",
-    # row 4: mistyped year
+    # row 4: mistyped year (kept, with a warning: the year is the user's to correct)
     "CIR0003,26/02/2202,Civilian infrastructure damage,School,School damaged,49.99,36.23,Ukraine,Kharkiv,,"
     "Kharkiv,Grad,3,https://t.me/x/3,Not geolocated",
     # row 5: a point far outside the region (a digit lost)
@@ -51,24 +51,30 @@ def test_strike_like_rows_by_default_others_excluded_and_counted(cir_file: Path)
     excluded = [p for p in report.problems if p.message.startswith("excluded:")]
     assert [(p.row, p.column) for p in excluded] == [(3, "event_group")]
     assert "Include non-strike events, --all-events or all_events=True" in excluded[0].message
-    assert rejected == {3, 4, 5, 6}
+    assert rejected == {3, 5, 6}
     # every other row is accounted for by an error naming it
     error_rows = {p.row for p in report.errors}
     assert rejected <= error_rows
 
 
 def test_traps_are_reported_with_row_column_and_value(cir_file: Path) -> None:
+    from geodata import read_incidents
+
     _, report, _ = cir.parse(cir_file)
     by_row = {p.row: p for p in report.errors}
-    assert by_row[4].column == "date" and "2202" in by_row[4].message
     assert by_row[5].column == "lat" and "(4.85, 30.1)" in by_row[5].message
     assert by_row[6].column == "lat" and "'see link' is not a number" in by_row[6].message
+    # the mistyped year is read by the shared date checks, as in any CSV: kept and said, never corrected
+    loaded = read_incidents(cir_file)
+    [year] = [p for p in loaded.report.problems if p.row == 4 and p.column == "date"]
+    assert year.severity == "warning" and "'26/02/2202' is in the future" in year.message and "kept" in year.message
+    assert loaded.frame.loc[4, "occurred_at"].year == 2202
 
 
 def test_valid_rows_mapped_to_canonical_columns(cir_file: Path) -> None:
     raw, _, rejected = cir.parse(cir_file)
     kept = raw.drop(index=sorted(rejected))
-    assert list(kept.index) == [2, 7]
+    assert list(kept.index) == [2, 4, 7]
     assert kept.loc[2, "event_id"] == "CIR0001"
     assert kept.loc[2, "location"] == "Kyiv"
     assert kept.loc[2, "admin1"] == "Kyiv"
@@ -77,8 +83,7 @@ def test_valid_rows_mapped_to_canonical_columns(cir_file: Path) -> None:
     assert kept.loc[2, "geo_precision"] == "exact"
     assert kept.loc[7, "geo_precision"] == "settlement"
     assert kept.loc[7, "notes"] == 'Shelling of the square, "several" hurt'
-    # DD/MM/YYYY proven by 24/02: midnight Kyiv (UTC+2) on 24 February
-    assert kept.loc[2, "occurred_at"] == pd.Timestamp("2022-02-23 22:00", tz="UTC")
+    assert kept.loc[2, "occurred_at"] == "24/02/2022"  # as written: read_incidents reads the dates
     # columns with spaces and slashes are kept under their own names
     assert kept.loc[2, "violence level"] == "3"
     assert kept.loc[7, "event_group"] == "Civilian casualty, Civilian infrastructure damage"
@@ -110,8 +115,10 @@ def test_loads_through_read_incidents_every_row_accounted_for(cir_file: Path) ->
     assert detect_format(cir_file) == "cir"
     result = read_incidents(cir_file)
     frame, report = result.frame, result.report
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (6, 2, 4)
-    assert list(frame.index) == [2, 7]
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (6, 3, 3)
+    assert list(frame.index) == [2, 4, 7]
+    # DD/MM/YYYY proven by 24/02: midnight Kyiv (UTC+2) on 24 February
+    assert frame.loc[2, "occurred_at"] == pd.Timestamp("2022-02-23 22:00", tz="UTC")
     assert frame.loc[2, "munition"] == "3M-14 Kalibr"  # resolved through the catalogue
     assert frame.loc[2, "munition_class"] == "cruise missile"
     assert frame.loc[7, "munition"] == "Smerch"
@@ -126,7 +133,7 @@ def test_all_events_through_read_incidents(cir_file: Path) -> None:
 
     result = read_incidents(cir_file, all_events=True)
     report = result.report
-    assert report.rows_loaded == 3
+    assert report.rows_loaded == 4
     assert report.rows_read == report.rows_loaded + report.rows_rejected
 
 
@@ -211,10 +218,26 @@ def test_mixed_date_formats_in_one_file(tmp_path: Path) -> None:
         row.format(n=3, date="13/03/2022"),
         row.format(n=4, date="03/04/2022"),  # day first, as 13/03 in the same file proves
     ]) + "\n", encoding="utf-8")
-    raw, report, rejected = cir.parse(path)
-    assert rejected == set()
-    assert raw.loc[2, "occurred_at"] == pd.Timestamp("2022-03-01 10:15", tz="UTC")
-    assert raw.loc[2, "time_precision"] == "exact"
-    assert raw.loc[3, "time_precision"] == "day"
-    assert raw.loc[5, "occurred_at"].tz_convert("Europe/Kyiv").date().isoformat() == "2022-04-03"
+    from geodata import read_incidents
+
+    result = read_incidents(path)
+    frame, report = result.frame, result.report
+    assert report.rows_rejected == 0
+    assert frame.loc[2, "occurred_at"] == pd.Timestamp("2022-03-01 10:15", tz="UTC")
+    assert frame.loc[2, "time_precision"] == "exact"
+    assert frame.loc[3, "time_precision"] == "day"
+    assert frame.loc[5, "occurred_at"].tz_convert("Europe/Kyiv").date().isoformat() == "2022-04-03"
     assert not [p for p in report.warnings if p.column == "date"]  # the order was proven, not assumed
+
+
+def test_ambiguous_dates_are_read_day_first_and_said_once(tmp_path: Path) -> None:
+    from geodata import read_incidents
+
+    path = tmp_path / "cir_ambiguous.csv"
+    row = "D{n},{date},Bombing or explosion,t,d,50.0,36.2,Ukraine,Kharkiv,,Kharkiv,,2,u,Geolocated"
+    path.write_text("\n".join([HEADER, row.format(n=1, date="03/04/2022"), row.format(n=2, date="05/04/2022")])
+                    + "\n", encoding="utf-8")
+    result = read_incidents(path)
+    assert [d.month for d in result.frame["occurred_at"].dt.tz_convert("Europe/Kyiv")] == [4, 4]
+    [note] = [p for p in result.report.warnings if "ambiguous" in p.message]
+    assert note.row is None and note.column == "date" and "DD/MM/YYYY" in note.message

@@ -52,9 +52,7 @@ def test_flat_export_raw_layer(flat_file: Path) -> None:
     # string coordinates become numbers
     assert raw.loc[2, "latitude"] == pytest.approx(46.4825)
     assert raw.loc[2, "longitude"] == pytest.approx(30.7233)
-    # MM/DD/YYYY: 03/13 is 13 March, midnight Kyiv (UTC+2 then) = 22:00 UTC the day before
-    assert raw.loc[2, "occurred_at"] == pd.Timestamp("2022-03-12 22:00", tz="UTC")
-    assert raw.loc[2, "time_precision"] == "day"
+    assert raw.loc[2, "occurred_at"] == "03/13/2022"  # as written: read_incidents reads the dates
     assert pd.isna(raw.loc[2, "location"])
     assert raw.loc[1, "source_url"] == "https://example.org/a | https://example.org/b"
     assert raw.loc[1, "munition_class"] == "cruise missile"
@@ -70,9 +68,32 @@ def test_flat_export_raw_layer(flat_file: Path) -> None:
 
 
 def test_flat_export_day_first_dates_are_detected(tmp_path: Path) -> None:
+    from geodata import read_incidents
+
     events = [dict(FLAT[0], date="24/02/2022"), dict(FLAT[3], date="05/03/2022")]
-    raw, _, _ = timemap.parse(write_json(tmp_path / "events.json", events))
-    assert raw.loc[2, "occurred_at"].tz_convert("Europe/Kyiv").date().isoformat() == "2022-03-05"
+    frame = read_incidents(write_json(tmp_path / "events.json", events)).frame
+    assert frame.loc[2, "occurred_at"].tz_convert("Europe/Kyiv").date().isoformat() == "2022-03-05"
+
+
+def test_ambiguous_dates_are_read_month_first_as_timemap_writes_them(tmp_path: Path) -> None:
+    from geodata import read_incidents
+
+    events = [dict(FLAT[0], date="03/04/2022"), dict(FLAT[3], date="03/05/2022")]
+    result = read_incidents(write_json(tmp_path / "events.json", events))
+    assert [d.month for d in result.frame["occurred_at"].dt.tz_convert("Europe/Kyiv")] == [3, 3]
+    [note] = [p for p in result.report.warnings if "ambiguous" in p.message]
+    assert note.column == "date" and "MM/DD/YYYY (month first" in note.message
+    forced = read_incidents(tmp_path / "events.json", dayfirst=True).frame
+    assert [d.month for d in forced["occurred_at"].dt.tz_convert("Europe/Kyiv")] == [4, 5]
+
+
+def test_a_mistyped_year_is_kept_with_a_warning_as_in_any_file(tmp_path: Path) -> None:
+    from geodata import read_incidents
+
+    result = read_incidents(write_json(tmp_path / "events.json", [dict(FLAT[0], date="02/24/2202")]))
+    assert result.report.rows_loaded == 1
+    [year] = [p for p in result.report.problems if p.column == "date"]
+    assert year.severity == "warning" and "'02/24/2202' is in the future" in year.message
 
 
 def test_sniff_recognises_both_shapes_and_nothing_else(flat_file: Path, tmp_path: Path) -> None:
@@ -132,10 +153,7 @@ def test_native_export_finds_its_siblings(tmp_path: Path) -> None:
     assert raw.loc[1, "source_url"] == "https://t.me/example/1 | https://news.example/2"
     assert raw.loc[1, "source"] == "Telegram post | News report"
     assert raw["graphic"].tolist() == [False, True]
-    # a date with a time is exact; 05:30 Kyiv (UTC+2) is 03:30 UTC
-    assert raw.loc[1, "occurred_at"] == pd.Timestamp("2022-02-24 03:30", tz="UTC")
-    assert raw.loc[1, "time_precision"] == "exact"
-    assert raw.loc[2, "time_precision"] == "day"
+    assert (raw.loc[1, "occurred_at"], raw.loc[1, "time"]) == ("24/02/2022", "05:30")
     assert report.errors == []
 
 
@@ -188,8 +206,22 @@ def test_native_export_loads_through_read_incidents_with_graphic_flag(tmp_path: 
     frame = result.frame
     assert result.report.rows_loaded == 2
     assert frame["graphic"].tolist() == [False, True]
+    # a date with a time is exact; 05:30 Kyiv (UTC+2) is 03:30 UTC
     assert frame.loc[1, "occurred_at"] == pd.Timestamp("2022-02-24 03:30", tz="UTC")
     assert frame.loc[1, "time_precision"] == "exact"
+    assert frame.loc[2, "time_precision"] == "day"
+    assert "time" not in frame.columns  # it completed the date
+
+
+def test_a_time_that_is_not_a_time_keeps_the_day_with_a_warning(tmp_path: Path) -> None:
+    from geodata import read_incidents
+
+    events = json.loads(_native(tmp_path).read_text(encoding="utf-8"))
+    events[0]["time"] = "dawn"
+    result = read_incidents(write_json(tmp_path / "ua_events.json", events))
+    assert result.report.rows_loaded == 2 and result.frame.loc[1, "time_precision"] == "day"
+    [said] = [p for p in result.report.warnings if p.row == 1 and p.column == "time"]
+    assert "'dawn' is not a time of day" in said.message
 
 
 def test_inspect_names_the_format(flat_file: Path, capsys) -> None:
