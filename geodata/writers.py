@@ -28,9 +28,11 @@ field. Points are written as ``latitude``/``longitude`` columns in CSV and XLSX.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -132,8 +134,12 @@ def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike, *, tz: str = DEFAUL
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary path next to ``path``; on success rename it onto ``path``.
 
-    On any failure the temporary file (and SQLite side files) is removed and the
-    exception propagates; OS errors become :class:`DataError` naming ``path``.
+    The temporary name is unique (two writes to one path never share it) and
+    hidden. On any failure, an interruption (Ctrl+C, or SIGTERM turned into an
+    exception) included, the temporary file (and SQLite side files) is removed,
+    an earlier file at ``path`` is left as it was, and the exception propagates;
+    OS errors become :class:`DataError` naming ``path``, a full disk as "disk
+    full while writing PATH" (also when a library's own error hides the cause).
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
@@ -153,11 +159,31 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         _set_default_mode(tmp, target)
         os.replace(tmp, target)
     except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise DataError(f"disk full while writing {target}") from None
         raise DataError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    except Exception:
+        # Some writers (GDAL, SQLite) report a full disk as a failed commit, without the OS error.
+        if _out_of_space(folder):
+            raise DataError(f"disk full while writing {target}") from None
+        raise
     finally:
         for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(leftover)
+
+
+_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+#: Free space below which a failed write is taken for a full disk.
+_NEARLY_FULL = 1 << 20
+
+
+def _out_of_space(folder: Path) -> bool:
+    """True when the file system holding ``folder`` has (almost) no space left for this user."""
+    try:
+        return shutil.disk_usage(folder).free < _NEARLY_FULL
+    except OSError:
+        return False
 
 
 def _set_default_mode(tmp: str, target: Path) -> None:
@@ -284,7 +310,14 @@ def _write_xlsx(frame: pd.DataFrame, tmp: str) -> None:
     except BaseException:
         _discard(sheet)
         raise
-    book.save(tmp)
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    # What Workbook.save does, with the archive closed whatever happens: after a failed write
+    # (a full disk) openpyxl leaves it open, and its finaliser fails again when the program ends.
+    with ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).write_data()
 
 
 def _discard(sheet) -> None:

@@ -3,8 +3,10 @@
 Frames are print figures (:class:`mapviewer.export.figure.FigureRenderer`: one page
 whose basemap, labels, scale bar and north arrow are drawn once, the events,
 legend and captions updated per frame), or plain scatters drawn here for quick
-previews; the encoder is imageio (GIF through Pillow, MP4 through the ffmpeg
-binary shipped in the imageio-ffmpeg wheel, so no system ffmpeg is needed).
+previews. The encoder is the ffmpeg binary shipped in the imageio-ffmpeg wheel
+(no system ffmpeg needed), for GIF (a palette per frame) and MP4 alike: frames
+stream to it one at a time, so memory does not grow with the frame count. The
+file is written under a temporary name of its own and renamed when complete.
 """
 from __future__ import annotations
 
@@ -293,8 +295,6 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
     :func:`default_workers`). ``renderer="scatter"`` draws plain, map-less
     frames (fast previews).
     """
-    import imageio.v2 as imageio
-
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
@@ -304,38 +304,117 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
     total, images = animation_images(frame, filter_state=filter_state, step=step, window=window,
                                      cumulative=cumulative, title=title, page=page, dpi=dpi, skip_empty=skip_empty,
                                      extent=extent, renderer=renderer, workers=workers, cancel=cancel)
+    from geodata.writers import atomic_path
 
-    # Written beside ``out`` under a temporary name (same suffix: ffmpeg picks the container from it).
-    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
-    if fmt == "gif":
-        writer = imageio.get_writer(partial, format="GIF", mode="I", duration=1000 / fps, loop=0)
-    else:
-        # "veryfast": the encoder shares the cores with the drawing; about 2.4 times less work
-        # than x264's default for files about 5 % larger at the same quality setting.
-        writer = imageio.get_writer(partial, format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                    pixelformat="yuv420p", macro_block_size=1, quality=7,
-                                    ffmpeg_log_level="error", output_params=["-preset", "veryfast"])
     shape = None
     done = 0
     try:
-        for image in images:
-            if _is_cancelled(cancel):
-                raise AnimationCancelled(str(out))
-            image = _even(image, shape)
-            shape = image.shape[:2]
-            writer.append_data(image)
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        if done < total:  # the parallel drawing stopped early: it was cancelled
-            raise AnimationCancelled(str(out))
-        writer.close()
-    except BaseException:
-        writer.close()
-        partial.unlink(missing_ok=True)
+        # A temporary name of its own beside ``out`` (two exports to one name never share it), renamed
+        # onto ``out`` only once complete; removed on any failure, cancel, Ctrl+C or SIGTERM.
+        with atomic_path(out) as tmp:
+            encoder = None
+            try:
+                for image in images:
+                    if _is_cancelled(cancel):
+                        raise AnimationCancelled(str(out))
+                    image = _even(image, shape)
+                    if encoder is None:
+                        shape = image.shape[:2]
+                        encoder = _Encoder(tmp, fmt, fps, (shape[1], shape[0]), out)
+                    encoder.write(image)
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+                if done < total or encoder is None:  # the parallel drawing stopped early: it was cancelled
+                    raise AnimationCancelled(str(out))
+                encoder.close()
+            finally:
+                if encoder is not None:
+                    encoder.abort()  # after close() nothing; after a failure ffmpeg stops before its file goes
+    finally:
         close = getattr(images, "close", None)
         if close is not None:
             close()
-        raise
-    os.replace(partial, out)
     return done
+
+
+#: GIF: a palette made for each frame (256 colours of its own), without dithering; ffmpeg streams
+#: (one frame in memory), where Pillow's GIF writer keeps every frame until the file is closed.
+_GIF_FILTER = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1:dither=none"
+
+
+class _Encoder:
+    """ffmpeg (the binary in the imageio-ffmpeg wheel) fed raw RGB frames, writing a GIF or an MP4 at ``path``.
+
+    Its messages are collected, not printed: a failure becomes one line (a full
+    disk an ``OSError(ENOSPC)``, which :func:`geodata.writers.atomic_path` words
+    as "disk full while writing OUT"); the exit status is checked, so a file
+    ffmpeg could not finish is never taken for a finished one.
+    """
+
+    def __init__(self, path: str, fmt: str, fps: float, size: tuple[int, int], out: Path) -> None:
+        import subprocess
+        import tempfile
+
+        import imageio_ffmpeg
+
+        self.out = out
+        if fmt == "gif":
+            codec = ["-filter_complex", _GIF_FILTER, "-vcodec", "gif", "-loop", "0", "-f", "gif"]
+        else:
+            # "veryfast": the encoder shares the cores with the drawing; about 2.4 times less work
+            # than x264's default for files about 5 % larger at the same quality setting.
+            codec = ["-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "15", "-preset", "veryfast", "-f", "mp4"]
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                   "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{size[0]}x{size[1]}", "-pix_fmt", "rgb24",
+                   "-r", f"{fps:g}", "-i", "-", "-an", *codec,
+                   # absolute: ffmpeg never reads a name such as "http:x.mp4" as a protocol
+                   os.path.abspath(path)]
+        self._messages = tempfile.TemporaryFile()
+        # In a session (process group) of its own: Ctrl+C in the terminal reaches this process,
+        # which stops ffmpeg itself and removes the partial file.
+        options = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
+                   if os.name == "nt" else {"start_new_session": True})
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=self._messages, **options)
+
+    def write(self, image: np.ndarray) -> None:
+        try:
+            self._process.stdin.write(np.ascontiguousarray(image, dtype=np.uint8).data)
+        except OSError:  # ffmpeg stopped (BrokenPipeError): its own messages say why
+            self._failed()
+
+    def close(self) -> None:
+        try:
+            self._process.stdin.close()
+        except OSError:
+            self._failed()
+        if self._process.wait() != 0:
+            self._failed()
+        self._messages.close()
+
+    def abort(self) -> None:
+        """Stop ffmpeg if it still runs (after a failure or an interruption)."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        for stream in (self._process.stdin, self._messages):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _failed(self):
+        import errno
+
+        try:
+            self._process.wait(timeout=30)
+        except Exception:  # noqa: BLE001 - it hangs: stop it, the messages so far will do
+            self.abort()
+        self._messages.seek(0)
+        text = self._messages.read().decode("utf-8", "replace")
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.out))
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        detail = lines[-1] if lines else f"exit status {self._process.returncode}"
+        raise DataError(f"{self.out}: the video encoder (ffmpeg) failed: {detail}")

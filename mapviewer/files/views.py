@@ -14,31 +14,63 @@ Example::
                 "bbox": null, "min_casualties": null, "tz": "Europe/Kyiv",
                 "tags": [["tag_type_of_area_affected", "Residential"]]},
      "basemap": "offline", "center": [50.45, 30.52], "zoom": 9,
-     "title": "Kyiv, night of 29 September", "page": "slide-16:9"}
+     "title": "Kyiv, night of 29 September", "page": "slide-16:9",
+     "sources": [{"size": 48213, "modified": "2025-10-01T14:03:00+00:00", "sha256": "9f2c..."}],
+     "rows": {"method": "rows-1", "count": 120, "digest": "4be1...", "pairs": "..."}}
 
 Every field is checked when read: a wrong type or a value out of range is a
-:class:`~geodata.errors.DataError` naming the view file and the field.
+:class:`~geodata.errors.DataError` naming the view file and the field. A view
+file is read only when it is a regular file of at most :data:`VIEW_MAX_BYTES`
+(a named pipe, a device or a folder is refused with a message, never waited on).
+
+A view saved by the app records what it was made from (:mod:`geodata.fingerprint`):
+each data file's size, time and SHA-256 (``sources``) and a hash of the rows it
+showed (``rows``; per-row hashes up to 50,000 rows). :func:`view_changes` compares
+them with the data now: the app asks before showing a view whose rows changed
+(:func:`ask_open_anyway`), ``mapviewer export --view`` warns (or fails with
+``--strict``). Views without these fields (older ones, hand-written ones) are
+not checked.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import json
 import math
 import os
+import stat
+import sys
+import weakref
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from geodata.errors import DataError
 from geodata.filters import FilterState
+from geodata.fingerprint import (
+    RowChanges,
+    RowsFingerprint,
+    SourceFingerprint,
+    compare_rows,
+    is_uri,
+    rows_fingerprint,
+    rows_fingerprint_from_dict,
+    source_change,
+    source_fingerprint,
+    sources_from_list,
+)
 from geodata.writers import atomic_path
 
 if TYPE_CHECKING:
     from mapviewer.state import AppState
 
 VIEW_VERSION = 1
+#: Largest view file read: a view is a few KB, about 600 KB with the hashes of 50,000 rows.
+VIEW_MAX_BYTES = 10 * 1024 * 1024
 _SET_FIELDS = ("munitions", "outcomes", "munition_classes", "admin1")
 #: The map's zoom levels (mapviewer.map.page.MAX_ZOOM is 18; a little room for other tile servers).
 MAX_ZOOM = 24
@@ -50,6 +82,9 @@ class ViewSpec:
 
     ``title`` is the figure title and ``page`` the figure's page preset (names
     of ``mapviewer.export.figure.PAGES``), None when the view does not say.
+    ``sources`` (one per data file, or none) and ``rows`` are the fingerprints
+    of the data when the view was saved; ``notes`` are messages from reading
+    the file (a title cut to length) and ``path`` the view file read; neither is saved.
     """
 
     data: tuple[str, ...] = ()
@@ -59,6 +94,10 @@ class ViewSpec:
     zoom: float | None = None
     title: str | None = None
     page: str | None = None
+    sources: tuple[SourceFingerprint, ...] = ()
+    rows: RowsFingerprint | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+    path: str | None = field(default=None, compare=False)
 
 
 def _date_text(value) -> str | None:
@@ -213,6 +252,10 @@ def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
         document["title"] = spec.title
     if spec.page is not None:
         document["page"] = spec.page
+    if spec.sources and len(spec.sources) == len(spec.data):
+        document["sources"] = [s.to_dict() for s in spec.sources]
+    if spec.rows is not None:
+        document["rows"] = spec.rows.to_dict()
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(document, handle, ensure_ascii=False, indent=2)
@@ -220,26 +263,89 @@ def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
     return target
 
 
+def _what_it_is(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def not_a_file(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as a file, in words ("not found", "a named pipe (FIFO)", ...), or None.
+
+    Never opens the path: safe on a FIFO or a device.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "the link points to nothing" if os.path.islink(path) else "not found"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops back on itself"
+        return f"cannot be read ({exc.strerror or exc})"
+    return None if stat.S_ISREG(mode) else _what_it_is(mode)
+
+
+def read_view_text(path: str | os.PathLike) -> str:
+    """The text of a view file, read only if it is a regular file of at most :data:`VIEW_MAX_BYTES`.
+
+    The file is opened without blocking and checked on the open handle, so a
+    named pipe (or a file swapped for one) is refused, never waited on.
+    """
+    where = str(path)
+    problem = not_a_file(path)
+    if problem == "not found":
+        raise DataError(f"{where}: saved view not found")
+    if problem is not None:
+        raise DataError(f"{where}: not a saved view: {problem}, not a file")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read the saved view: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode, size = os.fstat(fd).st_mode, os.fstat(fd).st_size
+        if not stat.S_ISREG(mode):
+            raise DataError(f"{where}: not a saved view: {_what_it_is(mode)}, not a file")
+        too_big = DataError(f"{where}: not a saved view: {size / 1e6:,.1f} MB is more than a view holds "
+                            f"(at most {VIEW_MAX_BYTES // (1024 * 1024)} MB)")
+        if size > VIEW_MAX_BYTES:
+            raise too_big
+        try:
+            data = handle.read(VIEW_MAX_BYTES + 1)
+        except OSError as exc:
+            raise DataError(f"{where}: cannot read the saved view: {exc.strerror or exc}") from None
+    if len(data) > VIEW_MAX_BYTES:  # it grew while read
+        raise too_big
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where}: not a saved view (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
+
+
 def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
     """Read a saved view; relative data paths resolve against the view file's folder.
 
     Raises :class:`DataError` for a file that is not a view, and (with
     ``check_files``) for a data file that is missing, naming both files.
+    A title longer than the figure takes is cut, with a message in ``notes``.
     """
     where = str(path)
+    text = read_view_text(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except FileNotFoundError:
-        raise DataError(f"{where}: saved view not found") from None
-    except OSError as exc:
-        raise DataError(f"{where}: cannot read the saved view: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(text)
+    except RecursionError:
+        raise DataError(f"{where}: not a saved view (its JSON is nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError, or a number too long to read
         raise DataError(f"{where}: not a saved view (not valid JSON: {exc})") from None
     if not isinstance(document, dict) or "mapviewer_view" not in document:
         raise DataError(f"{where}: not a saved view (no 'mapviewer_view' key)")
     if document["mapviewer_view"] != VIEW_VERSION:
-        raise DataError(f"{where}: saved view version {document['mapviewer_view']!r} is not supported "
+        raise DataError(f"{where}: saved view version {_shown(document['mapviewer_view'])} is not supported "
                         f"(this version reads {VIEW_VERSION})")
     folder = Path(os.path.abspath(path)).parent
     data = document.get("data") or []
@@ -250,11 +356,17 @@ def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
         saved_at = [None] * len(data)
     resolved = []
     for listed, fallback in zip(data, saved_at):
+        if is_uri(listed):  # a database: nothing to resolve or check here
+            resolved.append(listed)
+            continue
         absolute = os.path.normpath(folder / Path(listed).expanduser())
         if not os.path.isfile(absolute) and fallback and os.path.isfile(fallback):
             absolute = os.path.normpath(fallback)
-        if check_files and not os.path.isfile(absolute):
+        problem = not_a_file(absolute) if check_files else None
+        if problem == "not found":
             raise DataError(f"{where}: data file not found: {absolute} (listed as {listed!r})")
+        if problem is not None:
+            raise DataError(f"{where}: data file {absolute} (listed as {listed!r}) is {problem}, not a file")
         resolved.append(absolute)
     center = document.get("center")
     if center is not None:
@@ -270,40 +382,173 @@ def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
     basemap = document.get("basemap")
     if basemap is not None and not isinstance(basemap, str):
         raise DataError(f"{where} [basemap]: must be text, not {_shown(basemap)}")
+    notes = []
+    title = _optional_text(document, "title", where)
+    if title is not None:
+        from mapviewer.export.figure import cap_title
+
+        title, cut = cap_title(title)
+        if cut:
+            notes.append(f"{where} [title]: {cut}")
+    sources = ()
+    if document.get("sources") is not None:
+        sources = sources_from_list(document["sources"], len(data), f"{where} [sources]")
+    rows = None
+    if document.get("rows") is not None:
+        rows = rows_fingerprint_from_dict(document["rows"], f"{where} [rows]")
     return ViewSpec(
         data=tuple(resolved),
         filter=filter_from_dict(document.get("filter") or {}, where),
         basemap=basemap or "offline",
         center=center,
         zoom=float(zoom) if zoom is not None else None,
-        title=_optional_text(document, "title", where),
+        title=title,
         page=_page(document, where),
+        sources=sources,
+        rows=rows,
+        notes=tuple(notes),
+        path=where,
     )
 
 
 def view_from_state(state: AppState) -> ViewSpec:
-    """The current view of the app: open files, filter, basemap, map centre and zoom, figure title and page."""
+    """The current view of the app: open files, filter, basemap, map centre and zoom, figure title and page,
+    with the fingerprints of the files and of the rows shown (see :func:`view_changes`)."""
     lat_lon_zoom = state.view
+    data = tuple(d.path for d in state.all_datasets)
     return ViewSpec(
-        data=tuple(d.path for d in state.all_datasets),
+        data=data,
         filter=state.filter,
         basemap=state.basemap,
         center=(lat_lon_zoom[0], lat_lon_zoom[1]) if lat_lon_zoom else None,
         zoom=lat_lon_zoom[2] if lat_lon_zoom else None,
         title=getattr(state, "figure_title", None) or None,
         page=getattr(state, "figure_page", None) or None,
+        sources=tuple(_fingerprint_or_none(p) for p in data),
+        rows=rows_fingerprint(state.visible),
     )
 
 
-def apply_view(window, spec: ViewSpec) -> None:
+def _fingerprint_or_none(path: str) -> SourceFingerprint:
+    """The file's fingerprint; an empty one when it cannot be read now (moved since it was opened)."""
+    try:
+        return source_fingerprint(path)
+    except DataError:
+        return SourceFingerprint()
+
+
+# -- noticing change ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ViewChanges:
+    """What differs from when a view was saved.
+
+    ``files``: one phrase per data file whose bytes changed ("night.csv changed: ...");
+    ``rows``: how the rows the view shows differ (None when the view has no rows
+    fingerprint or no rows were given to compare).
+    """
+
+    files: tuple[str, ...] = ()
+    rows: RowChanges | None = None
+
+    @property
+    def rows_changed(self) -> bool:
+        return self.rows is not None and not self.rows.same
+
+    def __bool__(self) -> bool:
+        return bool(self.files) or self.rows_changed
+
+    def parts(self) -> list[str]:
+        """The differences, one phrase each: the files, then the rows shown."""
+        return list(self.files) + ([f"rows shown: {self.rows.words()}"] if self.rows is not None else [])
+
+    def words(self, view: str | os.PathLike) -> str:
+        """One line: "brief.json: the data changed since the view was saved: night.csv changed: ...; rows ..."."""
+        return f"{view}: the data changed since the view was saved: {'; '.join(self.parts())}"
+
+
+def view_changes(spec: ViewSpec, frame: pd.DataFrame | None = None) -> ViewChanges:
+    """Compare the data now with the fingerprints ``spec`` was saved with.
+
+    ``frame`` holds every row read from the view's data (not yet filtered: the
+    view's own filter picks the rows it shows); without it only the files are
+    compared. A view saved without fingerprints shows no change.
+    """
+    files = []
+    for path, saved in zip(spec.data, getattr(spec, "sources", ())):
+        change = source_change(saved, path)
+        if change:
+            files.append(f"{os.path.basename(path) if not is_uri(path) else path} {change}")
+    rows = None
+    if getattr(spec, "rows", None) is not None and frame is not None:
+        shown = frame[spec.filter.mask(frame)] if len(frame) else frame
+        rows = compare_rows(spec.rows, shown)
+    return ViewChanges(tuple(files), rows)
+
+
+def ask_open_anyway(window, title: str, text: str) -> bool:
+    """Ask whether to show a view whose data changed: True for "Open anyway", False for "Cancel".
+
+    Tests replace this function. With no screen to ask on (the offscreen
+    platform of a ``--screenshot`` run) the view opens and the text goes to stderr.
+    """
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    if _nobody_to_ask():
+        print(f"mapviewer: {' '.join(text.split())}", file=sys.stderr)
+        return True
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, window)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # file names are data, never markup
+    open_anyway = box.addButton("Open anyway", QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(open_anyway)
+    box.setEscapeButton(cancel)
+    box.exec()
+    return box.clickedButton() is open_anyway
+
+
+def _nobody_to_ask() -> bool:
+    """True on a platform with no screen (offscreen, minimal): a question would wait for ever."""
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.platformName() in ("offscreen", "minimal")
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What the window showed before a view was applied: restored when the user cancels."""
+
+    paths: tuple[str, ...]
+    filter: FilterState
+    basemap: str
+    view: tuple[float, float, float] | None
+    title: str
+    page: str | None
+
+
+#: Per window, the change check of the view applied last (a newer view drops an older view's check).
+_PENDING_CHECKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def apply_view(window, spec: ViewSpec, name: str | None = None) -> None:
     """Show ``spec`` in ``window``: its files replace the open ones; then set filter, basemap, view and title.
 
     Open files the view does not list are closed (and reads of other files
     still queued are dropped), so the picture is the one saved. Files are read
     in the background by the window's loader; the filter is set now (it applies
     to the rows as they arrive, since the state re-masks on every data change).
+
+    Once the files are read, the data are compared with the view's
+    fingerprints (:func:`view_changes`). When the rows the view shows changed,
+    :func:`ask_open_anyway` says how; "Cancel" puts back the files, filter,
+    basemap, map view and title shown before. A data file that changed without
+    changing the rows shown is said in the status bar. ``name`` (default: the
+    view file ``spec`` was read from) is used in the messages.
     """
     state = window.state
+    before = _Before(tuple(d.path for d in state.all_datasets), state.filter, state.basemap, state.view,
+                     getattr(state, "figure_title", ""), getattr(state, "figure_page", None))
     wanted = {os.path.abspath(p) for p in spec.data}
     if window.loader.busy and not set(map(os.path.abspath, window.loader.pending)) <= wanted:
         window.loader.cancel()
@@ -322,3 +567,78 @@ def apply_view(window, spec: ViewSpec) -> None:
     state.set_basemap(spec.basemap)
     if spec.center is not None and spec.zoom is not None:
         state.request_view(spec.center[0], spec.center[1], spec.zoom)
+    if spec.notes:
+        window.statusBar().showMessage("; ".join(spec.notes), 10000)
+    _check_when_read(window, spec, before, name or spec.path or "the saved view")
+
+
+def _check_when_read(window, spec: ViewSpec, before: _Before, name: str) -> None:
+    """Compare the view's data with its fingerprints once the loader has read its files."""
+    _PENDING_CHECKS.pop(window, None)
+    if not spec.sources and spec.rows is None:
+        return
+    token = object()
+    _PENDING_CHECKS[window] = token
+
+    def check() -> None:
+        if window.loader.busy:  # more files queued since: wait for those too
+            return
+        try:
+            window.loader.idle.disconnect(check)
+        except (RuntimeError, TypeError):
+            pass
+        if _PENDING_CHECKS.get(window) is not token:
+            return
+        del _PENDING_CHECKS[window]
+        _on_view_read(window, spec, before, name)
+
+    if window.loader.busy:
+        window.loader.idle.connect(check)
+    else:
+        check()
+
+
+def _on_view_read(window, spec: ViewSpec, before: _Before, name: str) -> None:
+    state = window.state
+    frame = state.frame
+    if "dataset" in frame.columns:
+        frame = frame[frame["dataset"].isin(list(spec.data)).to_numpy(dtype=bool)]
+    try:
+        changes = view_changes(spec, frame)
+    except DataError as exc:
+        window.statusBar().showMessage(str(exc), 10000)
+        return
+    if not changes:
+        return
+    base = os.path.basename(name)
+    if not changes.rows_changed:
+        window.statusBar().showMessage(f"{'; '.join(changes.files)} since {base} was saved; "
+                                       "the rows the view shows are the same", 15000)
+        return
+    text = (f"The data of the view {base} changed since it was saved:\n\n"
+            + "\n".join(f"• {part}" for part in changes.parts())
+            + "\n\nOpen the view anyway?")
+    if ask_open_anyway(window, "Saved view: data changed", text):
+        window.statusBar().showMessage(f"Opened {base}; its data changed since it was saved: "
+                                       + "; ".join(changes.parts()), 15000)
+        return
+    _restore(window, spec, before)
+    window.statusBar().showMessage(f"Did not open {base}: its data changed since it was saved", 10000)
+
+
+def _restore(window, spec: ViewSpec, before: _Before) -> None:
+    """Put back what ``before`` showed: close the view's own files, reopen the earlier ones."""
+    state = window.state
+    for dataset in list(state.all_datasets):
+        if dataset.path not in before.paths:
+            state.close_dataset(dataset.path)
+    open_now = {d.path for d in state.all_datasets}
+    again = [p for p in before.paths if p not in open_now]
+    if again:
+        window.open_files(again)
+    state.figure_title = before.title
+    state.figure_page = before.page
+    state.set_filter(before.filter)
+    state.set_basemap(before.basemap)
+    if before.view is not None:
+        state.request_view(*before.view)

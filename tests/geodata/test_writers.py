@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import geopandas as gpd
 import numpy as np
@@ -215,9 +219,9 @@ def test_a_failure_after_writing_leaves_the_old_file_and_no_temporary(tmp_path, 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setitem(writers._WRITERS, fmt, write_then_fail)
-    with pytest.raises(DataError, match="No space left on device") as info:
+    with pytest.raises(DataError) as info:
         writers.write_incidents(frame, path)
-    assert str(path) in str(info.value)
+    assert str(info.value) == f"disk full while writing {path}"
     assert path.read_bytes() == before
     assert _files(tmp_path) == [f"out.{fmt}"]
 
@@ -360,3 +364,74 @@ def test_geojson_keeps_utc_times(tmp_path):
     writers.write_geojson(frame, path)
     document = json.loads(path.read_text(encoding="utf-8"))
     assert document["features"][0]["properties"]["occurred_at"] == "2022-03-12T22:00:00Z"
+
+
+# -- a full disk ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``small_disk(kilobytes)``: a folder on a tmpfs of that size (Linux, as root).
+
+    Skipped where mounting is not allowed, except in CI (``CI`` set), where it must work.
+    """
+    mounted = []
+
+    def mount(kilobytes: int):
+        folder = tmp_path / f"disk-{len(mounted)}"
+        folder.mkdir()
+        command = ["mount", "-t", "tmpfs", "-o", f"size={kilobytes}k", "tmpfs", str(folder)]
+        done = (subprocess.run(command, capture_output=True, text=True)
+                if sys.platform.startswith("linux") and shutil.which("mount") else None)
+        if done is None or done.returncode != 0:
+            reason = "cannot mount a small tmpfs here (needs Linux and root): " + (
+                done.stderr.strip() if done is not None else "no mount command")
+            if os.environ.get("CI"):
+                pytest.fail(reason)
+            pytest.skip(reason)
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_full_disk_keeps_the_old_file_and_says_so(small_disk, fmt):
+    disk = small_disk(128)
+    path = disk / f"out.{fmt}"
+    path.write_bytes(b"earlier export")
+    from geodata.sample import make_sample
+
+    sample = make_sample(n=3000)
+    with pytest.raises(DataError) as info:
+        writers.write_incidents(sample, path)
+    assert str(info.value) == f"disk full while writing {path}"
+    assert path.read_bytes() == b"earlier export"
+    assert _files(disk) == [f"out.{fmt}"]
+
+
+def test_a_workbook_on_a_full_disk_leaves_no_error_for_later(small_disk, monkeypatch):
+    """openpyxl's archive is closed when the write fails, not left to fail again when the program ends."""
+    from geodata.sample import make_sample
+
+    disk = small_disk(64)
+    late = []
+    monkeypatch.setattr(sys, "unraisablehook", late.append)
+    with pytest.raises(DataError, match="disk full"):
+        writers.write_xlsx(make_sample(n=3000), disk / "out.xlsx")
+    gc.collect()
+    assert late == [] and _files(disk) == []
+
+
+def test_a_library_error_on_a_full_disk_is_worded_as_a_full_disk(small_disk, tmp_path, frame, monkeypatch):
+    """GDAL reports a full disk as a failed commit: the free space left tells, and only then is it a full disk."""
+    def failed_commit(data, tmp):
+        raise DataError("cannot write GeoPackage: Failed to commit transaction")
+
+    monkeypatch.setitem(writers._WRITERS, "gpkg", failed_commit)
+    with pytest.raises(DataError, match="Failed to commit transaction"):  # plenty of room: the library's words
+        writers.write_incidents(frame, tmp_path / "out.gpkg")
+    disk = small_disk(64)
+    with pytest.raises(DataError, match=r"^disk full while writing .*out\.gpkg$"):
+        writers.write_incidents(frame, disk / "out.gpkg")

@@ -4,11 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import imageio.v3 as imageio
+import pandas as pd
 import pytest
 from matplotlib.image import imread
 
@@ -370,3 +372,101 @@ def test_all_events_keeps_the_non_strike_rows_of_a_cir_file(tmp_path, capsys):
 
     assert main(["inspect", str(cir), "--all-events", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows_loaded"] == counts[True]
+
+
+# -- files given twice, saved views that changed, long titles ---------------------------------------
+
+def test_a_file_given_twice_is_read_once(sample_csv, sample, tmp_path, capsys):
+    out = tmp_path / "all.csv"
+    twice = tmp_path / "again.csv"
+    twice.symlink_to(sample_csv)  # the same file under another name
+    code, stdout, stderr = run([sample_csv, sample_csv, twice, "-o", out], capsys)
+    assert code == 0, stderr
+    assert f"wrote {out} ({len(sample):,} rows)" in stdout
+    assert len(pd.read_csv(out)) == len(sample)
+    assert stderr.splitlines() == [f"mapviewer export: note: {sample_csv} is given more than once: read once",
+                                   f"mapviewer export: note: {twice} is given more than once (as {sample_csv}): "
+                                   "read once"]
+
+
+def test_a_view_listing_a_file_twice_counts_its_rows_once(sample_csv, sample, tmp_path, capsys):
+    view = tmp_path / "brief.json"
+    save_view(view, ViewSpec(data=(str(sample_csv), str(sample_csv))))
+    code, stdout, _ = run(["--view", view, "-o", tmp_path / "all.csv"], capsys)
+    assert code == 0 and f"({len(sample):,} rows)" in stdout
+
+
+def _saved_view(data: Path, folder: Path, state: FilterState) -> Path:
+    """A view of ``data`` under ``state`` with the fingerprints the app records when saving."""
+    from geodata.fingerprint import rows_fingerprint, source_fingerprint
+
+    frame = geodata.read_incidents(str(data)).frame
+    view = folder / "brief.json"
+    save_view(view, ViewSpec(data=(str(data),), filter=state, sources=(source_fingerprint(data),),
+                             rows=rows_fingerprint(frame[state.mask(frame)])))
+    return view
+
+
+def _edit(data: Path, change) -> None:
+    table = pd.read_csv(data, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table = change(table)
+    table.to_csv(data, index=False, encoding="utf-8-sig")
+
+
+def test_export_of_a_view_whose_rows_changed_warns_and_strict_fails(sample_csv, tmp_path, capsys):
+    data = tmp_path / "night.csv"
+    data.write_bytes(sample_csv.read_bytes())
+    impacts = FilterState(outcomes={"impact"})
+    view = _saved_view(data, tmp_path, impacts)
+    code, _, stderr = run(["--view", view, "-o", tmp_path / "same.csv"], capsys)
+    assert code == 0 and stderr == ""  # nothing changed: nothing said
+
+    def edit(table):
+        shown = table.index[table["outcome"] == "impact"]
+        table.loc[shown[0], "killed"] = "12"  # changed
+        return table.drop(index=shown[1])  # removed
+
+    _edit(data, edit)
+    code, stdout, stderr = run(["--view", view, "-o", tmp_path / "changed.csv"], capsys)
+    assert code == 0 and "wrote" in stdout
+    [line] = stderr.splitlines()
+    assert line.startswith(f"mapviewer export: warning: {view}: the data changed since the view was saved: "
+                           "night.csv changed: ")
+    assert "rows shown: 1 row removed, 1 changed" in line
+    code, stdout, stderr = run(["--view", view, "--strict", "-o", tmp_path / "strict.csv"], capsys)
+    assert code == 1 and stdout == "" and not (tmp_path / "strict.csv").exists()
+    assert stderr.startswith("mapviewer export: error: ") and stderr.rstrip().endswith("(--strict)")
+
+
+def test_a_view_whose_file_changed_elsewhere_only_notes_it(sample_csv, tmp_path, capsys):
+    data = tmp_path / "night.csv"
+    data.write_bytes(sample_csv.read_bytes())
+    view = _saved_view(data, tmp_path, FilterState(outcomes={"impact"}))
+
+    def edit(table):
+        table.loc[table.index[table["outcome"] == "intercepted"][0], "killed"] = "3"  # not a row the view shows
+        return table
+
+    _edit(data, edit)
+    code, _, stderr = run(["--view", view, "--strict", "-o", tmp_path / "out.csv"], capsys)
+    assert code == 0
+    assert "night.csv changed" in stderr and stderr.rstrip().endswith("the rows the view shows are the same")
+
+
+def test_a_long_title_is_cut_with_a_note(sample_csv, tmp_path, capsys):
+    out = tmp_path / "long.svg"
+    code, _, stderr = run([sample_csv, "--title", "Kyiv " * 1600, "--dpi", "50", "-o", out], capsys)
+    assert code == 0, stderr
+    assert stderr.splitlines() == ["mapviewer export: note: --title: the title is 8,000 characters long: "
+                                   "cut to the first 300"]
+    title_lines = [t for t in svg_texts(out) if re.fullmatch(r"(Kyiv\s*)+…?", t) and t.count("Kyiv") > 1]
+    assert 55 <= sum(t.count("Kyiv") for t in title_lines) <= 60 and title_lines[-1].endswith("…")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_given_as_data_is_not_called_missing(tmp_path, capsys):
+    fifo = tmp_path / "night.csv"
+    os.mkfifo(fifo)
+    code, _, stderr = run([fifo, "-o", tmp_path / "out.csv"], capsys)
+    assert code == 1
+    assert stderr.splitlines() == [f"mapviewer export: error: {fifo}: not a data file: a named pipe (FIFO)"]
