@@ -9,7 +9,7 @@ anywhere (:func:`display_uri` is the form to show and store).
   checks as the app) and stores its rows in one transaction; an event is identified by its
   source name (the file's stem unless given) and ``event_id``, updated only when it changed.
 - :func:`read`, :func:`count`, :func:`facet_counts`, :func:`summary`, :func:`timeline_counts`,
-  :func:`inspect` answer with a :class:`geodata.FilterState` pushed down into one parameterised
+  :func:`inspect`, :func:`catalogue` answer with a :class:`geodata.FilterState` pushed down into one parameterised
   query, so the app holds only what the view needs; :func:`plan` and :func:`aggregate` tell it
   when to draw server-side grid cells instead of points (:data:`POINT_LIMIT`).
 - :class:`Listener` and :func:`new_since` tell an open app about colleagues' imports.
@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from geodata.db.connect import ConnectionFailed, connect, display_uri, is_uri, with_password
 from geodata.db.listen import Listener
-from geodata.db.query import (POINT_LIMIT, PROVENANCE_COLUMNS, DbLoadResult, aggregate, count, facet_counts,
+from geodata.db.query import (POINT_LIMIT, PROVENANCE_COLUMNS, DbLoadResult, aggregate, catalogue, count,
+                              facet_counts,
                               inspect, latest_seq, new_since, plan, read, summary, timeline_counts)
 from geodata.db.schema import CHANNEL, READ_ONLY_GRANTS, SCHEMA, WRITER_GRANTS, init, status
-from geodata.db.store import ImportResult, import_file, import_frame, load_summary
+from geodata.db.store import ImportResult, import_file, import_frame, load_summary, refresh_overview
 
 __all__ = [
     "CHANNEL",
@@ -46,6 +47,7 @@ __all__ = [
     "ImportResult",
     "Listener",
     "aggregate",
+    "catalogue",
     "connect",
     "count",
     "display_uri",
@@ -60,6 +62,7 @@ __all__ = [
     "new_since",
     "plan",
     "read",
+    "refresh_overview",
     "status",
     "summary",
     "timeline_counts",

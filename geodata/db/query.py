@@ -18,14 +18,16 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from geodata.db import overview
 from geodata.db.connect import Source, session, uri_of
+from geodata.db.overview import BASE_E7, E7, cell_sql
 from geodata.db.schema import STORED_TZ, check_ready, latest_sql
 from geodata.filters import FACETS, NO_MUNITION, NO_TAG, TAG_PREFIX, TEXT_COLUMNS, FilterState, _bound, no_munition
 from geodata.report import LoadReport, LoadResult
 from geodata.schema import (CANONICAL_COLUMNS, DEFAULT_TZ, GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE,
                             MUNITION_CLASSES, OUTCOME_DTYPE, OUTCOMES, TIME_PRECISION_DTYPE)
 
-__all__ = ["POINT_LIMIT", "PROVENANCE_COLUMNS", "DbLoadResult", "aggregate", "count", "facet_counts", "inspect",
+__all__ = ["POINT_LIMIT", "PROVENANCE_COLUMNS", "DbLoadResult", "aggregate", "catalogue", "count", "facet_counts", "inspect",
            "latest_seq", "new_since", "plan", "read", "summary", "timeline_counts"]
 
 #: ATTENTION: the most events the app pulls to draw as points. Above it the map shows the
@@ -382,11 +384,32 @@ def _extras(values, extras: list[str]) -> dict[str, Any]:
 
 # -- counts ----------------------------------------------------------------------------------------
 
+def _unfiltered(state: FilterState | None) -> bool:
+    return state is None or state.is_empty
+
+
+def _cell_ranges(bbox: Iterable[float] | None, size_e7: int) -> tuple[int, int, int, int] | None:
+    """The cell numbers (first and last along x, then y) of the cells of ``size_e7`` that ``bbox`` touches."""
+    if bbox is None:
+        return None
+    west, south, east, north = (float(v) for v in bbox)
+    if not (west <= east and south <= north):
+        return (1, 0, 1, 0)  # none
+    def cell(v: float) -> int:
+        return int(np.floor(round(v * E7) / size_e7))
+
+    return cell(west), cell(east), cell(south), cell(north)
+
+
 def count(uri: Source, filter_state: FilterState | None = None, *, bbox: Iterable[float] | None = None) -> int:
     """How many events match ``filter_state`` (and lie in ``bbox``)."""
     from psycopg import sql
 
     with session(uri) as conn:
+        if _unfiltered(filter_state) and bbox is None:
+            known = overview.load(conn)
+            if known is not None:
+                return known.total
         p = _Params()
         where = _where(p, filter_state, bbox=bbox, tags=_tags(_extra_columns(conn)))
         query = sql.SQL("SELECT count(*) FROM mapviewer_events e WHERE {}").format(where)
@@ -396,11 +419,21 @@ def count(uri: Source, filter_state: FilterState | None = None, *, bbox: Iterabl
 def plan(uri: Source, filter_state: FilterState | None = None, bbox: Iterable[float] | None = None, *,
          limit: int | None = None) -> tuple[str, int]:
     """How to draw the view: ``("points", n)`` when at most ``limit`` (default :data:`POINT_LIMIT`)
-    events match, else ``("cells", limit + 1)`` (draw :func:`aggregate`; counting stops there)."""
+    events match in ``bbox``, else ``("cells", n)`` with n > limit (draw :func:`aggregate`).
+
+    Counting stops past the limit (n is then limit + 1). With no filter the overview decides at
+    once (n then counts the events of the 0.01-degree cells the view touches).
+    """
     from psycopg import sql
 
     limit = POINT_LIMIT if limit is None else int(limit)
     with session(uri) as conn:
+        if _unfiltered(filter_state):
+            known = overview.load(conn)
+            if known is not None:
+                n = known.count(BASE_E7, _cell_ranges(bbox, BASE_E7))
+                if n > limit:
+                    return ("cells", n)
         p = _Params()
         where = _where(p, filter_state, bbox=bbox, tags=_tags(_extra_columns(conn)))
         query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM mapviewer_events e WHERE {} LIMIT {}) s").format(
@@ -411,36 +444,57 @@ def plan(uri: Source, filter_state: FilterState | None = None, bbox: Iterable[fl
 
 def aggregate(uri: Source, filter_state: FilterState | None, bbox: Iterable[float] | None,
               cell_deg: float) -> pd.DataFrame:
-    """Matching events counted per square grid cell of ``cell_deg`` degrees (on the server).
+    """Matching events counted per square grid cell of ``cell_deg`` degrees, on the server.
 
-    Cells are aligned on multiples of ``cell_deg`` from 0°; one row per non-empty cell:
-    ``lon``, ``lat`` (its centre), ``west``, ``south``, ``east``, ``north``, ``count`` and one
-    count per outcome (``impact`` ... ``unknown``, in :data:`geodata.OUTCOMES` order; a missing
-    outcome counts as unknown).
+    Cells are aligned on multiples of ``cell_deg`` from 0 (a point on an edge belongs to the cell
+    it starts); the cells returned are those ``bbox`` touches (all when None), each counting all
+    its matching events. One row per non-empty cell: ``lon``, ``lat`` (its centre), ``west``,
+    ``south``, ``east``, ``north``, ``count`` and one count per outcome (``impact`` ...
+    ``unknown``, in :data:`geodata.OUTCOMES` order; a missing outcome counts as unknown).
+    With no filter and ``cell_deg`` a multiple of 0.01 the counts come from the overview.
     """
     from psycopg import sql
 
-    size = float(cell_deg)
-    if not size > 0:
+    size_e7 = int(round(float(cell_deg) * E7))
+    if not size_e7 >= 1:
         raise ValueError("cell_deg must be positive")
+    ranges = _cell_ranges(bbox, size_e7)
+    table = None
     with session(uri) as conn:
-        p = _Params()
-        where = _where(p, filter_state, bbox=bbox, tags=_tags(_extra_columns(conn)))
-        d = p(size, "float8")
-        known = [o for o in OUTCOMES if o != "unknown"]
-        per_outcome = [sql.SQL("count(*) FILTER (WHERE e.outcome = {}) AS {}").format(p(o, "text"), sql.Identifier(o))
-                       for o in known]
-        per_outcome.append(sql.SQL("count(*) FILTER (WHERE e.outcome IS NULL OR NOT e.outcome = ANY({})) AS unknown"
-                                   ).format(p(known, "text[]")))
-        query = sql.SQL("SELECT floor(ST_X(e.geom) / {d})::bigint AS ix, floor(ST_Y(e.geom) / {d})::bigint AS iy, "
-                        "count(*) AS n, {outcomes} FROM mapviewer_events e WHERE e.geom IS NOT NULL AND {where} "
-                        "GROUP BY 1, 2 ORDER BY 1, 2").format(d=d, outcomes=sql.SQL(", ").join(per_outcome),
-                                                              where=where)
-        rows = conn.execute(query, p.bind).fetchall()
-    table = np.array(rows, dtype=np.int64).reshape(len(rows), 3 + len(OUTCOMES))
-    ix, iy = table[:, 0].astype(float), table[:, 1].astype(float)
-    out = pd.DataFrame({"lon": (ix + 0.5) * size, "lat": (iy + 0.5) * size, "west": ix * size, "south": iy * size,
-                        "east": (ix + 1) * size, "north": (iy + 1) * size, "count": table[:, 2]})
+        if _unfiltered(filter_state) and size_e7 % BASE_E7 == 0:
+            known = overview.load(conn)
+            if known is not None:
+                table = known.cells(size_e7, ranges)
+        if table is None:
+            p = _Params()
+            where = _where(p, filter_state, tags=_tags(_extra_columns(conn)))
+            size = p(size_e7, "bigint")
+            ix = sql.SQL(cell_sql("ST_X(e.geom)", "{}")).format(size)
+            iy = sql.SQL(cell_sql("ST_Y(e.geom)", "{}")).format(size)
+            if ranges is not None:
+                x0, x1, y0, y1 = ranges
+                degrees = size_e7 / E7
+                where = sql.SQL("{} AND e.geom && ST_MakeEnvelope({}, {}, {}, {}, 4326) AND {} BETWEEN {} AND {} "
+                                "AND {} BETWEEN {} AND {}").format(
+                    where, p(x0 * degrees, "float8"), p(y0 * degrees, "float8"), p((x1 + 1) * degrees, "float8"),
+                    p((y1 + 1) * degrees, "float8"), ix, p(x0, "bigint"), p(x1, "bigint"), iy, p(y0, "bigint"),
+                    p(y1, "bigint"))
+            known_outcomes = [o for o in OUTCOMES if o != "unknown"]
+            per_outcome = [sql.SQL("count(*) FILTER (WHERE e.outcome = {})").format(p(o, "text"))
+                           for o in known_outcomes]
+            per_outcome.append(sql.SQL("count(*) FILTER (WHERE e.outcome IS NULL OR NOT e.outcome = ANY({}))").format(
+                p(known_outcomes, "text[]")))
+            query = sql.SQL("SELECT {ix}, {iy}, count(*), {outcomes} FROM mapviewer_events e "
+                            "WHERE e.geom IS NOT NULL AND {where} GROUP BY 1, 2").format(
+                ix=ix, iy=iy, outcomes=sql.SQL(", ").join(per_outcome), where=where)
+            rows = conn.execute(query, p.bind).fetchall()
+            table = np.array(rows, dtype=np.int64).reshape(len(rows), 3 + len(OUTCOMES))
+    table = table[np.lexsort((table[:, 1], table[:, 0]))]
+    size = size_e7 / E7
+    ix, iy = table[:, 0], table[:, 1]
+    out = pd.DataFrame({"lon": (ix * size_e7 + size_e7 / 2) / E7, "lat": (iy * size_e7 + size_e7 / 2) / E7,
+                        "west": ix * size_e7 / E7, "south": iy * size_e7 / E7, "east": (ix + 1) * size_e7 / E7,
+                        "north": (iy + 1) * size_e7 / E7, "count": table[:, 2]})
     for i, outcome in enumerate(OUTCOMES):
         out[outcome] = table[:, 3 + i]
     out.attrs["cell_deg"] = size
@@ -555,6 +609,21 @@ def summary(uri: Source, filter_state: FilterState | None = None, *, tz: str | N
                    interception_rate=rate("intercepted"), deviation_rate=rate("deviated"), killed=killed,
                    injured=injured, killed_reported=killed_n, injured_reported=injured_n, date_min=first,
                    date_max=last, tz=tz or (filter_state.tz if filter_state else DEFAULT_TZ))
+
+
+def catalogue(uri: Source) -> dict[str, Any]:
+    """What a filter can choose from, over the whole table: ``munitions``, a list of
+    ``(munition, munition_class, events)`` (either may be None), most events first, and the span of
+    the event times, ``first`` and ``last`` (UTC Timestamps, None when no event has a time)."""
+    with session(uri) as conn:
+        check_ready(conn, uri)
+        rows = conn.execute("SELECT munition, munition_class, count(*), min(occurred_at), max(occurred_at) "
+                            "FROM mapviewer_events GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2").fetchall()
+    firsts = [r[3] for r in rows if r[3] is not None]
+    lasts = [r[4] for r in rows if r[4] is not None]
+    return {"munitions": [(m, c, int(n)) for m, c, n, _, _ in rows],
+            "first": pd.Timestamp(min(firsts)).tz_convert("UTC") if firsts else None,
+            "last": pd.Timestamp(max(lasts)).tz_convert("UTC") if lasts else None}
 
 
 def inspect(uri: Source, filter_state: FilterState | None = None, *, tz: str | None = None) -> dict[str, Any]:

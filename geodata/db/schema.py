@@ -75,17 +75,28 @@ CREATE INDEX IF NOT EXISTS mapviewer_events_munition_class ON mapviewer_events (
 CREATE INDEX IF NOT EXISTS mapviewer_events_outcome ON mapviewer_events (outcome);
 CREATE INDEX IF NOT EXISTS mapviewer_events_admin1 ON mapviewer_events (admin1);
 CREATE INDEX IF NOT EXISTS mapviewer_events_import ON mapviewer_events (import_id);
+-- Every event counted per 0.01-degree cell and outcome, as of import seq (geodata.db.overview).
+CREATE TABLE IF NOT EXISTS mapviewer_overview (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    seq      bigint NOT NULL,
+    total    bigint NOT NULL,
+    gx       bigint[] NOT NULL,
+    gy       bigint[] NOT NULL,
+    outcome  smallint[] NOT NULL,
+    n        bigint[] NOT NULL
+);
 INSERT INTO mapviewer_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
 """
 
-_TABLES = ("mapviewer_meta", "mapviewer_imports", "mapviewer_events")
+_TABLES = ("mapviewer_meta", "mapviewer_imports", "mapviewer_events", "mapviewer_overview")
 _INDEXES = tuple(line.split()[5] for line in SCHEMA.splitlines() if line.startswith("CREATE INDEX"))
 
 #: What an administrator runs for a role that may only read (open, inspect, export).
 READ_ONLY_GRANTS = ("GRANT USAGE ON SCHEMA public TO {role}; "
-                    "GRANT SELECT ON mapviewer_meta, mapviewer_imports, mapviewer_events TO {role};")
+                    "GRANT SELECT ON mapviewer_meta, mapviewer_imports, mapviewer_events, mapviewer_overview TO {role};")
 #: What an administrator runs for a role that may also import.
-WRITER_GRANTS = (READ_ONLY_GRANTS + " GRANT INSERT, UPDATE ON mapviewer_imports, mapviewer_events TO {role}; "
+WRITER_GRANTS = (READ_ONLY_GRANTS + " GRANT INSERT, UPDATE ON mapviewer_imports, mapviewer_events, "
+                 "mapviewer_overview TO {role}; "
                  "GRANT USAGE ON SEQUENCE mapviewer_imports_import_id_seq, mapviewer_events_id_seq, "
                  "mapviewer_import_order TO {role};")
 
@@ -143,6 +154,17 @@ def init(uri: Source) -> list[str]:
             lines.append(f"created {', '.join(missing)}")
         else:
             lines.append("tables and indexes already present: nothing to do")
+        stale = conn.execute(
+            "SELECT has_table_privilege('mapviewer_overview', 'INSERT, UPDATE') AND NOT EXISTS (SELECT 1 FROM "
+            "mapviewer_overview WHERE seq = (SELECT coalesce(max(seq), 0) FROM mapviewer_imports))").fetchone()[0]
+        if stale:
+            from geodata.db import overview
+
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_COMMIT])
+                seq = conn.execute("SELECT coalesce(max(seq), 0) FROM mapviewer_imports").fetchone()[0]
+                overview.refresh(conn, int(seq))
+            lines.append("counted the events per map cell (the overview)")
         version = conn.execute("SELECT value FROM mapviewer_meta WHERE key = 'schema_version'").fetchone()
         if version and version[0] != SCHEMA_VERSION:
             raise DataError(f"{shown}: its tables are of schema version {version[0]}; this program knows "

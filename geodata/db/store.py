@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geodata.db import overview
 from geodata.db.connect import Source, session, uri_of, write_denied
 from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, check_ready, latest_sql
 from geodata.report import LoadReport
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ
 
-__all__ = ["ImportResult", "import_file", "import_frame", "latest_sql", "load_summary"]
+__all__ = ["ImportResult", "import_file", "import_frame", "latest_sql", "load_summary", "refresh_overview"]
 
 #: Staging columns, all text: the content hash is taken over these exact strings.
 _STAGE = ("source_row", "event_id", "us", "time_precision", "x", "y", "location", "admin1", "geo_precision",
@@ -216,9 +217,13 @@ def _check_writable(conn, uri: Source) -> None:
 
 
 def import_frame(uri: Source, frame: pd.DataFrame, report: LoadReport, *, source: str, file_name: str,
-                 tz: str = DEFAULT_TZ) -> ImportResult:
+                 tz: str = DEFAULT_TZ, update_overview: bool = True) -> ImportResult:
     """Write an already read and checked canonical frame (``read_incidents``' frame and report,
-    e.g. after a column mapping) into ``uri``: as :func:`import_file` does, under ``source``."""
+    e.g. after a column mapping) into ``uri``: as :func:`import_file` does, under ``source``.
+
+    ``update_overview=False`` leaves the overview (:mod:`geodata.db.overview`) stale, for bulk
+    loads in many parts: call :func:`refresh_overview` once at the end.
+    """
     shown = uri_of(uri)
     with session(uri, writing=True) as conn:
         _check_writable(conn, uri)
@@ -267,6 +272,8 @@ def import_frame(uri: Source, frame: pd.DataFrame, report: LoadReport, *, source
                 "UPDATE mapviewer_imports SET seq = nextval('mapviewer_import_order'), inserted = %s, updated = %s, "
                 "unchanged = %s, rows_loaded = %s, rows_rejected = %s WHERE import_id = %s RETURNING seq",
                 [inserted, updated, unchanged, report.rows_loaded, report.rows_rejected, import_id]).fetchone()[0]
+            if update_overview:
+                overview.refresh(conn, seq)
             if inserted or updated:
                 payload = {"seq": seq, "source": source[:200], "file": file_name[:200], "inserted": inserted,
                            "updated": updated, "by": conn.info.user}
@@ -277,3 +284,13 @@ def import_frame(uri: Source, frame: pd.DataFrame, report: LoadReport, *, source
     return ImportResult(report=report, source=source, database=shown, inserted=inserted, updated=updated,
                         unchanged=unchanged, duplicates=int(repeated.sum()), import_id=int(import_id), seq=int(seq),
                         summary=summary)
+
+
+def refresh_overview(uri: Source) -> None:
+    """Count the table afresh for the overview (after a bulk load with ``update_overview=False``)."""
+    with session(uri, writing=True) as conn:
+        _check_writable(conn, uri)
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_COMMIT])  # no import ends meanwhile
+            seq = conn.execute("SELECT coalesce(max(seq), 0) FROM mapviewer_imports").fetchone()[0]
+            overview.refresh(conn, int(seq))

@@ -478,6 +478,13 @@ def test_read_incidents_reads_a_database(sample_db: str, sample_frame) -> None:
         read_incidents(sample_db, columns={"when": "occurred_at"})
 
 
+def test_catalogue_lists_what_a_filter_chooses_from(sample_db: str, sample_frame) -> None:
+    found = db.catalogue(sample_db)
+    pairs = sample_frame.groupby(["munition", "munition_class"], observed=True, dropna=False).size()
+    assert {(m, c): n for m, c, n in found["munitions"]} == {(m, c): int(n) for (m, c), n in pairs.items() if n}
+    assert found["first"] == sample_frame["occurred_at"].min() and found["last"] == sample_frame["occurred_at"].max()
+
+
 def test_inspect_reports_what_the_database_holds(sample_db: str, sample_frame) -> None:
     from geodata.report import LoadReport
 
@@ -491,23 +498,75 @@ def test_inspect_reports_what_the_database_holds(sample_db: str, sample_frame) -
 
 # -- drawing: points or cells --------------------------------------------------------------------------
 
+def cells_of(frame, size: float, view) -> dict[tuple[int, int], dict[str, int]]:
+    """Expected cells: events per cell of ``size`` degrees among the cells ``view`` touches."""
+    def cell(v):
+        return np.floor(np.round(np.asarray(v, dtype=float) * 1e7) / round(size * 1e7)).astype(np.int64)
+
+    ix, iy = cell(frame.geometry.x), cell(frame.geometry.y)
+    west, south, east, north = cell(view[0]), cell(view[1]), cell(view[2]), cell(view[3])
+    inside = (ix >= west) & (ix <= east) & (iy >= south) & (iy <= north)
+    out: dict[tuple[int, int], dict[str, int]] = {}
+    for x, y, outcome in zip(ix[inside], iy[inside], frame["outcome"].astype(str).to_numpy()[inside]):
+        counts = out.setdefault((int(x), int(y)), dict.fromkeys(geodata.OUTCOMES, 0))
+        counts[outcome] += 1
+    return out
+
+
+def as_cells(table, size: float) -> dict[tuple[int, int], dict[str, int]]:
+    assert ((table[list(geodata.OUTCOMES)].sum(axis=1)) == table["count"]).all()
+    return {(int(round(r.west / size)), int(round(r.south / size))): {o: int(getattr(r, o)) for o in geodata.OUTCOMES}
+            for r in table.itertuples()}
+
+
 def test_plan_and_aggregate(sample_db: str, sample_frame) -> None:
     state = FilterState(outcomes={"impact", "intercepted", "unknown"})
-    view = (29.0, 49.5, 32.0, 51.5)
+    view = (29.1, 49.6, 32.0, 51.5)
     n = db.count(sample_db, state, bbox=view)
+    assert n == int((state.mask(sample_frame) & FilterState(bbox=view).mask(sample_frame)).sum())
     assert db.plan(sample_db, state, view) == ("points", n)
     assert db.plan(sample_db, state, view, limit=n - 1) == ("cells", n)
-    cells = db.aggregate(sample_db, state, view, 0.25)
-    assert cells["count"].sum() == n
-    assert (cells[list(geodata.OUTCOMES)].sum(axis=1) == cells["count"]).all()
-    assert cells["deviated"].sum() == 0
-    # every cell's events lie in it
-    inside = sample_frame[state.mask(sample_frame) & FilterState(bbox=view).mask(sample_frame)]
-    x, y = inside.geometry.x.to_numpy(), inside.geometry.y.to_numpy()
-    for cell in cells.itertuples():
-        held = (x >= cell.west) & (x < cell.east) & (y >= cell.south) & (y < cell.north)
-        assert held.sum() == cell.count
+    # the cells the view touches, each with every matching event in it (a point on an edge: the cell it starts)
+    shown = sample_frame[state.mask(sample_frame)]
+    for size in (0.25, 0.1, 0.013):
+        assert as_cells(db.aggregate(sample_db, state, view, size), size) == cells_of(shown, size, view)
     assert 0 < len(db.read(sample_db, state, bbox=view, limit=10).frame) == 10
+
+
+def test_unfiltered_view_from_the_overview(sample_db: str, sample_frame) -> None:
+    everything, trivially = FilterState(), FilterState(min_casualties=0)  # the second is answered by a scan
+    assert db.count(sample_db) == db.count(sample_db, trivially) == 3000
+    for view in (None, (22.0, 44.0, 40.5, 52.5), (30.2, 50.3, 30.8, 50.6)):
+        for size in (0.25, 0.01, 1.0):
+            from_overview = db.aggregate(sample_db, everything, view, size)
+            pd.testing.assert_frame_equal(from_overview, db.aggregate(sample_db, trivially, view, size))
+            assert as_cells(from_overview, size) == cells_of(sample_frame, size, view or (-180, -90, 180, 90))
+    assert db.plan(sample_db, None, None, limit=2999)[0] == "cells"
+    assert db.plan(sample_db, None, None, limit=3000) == ("points", 3000)
+
+
+def test_overview_follows_imports(fresh: str, tmp_path: Path) -> None:
+    from geodata.report import LoadReport
+
+    def same_both_ways() -> None:
+        pd.testing.assert_frame_equal(db.aggregate(fresh, None, None, 0.05),
+                                      db.aggregate(fresh, FilterState(min_casualties=0), None, 0.05))
+        assert db.count(fresh) == db.count(fresh, FilterState(min_casualties=0))
+
+    db.import_file(fresh, write_csv(tmp_path, PARTNER_ROWS, "partner.csv"))
+    same_both_ways()
+    (tmp_path / "v2").mkdir()
+    db.import_file(fresh, write_csv(tmp_path / "v2", [r.replace("debris", "impact") for r in PARTNER_ROWS],
+                                    "partner.csv"))
+    assert db.aggregate(fresh, None, None, 1.0)["impact"].sum() == 2
+    same_both_ways()
+    part = read_incidents(SAMPLE).frame.iloc[:100]
+    db.import_frame(fresh, part, LoadReport("part", "gpkg", 100, 100), source="bulk", file_name="part",
+                    update_overview=False)
+    assert db.count(fresh) == 103  # a stale overview is not used
+    same_both_ways()
+    db.refresh_overview(fresh)
+    same_both_ways()
 
 
 # -- live updates ----------------------------------------------------------------------------------------
