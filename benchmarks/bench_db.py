@@ -4,11 +4,12 @@
 
 Without ``--uri`` a throwaway cluster is started with ``tests/pgcluster.py`` (in ``--dir``, default a
 temporary directory, removed at the end unless ``--dir`` is given) and stopped at the end. The
-database is filled with ``--rows`` synthetic events: chunks of up to 1M events from
-``geodata.sample`` (points jittered by about 500 m, ids made unique per chunk), each written with
-``geodata.db.import_frame`` (COPY into a staging table, then one INSERT ... SELECT), the
-secondary indexes built once at the end. ``--reuse`` skips the fill when the database already
-holds the rows.
+database is filled with ``--rows`` synthetic events: one year of events per million (1M
+events from ``geodata.sample``, copied back one more year for each further million, points
+jittered by about 500 m, ids made unique), the oldest year first, as a store that grows every day
+is laid out; each part written with ``geodata.db.import_frame`` (COPY into a staging table, then
+one INSERT ... SELECT), the secondary indexes and the overview built once at the end.
+``--reuse`` skips the fill when the database already holds the rows.
 
 Then, on one open connection, the median of ``--repeat`` runs of each interaction of the app:
 
@@ -47,6 +48,7 @@ CHUNK = 1_000_000
 UKRAINE = (22.0, 44.0, 40.5, 52.5)
 KHARKIV = (36.10, 49.90, 36.45, 50.10)
 CELL_DEG = 0.25
+TZ = "Europe/Kyiv"
 LEAN = ["munition", "munition_class", "outcome", "geo_precision"]
 SERVER_SETTINGS = {"shared_buffers": "1GB", "work_mem": "64MB", "effective_cache_size": "4GB",
                    "max_parallel_workers_per_gather": "2", "maintenance_work_mem": "512MB"}
@@ -62,7 +64,10 @@ def _pgcluster():
 
 
 def fill(conn, rows: int) -> None:
-    """``rows`` synthetic events into an empty, initialised database."""
+    """``rows`` synthetic events into an empty, initialised database: one year of events per million,
+    the oldest year imported first (as a store that grows every day is laid out)."""
+    import shapely
+
     started = time.perf_counter()
     base = make_sample(seed=1, n=min(rows, CHUNK), days=365)
     print(f"generated {len(base):,} base events in {time.perf_counter() - started:.1f} s", flush=True)
@@ -70,27 +75,32 @@ def fill(conn, rows: int) -> None:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
     rng = np.random.default_rng(7)
     x0, y0 = base.geometry.x.to_numpy(), base.geometry.y.to_numpy()
+    local = base["occurred_at"].dt.tz_convert(TZ).dt.tz_localize(None)
+    chunks = -(-rows // CHUNK)
     done = 0
-    while done < rows:
+    for k in range(chunks):
         n = min(CHUNK, rows - done)
+        years_back = chunks - 1 - k
         part = base.iloc[:n].copy()
-        k = done // CHUNK
-        if k:
-            part["geometry"] = pd.Series(
-                __import__("shapely").points(x0[:n] + rng.normal(0, 0.007, n), y0[:n] + rng.normal(0, 0.0045, n)),
-                index=part.index)
+        if years_back:
+            shifted = (local.iloc[:n] - pd.DateOffset(years=years_back)).dt.tz_localize(
+                TZ, ambiguous=np.ones(n, dtype=bool), nonexistent="shift_forward")
+            part["occurred_at"] = shifted.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+            part["geometry"] = pd.Series(shapely.points(x0[:n] + rng.normal(0, 0.007, n),
+                                                        y0[:n] + rng.normal(0, 0.0045, n)), index=part.index)
             part = part.set_geometry("geometry", crs="EPSG:4326")
-        part["event_id"] = pd.array(np.char.add(f"B{k:03d}-", base["event_id"].to_numpy(dtype=str)[:n]), dtype="str")
+        part["event_id"] = pd.array(np.char.add(f"Y{years_back:02d}-", base["event_id"].to_numpy(dtype=str)[:n]),
+                                    dtype="str")
         part.index = pd.RangeIndex(done + 1, done + n + 1, name="row")
         report = LoadReport(path="synthetic", format="synthetic", rows_read=n, rows_loaded=n)
         chunk_start = time.perf_counter()
-        db.import_frame(conn, part, report, source="bench", file_name="synthetic")
+        db.import_frame(conn, part, report, source="bench", file_name="synthetic", update_overview=False)
         done += n
-        print(f"  {done:,} events stored ({time.perf_counter() - chunk_start:.1f} s for this chunk)", flush=True)
+        print(f"  {done:,} events stored ({time.perf_counter() - chunk_start:.1f} s for this part)", flush=True)
     index_start = time.perf_counter()
-    db.init(conn)
+    db.init(conn)  # the indexes again, and the overview
     conn.execute("VACUUM ANALYZE mapviewer_events")
-    print(f"indexes and statistics in {time.perf_counter() - index_start:.1f} s; "
+    print(f"indexes, overview and statistics in {time.perf_counter() - index_start:.1f} s; "
           f"fill took {time.perf_counter() - started:.0f} s", flush=True)
 
 
