@@ -15,13 +15,13 @@ listed with the message "excluded: event_group '...' is not strike-like (use
 all_events=True)", plus one file-level summary, keeping rows_read ==
 rows_loaded + rows_rejected.
 
-Traps real exports hold, each reported with row and column: points far outside
-the region and free text in lat/lon (the row not loaded), mistyped years (2202:
-kept with a warning by the shared date checks, as in any file). A row with no
-coordinates but a town/city the offline gazetteer knows is placed there (warning, with the place's precision; ``geocode=False`` rejects it
-instead). Strike-like rows get outcome "impact" (option ``outcome``), other rows
-"unknown". ``geolocation`` saying the point was not geolocated gives
-geo_precision "settlement", else "exact".
+Traps real exports hold, each reported with row and column: points far outside the
+region and free text in lat/lon (the row not loaded), mistyped years (2202: kept with a
+warning by the shared date checks, as in any file). A row with no coordinates but a
+town/city the offline gazetteer knows is placed there (warning, with the place's
+precision; ``geocode=False`` rejects it instead). Strike-like rows get outcome "impact"
+(option ``outcome``), other rows "unknown". ``geolocation`` saying the point was not
+geolocated gives geo_precision "settlement", else "exact".
 """
 from __future__ import annotations
 

@@ -25,22 +25,22 @@ def check_file(path: str | Path) -> Path:
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             if os.path.islink(p):
-                raise DataError(f"{p}: a symbolic link to a file that does not exist") from None
+                raise DataError(f"{p}: is a symbolic link to a file that does not exist") from None
             raise DataError(f"{p}: file not found") from None
         if exc.errno == errno.ELOOP:
-            raise DataError(f"{p}: a symbolic link loop (the link leads back to itself), not a file") from None
+            raise DataError(f"{p}: is a symbolic link loop (the link leads back to itself), not a file") from None
         raise DataError(f"{p}: cannot be read ({exc.strerror or exc})") from None
     mode = info.st_mode
     if stat.S_ISDIR(mode):
         raise DataError(f"{p}: is a folder, not a file")
     if stat.S_ISFIFO(mode):
-        raise DataError(f"{p}: a named pipe (FIFO), not a regular file: not read (it may never end)")
+        raise DataError(f"{p}: is a named pipe (FIFO), not a regular file: not read (reading it could wait forever)")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        raise DataError(f"{p}: a device, not a regular file: not read")
+        raise DataError(f"{p}: is a device, not a regular file: not read")
     if stat.S_ISSOCK(mode):
-        raise DataError(f"{p}: a socket, not a regular file: not read")
+        raise DataError(f"{p}: is a socket, not a regular file: not read")
     if not stat.S_ISREG(mode):
-        raise DataError(f"{p}: not a regular file: not read")
+        raise DataError(f"{p}: is not a regular file: not read")
     if info.st_size == 0:
         raise DataError(f"{p}: file is empty")
     return p

@@ -20,6 +20,7 @@ import codecs
 import csv
 import io
 import mmap
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -222,18 +223,23 @@ def ends_with_line_break(path: Path) -> bool:
 def fast_path_safe(path: Path, *, quoted: bool) -> bool:
     """Whether a bulk reader may read this (ASCII-compatible) file as it is: it holds no NUL byte
     and, when it uses quotes, an even number of them (an odd count means a quoted value is left
-    open, e.g. a file cut short). Otherwise :func:`read_records` reads it and names the rows."""
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if data.find(b"\x00") >= 0:
-            return False
-        if not quoted:
-            return True
-        view = np.frombuffer(data, np.uint8)
-        try:
-            count = sum(int(np.count_nonzero(view[i:i + (16 << 20)] == 34)) for i in range(0, len(view), 16 << 20))
-        finally:
-            del view  # the map cannot close while an array looks at it
-        return count % 2 == 0
+    open, e.g. a file cut short). Otherwise :func:`read_records` reads it and names the rows.
+
+    The file is looked at through a window of 64 MB at a time, so memory stays bounded.
+    """
+    window = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
+    quotes = 0
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        for offset in range(0, size, window):
+            with mmap.mmap(f.fileno(), min(window, size - offset), offset=offset, access=mmap.ACCESS_READ) as data:
+                if data.find(b"\x00") >= 0:
+                    return False
+                if quoted:
+                    view = np.frombuffer(data, np.uint8)
+                    quotes += int(np.count_nonzero(view == 34))
+                    del view  # the map cannot close while an array looks at it
+    return quotes % 2 == 0
 
 
 _START, _FIELD, _QUOTED, _QUOTE = range(4)  # splitter states: field start, unquoted, quoted, quote seen
@@ -344,6 +350,9 @@ def read_records(path: Path, head: TextHead, report: LoadReport, *,
         report.add(row, col, message)
 
     reader = csv.reader(lines(), delimiter=delimiter)
+    # the csv module's own limit (131,072 characters a field) would stop the whole file: the limits
+    # here are checked per row instead, on records already cut to MAX_ROW_CHARS
+    limit = csv.field_size_limit(MAX_ROW_CHARS + 1)
     try:
         next(reader, None)  # the header, already read from the head
         for record in reader:
@@ -377,6 +386,8 @@ def read_records(path: Path, head: TextHead, report: LoadReport, *,
             rows.append(row)
     except csv.Error as exc:  # not expected from whole records; said on one line all the same
         raise DataError(f"{path}: the text cannot be split into records (row {number}: {exc})") from None
+    finally:
+        csv.field_size_limit(limit)
     return records, rows, rejected
 
 
@@ -404,6 +415,8 @@ def read_text_table(path: str | Path, report: LoadReport, *,
     return table, set(rejected)
 
 
-__all__ = ["CUT_SHORT", "DELIMITERS", "MAX_CELL_CHARS", "MAX_ROW_CHARS", "TextHead", "cell_text", "decode_head",
-           "decode_text", "detect_encoding", "ends_with_line_break", "fast_path_safe", "head_text", "header_of", "looks_binary",
-           "note_encoding", "parse_header", "read_records", "read_text_table", "sniff_delimiter"]
+__all__ = [
+    "CUT_SHORT", "DELIMITERS", "MAX_CELL_CHARS", "MAX_ROW_CHARS", "TextHead", "cell_text", "decode_head",
+    "decode_text", "detect_encoding", "ends_with_line_break", "fast_path_safe", "head_text", "header_of",
+    "looks_binary", "note_encoding", "parse_header", "read_records", "read_text_table", "sniff_delimiter",
+]
