@@ -10,8 +10,9 @@ anywhere (:func:`display_uri` is the form to show and store).
   source name (the file's stem unless given) and ``event_id``, updated only when it changed.
 - :func:`read`, :func:`count`, :func:`facet_counts`, :func:`summary`, :func:`timeline_counts`,
   :func:`inspect`, :func:`catalogue` answer with a :class:`geodata.FilterState` pushed down into one parameterised
-  query, so the app holds only what the view needs; :func:`plan` and :func:`aggregate` tell it
-  when to draw server-side grid cells instead of points (:data:`POINT_LIMIT`).
+  query, so the app holds only what the view needs; :func:`view` (or :func:`plan` then
+  :func:`read` or :func:`aggregate`) gives the points of a view, or server-side grid cells when
+  more than :data:`POINT_LIMIT` events match.
 - :class:`Listener` and :func:`new_since` tell an open app about colleagues' imports.
 
 Why psycopg 3 (and no ORM): the store is two tables and plain SQL; psycopg 3 gives bind
@@ -31,7 +32,7 @@ from geodata.db.connect import ConnectionFailed, connect, display_uri, is_uri, w
 from geodata.db.listen import Listener
 from geodata.db.query import (POINT_LIMIT, PROVENANCE_COLUMNS, DbLoadResult, aggregate, catalogue, count,
                               facet_counts,
-                              inspect, latest_seq, new_since, plan, read, summary, timeline_counts)
+                              inspect, latest_seq, new_since, plan, read, summary, timeline_counts, view)
 from geodata.db.schema import CHANNEL, READ_ONLY_GRANTS, SCHEMA, WRITER_GRANTS, init, status
 from geodata.db.store import ImportResult, import_file, import_frame, load_summary, refresh_overview
 
@@ -66,5 +67,6 @@ __all__ = [
     "status",
     "summary",
     "timeline_counts",
+    "view",
     "with_password",
 ]

@@ -219,6 +219,13 @@ def read(uri: Source, filter_state: FilterState | None = None, *, limit: int | N
     travel as one parameter set with ``set_config`` just before, and the statement reads them
     once; an index lookup by id, whatever the filter was).
     """
+    return _read(uri, filter_state, limit=limit, bbox=bbox, columns=columns, provenance=provenance)
+
+
+def _read(uri: Source, filter_state: FilterState | None, *, limit: int | None = None,
+          bbox: Iterable[float] | None = None, columns: Iterable[str] | None = None, provenance: bool = False,
+          cap: int | None = None) -> DbLoadResult | None:
+    """:func:`read`; with ``cap``, None (and nothing fetched) when more than ``cap`` events match."""
     from psycopg import sql
 
     wanted = None if columns is None else {*columns, "event_id", "occurred_at", "time_precision", "geometry"}
@@ -233,9 +240,13 @@ def read(uri: Source, filter_state: FilterState | None = None, *, limit: int | N
             inner = sql.SQL("SELECT e.id FROM mapviewer_events e WHERE {}").format(where)
             if limit is not None:
                 inner = sql.SQL("{} ORDER BY e.id LIMIT {}").format(inner, p(max(0, int(limit)), "bigint"))
+            elif cap is not None:
+                inner = sql.SQL("{} LIMIT {}").format(inner, p(int(cap) + 1, "bigint"))
             found = conn.execute(sql.SQL("SELECT string_agg(int8send(s.id), ''::bytea) FROM ({}) s").format(inner),
                                  p.bind, binary=True).fetchone()[0]
             ids = np.sort(np.frombuffer(found or b"", dtype=">i8").astype(np.int64))
+            if cap is not None and limit is None and len(ids) > cap:
+                return None
             names = [c for c in _ROW_COLUMNS if wanted is None or c in ("source_row", "us", "x", "y") or c in wanted]
             if kept_extras:
                 names.append("extra")
@@ -499,6 +510,28 @@ def aggregate(uri: Source, filter_state: FilterState | None, bbox: Iterable[floa
         out[outcome] = table[:, 3 + i]
     out.attrs["cell_deg"] = size
     return out
+
+
+def view(uri: Source, filter_state: FilterState | None, bbox: Iterable[float] | None, cell_deg: float, *,
+         limit: int | None = None, columns: Iterable[str] | None = None) -> tuple[str, Any]:
+    """What the map draws for a view, in one call: ``("points", DbLoadResult)`` (as :func:`read`
+    gives) when at most ``limit`` (default :data:`POINT_LIMIT`) events match in ``bbox``, else
+    ``("cells", DataFrame)`` (as :func:`aggregate` gives). Cheaper than :func:`plan` then a read:
+    the events are found once."""
+    limit = POINT_LIMIT if limit is None else int(limit)
+    with session(uri) as conn:
+        if _unfiltered(filter_state):
+            known = overview.load(conn)
+            if known is not None and known.count(BASE_E7, _cell_ranges(bbox, BASE_E7)) > limit:
+                return "cells", aggregate(conn, filter_state, bbox, cell_deg)
+        points = _read(conn, filter_state, bbox=bbox, columns=columns, cap=limit)
+        if points is None:
+            return "cells", aggregate(conn, filter_state, bbox, cell_deg)
+    if not isinstance(uri, str):
+        return "points", points
+    shown = uri_of(uri)  # name the address as given, not the connection
+    points.report.path = points.database = shown
+    return "points", points
 
 
 def facet_counts(uri: Source, filter_state: FilterState | None = None,

@@ -531,6 +531,13 @@ def test_plan_and_aggregate(sample_db: str, sample_frame) -> None:
     for size in (0.25, 0.1, 0.013):
         assert as_cells(db.aggregate(sample_db, state, view, size), size) == cells_of(shown, size, view)
     assert 0 < len(db.read(sample_db, state, bbox=view, limit=10).frame) == 10
+    # the same in one call, as the map asks
+    how, points = db.view(sample_db, state, view, 0.25)
+    assert how == "points" and points.frame["event_id"].tolist() == db.read(sample_db, state, bbox=view).frame[
+        "event_id"].tolist()
+    how, cells = db.view(sample_db, state, view, 0.25, limit=n - 1)
+    assert how == "cells" and cells.equals(db.aggregate(sample_db, state, view, 0.25))
+    assert db.view(sample_db, None, None, 1.0, limit=100)[0] == "cells"
 
 
 def test_unfiltered_view_from_the_overview(sample_db: str, sample_frame) -> None:
