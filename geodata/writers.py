@@ -303,6 +303,7 @@ def _write_xlsx(frame: pd.DataFrame, tmp: str) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("incidents")
     # Column names come from the input file too: a name like "=HYPERLINK(...)" stays text.
+    _check_names([str(c) for c in table.columns])
     sheet.append([_text_cell(sheet, str(c)) for c in table.columns])
     columns = [table[c].astype(object).to_numpy() for c in table.columns]
     try:
@@ -320,6 +321,19 @@ def _write_xlsx(frame: pd.DataFrame, tmp: str) -> None:
         ExcelWriter(book, archive).write_data()
 
 
+def _check_names(names: list[str]) -> None:
+    """A column name with a character no Excel cell can hold is a DataError naming it, not openpyxl's error."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    bad = next((n for n in names if ILLEGAL_CHARACTERS_RE.search(n)), None)
+    if bad is not None:
+        raise DataError(f"column {bad!r}: a control character cannot be stored in an Excel cell; export this "
+                        "selection as CSV or GeoJSON")
+    long = next((n for n in names if len(n) > 32767), None)
+    if long is not None:
+        raise DataError(f"column {long[:40]!r}...: a column name is longer than Excel's limit of 32767 characters")
+
+
 def _discard(sheet) -> None:
     """Close a half-written streaming sheet and remove openpyxl's own temporary file."""
     with contextlib.suppress(Exception):
@@ -332,8 +346,10 @@ def _discard(sheet) -> None:
 
 def _text_cell(sheet, value: str) -> object:
     """``value`` as an XLSX cell that is never a formula."""
-    if not needs_neutralising(value):
-        return value
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if not needs_neutralising(value) or ILLEGAL_CHARACTERS_RE.search(value):
+        return value  # (a value no cell can hold fails when its row is appended, with a message naming it)
     from openpyxl.cell import WriteOnlyCell
 
     # A string cell flagged with Excel's quote prefix: shown and kept as text.
@@ -349,14 +365,11 @@ def _append_rows(sheet, columns: list[np.ndarray], names: list[str]) -> None:
 
     for number, row in enumerate(zip(*columns), start=2):
         cells = []
-        for value in row:
+        for name, value in zip(names, row):
             value = _cell(value)
-            if needs_neutralising(value):
-                cells.append(_text_cell(sheet, value))
-            elif isinstance(value, str) and len(value) > 32767:
-                raise DataError("a text cell is longer than Excel's limit of 32767 characters")
-            else:
-                cells.append(value)
+            if isinstance(value, str) and len(value) > 32767:  # openpyxl would cut it without a word
+                raise DataError(f"row {number} [{name}]: a text cell is longer than Excel's limit of 32767 characters")
+            cells.append(_text_cell(sheet, value) if needs_neutralising(value) else value)
         try:
             sheet.append(cells)
         except IllegalCharacterError:

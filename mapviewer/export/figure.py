@@ -48,6 +48,7 @@ from geodata.errors import DataError
 from geodata.filters import FilterState
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES, OUTCOMES
 from geodata.style import CLASS_STYLE, NEUTRAL, OUTCOME_STYLE, PRECISION_HALO_M
+from geodata.text import visible_text
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -104,6 +105,9 @@ def page_size(page: str) -> tuple[float, float]:
 #: Longest figure title, in characters: a page holds about this much in a few lines, and wrapping
 #: and fitting a longer one to the page takes seconds to minutes (8,000 characters took 19 s).
 TITLE_MAX = 300
+#: The filters in words above the map are cut to this many characters: more never fits a page, and
+#: wrapping a search text thousands of characters long would stall the figure for minutes.
+SUBTITLE_MAX = 600
 
 
 def cap_title(title: str | None) -> tuple[str | None, str | None]:
@@ -924,7 +928,10 @@ class FigureRenderer:
         title = cap_title(title)[0]  # callers say when they cut it; this keeps any title from stalling a page
         limits = self._limits
         with rc_context(_RC):
-            self._fit_heading(title or self.default_title, description)
+            # Control characters in data text are shown escaped: drawn raw they would make an SVG
+            # that is no longer XML (matplotlib escapes markup, not C0 characters).
+            subtitle = description if len(description) <= SUBTITLE_MAX else description[:SUBTITLE_MAX - 1].rstrip() + "…"
+            self._fit_heading(visible_text(title or self.default_title), visible_text(subtitle))
             if len(frame):
                 x, y = self._transformer.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
             else:
@@ -940,7 +947,7 @@ class FigureRenderer:
 
             tz = filter_state.tz if filter_state is not None else DEFAULT_TZ
             self._credits.set_text(self._fit_footer(f"{self._credit} · dates in {tz} time"))
-            self._note.set_text(self._fit_footer(note or ""))
+            self._note.set_text(self._fit_footer(visible_text(note or "")))
             names = [Path(p).name for p in self.source_paths]
             data = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
             from mapviewer import __version__
@@ -949,10 +956,10 @@ class FigureRenderer:
                                        self.extent)
             # the data files last: a long list is what gets cut, never the fingerprint
             stamp = f"fingerprint {code} · mapviewer {__version__}" + (f" · data: {data}" if data else "")
-            self._stamp.set_text(self._fit_footer(stamp))
+            self._stamp.set_text(self._fit_footer(visible_text(stamp)))
         self.figure.mapviewer_info = {"crs": self._crs, "fingerprint": stamp.split()[1], "shown": len(shown),
-                                      "matching": len(frame) + unlocated, "description": description,
-                                      "title": title or self.default_title}
+                                      "matching": len(frame) + unlocated, "description": visible_text(description),
+                                      "title": visible_text(title or self.default_title)}  # file metadata
         return self.figure
 
     def _fit_heading(self, title: str, subtitle: str) -> None:

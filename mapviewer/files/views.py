@@ -579,24 +579,23 @@ def _check_when_read(window, spec: ViewSpec, before: _Before, name: str) -> None
         return
     token = object()
     _PENDING_CHECKS[window] = token
-    connected = window.loader.busy
 
     def check() -> None:
         if window.loader.busy:  # more files queued since: wait for those too
             return
-        if connected:
+        try:
             window.loader.idle.disconnect(check)
+        except (RuntimeError, TypeError):
+            pass
         if _PENDING_CHECKS.get(window) is not token:
             return
         del _PENDING_CHECKS[window]
         _on_view_read(window, spec, before, name)
 
-    if connected:
+    if window.loader.busy:
         window.loader.idle.connect(check)
-    else:  # all open already: once the caller has said the view is open, not before
-        from PySide6.QtCore import QTimer
-
-        QTimer.singleShot(0, check)
+    else:
+        check()
 
 
 def _on_view_read(window, spec: ViewSpec, before: _Before, name: str) -> None:
