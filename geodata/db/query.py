@@ -659,6 +659,21 @@ def catalogue(uri: Source) -> dict[str, Any]:
             "last": pd.Timestamp(max(lasts)).tz_convert("UTC") if lasts else None}
 
 
+def catalogue(uri: Source) -> dict[str, Any]:
+    """What a filter can choose from, over the whole table: ``munitions``, a list of
+    ``(munition, munition_class, events)`` (either may be None), most events first, and the span of
+    the event times, ``first`` and ``last`` (UTC Timestamps, None when no event has a time)."""
+    with session(uri) as conn:
+        check_ready(conn, uri)
+        rows = conn.execute("SELECT munition, munition_class, count(*), min(occurred_at), max(occurred_at) "
+                            "FROM mapviewer_events GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2").fetchall()
+    firsts = [r[3] for r in rows if r[3] is not None]
+    lasts = [r[4] for r in rows if r[4] is not None]
+    return {"munitions": [(m, c, int(n)) for m, c, n, _, _ in rows],
+            "first": pd.Timestamp(min(firsts)).tz_convert("UTC") if firsts else None,
+            "last": pd.Timestamp(max(lasts)).tz_convert("UTC") if lasts else None}
+
+
 def inspect(uri: Source, filter_state: FilterState | None = None, *, tz: str | None = None) -> dict[str, Any]:
     """What ``mapviewer inspect URI --json`` prints: the same keys as for a file, over the rows the
     database holds (that match ``filter_state``); none is rejected, ``format`` is "postgresql"."""

@@ -12,8 +12,9 @@ SUBCOMMANDS = ("inspect", "export", "desktop-install")
 
 
 def _inspect_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mapviewer inspect", description="Print the load report of a file.")
-    parser.add_argument("file")
+    parser = argparse.ArgumentParser(prog="mapviewer inspect",
+                                     description="Print the load report of a file (or what a database holds).")
+    parser.add_argument("file", help="an incident file or a database URI postgresql://user@host:port/dbname")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--format", dest="fmt", default=None, help="force a format instead of detecting it")
     parser.add_argument("--tz", default=None,
@@ -84,15 +85,33 @@ def _read_for_inspect(args: argparse.Namespace):
     return result.report, frame, counts
 
 
+def _inspect_database(args: argparse.Namespace) -> tuple:
+    """(report, summary) of a database: counted on the server, the same keys as for a file."""
+    from geodata import DataError, db
+    from geodata.report import LoadReport
+
+    if args.fmt or args.encoding or args.delimiter or args.sheet or args.all_events:
+        raise DataError(f"{db.display_uri(args.file)}: --format, --encoding, --delimiter, --sheet and "
+                                  "--all-events are for files, not a database")
+    summary = db.inspect(args.file, tz=args.tz)
+    n = summary["rows_read"]
+    return LoadReport(path=summary["path"], format=summary["format"], rows_read=n, rows_loaded=n), summary
+
+
 def run_inspect(argv: list[str]) -> int:
     from geodata import DataError
+    from geodata.db.connect import is_uri
 
     args = _inspect_parser().parse_args(argv)
     try:
-        report, frame, counts = _read_for_inspect(args)
+        if is_uri(args.file):
+            report, summary = _inspect_database(args)
+            counts = summary["counts"]
+        else:
+            report, frame, counts = _read_for_inspect(args)
+            summary = inspect_summary(report, frame, counts, args.tz)
     except DataError as exc:
         return fail(str(exc))
-    summary = inspect_summary(report, frame, counts, args.tz)
     if args.json:
         print(terminal_json(summary))
         return 0

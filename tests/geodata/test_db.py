@@ -485,6 +485,13 @@ def test_catalogue_lists_what_a_filter_chooses_from(sample_db: str, sample_frame
     assert found["first"] == sample_frame["occurred_at"].min() and found["last"] == sample_frame["occurred_at"].max()
 
 
+def test_catalogue_lists_what_a_filter_chooses_from(sample_db: str, sample_frame) -> None:
+    found = db.catalogue(sample_db)
+    pairs = sample_frame.groupby(["munition", "munition_class"], observed=True, dropna=False).size()
+    assert {(m, c): n for m, c, n in found["munitions"]} == {(m, c): int(n) for (m, c), n in pairs.items() if n}
+    assert found["first"] == sample_frame["occurred_at"].min() and found["last"] == sample_frame["occurred_at"].max()
+
+
 def test_inspect_reports_what_the_database_holds(sample_db: str, sample_frame) -> None:
     from geodata.report import LoadReport
 
