@@ -16,16 +16,27 @@ page; gif and mp4 an animation (``--step``, ``--window``, ``--cumulative``,
 ("cruise missile", "drones"): the rows kept are those matching any of them.
 The output's suffix must match ``--format``; a name with no known suffix gets
 one. Options given here override the saved view's (its title and page too).
+A file given twice (the same file under two names too) is read once. With
+``--view`` and no DATA, the view's files are compared with the fingerprints it
+was saved with: a warning on stderr says what changed (files; rows added,
+removed, changed among those the view shows), and ``--strict`` makes a change
+of those rows an error. A title longer than the figure takes is cut, with a
+note. Interrupted (Ctrl+C or SIGTERM) or out of disk space, the export leaves
+no partial file and an earlier file at OUT untouched.
 Exit status: 0 on success, 2 for a bad option, 1 for a file that cannot be read
-or written; the message is one line. Nothing here imports Qt.
+or written (or a changed view with ``--strict``), 130/143 when interrupted or
+terminated; the message is one line. Nothing here imports Qt.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import functools
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from mapviewer.cli.terminal import fail, terminal_text
@@ -54,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mapviewer export", description="Export a figure, data or a map page with no window.")
     p.add_argument("data", nargs="*", metavar="DATA", help="incident files (or take them from --view)")
     p.add_argument("--view", metavar="VIEW.json", help="a saved view: its files and filters")
+    p.add_argument("--strict", action="store_true",
+                   help="with --view: fail when the rows the view shows changed since it was saved")
     p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD) or time, in --tz")
     p.add_argument("--to", dest="end", metavar="DATE", help="last day (inclusive) or time, in --tz")
     p.add_argument("--munition", action="append", metavar="NAME",
@@ -82,6 +95,64 @@ def _parser() -> argparse.ArgumentParser:
 def _fail(message: str, code: int) -> int:
     fail(" ".join(str(message).split()), "mapviewer export")  # one line, whatever the message held
     return code
+
+
+def _note(message: str, kind: str = "warning") -> None:
+    """One line on stderr that does not stop the export."""
+    print(terminal_text(f"mapviewer export: {kind}: {' '.join(str(message).split())}"), file=sys.stderr)
+
+
+def _distinct(paths: list[str]) -> list[str]:
+    """``paths`` without repeats of one file (the same resolved path, as the app opens a file once)."""
+    from geodata.fingerprint import is_uri
+
+    seen: dict[str, str] = {}
+    for path in paths:
+        key = path if is_uri(path) else os.path.normcase(os.path.realpath(path))
+        if key in seen:
+            same = "" if seen[key] == path else f" (as {seen[key]})"
+            _note(f"{path} is given more than once{same}: read once", "note")
+        else:
+            seen[key] = path
+    return list(seen.values())
+
+
+def _check_view(spec, view: str, frame, strict: bool) -> None:
+    """Say what changed in the view's data since it was saved; with ``strict``, changed rows are an error."""
+    from geodata.errors import DataError
+    from mapviewer.files.views import view_changes
+
+    changes = view_changes(spec, frame)
+    if not changes:
+        return
+    if changes.rows_changed and strict:
+        raise DataError(changes.words(view) + " (--strict)")
+    _note(changes.words(view) + ("" if changes.rows_changed else "; the rows the view shows are the same"))
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl+C, so partial files are removed and earlier ones kept."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exception():
+    """While the export runs, SIGTERM raises :class:`Terminated` (main thread only; the handler is put back)."""
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_terminated)
+    except (ValueError, OSError):  # no signals here (an embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _date(text: str, option: str) -> dt.date | dt.datetime:
@@ -194,20 +265,20 @@ def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_sta
     import pandas as pd
 
     from geodata import read_incidents
-    from geodata.db.connect import is_uri
+
+    from geodata.errors import DataError
+    from geodata.fingerprint import is_uri
+    from mapviewer.files.views import not_a_file
 
     frames = []
     for path in paths:
-        if is_uri(path):
-            pass
-        elif os.path.isdir(path):
-            from geodata.errors import DataError
-
+        problem = None if is_uri(path) else not_a_file(path)
+        if problem == "a folder":
             raise DataError(f"{path}: is a folder, not a data file (give the files in it)")
-        elif not os.path.isfile(path):
-            from geodata.errors import DataError
-
+        if problem == "not found":
             raise DataError(f"{path}: file not found")
+        if problem is not None:
+            raise DataError(f"{path}: not a data file: {problem}")
         if is_uri(path):
             result = read_incidents(path, **({"tz": tz} if tz else {}),
                                     **({"filter_state": filter_state} if filter_state is not None else {}))
@@ -259,7 +330,12 @@ def run_export(argv: list[str]) -> int:
     from geodata.errors import DataError
 
     try:
-        return _run(argv)
+        with _terminate_as_exception():
+            return _run(argv)
+    except KeyboardInterrupt:
+        return _fail("interrupted: no file written (an earlier file at the output name is kept)", 130)
+    except Terminated:
+        return _fail("terminated: no file written (an earlier file at the output name is kept)", 143)
     except UsageError as exc:
         return _fail(str(exc), 2)
     except DataError as exc:
@@ -289,9 +365,13 @@ def _run(argv: list[str]) -> int:
         from mapviewer.files.views import load_view
 
         spec = load_view(args.view)
-    paths = list(args.data) or (list(spec.data) if spec else [])
+        for note in getattr(spec, "notes", ()):
+            _note(note, "note")
+    paths = _distinct(list(args.data) or (list(spec.data) if spec else []))
     if not paths:
         raise UsageError("no data files: give DATA files or a --view that lists them")
+    if args.strict and not args.view:
+        raise UsageError("--strict needs a --view to compare with")
 
     state = spec.filter if spec else FilterState(tz=tz)
     changes = {}
@@ -319,6 +399,12 @@ def _run(argv: list[str]) -> int:
         extent = extent_from_view(spec.center[0], spec.center[1], spec.zoom,
                                   *([tuple(int(v) for v in size)] if size else []))
     title = args.title if args.title is not None else getattr(spec, "title", None)
+    if args.title is not None:
+        from mapviewer.export.figure import cap_title
+
+        title, cut = cap_title(title)
+        if cut:
+            _note(f"--title: {cut}", "note")
     page = args.page or getattr(spec, "page", None) or "A4-landscape"
     if fmt in FIGURE_FORMATS + ANIMATION_FORMATS:
         from mapviewer.export.figure import page_size
@@ -339,6 +425,8 @@ def _run(argv: list[str]) -> int:
         if munitions is not None:
             pushed = pushed.replace(munitions=munitions[0] | munitions[1], munition_classes=None)
     frame = _read(paths, args.tz, args.all_events, pushed)
+    if spec is not None and not args.data:  # the view's own files: have they changed since it was saved?
+        _check_view(spec, args.view, frame, args.strict)
     if munitions is not None:  # any of the munitions or classes named (FilterState reads them as a union)
         changes |= {"munitions": munitions[0] | munitions[1], "munition_classes": None}
     if args.oblast:
