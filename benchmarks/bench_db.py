@@ -13,11 +13,10 @@ one INSERT ... SELECT), the secondary indexes and the overview built once at the
 
 Then, on one open connection, the median of ``--repeat`` runs of each interaction of the app:
 
-1. open at country zoom: ``plan`` + ``aggregate`` (0.25-degree cells) over Ukraine, no filter;
-2. a filter change at country zoom (ballistic and cruise missiles, last 90 days): ``plan`` + cells
-   or points, whichever the plan says;
-3. zoom into a city (Kharkiv) with that filter: ``plan`` + ``read`` of the points (every column,
-   and the lean columns a map needs);
+1. open at country zoom: ``geodata.db.view`` over Ukraine, no filter (0.25-degree cells);
+2. a filter change at country zoom (ballistic and cruise missiles, last 90 days): ``view``, points
+   or cells, whichever it finds (the lean columns a map needs);
+3. zoom into a city (Kharkiv) with that filter: ``view`` (points, every column; then lean);
 
 and the same filter change done by pulling the whole table into GeoPandas (``geodata.db.read``,
 the fastest pull there is: COPY into Arrow) and masking there (run once above 2M rows).
@@ -114,13 +113,11 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def draw(conn, state: FilterState, view, columns=None):
-    """What the app does for a view: ask the plan, then fetch cells or points."""
-    how, n = db.plan(conn, state, view)
+    """What the app does for a view: points when few enough match, else cells."""
+    how, got = db.view(conn, state, view, CELL_DEG, columns=columns)
     if how == "cells":
-        cells = db.aggregate(conn, state, view, CELL_DEG)
-        return f"{len(cells):,} cells of {int(cells['count'].sum()):,} events"
-    frame = db.read(conn, state, bbox=view, columns=columns).frame
-    return f"{len(frame):,} points"
+        return f"{len(got):,} cells of {int(got['count'].sum()):,} events"
+    return f"{len(got.frame):,} points"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,17 +174,15 @@ def report(conn, rows: int, repeat: int) -> None:
 
     print(f"median of {repeat} runs on one open connection:")
     interactions = {
-        "open at country zoom (plan + cells)": run("open at country zoom (plan + cells)",
-                                                   lambda: draw(conn, everything, UKRAINE)),
-        "filter change at country zoom": run("filter change at country zoom (plan + cells/points)",
+        "open at country zoom": run("open at country zoom (all events)", lambda: draw(conn, everything, UKRAINE)),
+        "filter change at country zoom": run("filter change at country zoom (missiles, 90 days)",
                                              lambda: draw(conn, missiles, UKRAINE, columns=LEAN)),
-        "zoom into a city (points)": run("zoom into Kharkiv with the filter (plan + points)",
-                                         lambda: draw(conn, missiles, KHARKIV)),
+        "zoom into a city": run("zoom into Kharkiv with the filter", lambda: draw(conn, missiles, KHARKIV)),
     }
     run("  same, lean columns for drawing", lambda: draw(conn, missiles, KHARKIV, columns=LEAN))
-    run("filter change at city zoom, no filter (plan + any)", lambda: draw(conn, everything, KHARKIV, LEAN))
-    connect = run("  (a new connection, for scale)", lambda: db.connect(conn.info.dsn).close())
-    del connect
+    run("zoom into Kharkiv, no filter", lambda: draw(conn, everything, KHARKIV, LEAN))
+    run("KN-23 over all history, country zoom", lambda: draw(conn, FilterState(munitions={"KN-23"}), UKRAINE, LEAN))
+    run("  (a new connection, for scale)", lambda: db.connect(conn.info.dsn).close())
     run("count of the filter, whole table", lambda: db.count(conn, missiles))
     run("facet counts, whole table, filter on", lambda: len(db.facet_counts(conn, missiles)))
     run("summary, whole table, filter on", lambda: db.summary(conn, missiles).total)

@@ -155,6 +155,7 @@ _CELL_KM = 10.0
 _REGION_CELL_KM = REGION_KM
 _BUCKET_S = 86400
 _BUCKET_OFFSET_S = 10 * 3600
+_SMALL_BLOCK = 60  # strikes or reports: a block up to this size is solved, and weighed, exactly
 _PAIR_CHUNK = 1_000_000  # candidate pairs compared at once (bounds memory at 1M reports a side)
 
 # ------------------------------------------------------------------------------ munitions
@@ -411,7 +412,8 @@ def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
         when = pd.Series(frame["occurred_at"].array)
         if not isinstance(when.dtype, pd.DatetimeTZDtype):
             raise DataError(f"{keys[i]}: occurred_at is not a time with a zone (UTC)")
-        ns = when.array.asi8 if hasattr(when.array, "asi8") else when.astype("int64").to_numpy()
+        when = when.dt.as_unit("ns")  # pandas keeps the unit a reader gave (s, ms, us): integers count nanoseconds here
+        ns = when.array.asi8
         has_time = when.notna().to_numpy()
         prec = _codes(frame["time_precision"], TIME_PRECISIONS)
         prec = np.where(has_time, prec, -1).astype(np.int8)
@@ -703,9 +705,12 @@ def _assign(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
     """One-to-one: indices of the pairs kept, and for each how much of its confidence the block
     would lose without it (1.0: nothing else could take its place; 0.0: a toss-up).
 
-    Pairs alone in their block are kept as they are; every other block is solved for the
-    largest summed confidence (Hungarian method), and each kept pair is weighed by solving the
-    block again without it.
+    Pairs alone in their block are kept as they are; a block with one strike or one report
+    takes its best pair; every other block is solved for the largest summed confidence
+    (Hungarian method), and each kept pair is weighed by solving the block again without it.
+    Blocks of more than ``_SMALL_BLOCK`` strikes or reports (a crowded town on a crowded day)
+    are solved together by the sparse solver, each kept pair weighed against the best other
+    candidate of either of its reports (which errs towards a toss-up).
     """
     from scipy.optimize import linear_sum_assignment
     from scipy.sparse import coo_matrix
@@ -730,27 +735,71 @@ def _assign(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
         first = np.ones(len(rest), bool)
         first[1:] = comp[1:] != comp[:-1]
         start = np.flatnonzero(first)
+        # strikes and reports numbered from 0 within each block (codes sort by block first)
+        bounds = np.append(start, len(rest))
+        block_of = np.repeat(np.arange(len(start)), np.diff(bounds))
+        ls = np.unique(comp * (len(su) + 1) + s[rest], return_inverse=True)[1].ravel()
+        lr = np.unique(comp * (len(ru) + 1) + r[rest], return_inverse=True)[1].ravel()
+        ls = ls - np.minimum.reduceat(ls, start)[block_of]
+        lr = lr - np.minimum.reduceat(lr, start)[block_of]
+        n_s = np.maximum.reduceat(ls, start) + 1
+        n_r = np.maximum.reduceat(lr, start) + 1
         # a block with one strike or one report (a star) is solved by its best pair
-        strikes = np.unique(np.column_stack([comp, s[rest]]), axis=0)[:, 0]
-        reports = np.unique(np.column_stack([comp, r[rest]]), axis=0)[:, 0]
-        blocks = comp[start]
-        star = (np.bincount(strikes, minlength=label.max() + 1)[blocks] == 1) | (
-            np.bincount(reports, minlength=label.max() + 1)[blocks] == 1)
+        star = (n_s == 1) | (n_r == 1)
         best, second = rest[start[star]], rest[start[star] + 1]
         kept.append(best)
         margin.append((pairs.score[best] - pairs.score[second]) / pairs.score[best])
-        # every other block: its strikes and reports numbered from 0 within the block
-        bounds = np.append(start, len(rest))
-        ls = np.unique(np.column_stack([comp, s[rest]]), axis=0, return_inverse=True)[1].ravel()
-        lr = np.unique(np.column_stack([comp, r[rest]]), axis=0, return_inverse=True)[1].ravel()
-        ls = ls - np.minimum.reduceat(ls, start)[np.repeat(np.arange(len(start)), np.diff(bounds))]
-        lr = lr - np.minimum.reduceat(lr, start)[np.repeat(np.arange(len(start)), np.diff(bounds))]
-        for i in np.flatnonzero(~star):
+        small = ~star & (n_s <= _SMALL_BLOCK) & (n_r <= _SMALL_BLOCK)
+        for i in np.flatnonzero(small):
             sl = slice(bounds[i], bounds[i + 1])
             k, t = _solve_block(ls[sl], lr[sl], pairs.score[rest[sl]], linear_sum_assignment)
             kept.append(rest[sl][k])
             margin.append(t)
+        large = ~star & ~small
+        if large.any():
+            edges = rest[np.repeat(large, np.diff(bounds))]
+            k, t = _solve_sparse(s[edges], r[edges], pairs.score[edges])
+            kept.append(edges[k])
+            margin.append(t)
     return np.concatenate(kept), np.concatenate(margin)
+
+
+def _solve_sparse(s: np.ndarray, r: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best one-to-one pairs over large blocks at once (sparse Jonker-Volgenant), and for each
+    the share of its confidence above the best other candidate of either of its reports."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    su, si = np.unique(s, return_inverse=True)
+    ru, ri = np.unique(r, return_inverse=True)
+    ns, nr = len(su), len(ru)
+    # each strike may also stay alone (its own column, weight 0): a full matching always exists;
+    # weights 2 - confidence are positive, and the least total weight is the largest summed confidence
+    rows = np.concatenate([si, np.arange(ns)])
+    cols = np.concatenate([ri, nr + np.arange(ns)])
+    weight = np.concatenate([2.0 - score, np.full(ns, 2.0)])
+    graph = csr_matrix((weight, (rows, cols)), shape=(ns, nr + ns))
+    row_ind, col_ind = min_weight_full_bipartite_matching(graph)
+    real = col_ind < nr
+    code = si * nr + ri
+    order = np.argsort(code)
+    chosen = order[np.searchsorted(code[order], row_ind[real] * nr + col_ind[real])]
+    # the best other candidate of each end: the second best where this pair is the best
+    def runner_up(node: np.ndarray) -> np.ndarray:
+        order = np.lexsort((-score, node))
+        first = np.r_[True, node[order][1:] != node[order][:-1]]
+        best = np.zeros(node.max() + 1)
+        second = np.zeros(node.max() + 1)
+        best[node[order][first]] = score[order][first]
+        following = np.flatnonzero(first) + 1
+        has_next = (following < len(order))
+        nxt = following[has_next]
+        same = node[order][nxt] == node[order][nxt - 1]
+        second[node[order][nxt[same]]] = score[order][nxt[same]]
+        return np.where(np.isclose(score, best[node]), second[node], best[node])
+
+    other = np.maximum(runner_up(si), runner_up(ri))[chosen]
+    return chosen, (score[chosen] - other) / score[chosen]
 
 
 def _solve_block(s: np.ndarray, r: np.ndarray, score: np.ndarray, lsa) -> tuple[np.ndarray, np.ndarray]:
@@ -1552,7 +1601,7 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
     label = _labels(file_names, R.text("event_id"))
     out = pd.DataFrame(index=pd.RangeIndex(events, name="strike"))
     out["event_id"] = pd.array(label[t_pick], dtype="str")
-    when = np.concatenate([f["occurred_at"].array.asi8 for f in R.frames]) if n else np.zeros(0, np.int64)
+    when = np.concatenate([f["occurred_at"].array.as_unit("ns").asi8 for f in R.frames]) if n else np.zeros(0, np.int64)
     out["occurred_at"] = pd.DatetimeIndex(when[t_pick].view("datetime64[ns]")).tz_localize("UTC")
     out["time_precision"] = pd.Categorical.from_codes(np.where(R.tp < 0, -1, R.tp)[t_pick], dtype=TIME_PRECISION_DTYPE)
     geometry = np.concatenate([np.asarray(f.geometry.array, dtype=object) for f in R.frames]) if n \

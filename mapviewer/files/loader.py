@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QSettings, QThread, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressDialog, QWidget
 
 from geodata.text import visible_text
+from mapviewer.files.views import not_a_file
 
 RECENT_KEY = "recent_files"
 MAX_RECENT = 10
@@ -47,6 +48,8 @@ def is_view_file(path: str) -> bool:
     """
     if not path.lower().endswith(".json"):
         return False
+    if not_a_file(path) is not None:  # a FIFO, device or folder: never opened here (a FIFO would hang);
+        return os.path.lexists(path)  # one that exists goes to the view reader, which names what it is
     try:
         with open(path, encoding="utf-8-sig") as handle:
             head = handle.read(4096)

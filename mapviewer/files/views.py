@@ -579,23 +579,24 @@ def _check_when_read(window, spec: ViewSpec, before: _Before, name: str) -> None
         return
     token = object()
     _PENDING_CHECKS[window] = token
+    connected = window.loader.busy
 
     def check() -> None:
         if window.loader.busy:  # more files queued since: wait for those too
             return
-        try:
+        if connected:
             window.loader.idle.disconnect(check)
-        except (RuntimeError, TypeError):
-            pass
         if _PENDING_CHECKS.get(window) is not token:
             return
         del _PENDING_CHECKS[window]
         _on_view_read(window, spec, before, name)
 
-    if window.loader.busy:
+    if connected:
         window.loader.idle.connect(check)
-    else:
-        check()
+    else:  # all open already: once the caller has said the view is open, not before
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, check)
 
 
 def _on_view_read(window, spec: ViewSpec, before: _Before, name: str) -> None:

@@ -290,3 +290,15 @@ def test_a_view_listing_a_named_pipe_as_data_says_so(tmp_path):
     path.write_text(json.dumps({"mapviewer_view": 1, "data": ["night.csv"]}), encoding="utf-8")
     with pytest.raises(DataError, match=r"night\.csv.*named pipe"):
         load_view(path)
+
+
+def test_a_view_of_files_already_open_is_checked_too(qtbot, make_main_window, saved, asked):
+    view_file, data = saved
+    edit_csv(data, set_cell("N-1", "killed", "12"))
+    window = make_main_window()
+    with qtbot.waitSignal(window.loader.idle, timeout=60000):
+        window.open_files([str(data)])
+    assert window.open_view(str(view_file))  # nothing to read: the file is open already
+    qtbot.waitUntil(lambda: bool(asked.texts), timeout=10000)
+    assert "1 row changed (4 when saved, 4 now)" in asked.texts[0]
+    assert "data changed" in window.statusBar().currentMessage()
