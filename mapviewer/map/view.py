@@ -479,7 +479,8 @@ class MapView(QWebEngineView):
             self._show_basemap(spec, host)
             return
         self._show_basemap({"id": "offline"}, None)
-        self._state.set_basemap("offline")  # the menu says what the map shows
+        # The menu says what the map shows: once every listener has seen the basemap asked for.
+        QTimer.singleShot(0, lambda: self._state.basemap == name and self._state.set_basemap("offline"))
         why = {"remembered": "is one you chose not to contact (choosing the basemap in View > Basemap allows it)",
                "unasked": "is contacted only once you agree, and there was no one to ask"}.get(how)
         if why:

@@ -420,3 +420,278 @@ def test_command_line_errors_quoting_the_file_print_no_control_codes(tmp_path, c
 
     fail("nodate.csv: the file's columns: foo\x1b[2J")
     assert capsys.readouterr().err == "mapviewer: error: nodate.csv: the file's columns: foo\\x1b[2J\n"
+
+
+# -- direction and control characters in widgets --------------------------------------------------
+REVERSED = "\u202eevil"  # shown as it is, it reads "live"
+ESCAPED = "\\u202eevil"
+
+
+def test_widgets_show_direction_and_control_characters_escaped(qtbot, make_main_window, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+
+    from geodata.report import LoadReport, Problem
+    from mapviewer.dialogs.report import ReportDialog
+    from tests.factories import canonical_frame
+
+    frame = canonical_frame([30.5, 31.0], [50.4, 50.5], munition=[REVERSED, "KN-23"], munition_class="unknown",
+                            notes=["\x1b]0;owned\x07", "fine"], admin1=["\u2066Kyiv\u2069", "Kyiv"],
+                            **{"\u202eextra": ["x", "y"]})
+    path = str(tmp_path / "night\u202ecod.csv")
+    report = LoadReport(path=path, format="csv", rows_read=2, rows_loaded=2,
+                        problems=[Problem(row=2, column="munition", message=f"munition {REVERSED} not known",
+                                          severity="warning")])
+    state = AppState()
+    window = make_main_window(state, show=False)
+    state.add_dataset(path, frame, report)
+
+    tree = window.filter_panel.munition_tree
+    names = [tree.topLevelItem(i).child(j).text(0)
+             for i in range(tree.topLevelItemCount()) for j in range(tree.topLevelItem(i).childCount())]
+    assert ESCAPED in names
+    summary = window.summary.munitions
+    assert ESCAPED in [summary.topLevelItem(i).text(0) for i in range(summary.topLevelItemCount())]
+    model = window.table.model
+    column = model.columns.index("munition")
+    cells = [model.data(model.index(r, c)) for r in range(model.rowCount()) for c in range(model.columnCount())]
+    assert ESCAPED in cells and "\\x1b]0;owned\\x07" in cells and "\\u2066Kyiv\\u2069" in cells
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert "\\u202eextra" in headers
+    tips = [_plain(model.data(model.index(r, column), Qt.ItemDataRole.ToolTipRole)) for r in range(model.rowCount())]
+    assert ESCAPED in tips
+    assert "\\u202e" in window.windowTitle() and "night" in window.windowTitle()
+    texts = cells + headers + names + tips + [window.windowTitle()]
+    assert not any(ch in t for t in texts if t for ch in ("\u202e", "\u2066", "\x1b", "\x07"))
+    # The data stay as they are: copied rows carry the file's text.
+    window.table.view.selectAll()
+    window.table.copy_selection()
+    assert REVERSED in QGuiApplication.clipboard().text()
+
+    dialog = ReportDialog([report])
+    qtbot.addWidget(dialog)
+    messages = [dialog.model.data(dialog.model.index(r, 4)) for r in range(dialog.model.rowCount())]
+    assert messages == [f"munition {ESCAPED} not known"]
+    assert "\\u202e" in dialog.summary_label.text() and "\u202e" not in dialog.summary_label.text()
+    menu = [a.text() for a in window.close_menu.actions()]
+    assert any("\\u202e" in t for t in menu) and not any("\u202e" in t for t in menu)
+
+
+# -- a GUI error path that cannot hang -------------------------------------------------------------
+def _failures():
+    from jinja2 import TemplateError
+
+    return [RuntimeError("writer crashed"), ValueError("bad value in column"), TemplateError("unexpected '}'")]
+
+
+@pytest.mark.parametrize("action,target", [("Export data", "geodata.writers.write_incidents"),
+                                           ("Export HTML map", "mapviewer.map.page.write_standalone_html"),
+                                           ("Save view", "mapviewer.files.views.save_view")])
+@pytest.mark.parametrize("error", _failures(), ids=lambda e: type(e).__name__)
+def test_any_failure_in_an_export_ends_the_busy_cursor_and_says_what_failed(
+        qtbot, make_main_window, loaded_state, monkeypatch, tmp_path, action, target, error):
+    from PySide6.QtGui import QGuiApplication
+
+    from mapviewer.dialogs import export as dialogs
+
+    window = make_main_window(loaded_state, show=False)
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(window, "show_error", lambda title, text, detail="": shown.append((title, text)))
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a, **k: (str(tmp_path / "out"), ""))
+    busy: list[bool] = []
+
+    def failing(*args, **kwargs):
+        busy.append(QGuiApplication.overrideCursor() is not None)  # the export runs under the busy cursor
+        raise error
+
+    monkeypatch.setattr(target, failing)
+    window.export_actions[action].trigger()
+    assert busy == [True]
+    assert QGuiApplication.overrideCursor() is None  # the busy cursor ended
+    assert len(shown) == 1 and shown[0][0] == action
+    assert type(error).__name__ in shown[0][1] and str(error) in shown[0][1]
+    assert not list(tmp_path.iterdir())  # no half-written file left
+
+
+def test_any_failure_while_opening_ends_in_a_message(qtbot, make_main_window, monkeypatch, hostile_csv):
+    window = make_main_window(show=False)
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(window, "show_error", lambda title, text, detail="": shown.append((title, text)))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("state refused the rows")
+
+    monkeypatch.setattr(window.state, "add_dataset", broken)
+    with qtbot.waitSignal(window.loader.idle, timeout=WAIT):
+        window.open_files([hostile_csv])
+    assert shown == [("Cannot open file", f"{hostile_csv}: cannot read this file (RuntimeError: state refused the rows)")]
+    assert not window.loader.busy
+
+    monkeypatch.setattr("mapviewer.dialogs.mapping.ColumnMappingDialog.__init__", broken)
+    assert window.open_with_mapping(hostile_csv) is None
+    assert shown[-1][0] == "Cannot open file" and "RuntimeError" in shown[-1][1]
+
+
+# -- tile servers: contacted only with the person's consent --------------------------------------
+TILES = "http://tiles.example.test/{z}/{x}/{y}.png"
+TILE_HOST = "tiles.example.test"
+
+
+def test_tile_urls_hold_only_leaflets_placeholders_and_name_their_server():
+    from geodata.errors import DataError
+    from mapviewer.map.page import basemap_spec, tile_host
+
+    assert tile_host(basemap_spec(TILES)) == TILE_HOST
+    assert tile_host(basemap_spec("https://{s}.tiles.example.test:8443/{z}/{x}/{y}.png")) == "tiles.example.test:8443"
+    assert tile_host(basemap_spec("OpenStreetMap.Mapnik")) == "tile.openstreetmap.org"
+    assert tile_host(basemap_spec("offline")) is None
+    assert tile_host(basemap_spec("file:///srv/tiles/{z}/{x}/{y}.png")) is None  # local files: no server
+    for bad in ("http://x.test/{z}/{x}/{y}.png?{attribution}", "http://x.test/{z}/{x}/{y}{constructor}",
+                "http://{z}.x.test/{z}/{x}/{y}.png"):
+        with pytest.raises(DataError, match="tile URL"):
+            basemap_spec(bad)
+
+
+def _recorder():
+    from PySide6.QtWebEngineCore import QWebEngineUrlRequestInterceptor
+
+    class Recorder(QWebEngineUrlRequestInterceptor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.urls: list[str] = []
+
+        def interceptRequest(self, info) -> None:  # noqa: N802
+            self.urls.append(info.requestUrl().toString())
+
+    return Recorder()
+
+
+def test_a_tile_server_named_by_a_view_is_contacted_only_after_the_person_agrees(qtbot, settings):
+    from PySide6.QtWebEngineCore import QWebEngineSettings
+
+    from mapviewer.map.tileaccess import ALLOWED_KEY, TileConsent
+
+    remote = QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls
+    state = AppState()
+    view = MapView(state)
+    recorder = _recorder()
+    view.profile.setUrlRequestInterceptor(recorder)  # sees every request the page makes, before any filter
+    asked: list[tuple] = []
+    view.tile_consent = TileConsent(settings, ask=lambda host, label, done: asked.append((host, label, done)))
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    with qtbot.waitSignal(view.ready, timeout=WAIT):
+        pass
+    try:
+        state.set_basemap(TILES)  # as a saved view does
+        assert [(host, label) for host, label, _ in asked] == [(TILE_HOST, TILES)]
+        # Still unanswered: the page shows the offline basemap and cannot reach any server.
+        assert js(qtbot, view, "!!mapviewer.state.tiles") is False
+        assert view.shown_basemap == "offline" and not view.page().settings().testAttribute(remote)
+        assert not any(TILE_HOST in u for u in recorder.urls)
+
+        asked[0][2](True)
+        qtbot.waitUntil(lambda: any(u.startswith(f"http://{TILE_HOST}/") for u in recorder.urls), timeout=WAIT)
+        assert view.shown_basemap == TILES and view.page().settings().testAttribute(remote)
+        assert settings.value(ALLOWED_KEY) in ([TILE_HOST], TILE_HOST)  # remembered for this server
+        # Even now the page reaches nothing else: no other host, no fetch, no script.
+        recorder.urls.clear()
+        view.run_js("fetch('http://tiles.example.test/data.json').catch(function () {});"
+                    "var s = document.createElement('script'); s.src = 'http://tiles.example.test/x.js';"
+                    "document.head.appendChild(s);"
+                    "new Image().src = 'http://other.example.test/last.png';")
+        qtbot.waitUntil(lambda: "http://other.example.test/last.png" in view._tile_filter.blocked, timeout=WAIT)
+        assert "http://tiles.example.test/x.js" in view._tile_filter.blocked or not any(
+            u.endswith("x.js") for u in recorder.urls)
+        assert not any(u.endswith("data.json") for u in recorder.urls)  # the page's policy forbids fetch
+
+        # Back to the offline basemap: no network at all again.
+        state.set_basemap("offline")
+        assert view.shown_basemap == "offline" and not view.page().settings().testAttribute(remote)
+        assert js(qtbot, view, "!!mapviewer.state.tiles") is False
+    finally:
+        view.release()
+
+
+def _view_file(tmp_path, data: str, basemap: str) -> str:
+    from mapviewer.files.views import ViewSpec, save_view
+
+    path = tmp_path / "shared view.json"
+    save_view(path, ViewSpec(data=(data,), basemap=basemap))
+    return str(path)
+
+
+def test_views_ask_once_per_server_and_menu_choices_agree(qtbot, make_main_window, settings, tmp_path,
+                                                          monkeypatch, hostile_csv):
+    from mapviewer.map.tileaccess import ALLOWED_KEY, REFUSED_KEY
+
+    answers = {"reply": False}
+    asked: list[tuple[str, str]] = []
+
+    def ask(parent, host, label, done):
+        asked.append((host, label))
+        done(answers["reply"])
+        return True
+
+    monkeypatch.setattr("mapviewer.mainwindow.ask_tile_server", ask)
+    window = make_main_window(show=False)
+    errors: list[str] = []
+    monkeypatch.setattr(window, "show_error", lambda title, text, detail="": errors.append(text))
+    view = _view_file(tmp_path, hostile_csv, "OpenTopoMap")
+    host = "a.tile.opentopomap.org"
+
+    assert window.open_view(view)  # the person says no
+    assert asked == [(host, "OpenTopoMap")]
+    qtbot.waitUntil(lambda: window.state.basemap == "offline")  # the menu says what the map shows
+    assert window.map_view.shown_basemap == "offline" and window.basemap_actions["offline"].isChecked()
+    assert settings.value("basemap") == "offline"
+    assert settings.value(REFUSED_KEY) in ([host], host) and errors == []
+    assert window.open_view(view)  # remembered: not asked again, and told why the tiles are missing
+    qtbot.waitUntil(lambda: window.state.basemap == "offline")
+    assert len(asked) == 1
+    assert len(errors) == 1 and host in errors[0] and "not loaded" in errors[0]
+
+    window.basemap_actions["OpenTopoMap"].trigger()  # picking it in the menu is agreeing to it
+    assert len(asked) == 1
+    assert window.state.basemap == "OpenTopoMap" and window.map_view.shown_basemap == "OpenTopoMap"
+    assert settings.value(ALLOWED_KEY) in ([host], host) and not settings.value(REFUSED_KEY)
+
+    # A custom server typed in the menu agrees too; one named by another view is asked about.
+    answers["reply"] = True
+    other = _view_file(tmp_path, hostile_csv, TILES)
+    assert window.open_view(other)
+    assert asked[-1] == (TILE_HOST, TILES) and window.map_view.shown_basemap == TILES
+    again = make_main_window(show=False)  # the next session: both servers are remembered, nobody is asked
+    assert again.state.basemap == TILES and again.map_view.shown_basemap == TILES
+    assert len(asked) == 2
+
+
+def test_screenshot_runs_contact_no_new_tile_server(qtbot, make_main_window, monkeypatch, tmp_path, hostile_csv):
+    monkeypatch.setattr("mapviewer.mainwindow.ask_tile_server",
+                        lambda *a: pytest.fail("a screenshot run has no one to ask"))
+    window = make_main_window(show=False)
+    window.show_messages = False
+    errors: list[str] = []
+    monkeypatch.setattr(window, "show_error", lambda title, text, detail="": errors.append(text))
+    window.open_view(_view_file(tmp_path, hostile_csv, TILES))
+    assert window.map_view.shown_basemap == "offline"
+    assert len(errors) == 1 and TILE_HOST in errors[0]  # reported: the run says why the map has no tiles
+
+
+def test_html_exports_with_an_online_basemap_say_which_server_the_page_contacts(tmp_path, hostile_csv, capsys):
+    from mapviewer.cli.export import run_export
+
+    view = _view_file(tmp_path, hostile_csv, "OpenStreetMap.Mapnik")
+    out = tmp_path / "map.html"
+    assert run_export(["--view", view, "--format", "html", "-o", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert "tile.openstreetmap.org" in line and line.count("\n") == 1
+    page = out.read_text(encoding="utf-8")
+    start = page.index("mapviewer.init(")
+    config, _ = json.JSONDecoder().raw_decode(page, page.index("}, ", start) + 3)
+    assert config["basemap"]["url"].startswith("https://tile.openstreetmap.org/")
+    assert run_export(["--view", view, "--format", "csv", "-o", str(tmp_path / "rows.csv")]) == 0
+    assert "tile" not in capsys.readouterr().out  # only the page contacts a server
+    offline = _view_file(tmp_path, hostile_csv, "offline")
+    assert run_export(["--view", offline, "--format", "html", "-o", str(out)]) == 0
+    assert "tiles" not in capsys.readouterr().out
