@@ -307,6 +307,7 @@ class MainWindow(QMainWindow):
         self.title_bar.setObjectName("title_bar")
         self.title_bar.setMovable(False)
         self.title_label = QLabel()
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)  # a saved view's title is data, never markup
         self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.title_label.setStyleSheet("font-size: 20px; font-weight: bold; padding: 4px;")
@@ -677,7 +678,7 @@ class MainWindow(QMainWindow):
             self.timeline.hide()
             self.statusBar().hide()
             self.menuBar().hide()
-            self.title_label.setText(self._presentation_title())
+            self.title_label.setText(visible_text(self._presentation_title()))
             self.title_bar.show()
             self.map_view.set_legend_open(True)  # a full-screen map has room for the whole legend
             self.showFullScreen()

@@ -476,6 +476,18 @@ def test_widgets_show_direction_and_control_characters_escaped(qtbot, make_main_
     assert any("\\u202e" in t for t in menu) and not any("\u202e" in t for t in menu)
 
 
+def test_the_presentation_title_from_a_view_is_plain_text(qtbot, make_main_window):
+    window = make_main_window(show=False)
+    window.state.figure_title = PAYLOADS["img"] + REVERSED  # as a shared saved view can set it
+    window.set_presenting(True)
+    try:
+        label = window.title_label
+        assert label.textFormat() == Qt.TextFormat.PlainText
+        assert label.text() == PAYLOADS["img"] + ESCAPED
+    finally:
+        window.set_presenting(False)
+
+
 # -- a GUI error path that cannot hang -------------------------------------------------------------
 def _failures():
     from jinja2 import TemplateError
