@@ -58,7 +58,9 @@ def run_app(args) -> int:
     except ValueError as exc:
         return fail(str(exc))
     data_files, view_files = split_arguments(list(args.files))
-    missing = [p for p in data_files + view_files if not os.path.exists(p)]
+    from geodata.db.connect import is_uri
+
+    missing = [p for p in data_files + view_files if not is_uri(p) and not os.path.exists(p)]
     if screenshot and missing:
         return fail(f"{missing[0]}: no such file")
     problem = _view_problem(view_files) if screenshot else None
@@ -196,7 +198,7 @@ class _ScreenshotJob:
         window = self.window
         # An attack-waves report open alone is data too: the map is drawn with no event points.
         return (not window.loader.busy and bool(window.state.all_datasets) and self._drawn_since_data
-                and window.map_view.page_ready)
+                and window.map_view.page_ready and not window.database.busy)
 
     def _poll(self) -> None:
         if self._clock.elapsed() > SCREENSHOT_TIMEOUT_S * 1000:

@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from geodata import FilterState, read_incidents
+from geodata.db.connect import is_uri as _is_uri
 from geodata.text import visible_text
 from geodata.readers.preview import needs_mapping
 from geodata.waves import WavesResult
 from mapviewer.files import loader as _loader
+from mapviewer.dialogs.database import install_database_menu
 from mapviewer.dialogs.export import install_export_menu
 from mapviewer.panels.filters import FilterPanel
 from mapviewer.files.loader import Loader
@@ -162,6 +164,7 @@ class MainWindow(QMainWindow):
         for edit in self.findChildren(QLineEdit):
             edit.setAcceptDrops(False)
         self._build_menus()
+        install_database_menu(self)  # File > Open Database...; self.database
         state.data_changed.connect(self._on_data_changed)
         state.waves_changed.connect(self._on_data_changed)
         state.basemap_changed.connect(self._on_basemap_changed)
@@ -325,7 +328,10 @@ class MainWindow(QMainWindow):
         are then added. Data files are read in the background (with ``reader``,
         default the loader's) and added to the state as they arrive.
         """
-        paths = list(map(os.path.abspath, map(os.fspath, paths)))
+        paths = list(map(os.fspath, paths))
+        for uri in dict.fromkeys(p for p in paths if _is_uri(p)):  # a database: read by self.database
+            self.database.open(uri)
+        paths = [os.path.abspath(p) for p in paths if not _is_uri(p)]
         views = [p for p in paths if reader is None and _loader.is_view_file(p)]
         for path in dict.fromkeys(views):
             self.open_view(path)

@@ -49,6 +49,8 @@ class AppState(QObject):
     zoom_to_selection_requested = Signal()
     view_requested = Signal(float, float, float)  # lat, lon, zoom: the map should go there
     waves_changed = Signal()  # attack-wave reports opened or closed
+    database_changed = Signal()  # the open database's answers from the server (cells, counts, new events)
+    view_changed = Signal()  # the map reported a new centre or zoom (``view``)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +68,11 @@ class AppState(QObject):
         self._columns: dict[str, list[str]] = {}  # each open file's columns: closing one drops its own
         # per row, the event it shares with a row of another open file, else -1 (geodata.stats.repeated_events)
         self.repeat_groups = np.zeros(0, dtype=np.int64)
+        #: The open team database (mapviewer.files.database.DatabaseSource), or None. While its rows are not
+        #: all in memory (``database.partial``) the frame holds what the map view needs, and the panels show
+        #: the server's counts (``database.summary``, ``database.facets``, ``database.histogram()``).
+        self.database = None
+        self.refreshing = False  # True while replace_rows' signals run: the views keep their place
 
     # -- data -------------------------------------------------------------
     def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
@@ -79,6 +86,26 @@ class AppState(QObject):
         self._columns[path] = list(part.columns)
         self._refresh_after_data()
         self._report_repeats(path, report)
+
+    def replace_rows(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
+        """Put ``frame`` in place of the rows of the open dataset ``path`` (an open database's rows for
+        a new filter, view or import): as closing and adding it again, but the map and timeline keep
+        their place (``refreshing`` is True while the signals run)."""
+        part = frame.reset_index(drop=True)
+        part["dataset"] = path
+        part["source_row"] = frame.index.to_numpy()
+        others = (self.reports.loc[(self.reports["dataset"] != path).to_numpy(dtype=bool)]
+                  if "dataset" in self.reports.columns else self.reports.iloc[:0])
+        frames = [f for f in (others, part) if len(f)]
+        combined = pd.concat(frames, ignore_index=True) if frames else part
+        self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+        self.datasets = [Dataset(path, report) if d.path == path else d for d in self.datasets]
+        self._columns[path] = list(part.columns)
+        self.refreshing = True
+        try:
+            self._refresh_after_data()
+        finally:
+            self.refreshing = False
 
     def _report_repeats(self, path: str, report: LoadReport) -> None:
         """Say in the new file's report which of its events another open file holds too."""
@@ -186,8 +213,10 @@ class AppState(QObject):
             self.basemap_changed.emit(name)
 
     def set_view_from_map(self, lat: float, lon: float, zoom: float) -> None:
-        """The map reports where it is (no signal: nothing else needs to redraw)."""
-        self.view = (lat, lon, zoom)
+        """The map reports where it is (``view_changed``: an open database may fetch what it shows)."""
+        if (lat, lon, zoom) != self.view:
+            self.view = (lat, lon, zoom)
+            self.view_changed.emit()
 
     def request_view(self, lat: float, lon: float, zoom: float) -> None:
         """Ask the map to show this centre and zoom (saved views, go-to)."""

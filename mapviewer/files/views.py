@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from geodata.db.connect import display_uri
 from geodata.errors import DataError
 from geodata.filters import FilterState
 from geodata.fingerprint import (
@@ -240,9 +241,10 @@ def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
     folder = Path(os.path.abspath(target)).parent
     document = {
         "mapviewer_view": VIEW_VERSION,
-        "data": [_relative(p, folder) for p in spec.data],
+        # a database by its address, never with a password
+        "data": [display_uri(p) if is_uri(p) else _relative(p, folder) for p in spec.data],
         # Where the files were when saved: found again when the view file alone is moved or copied.
-        "data_absolute": [os.path.abspath(p) for p in spec.data],
+        "data_absolute": [display_uri(p) if is_uri(p) else os.path.abspath(p) for p in spec.data],
         "filter": filter_to_dict(spec.filter),
         "basemap": spec.basemap,
         "center": list(spec.center) if spec.center is not None else None,
@@ -254,7 +256,8 @@ def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
         document["page"] = spec.page
     if spec.sources and len(spec.sources) == len(spec.data):
         document["sources"] = [s.to_dict() for s in spec.sources]
-    if spec.rows is not None:
+    # a database's rows change as colleagues import (and the app holds only those of its view): not fingerprinted
+    if spec.rows is not None and not any(is_uri(p) for p in spec.data):
         document["rows"] = spec.rows.to_dict()
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:

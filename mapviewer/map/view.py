@@ -197,6 +197,8 @@ class MapView(QWebEngineView):
         state.basemap_changed.connect(self._on_basemap_changed)
         state.view_requested.connect(self._on_view_requested)
         state.waves_changed.connect(self._push_waves)
+        state.database_changed.connect(self._push_cells)
+        self._cells_shown: object = None  # the open database's cells the page shows (None: none)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.release)
@@ -325,6 +327,8 @@ class MapView(QWebEngineView):
         if self._pending_view is not None:  # after the data push, so it is not fitted away
             self._on_view_requested(*self._pending_view)
         self._push_waves()
+        self._cells_shown = None  # a new page shows none yet
+        self._push_cells()
         self._on_selection_changed()
         self.ready.emit()
         if self._recovering:
@@ -361,10 +365,27 @@ class MapView(QWebEngineView):
 
     # -- state -> page ----------------------------------------------------------------------
     def _on_data_changed(self) -> None:
+        if getattr(self._state, "refreshing", False):  # an open database's rows for the view: stay there
+            self._schedule_push()
+            return
         self._fit_next = True
         if not len(self._state.frame):
             self._release_view = True
         self._schedule_push()
+
+    def _push_cells(self) -> None:
+        """Draw the open database's grid of counts (over the point limit), or take it away."""
+        database = getattr(self._state, "database", None)
+        cells = getattr(database, "cells", None)
+        if not self._ready or cells is self._cells_shown:
+            return
+        from mapviewer.files.database import cells_payload
+
+        payload = cells_payload(cells, fit=self._fit_next)
+        if payload is not None and self._fit_next and len(cells):
+            self._fit_next = False  # the data were fitted, as cells: points arriving later keep the view
+        self._cells_shown = cells
+        self.run_js(f"mapviewer.setCells({mappage.json_for_script(payload)});")
 
     def _schedule_push(self) -> None:
         # data_changed and filter_changed arrive together: one push for both.

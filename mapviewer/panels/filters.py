@@ -190,6 +190,7 @@ class FilterPanel(QWidget):
         state.data_changed.connect(self._on_data_changed)
         state.waves_changed.connect(self._on_data_changed)
         state.filter_changed.connect(self._on_filter_changed)
+        state.database_changed.connect(self._update_counts)  # an open database's counts arrived
         self._on_data_changed()
 
     # -- building the filter ------------------------------------------------
@@ -344,9 +345,18 @@ class FilterPanel(QWidget):
         self._schedule()
 
     # -- state events -------------------------------------------------------
+    def _server(self):
+        """The open database when its events are on the server (not all in memory), else None."""
+        database = getattr(self.state, "database", None)
+        return database if database is not None and database.partial else None
+
     def _times(self) -> pd.Series:
         """Every known time in UTC: event times, and each attack wave's start and end."""
         columns = [self.state.frame["occurred_at"]] if len(self.state.frame) else []
+        database = self._server()
+        if database is not None:  # the span of every event in the database, not of those in memory
+            span = [(database.catalogue or {}).get(end) for end in ("first", "last")]
+            columns = [pd.Series([t for t in span if t is not None], dtype="datetime64[ns, UTC]")]
         waves = self.state.waves
         if waves is not None and len(waves):
             columns += [waves[c] for c in ("occurred_at", "time_end") if c in waves.columns]
@@ -384,7 +394,10 @@ class FilterPanel(QWidget):
     def _munition_classes(self) -> list[tuple[str, object]]:
         """(munition, class) of every event and of every munition an attack wave names."""
         pairs: list[tuple[str, object]] = []
-        if len(self.state.frame):
+        database = self._server()
+        if database is not None:  # every munition in the database
+            pairs += [(m, c) for m, c, _n in (database.catalogue or {}).get("munitions", [])]
+        elif len(self.state.frame):
             unique = self.state.frame[["munition", "munition_class"]].drop_duplicates()
             pairs += zip(unique["munition"], unique["munition_class"])
         waves = self.state.waves
@@ -434,7 +447,8 @@ class FilterPanel(QWidget):
 
     def _rebuild_tags(self) -> None:
         frame = self.state.frame
-        counts = tag_counts(frame, FilterState()) if len(frame) else {}
+        # a database on the server: its tag columns are not offered (the rows in memory are not all of them)
+        counts = tag_counts(frame, FilterState()) if len(frame) and self._server() is None else {}
         with QSignalBlocker(self.tag_tree):
             expanded = {self.tag_tree.topLevelItem(i).data(0, _COLUMN_ROLE) for i in range(self.tag_tree.topLevelItemCount())
                         if self.tag_tree.topLevelItem(i).isExpanded()}
@@ -528,6 +542,10 @@ class FilterPanel(QWidget):
         frame, current = self.state.frame, self.state.filter
         munitions = facet_counts(frame, current, "munitions") if len(frame) else {}
         outcomes = facet_counts(frame, current, "outcomes") if len(frame) else {}
+        database = self._server()
+        if database is not None:  # counted on the server (empty until its answer comes)
+            munitions = (database.facets or {}).get("munitions", {})
+            outcomes = (database.facets or {}).get("outcomes", {})
         tags = tag_counts(frame, current) if len(frame) and self.tag_tree.topLevelItemCount() else {}
         with QSignalBlocker(self.munition_tree), QSignalBlocker(self.outcome_list), QSignalBlocker(self.tag_tree):
             for i in range(self.tag_tree.topLevelItemCount()):
@@ -548,6 +566,8 @@ class FilterPanel(QWidget):
             for item in self._items(self.outcome_list):
                 item.setText(1, f"{outcomes.get(item.data(0, _VALUE_ROLE), 0):,}")
         shown, total = int(self.state.mask.sum()), len(frame)
+        if database is not None:
+            shown, total = (database.summary.total if database.summary is not None else 0), database.total
         self.count_label.setText(f"{shown:,} of {total:,} events")
         self.reset_button.setEnabled(not current.is_empty)
         other = other_constraints(current)

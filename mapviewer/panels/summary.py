@@ -65,28 +65,38 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.munitions, 1)
         state.filter_changed.connect(self.refresh)
         state.data_changed.connect(self.refresh)
+        state.database_changed.connect(self.refresh)  # an open database's counts arrived
         self.refresh()
 
     def refresh(self) -> None:
         state = self.state
-        summary = self.summary = summarize(state.visible, tz=state.filter.tz)
-        total = len(state.frame)
-        self.headline.setText(f"{summary.total:,} of {total:,} events shown")
+        database = getattr(state, "database", None)
+        server = database is not None and database.partial  # the events are on the server: its counts
+        if server:
+            summary = self.summary = database.summary or summarize(state.frame.iloc[:0], tz=state.filter.tz)
+            self.headline.setText(database.headline())
+        else:
+            summary = self.summary = summarize(state.visible, tz=state.filter.tz)
+            total = len(state.frame)
+            self.headline.setText(f"{summary.total:,} of {total:,} events shown")
 
         known = summary.total - summary.by_outcome.get("unknown", 0)
         intercepted = summary.by_outcome.get("intercepted", 0)
         lines = []
+        if server:
+            lines.append(f"{summary.total:,} of {database.total:,} events in {database.uri} match the filters"
+                         if database.summary is not None else f"Counting the events in {database.uri}...")
         if summary.first_day is not None:
             span = (f"{summary.first_day}" if summary.first_day == summary.last_day
                     else f"{summary.first_day} to {summary.last_day}")
             lines.append(f"Dates: {span} ({summary.tz})")
-        shown_groups = state.repeat_groups[state.mask]
+        shown_groups = state.repeat_groups[state.mask] if not server else state.repeat_groups[:0]
         shown_groups = shown_groups[shown_groups >= 0]
         extra = len(shown_groups) - len(np.unique(shown_groups))
         if extra:
             lines.append(f"Counted more than once: {extra:,} event{'s' if extra != 1 else ''} shown from two open "
                          "files (same id and time)")
-        straddling = int(state.filter.straddling(state.frame).sum())
+        straddling = int(state.filter.straddling(state.frame).sum()) if not server else 0
         if straddling:
             lines.append(f"Not shown: {straddling:,} event{'s' if straddling != 1 else ''} dated only to a day "
                          "or month reaching outside the date range")

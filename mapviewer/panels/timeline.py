@@ -356,6 +356,7 @@ class TimelinePanel(QWidget):
         self.export_button.clicked.connect(self._on_export)
         state.data_changed.connect(self._on_data_changed)
         state.filter_changed.connect(self._on_filter_changed)
+        state.database_changed.connect(self._on_database_changed)
         self._on_data_changed()
 
     @property
@@ -372,7 +373,10 @@ class TimelinePanel(QWidget):
         self._mask_key = None
         self._refresh_mask()
         self._update_legend()
-        self.fit()
+        if getattr(self.state, "refreshing", False):  # an open database's rows for the map view: the axis stays
+            self.view.update()
+        else:
+            self.fit()
 
     def _on_filter_changed(self) -> None:
         if self._refresh_mask():
@@ -393,6 +397,9 @@ class TimelinePanel(QWidget):
     # -- data for the view ----------------------------------------------------
     def histogram(self, unit: str) -> Histogram | None:
         """Whole-span histogram in ``unit`` for the current non-date filters (cached until they change)."""
+        database = self._server()
+        if database is not None:  # counted on the server (None until its answer comes)
+            return database.histogram(unit, self.by)
         if self.index is None or self.index.lo is None:
             return None
         hist = self._cache.get(unit)
@@ -406,11 +413,24 @@ class TimelinePanel(QWidget):
     # -- actions --------------------------------------------------------------
     def fit(self) -> None:
         """Show the whole span of the loaded events."""
-        if self.index is None or self.index.lo is None:
+        database = self._server()
+        span = database.span() if database is not None else (
+            None if self.index is None or self.index.lo is None else (self.index.lo, self.index.hi))
+        if span is None:
             self.view.set_view(pd.Timestamp("2022-02-24", tz="UTC").value, pd.Timestamp.now("UTC").value)
             return
-        pad = max((self.index.hi - self.index.lo) // 50, 3600 * 10**9)
-        self.view.set_view(self.index.lo - pad, self.index.hi + pad)
+        pad = max((span[1] - span[0]) // 50, 3600 * 10**9)
+        self.view.set_view(span[0] - pad, span[1] + pad)
+
+    def _server(self):
+        """The open database when its events are on the server (not all in memory), else None."""
+        database = getattr(self.state, "database", None)
+        return database if database is not None and database.partial else None
+
+    def _on_database_changed(self) -> None:
+        if self._server() is not None:  # the server's counts arrived
+            self._update_legend()
+            self.view.update()
 
     def brush(self, lo_ns: int, hi_ns: int) -> None:
         """Set the date filter to the bins between two axis times (a click picks one bin)."""

@@ -24,7 +24,8 @@
     caption: null,                      // the date filter shown top-centre
     legendOpen: false,                  // exports and screenshots: the legend never folds
     waves: null, waveLegend: null, hoverWave: null, waveShading: null,
-    places: null                        // the offline basemap's place names
+    places: null,                       // the offline basemap's place names
+    cells: null, cellLayer: null        // an open database's grid of counts (instead of points)
   };
 
   // -- decoding -------------------------------------------------------------------------
@@ -532,10 +533,12 @@
       var i = S.layer.hit(lastMove), container = S.map.getContainer();
       container.style.cursor = i >= 0 ? 'pointer' : '';
       var area = i < 0 && S.hoverWave && S.waves && S.map.hasLayer(S.waves) ? S.hoverWave : null;
-      if (i < 0 && !area) { if (tip) { S.map.closeTooltip(tip); tip = null; } return; }
+      var cell = i < 0 && !area && S.cells ? S.cellLayer.hit(lastMove) : -1;
+      if (i < 0 && !area && cell < 0) { if (tip) { S.map.closeTooltip(tip); tip = null; } return; }
       var r = S.layer.radius();
       if (!tip) tip = L.tooltip({ direction: 'top', offset: [0, -r - 2], className: 'mv-tooltip' });
       if (area) tip.setLatLng(S.map.containerPointToLatLng(lastMove)).setContent(waveTipNode(area));
+      else if (cell >= 0) tip.setLatLng(S.map.containerPointToLatLng(lastMove)).setContent(cellTipNode(cell));
       else tip.setLatLng([S.lat[i], S.lon[i]]).setContent(tooltipNode(i));
       S.map.openTooltip(tip);
     });
@@ -611,11 +614,13 @@
       if (fold) L.DomUtil.addClass(this._box, 'mv-folded'); else L.DomUtil.removeClass(this._box, 'mv-folded');
     },
     update: function () {
-      var box = this._box, c = S.counts || { outcomes: {}, classes: {} }, k, row, name, self = this;
+      var box = this._box, c = (S.cells ? S.cells.counts : S.counts) || { outcomes: {}, classes: {} };
+      var k, row, name, self = this;
       if (!box) return;
       box.textContent = '';
       var title = el('div', 'mv-legend-title',
-        S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' events');
+        S.cells ? S.cells.total + ' events in ' + S.cells.count + ' cells'
+                : S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' events');
       title.title = 'Click to fold or unfold the legend';
       L.DomEvent.on(title, 'click', function () {
         self._userFold = !L.DomUtil.hasClass(box, 'mv-folded');
@@ -1054,6 +1059,123 @@
     return out;
   }
 
+  // -- server-side aggregation (an open database over the point limit) ---------------------------
+  // Cells arrive as compact arrays (cell size in degrees, south-west corners, counts per outcome)
+  // and are drawn on one canvas: each cell filled with the outcome colours mixed by their share,
+  // more opaque where more events are, with its count when the cell is big enough. Only numbers
+  // are put in the page.
+  function cellColour(k) {
+    var C = S.cells, r = 0, g = 0, b = 0, n = C.n[k] || 1;
+    for (var o = 0; o < C.outcomes.length; o++) {
+      var share = C.by[o][k] / n, hex = S.style.outcomes[C.outcomes[o]].colour;
+      r += share * parseInt(hex.substr(1, 2), 16); g += share * parseInt(hex.substr(3, 2), 16);
+      b += share * parseInt(hex.substr(5, 2), 16);
+    }
+    return 'rgb(' + Math.round(r) + ',' + Math.round(g) + ',' + Math.round(b) + ')';
+  }
+
+  var CellLayer = L.Layer.extend({
+    options: { pane: 'mv-cells' },
+    onAdd: function () {
+      this._canvas = L.DomUtil.create('canvas', 'mv-incidents leaflet-zoom-animated');
+      this.getPane().appendChild(this._canvas);
+      this._ctx = this._canvas.getContext('2d');
+      this._reset();
+    },
+    onRemove: function () { L.DomUtil.remove(this._canvas); },
+    getEvents: function () { return { moveend: this._reset, resize: this._reset, zoomanim: this._animateZoom }; },
+    _animateZoom: IncidentLayer.prototype._animateZoom,
+    _reset: function () {
+      var map = this._map, size = map.getSize(), c = this._canvas, dpr = window.devicePixelRatio || 1;
+      var topLeft = map.containerPointToLayerPoint([0, 0]).round();
+      L.DomUtil.setPosition(c, topLeft);
+      this._topLeftLatLng = map.layerPointToLatLng(topLeft);
+      this._zoom = map.getZoom();
+      c.width = Math.round(size.x * dpr); c.height = Math.round(size.y * dpr);
+      c.style.width = size.x + 'px'; c.style.height = size.y + 'px';
+      this._dpr = dpr; this._size = size;
+      this.redraw();
+    },
+    // Container pixels of cell k: [left, top, right, bottom].
+    box: function (k) {
+      var C = S.cells, map = this._map, d = C.size;
+      var sw = map.latLngToContainerPoint([C.south[k], C.west[k]]);
+      var ne = map.latLngToContainerPoint([C.south[k] + d, C.west[k] + d]);
+      return [sw.x, ne.y, ne.x, sw.y];
+    },
+    redraw: function () {
+      if (!this._map) return;
+      var ctx = this._ctx, C = S.cells, size = this._size;
+      ctx.setTransform(this._dpr, 0, 0, this._dpr, 0, 0);
+      ctx.clearRect(0, 0, size.x, size.y);
+      if (!C || !C.count) return;
+      var most = 1, k;
+      for (k = 0; k < C.count; k++) if (C.n[k] > most) most = C.n[k];
+      ctx.font = '11px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+      for (k = 0; k < C.count; k++) {
+        var b = this.box(k), w = b[2] - b[0], h = b[3] - b[1];
+        if (b[2] < 0 || b[3] < 0 || b[0] > size.x || b[1] > size.y) continue;
+        ctx.globalAlpha = 0.25 + 0.55 * Math.log(1 + C.n[k]) / Math.log(1 + most);
+        ctx.fillStyle = cellColour(k);
+        ctx.fillRect(b[0] + 0.5, b[1] + 0.5, w - 1, h - 1);
+        ctx.globalAlpha = 1;
+        if (w >= 30 && h >= 16) {
+          ctx.lineWidth = 3; ctx.strokeStyle = 'rgba(255,255,255,0.85)';
+          ctx.strokeText(String(C.n[k]), (b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
+          ctx.fillStyle = '#111'; ctx.fillText(String(C.n[k]), (b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
+        }
+      }
+    },
+    // The cell under a container point, or -1.
+    hit: function (p) {
+      var C = S.cells;
+      if (!C) return -1;
+      for (var k = 0; k < C.count; k++) {
+        var b = this.box(k);
+        if (p.x >= b[0] && p.x < b[2] && p.y >= b[1] && p.y < b[3]) return k;
+      }
+      return -1;
+    }
+  });
+
+  function cellTipNode(k) {
+    var C = S.cells, box = el('div', 'mv-tip');
+    box.appendChild(el('strong', null, C.n[k] + (C.n[k] === 1 ? ' event' : ' events')));
+    for (var o = 0; o < C.outcomes.length; o++) {
+      if (C.by[o][k]) box.appendChild(el('div', null, S.style.outcomes[C.outcomes[o]].label + ': ' + C.by[o][k]));
+    }
+    box.appendChild(el('div', 'mv-tip-note', 'Zoom in to see the events'));
+    return box;
+  }
+
+  // payload: {size, west: [], south: [], n: [], by: {outcome: []}, fit} or null (no cells).
+  function setCells(p) {
+    if (!p) {
+      S.cells = null;
+    } else {
+      var outcomes = S.cfg.outcomes.filter(function (o) { return p.by[o]; }), counts = { outcomes: {}, classes: {} };
+      var total = 0;
+      for (var k = 0; k < p.n.length; k++) total += p.n[k];
+      for (var o = 0; o < outcomes.length; o++) {
+        var sum = 0;
+        for (k = 0; k < p.n.length; k++) sum += p.by[outcomes[o]][k];
+        counts.outcomes[outcomes[o]] = sum;
+      }
+      S.cells = { size: +p.size, west: p.west, south: p.south, n: p.n, count: p.n.length, outcomes: outcomes,
+                  by: outcomes.map(function (o) { return p.by[o]; }), total: total, counts: counts };
+      if (p.fit && p.n.length && !S.pinned) {
+        var b = L.latLngBounds([]);
+        for (k = 0; k < p.n.length; k++) {
+          b.extend([p.south[k], p.west[k]]); b.extend([p.south[k] + S.cells.size, p.west[k] + S.cells.size]);
+        }
+        fitBounds(b, false);
+      }
+    }
+    if (S.cellLayer) S.cellLayer.redraw();
+    if (S.legend) S.legend.update();
+    return S.cells ? S.cells.count : 0;
+  }
+
   // -- public API (called by the app through runJavaScript, and by the page itself) --------
   function init(map, basemaps, cfg, data, details) {
     S.map = map; S.cfg = cfg; S.style = cfg.style; S.basemaps = basemaps;
@@ -1062,6 +1184,9 @@
     map.createPane('mv-incidents').style.zIndex = 450;
     map.getPane('mv-incidents').style.pointerEvents = 'none';
     S.layer = new IncidentLayer().addTo(map);
+    map.createPane('mv-cells').style.zIndex = 440;  // under the points
+    map.getPane('mv-cells').style.pointerEvents = 'none';
+    S.cellLayer = new CellLayer().addTo(map);
 
     var overlays = {};
     for (var k = 0; k < cfg.classes.length; k++) {
@@ -1112,6 +1237,8 @@
     init: init,
     setFrame: setFrame,
     setMask: setMask,
+    setCells: setCells,
+    cells: function () { return S.cells ? [S.cells.count, S.cells.total] : null; },
     setSelection: setSelection,
     setBasemap: setBasemap,
     setBoundaryLayer: setBoundaryLayer,
