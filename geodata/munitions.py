@@ -139,3 +139,29 @@ def find_munitions(text: object) -> list[Munition]:
         if m is not None and m not in found:
             found.append(m)
     return found
+
+
+# Values analysts write where no munition is known: compared after casefolding and trimming
+# spaces and punctuation ("N/A", "n.a.", "—", "missing link" from TimeMap tag columns).
+_PLACEHOLDERS = {
+    "", "n/a", "n a", "na", "n.a", "none", "null", "nan", "nil", "unknown", "unk", "not known", "unidentified",
+    "tbd", "tbc", "to be confirmed", "missing", "missing link", "no link", "link", "no data", "other", "x",
+    "невідомо", "невідомий", "невідома", "не відомо", "немає", "немає даних", "нема", "н/д", "інше",
+    "неизвестно", "неизвестный", "неизвестная", "нет", "нет данных", "н/а", "другое",
+}
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$", re.IGNORECASE)
+_EDGES = " \t\r\n.,;:!-–—_*()[]\"'"
+
+
+def not_a_munition(text: object) -> str | None:
+    """Why a munition cell names no munition: "a link" (a URL), "a placeholder" ("n/a", "-", "?",
+    "unknown", "missing link" ...); None when it may name one."""
+    if not isinstance(text, str):
+        return None
+    value = text.strip()
+    if _URL.match(value):
+        return "a link"
+    bare = value.casefold().strip(_EDGES)
+    if bare in _PLACEHOLDERS or not bare.strip("?"):  # "-", "?", "??", "..." and the words above
+        return "a placeholder"
+    return None

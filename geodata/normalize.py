@@ -18,7 +18,7 @@ import shapely
 from geopandas.array import GeometryArray
 
 from geodata.gazetteer import resolve_parts
-from geodata.munitions import find_munitions, resolve_munition
+from geodata.munitions import find_munitions, not_a_munition, resolve_munition
 from geodata.report import LoadReport, Problem
 from geodata.schema import (
     DEFAULT_TZ,
@@ -370,7 +370,7 @@ def build_frame(
         points = pool.submit(shapely.points, lon.copy(), lat.copy())
         swapped = _check_coordinates(lat, lon, geom_missing, check, region)
         occurred_at, precision = _times(raw, check, tz, dayfirst, default_dayfirst)
-        munition, munition_class = _munitions(raw, check)
+        munition, munition_class, munition_raw = _munitions(raw, check)
         outcome = _outcomes(raw, check)
         killed = _count(raw, "killed", check)
         injured = _count(raw, "injured", check)
@@ -411,6 +411,8 @@ def build_frame(
     }
     for name, values in texts.items():
         data[name] = kept(values)
+    if munition_raw is not None and "munition_raw" not in raw.columns:
+        data["munition_raw"] = kept(munition_raw)
     # a combined coordinates column is kept as an extra column when latitude/longitude were used
     used = COORDINATE_COLUMNS if _uses_pair(raw.columns) else ("latitude", "longitude")
     for c in raw.columns:
@@ -695,19 +697,24 @@ def _times(raw: pd.DataFrame, check: _Checker, tz: str, dayfirst: bool | None, d
 # --- munitions, outcomes, counts ---------------------------------------------------------
 
 
-def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Categorical]:
+def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Categorical, pd.Series | None]:
+    """Catalogue names and classes per row, and (when some cell holds a link or a placeholder such as
+    "n/a" instead of a munition) the text of those cells, for a ``munition_raw`` column: such a
+    cell leaves the munition empty, so no facet or summary lists it as a munition."""
     if "munition" not in raw.columns:
         stated = "; classes as the munition_class column states them" if "munition_class" in raw.columns else ""
         check.note("munition", f"no munition column: every munition is unknown{stated}")
         raw = raw.assign(munition=pd.Series(None, index=raw.index, dtype="object"))
     codes, uniques = _codes(raw["munition"])
+    not_one = [not_a_munition(u) for u in uniques]
     # "Shahed?", "possibly Kh-101": an identification the file itself doubts is not made certain
-    doubted = [bool(_DOUBT.search(u)) for u in uniques]
-    found = [None if d else resolve_munition(u) for d, u in zip(doubted, uniques)]
+    doubted = [not w and bool(_DOUBT.search(u)) for w, u in zip(not_one, uniques)]
+    found = [None if d or w else resolve_munition(u) for d, w, u in zip(doubted, not_one, uniques)]
     # "ракета Х-101", "Shahed-136 drone": one catalogue munition named inside longer text
-    mentioned = [None if m or d else _single_mention(u) for m, d, u in zip(found, doubted, uniques)]
+    mentioned = [None if m or d or w else _single_mention(u) for m, d, w, u in zip(found, doubted, not_one, uniques)]
     found = [m or other for m, other in zip(found, mentioned)]
-    names = pa.array([m.name if m else u for m, u in zip(found, uniques)], pa.large_string())
+    names = pa.array([None if w else m.name if m else u for m, w, u in zip(found, not_one, uniques)],
+                     pa.large_string())
     unknown_class = MUNITION_CLASSES.index("unknown")
     class_codes = np.array([MUNITION_CLASSES.index(m.munition_class) if m else unknown_class for m in found]
                            + [unknown_class])[codes]
@@ -721,7 +728,8 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
         stated = np.where(~resolved, given, -1)
         class_codes = np.where(stated >= 0, stated, class_codes)
     doubted_rows = np.array(doubted + [False])[codes]
-    unknown_rows = (codes >= 0) & ~resolved & ~doubted_rows
+    placeholder_rows = np.array([w is not None for w in not_one] + [False])[codes]
+    unknown_rows = (codes >= 0) & ~resolved & ~doubted_rows & ~placeholder_rows
     read_as = np.array([m is not None for m in mentioned] + [False])[codes]
     check.flag(
         read_as,
@@ -733,24 +741,35 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
 
     def kept_as(where: np.ndarray) -> list[str]:
         """How each flagged row's class was set: from the file when it states one."""
-        return ["kept as written, class from the file: " + MUNITION_CLASSES[c] if c >= 0
-                else "kept as written, class unknown" for c in stated[where]]
+        return ["class from the file: " + MUNITION_CLASSES[c] if c >= 0 else "class unknown" for c in stated[where]]
 
     check.flag(
         doubted_rows,
         "munition",
-        [f"munition {v!r} is marked as uncertain: {how}"
+        [f"munition {v!r} is marked as uncertain: kept as written, {how}"
          for v, how in zip(_shown(raw["munition"], doubted_rows), kept_as(doubted_rows))],
         "warning",
     )
     check.flag(
         unknown_rows,
         "munition",
-        [f"munition {v!r} is not in the catalogue: {how}"
+        [f"munition {v!r} is not in the catalogue: kept as written, {how}"
          for v, how in zip(_shown(raw["munition"], unknown_rows), kept_as(unknown_rows))],
         "warning",
     )
-    return name_col, pd.Categorical.from_codes(class_codes, dtype=MUNITION_CLASS_DTYPE)
+    raw_text = None
+    if placeholder_rows.any():
+        check.flag(
+            placeholder_rows,
+            "munition",
+            [f"munition {v!r} is {not_one[codes[i]]}, not a munition: no munition named (the text is kept in "
+             f"munition_raw), {how}" for i, v, how in zip(np.flatnonzero(placeholder_rows),
+                                                          _shown(raw["munition"], placeholder_rows),
+                                                          kept_as(placeholder_rows))],
+            "warning",
+        )
+        raw_text = _strip(raw["munition"]).reset_index(drop=True).where(placeholder_rows)
+    return name_col, pd.Categorical.from_codes(class_codes, dtype=MUNITION_CLASS_DTYPE), raw_text
 
 
 #: Words and marks with which a record doubts its own munition identification (EN/UK/RU).

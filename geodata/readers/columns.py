@@ -33,11 +33,14 @@ NAMES: dict[str, Names] = {
                       ("id", "ід", "№", "номер")),
     "occurred_at": Names(("occurred_at", "date", "datetime", "date_time", "timestamp", "event_date", "date_utc",
                           "date_local", "when", "occurred_a", "дата", "дата_та_час", "дата_і_час", "дата_время",
-                          "дата_и_время", "date/time"),
+                          "дата_и_время", "date/time", "date_and_time", "date_of_attack", "attack_date",
+                          "date_of_strike", "strike_date", "date_of_incident", "incident_date", "date_of_event",
+                          "дата_атаки", "дата_події", "дата_обстрілу", "дата_нападу", "дата_інциденту",
+                          "дата_события", "дата_обстрела", "дата_нападения", "дата_инцидента"),
                          ("дата", "date", "день")),
     "time": Names(("time", "time_local", "local_time", "час", "время"), ("час", "время", "time", "годин")),
-    "latitude": Names(("lat", "latitude", "y", "lat_dd", "широта"), ("широт", "latitude", "lat")),
-    "longitude": Names(("lon", "lng", "long", "longitude", "x", "lon_dd", "довгота", "долгота"),
+    "latitude": Names(("lat", "latitude", "y", "lat_dd", "lat_deg", "широта"), ("широт", "latitude", "lat")),
+    "longitude": Names(("lon", "lng", "long", "longitude", "x", "lon_dd", "lon_deg", "lng_deg", "довгота", "долгота"),
                        ("довгот", "долгот", "longitude", "lon", "lng")),
     # one cell holding both ("50.45, 30.52"); used only when there are no latitude/longitude columns
     "coordinates": Names(("coordinates", "coordinate", "coords", "coord", "latlon", "latlong", "latlng", "lat_lon",
@@ -56,18 +59,26 @@ NAMES: dict[str, Names] = {
     "geo_precision": Names(("geo_precision", "geo_precis", "location_precision", "precision", "точність",
                             "точность"),
                            ("точніст", "точност", "precision", "accuracy")),
-    "munition": Names(("munition", "weapon", "weapon_type", "munition_type", "type", "missile_type", "weapon_name",
-                       "боєприпас", "боеприпас", "засіб_ураження", "средство_поражения", "зброя", "тип",
-                       "озброєння", "оружие", "засіб", "засоби", "средство"),
+    "munition": Names(("munition", "munitions", "weapon", "weapons", "weapon_type", "weapon_used", "weapon_system",
+                       "type_of_weapon", "munition_type", "type", "missile", "missile_type", "drone_type",
+                       "weapon_name", "боєприпас", "боєприпаси", "боеприпас", "боеприпасы", "засіб_ураження",
+                       "засоби_ураження", "средство_поражения", "зброя", "тип_зброї", "вид_зброї", "тип",
+                       "озброєння", "тип_озброєння", "оружие", "тип_оружия", "вид_оружия", "засіб", "засоби",
+                       "средство", "ракета", "тип_ракети", "тип_ракеты"),
                       ("боєприпас", "боеприпас", "засіб", "засоб", "збро", "озброєн", "оружи", "ракет", "дрон",
                        "бпла", "munition", "weapon", "missile")),
-    "outcome": Names(("outcome", "result", "status", "результат", "наслідок"),
+    "outcome": Names(("outcome", "result", "results", "status", "attack_result", "result_of_attack", "результат",
+                      "наслідок", "результат_атаки", "результат_удару", "результат_удара", "итог", "исход"),
                      ("результат", "наслід", "последств", "outcome", "result", "status", "статус")),
-    "killed": Names(("killed", "deaths", "dead", "fatalities", "killed_n", "загинули", "загиблі", "погибли",
-                     "погибшие"),
+    "killed": Names(("killed", "deaths", "dead", "fatalities", "killed_n", "number_killed", "people_killed",
+                     "civilians_killed", "death_toll", "загинули", "загинуло", "загиблі", "загиблих",
+                     "кількість_загиблих", "вбито", "погибли", "погибло", "погибшие", "погибших", "число_погибших",
+                     "убито"),
                     ("загин", "загибл", "погиб", "вбит", "убит", "killed", "dead", "death", "fatalit")),
-    "injured": Names(("injured", "wounded", "injuries", "injured_n", "поранені", "поранено", "ранены",
-                      "раненые"),
+    "injured": Names(("injured", "wounded", "injuries", "injured_n", "number_injured", "people_injured",
+                      "civilians_injured", "hurt", "поранені", "поранено", "поранених", "кількість_поранених",
+                      "постраждалі", "постраждали", "ранены", "раненые", "раненых", "ранено", "число_раненых",
+                      "пострадавшие", "пострадали"),
                      ("поранен", "ранен", "постражд", "пострад", "injur", "wound")),
     "source": Names(("source", "sources", "джерело", "источник"), ("джерел", "источник", "source")),
     "notes": Names(("notes", "note", "description", "comment", "comments", "details", "примітки",
@@ -90,6 +101,19 @@ def _listed(names: Sequence[object], limit: int = 40) -> str:
 def header_key(name: str) -> str:
     """A header as compared with the usual names."""
     return re.sub(r"[\s\-]+", "_", str(name).strip().casefold())
+
+
+def _loose_key(name: str) -> str:
+    """A header without what often decorates it: a unit or note in brackets, a trailing mark or
+    count sign ("Lat.", "Latitude (WGS84)", "Killed, n", "Загинули, осіб", "Дата:")."""
+    key = re.sub(r"\s*[(\[][^)\]]*[)\]]", "", str(name).strip().casefold())
+    key = re.sub(r",\s*(?:n|no|#|осіб|чел|людей|people|persons)\.?$", "", key)
+    return header_key(key.strip(" .:;,*#№")).strip("_")
+
+
+def usual_target(name: str) -> str | None:
+    """The canonical column a header's usual name stands for (None when it is not a usual name)."""
+    return _LOOKUP.get(header_key(name)) or _LOOKUP.get(_loose_key(name))
 
 
 def unique_headers(names: Sequence[object]) -> list[str]:
@@ -140,12 +164,13 @@ def map_headers(
             raise DataError(f"{path}: column mapping: the file has no column {header!r} (it has {_listed(present)})")
         mapping[header] = target
     taken = set(mapping.values())
-    # a header spelled exactly like a canonical name wins over a synonym ("event_id" over "id")
-    exact_first = sorted(present, key=lambda h: header_key(h) not in TARGETS)
+    # a header spelled exactly like a canonical name wins over a usual name ("event_id" over "id"),
+    # and a usual name over one found once its brackets and marks are set aside ("id" over "ID (old)")
+    exact_first = sorted(present, key=lambda h: 0 if header_key(h) in TARGETS else 1 if header_key(h) in _LOOKUP else 2)
     for header in exact_first:
         if header in mapping:
             continue
-        target = _LOOKUP.get(header_key(header))
+        target = usual_target(header)
         if target is None or target in taken or (not coordinates and target in _COORDS):
             continue
         mapping[header] = target

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from geodata.normalize import build_frame
-from geodata.readers.columns import TARGETS
+from geodata.readers.columns import TARGETS, header_key
 from geodata.report import LoadReport, LoadResult
 from geodata.schema import DEFAULT_TZ
 
@@ -52,6 +52,7 @@ def finish(
             if header not in mapping and header in TARGETS:
                 renames[header] = f"{header} (file)"
         table = table.rename(columns=renames)
+        _name_mappings(mapping, report)
     gone = set(rejected)
     if gone:
         keep = ~np.isin(rows, sorted(gone))
@@ -67,6 +68,14 @@ def finish(
     report.problems.sort(key=lambda q: (q.row is not None, q.row or 0))
     report.check()
     return LoadResult(frame, report)
+
+
+def _name_mappings(mapping: Mapping[str, str], report: LoadReport) -> None:
+    """Say which header was read as which column, where the header is not the column's own name
+    (the report has no lighter level than a warning: these are file-level notes)."""
+    for header, target in mapping.items():
+        if header_key(header) != target:
+            report.add(None, header, f"column {header!r} read as {target}", "warning")
 
 
 def _geometry_from_wkt(raw: pd.DataFrame, label: str, rows: np.ndarray, report: LoadReport) -> pd.DataFrame:

@@ -97,3 +97,15 @@ def test_find_in_free_text() -> None:
     assert find_munitions("shelling of the outskirts") == []
     # Kh-55 and Kh-555 are different missiles: the longer name wins where it is written
     assert [m.name for m in find_munitions("X-555 and X-55 cruise missiles")] == ["Kh-555", "Kh-55"]
+
+
+def test_links_and_placeholders_name_no_munition() -> None:
+    from geodata.munitions import not_a_munition
+
+    for link in ("https://t.me/channel/1", "http://example.org/a?b=1", "www.example.org/x"):
+        assert not_a_munition(link) == "a link"
+    for placeholder in ("missing link", "N/A", "n.a.", "-", "—", "?", "??", "unknown", "Unknown ", "невідомо",
+                        "неизвестно", "н/д", "none"):
+        assert not_a_munition(placeholder) == "a placeholder", placeholder
+    for name in ("KN-23", "KN-23?", "Shahed", "ракета Х-101", "Zircon", None):
+        assert not_a_munition(name) is None, name

@@ -84,9 +84,11 @@ def test_unknown_headers_are_not_guessed():
     assert suggest_columns(["Колонка 1", "Колонка 2"]) == {}
 
 
-def test_suggested_mapping_reads_every_row_with_row_numbers(partner_csv):
+def test_suggested_mapping_reads_every_row_with_row_numbers(tmp_path):
+    partner_csv = tmp_path / "partner.csv"
+    partner_csv.write_bytes(PARTNER.replace("Дата удару", "День удару").encode("cp1251"))
     with pytest.raises(DataError) as info:
-        read_incidents(partner_csv)  # without a mapping the date column ("Дата удару") is not found
+        read_incidents(partner_csv)  # without a mapping the date column ("День удару") is not found
     assert needs_mapping(info.value)
     assert info.value.missing == ("occurred_at",)
 
