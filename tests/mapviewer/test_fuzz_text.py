@@ -249,7 +249,7 @@ def test_saved_views_keep_every_text(tmp_path_factory, title, search, names, tag
     _no_marker()
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                                 HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(FILE_TEXT, min_size=1, max_size=6), column=FILE_TEXT, title=TEXT, search=TEXT)
 def test_command_line_exports_of_hostile_files_and_views(tmp_path_factory, capsys, texts, column, title, search):
