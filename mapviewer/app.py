@@ -69,10 +69,24 @@ def run_app(args) -> int:
     no_window = display_problem()
     if no_window:  # one line instead of Qt's abort
         return fail(no_window)
+    basemaps = list(getattr(args, "basemap", None) or [])
+    archives = []
+    if screenshot and basemaps:  # a screenshot without the background asked for is worse than none
+        from geodata.errors import DataError
+        from mapviewer.map.basemapfiles import open_archives
 
-    # QtWebEngine must be imported before the QApplication exists.
+        try:
+            archives = open_archives(basemaps)
+        except DataError as exc:
+            return fail(str(exc))
+
+    # QtWebEngine must be imported, and its URL schemes declared, before the QApplication exists.
     import PySide6.QtWebEngineWidgets  # noqa: F401
     from PySide6.QtWidgets import QApplication
+
+    from mapviewer.map.tilescheme import register_scheme
+
+    register_scheme()
 
     from mapviewer.mainwindow import APPLICATION, ORGANISATION, MainWindow
     from mapviewer.state import AppState
@@ -111,6 +125,13 @@ def run_app(args) -> int:
     else:
         window.show_at_start()  # as last closed; the first time maximised on a small screen
     window.open_files(data_files + view_files)  # a saved view opens its own files, sets filter, basemap, map view
+    # After a saved view (which sets its own archives): --basemap files are drawn over them.
+    for archive in archives:
+        window.state.add_basemap_file(archive)
+    if basemaps and not archives:
+        from mapviewer.dialogs.basemaps import add_basemap_files
+
+        add_basemap_files(window, basemaps)  # a file that cannot be used is a message; the app runs on
     if job is not None:
         job.start()
     code = app.exec()
@@ -142,9 +163,12 @@ def _view_problem(paths: list[str]) -> str | None:
 
     for path in paths:
         try:
-            load_view(path)
+            spec = load_view(path)
         except Exception as exc:  # noqa: BLE001 - a bad view file is a message, not a crash
             return error_message(path, exc)
+        gone = [ref.path for ref in spec.basemaps or () if not os.path.isfile(ref.path)]
+        if gone:
+            return f"{path}: basemap file not found: {gone[0]}"
     return None
 
 

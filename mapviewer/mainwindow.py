@@ -27,6 +27,7 @@ from geodata.text import visible_text
 from geodata.readers.preview import needs_mapping
 from geodata.waves import WavesResult
 from mapviewer.files import loader as _loader
+from mapviewer.dialogs.basemaps import install_basemap_menu
 from mapviewer.dialogs.database import install_database_menu
 from mapviewer.dialogs.export import install_export_menu
 from mapviewer.panels.filters import FilterPanel
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
         for edit in self.findChildren(QLineEdit):
             edit.setAcceptDrops(False)
         self._build_menus()
+        install_basemap_menu(self, restore=restore)  # File > Add basemap file...; remembered archives come back
         install_database_menu(self)  # File > Open Database...; self.database
         state.data_changed.connect(self._on_data_changed)
         state.waves_changed.connect(self._on_data_changed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +17,9 @@ from PySide6.QtCore import QObject, Signal
 from geodata import FilterState, LoadReport
 from geodata.stats import repeated_events
 from geodata.schema import CANONICAL_COLUMNS
+
+if TYPE_CHECKING:
+    from geodata.tiles import TileArchive
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class AppState(QObject):
     zoom_to_selection_requested = Signal()
     view_requested = Signal(float, float, float)  # lat, lon, zoom: the map should go there
     waves_changed = Signal()  # attack-wave reports opened or closed
+    basemap_files_changed = Signal()  # tile archives added, removed or reordered
     database_changed = Signal()  # the open database's answers from the server (cells, counts, new events)
     view_changed = Signal()  # the map reported a new centre or zoom (``view``)
 
@@ -60,6 +65,8 @@ class AppState(QObject):
         self.mask = np.ones(0, dtype=bool)
         self.selection = np.zeros(0, dtype=np.int64)
         self.basemap = "offline"
+        #: Tile archives (geodata.tiles) drawn over the basemap, bottom first (File > Add basemap file...).
+        self.basemap_files: list[TileArchive] = []
         self.view: tuple[float, float, float] | None = None  # lat, lon, zoom as the map reports it
         self.waves: pd.DataFrame | None = None  # attack waves (geodata.waves), not points
         self.wave_datasets: list[Dataset] = []
@@ -211,6 +218,36 @@ class AppState(QObject):
         if name != self.basemap:
             self.basemap = name
             self.basemap_changed.emit(name)
+
+    def add_basemap_file(self, archive: TileArchive) -> bool:
+        """Draw ``archive`` over the others; False (and ``archive`` closed) when that file is already shown."""
+        if any(a.key == archive.key for a in self.basemap_files):
+            archive.close()
+            return False
+        self.basemap_files = self.basemap_files + [archive]
+        self.basemap_files_changed.emit()
+        return True
+
+    def remove_basemap_file(self, key: str) -> bool:
+        """Take the archive with ``key`` off the map and close it; False when none has that key."""
+        gone = [a for a in self.basemap_files if a.key == key]
+        if not gone:
+            return False
+        self.basemap_files = [a for a in self.basemap_files if a.key != key]
+        for archive in gone:
+            archive.close()
+        self.basemap_files_changed.emit()
+        return True
+
+    def set_basemap_files(self, archives: list[TileArchive]) -> None:
+        """Show exactly ``archives`` (a saved view's); archives shown before and not kept are closed."""
+        kept = {id(a) for a in archives}
+        old = self.basemap_files
+        self.basemap_files = list(archives)
+        for archive in old:
+            if id(archive) not in kept:
+                archive.close()
+        self.basemap_files_changed.emit()
 
     def set_view_from_map(self, lat: float, lon: float, zoom: float) -> None:
         """The map reports where it is (``view_changed``: an open database may fetch what it shows)."""

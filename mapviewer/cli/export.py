@@ -7,6 +7,7 @@
         [--page A4-landscape|A4-portrait|Letter-landscape|Letter-portrait|slide-16:9]
         [--extent W,S,E,N] [--dpi N] [--tz ZONE]
         [--step D] [--window D] [--cumulative] [--skip-empty] [--fps N]
+        [--basemap FILE]... [--embed-limit-mb N]
         --format png|pdf|svg|csv|geojson|gpkg|xlsx|html|gif|mp4 -o OUT
 
 png, pdf and svg give the print figure (:mod:`mapviewer.export.figure`); csv, geojson,
@@ -16,6 +17,12 @@ page; gif and mp4 an animation (``--step``, ``--window``, ``--cumulative``,
 ("cruise missile", "drones"): the rows kept are those matching any of them.
 The output's suffix must match ``--format``; a name with no known suffix gets
 one. Options given here override the saved view's (its title and page too).
+``--basemap FILE`` (repeatable; MBTiles or PMTiles raster tile archives, later over
+earlier) draws the archives under the events of figures and animations, and embeds
+their tiles in an html page up to ``--embed-limit-mb`` (default 50; the output line
+says how much was embedded and whether finer zoom levels were left out). Without
+it, the saved view's archives are used; one missing or unreadable is an error, one
+changed since the view was saved a warning.
 A file given twice (the same file under two names too) is read once. With
 ``--view`` and no DATA, the view's files are compared with the fingerprints it
 was saved with: a warning on stderr says what changed (files; rows added,
@@ -89,7 +96,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cumulative", action="store_true", help="animation: keep earlier events on screen")
     p.add_argument("--skip-empty", action="store_true", help="animation: leave out frames with no event")
     p.add_argument("--fps", type=float, default=2.0, help="animation: frames per second")
+    p.add_argument("--basemap", action="append", default=[], metavar="FILE",
+                   help="an MBTiles or PMTiles raster tile archive drawn under the events (figures, animations, "
+                        "html); repeatable, later files over earlier ones (default: the view's)")
+    p.add_argument("--embed-limit-mb", type=float, default=None, metavar="N",
+                   help="html: at most N megabytes of basemap tiles embedded in the page (default 50)")
     return p
+
+
+def _tile_archives(args: argparse.Namespace, spec, fmt: str) -> list:
+    """The tile archives to draw: ``--basemap`` files, else the saved view's (a changed one is a warning)."""
+    from mapviewer.map.basemapfiles import open_archives, reopen
+
+    if args.embed_limit_mb is not None and (fmt != "html" or not args.embed_limit_mb >= 0):
+        raise UsageError(f"bad --embed-limit-mb {args.embed_limit_mb:g}: use 0 or more, with --format html"
+                         if fmt == "html" else "--embed-limit-mb applies to --format html only")
+    if args.basemap:
+        if fmt in DATA_FORMATS:
+            raise UsageError(f"--basemap draws under figures, animations and html maps, not {fmt} data")
+        return open_archives(args.basemap)
+    refs = getattr(spec, "basemaps", None) or ()
+    if not refs or fmt in DATA_FORMATS:
+        return []
+    archives, changed = reopen(refs, "the view was saved", strict=True)
+    for message in changed:
+        print(terminal_text(f"mapviewer export: warning: {message}"), file=sys.stderr)
+    return archives
 
 
 def _fail(message: str, code: int) -> int:
@@ -413,6 +445,7 @@ def _run(argv: list[str]) -> int:
             page_size(page)  # a bad page is a bad option: say so before reading any file
         except DataError as exc:
             raise UsageError(str(exc)) from None
+    archives = _tile_archives(args, spec, fmt)  # before reading the data: a bad archive fails fast
 
     # A database sends only the rows the filters keep (they travel as bind parameters of one
     # query; the mask below then keeps them all). Not for figures and animations, which also use
@@ -443,7 +476,7 @@ def _run(argv: list[str]) -> int:
         from mapviewer.export.figure import render_figure
 
         render_figure(frame, filter_state=state, title=title, page=page, dpi=args.dpi or 300,
-                      out=out, extent=extent, source_paths=paths)
+                      out=out, extent=extent, source_paths=paths, tile_archives=archives)
         shown = "figure"
     elif fmt in DATA_FORMATS:
         from geodata.writers import write_incidents
@@ -462,10 +495,22 @@ def _run(argv: list[str]) -> int:
         rows = frame[state.mask(frame)]
         basemap = getattr(spec, "basemap", None) or "offline"
         host = tile_host(basemap_spec(basemap))  # a bad basemap name is a DataError before anything is written
+        embedding = None
+        if archives:
+            from mapviewer.map.basemapfiles import DEFAULT_EMBED_LIMIT_MB, embedded_layers, export_extent
+
+            limit = DEFAULT_EMBED_LIMIT_MB if args.embed_limit_mb is None else args.embed_limit_mb
+            embedding = embedded_layers(archives, export_extent(rows, archives, extent), limit)
         with atomic_path(out) as tmp:
-            write_standalone_html(rows, tmp, title=title, basemap=basemap)
+            write_standalone_html(rows, tmp, title=title, basemap=basemap,
+                                  archives=embedding.layers if embedding else None)
         # Nothing is contacted now; whoever opens the page loads its tiles: say from where.
         shown = f"map of {len(rows):,} events" + (f"; the page loads map tiles from {host}" if host else "")
+        if embedding is not None:
+            shown += "; " + embedding.summary("--embed-limit-mb")
+            if not embedding.complete:  # said on stderr too: a script sees it
+                print(terminal_text(f"mapviewer export: warning: {embedding.summary('--embed-limit-mb')}"),
+                      file=sys.stderr)
     else:
         try:
             from mapviewer.export.animation import export_animation
@@ -473,7 +518,8 @@ def _run(argv: list[str]) -> int:
             raise UsageError(f"format {fmt} is not available in this installation") from None
         count = export_animation(frame, out, filter_state=state, step=args.step, window=args.window,
                                  cumulative=args.cumulative, skip_empty=args.skip_empty, fmt=fmt,
-                                 title=title or "", page=page, dpi=args.dpi or 100, fps=args.fps)
+                                 title=title or "", page=page, dpi=args.dpi or 100, fps=args.fps,
+                                 tile_archives=archives)
         shown = f"{count} frames"
     print(terminal_text(f"wrote {out} ({shown})"))  # names a file and a server: escaped like any data
     return 0

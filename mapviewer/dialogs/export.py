@@ -238,7 +238,7 @@ def export_figure(window, title: str, page: str, path: str) -> str:
     if not all(os.path.isfile(p) for p in paths):
         paths = []  # a file moved since it was opened: fingerprint the rows held instead
     render_figure(frame, filter_state=state.filter, title=title or None, page=page, out=path,
-                  extent=figure_extent(window), source_paths=paths)
+                  extent=figure_extent(window), source_paths=paths, tile_archives=state.basemap_files)
     return f"Saved {path}"
 
 
@@ -314,11 +314,21 @@ def export_html_dialog(window) -> None:
         rows = _shown_rows(window)
         subtitle, code = _html_heading(window, rows)
         basemap = getattr(window.map_view, "shown_basemap", "offline")  # tiles only once their server is agreed to
+        embedding = None
+        if window.state.basemap_files:  # tile archives: their tiles of the area shown go into the page
+            from mapviewer.map.basemapfiles import DEFAULT_EMBED_LIMIT_MB, embedded_layers, export_extent
+
+            embedding = embedded_layers(window.state.basemap_files,
+                                        export_extent(rows, window.state.basemap_files, figure_extent(window)),
+                                        DEFAULT_EMBED_LIMIT_MB)
         with atomic_path(path) as tmp:
             write_standalone_html(rows, tmp, title=window.figure_title or HTML_TITLE, subtitle=subtitle,
-                                  fingerprint=code, basemap=basemap)
+                                  fingerprint=code, basemap=basemap, archives=embedding.layers if embedding else None)
         host = tile_host(basemap_spec(basemap))
-        return f"Saved a map of {len(rows):,} events to {path}" + (f"; it loads map tiles from {host}" if host else "")
+        if embedding is not None and not embedding.complete:
+            window.show_error("Export HTML map", f"{path}: {embedding.summary()}")
+        return (f"Saved a map of {len(rows):,} events to {path}" + (f"; it loads map tiles from {host}" if host else "")
+                + (f"; {embedding.summary()}" if embedding is not None else ""))
 
     _report(window, "Export HTML map", run)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -127,13 +127,15 @@ class _FrameDrawer:
     """Print-figure frames of one animation: one page reused, same map extent and layout throughout."""
 
     def __init__(self, frame: pd.DataFrame, *, page: str, dpi: float,
-                 extent: tuple[float, float, float, float], highlight: Iterable[str] = ()) -> None:
+                 extent: tuple[float, float, float, float], highlight: Iterable[str] = (),
+                 tile_archives: Sequence = ()) -> None:
         from mapviewer.export.figure import FigureRenderer, legend_rows
 
         self.frame = frame  # the rows any frame can show: each frame only narrows the dates
         # Room for the largest legend any frame needs, so the map does not move on portrait pages.
+        # Tile archives are stitched once here: every frame reuses the background.
         self.renderer = FigureRenderer(extent, page=page, dpi=dpi, highlight=highlight,
-                                       legend_rows=legend_rows(frame))
+                                       legend_rows=legend_rows(frame), tile_archives=tile_archives)
 
     def draw(self, filter_state: FilterState, title: str, note: str) -> np.ndarray:
         from mapviewer.export.figure import select_rows
@@ -170,9 +172,13 @@ def _even(image: np.ndarray, shape: tuple[int, int] | None) -> np.ndarray:
 _WORKER: _FrameDrawer | None = None
 
 
-def _init_worker(frame: pd.DataFrame, page: str, dpi: float, extent, highlight) -> None:
+def _init_worker(frame: pd.DataFrame, page: str, dpi: float, extent, highlight, basemap_paths=()) -> None:
     global _WORKER
-    _WORKER = _FrameDrawer(frame, page=page, dpi=dpi, extent=extent, highlight=highlight)
+    from mapviewer.map.basemapfiles import open_archives
+
+    # Open archives do not cross process boundaries: each worker opens the files itself.
+    _WORKER = _FrameDrawer(frame, page=page, dpi=dpi, extent=extent, highlight=highlight,
+                           tile_archives=open_archives(basemap_paths))
 
 
 def _draw_in_worker(job: tuple[FilterState, str, str]) -> np.ndarray:
@@ -180,7 +186,7 @@ def _draw_in_worker(job: tuple[FilterState, str, str]) -> np.ndarray:
 
 
 def _parallel_images(jobs: list[tuple[FilterState, str, str]], frame: pd.DataFrame, *, page: str, dpi: float,
-                     extent, highlight, workers: int, cancel) -> Iterator[np.ndarray]:
+                     extent, highlight, workers: int, cancel, basemap_paths=()) -> Iterator[np.ndarray]:
     """Frames drawn by ``workers`` processes, yielded in order.
 
     A frame of the print figure is a few tenths of a second of single-core
@@ -195,7 +201,7 @@ def _parallel_images(jobs: list[tuple[FilterState, str, str]], frame: pd.DataFra
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(frame, page, dpi, extent, highlight)) as pool:
+                             initargs=(frame, page, dpi, extent, highlight, tuple(basemap_paths))) as pool:
         pending = deque()
         queued = 0
         try:
@@ -225,8 +231,8 @@ def default_workers(frames: int) -> int:
 def animation_images(frame: pd.DataFrame, *, filter_state: FilterState | None = None, step="1d", window=None,
                      cumulative: bool = False, title: str = "", page: str = "A4-landscape", dpi: float = 100,
                      skip_empty: bool = False, extent: tuple[float, float, float, float] | None = None,
-                     renderer: str = "figure", workers: int | None = None, cancel=None
-                     ) -> tuple[int, Iterator[np.ndarray]]:
+                     renderer: str = "figure", workers: int | None = None, cancel=None,
+                     tile_archives: Sequence = ()) -> tuple[int, Iterator[np.ndarray]]:
     """The frames of an animation as RGB images: (frame count, images in order).
 
     Options as for :func:`export_animation`. Each print-figure frame shows what
@@ -266,8 +272,9 @@ def animation_images(frame: pd.DataFrame, *, filter_state: FilterState | None = 
     workers = default_workers(len(jobs)) if workers is None else max(1, workers)
     if workers > 1:
         return len(jobs), _parallel_images(jobs, rows, page=page, dpi=dpi, extent=extent, highlight=highlight,
-                                           workers=workers, cancel=cancel)
-    drawer = _FrameDrawer(rows, page=page, dpi=dpi, extent=extent, highlight=highlight)
+                                           workers=workers, cancel=cancel,
+                                           basemap_paths=[str(a.path) for a in tile_archives])
+    drawer = _FrameDrawer(rows, page=page, dpi=dpi, extent=extent, highlight=highlight, tile_archives=tile_archives)
     return len(jobs), (drawer.draw(*job) for job in jobs)
 
 
@@ -276,7 +283,8 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
                      title: str = "", page: str = "A4-landscape", dpi: float = 100, fps: float = 2.0,
                      skip_empty: bool = False, extent: tuple[float, float, float, float] | None = None,
                      renderer: str = "figure", workers: int | None = None,
-                     progress: Callable[[int, int], None] | None = None, cancel=None) -> int:
+                     progress: Callable[[int, int], None] | None = None, cancel=None,
+                     tile_archives: Sequence = ()) -> int:
     """Write the playback of ``frame`` under ``filter_state`` as a GIF or MP4; return the frame count.
 
     Frames step through the filter's date range (or the span of the events it
@@ -293,7 +301,8 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
     Frames are print figures drawn on one reused page (see
     :func:`animation_images`), in ``workers`` processes (default:
     :func:`default_workers`). ``renderer="scatter"`` draws plain, map-less
-    frames (fast previews).
+    frames (fast previews). ``tile_archives`` (open :class:`geodata.tiles.TileArchive` objects)
+    are drawn under the events of print-figure frames, stitched once for all frames.
     """
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".")).lower()
@@ -303,7 +312,8 @@ def export_animation(frame: pd.DataFrame, out: str | os.PathLike, *, filter_stat
         raise DataError(f"frames per second must be positive: {fps}")
     total, images = animation_images(frame, filter_state=filter_state, step=step, window=window,
                                      cumulative=cumulative, title=title, page=page, dpi=dpi, skip_empty=skip_empty,
-                                     extent=extent, renderer=renderer, workers=workers, cancel=cancel)
+                                     extent=extent, renderer=renderer, workers=workers, cancel=cancel,
+                                     tile_archives=tile_archives)
     from geodata.writers import atomic_path
 
     shape = None

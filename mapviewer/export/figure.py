@@ -431,6 +431,26 @@ def _draw_places(ax, transformer, limits) -> list:
 
 # -- geometry helpers ---------------------------------------------------------
 
+def _draw_tile_archives(ax, archives: Sequence, crs: str, limits, width_px: int, height_px: int,
+                        lat: float) -> str:
+    """Draw tile archives (geodata.tiles) stitched for the map's area at its pixel size; the footer's words."""
+    from geodata import tiles
+    from mapviewer.map.basemapfiles import figure_credit
+
+    (x0, x1), (y0, y1) = limits
+    background = tiles.stitch_projected(archives, crs, (x0, y0, x1, y1), max(1, width_px), max(1, height_px))
+    used = bool(background.image[..., 3].any())
+    if used:
+        ax.imshow(background.image, extent=background.extent, origin="upper", interpolation="bilinear",
+                  zorder=2.5, gid="tile-archives")
+        ax.set_xlim(x0, x1)  # imshow fits the axes to the image: keep the map's own limits
+        ax.set_ylim(y0, y1)
+    # The tile zoom this scale matches (ground metres per pixel in Web Mercator metres at this latitude).
+    mercator_per_px = (x1 - x0) / max(1, width_px) / max(math.cos(math.radians(lat)), 1e-6)
+    zoom = math.log2(2 * tiles.MERCATOR_HALF_WORLD / tiles.TILE_SIZE / mercator_per_px)
+    return figure_credit(archives, background.attributions, used, zoom)
+
+
 def _crs_for(west: float, south: float, east: float, north: float) -> str:
     lon0, lat0 = (west + east) / 2, (south + north) / 2
     return f"+proj=laea +lat_0={lat0:.4f} +lon_0={lon0:.4f} +datum=WGS84 +units=m +no_defs"
@@ -812,12 +832,15 @@ class FigureRenderer:
 
     ``legend_rows`` (portrait pages only) is how many legend rows the page
     keeps room for; the default fits every munition class.
-    ``highlight`` names oblasts outlined in bold.
+    ``highlight`` names oblasts outlined in bold. ``tile_archives`` (open
+    :class:`geodata.tiles.TileArchive` objects, bottom first) are drawn over the land and under the
+    outlines, once, at the page's resolution; their attributions join the footer's credits.
     """
 
     def __init__(self, extent: tuple[float, float, float, float], *, page: str = "A4-landscape", dpi: float = 300,
                  title: str | None = None, source_paths: Sequence[str | os.PathLike] = (), basemap: bool = True,
-                 highlight: Iterable[str] = (), legend_rows: int | None = None) -> None:
+                 highlight: Iterable[str] = (), legend_rows: int | None = None,
+                 tile_archives: Sequence = ()) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         width, height = page_size(page)
@@ -890,6 +913,9 @@ class FigureRenderer:
             used_geonames = False
             if basemap:
                 _, used_geonames = _draw_basemap(ax, crs, lonlat_box, limits, tuple(highlight))
+            tile_credit = (_draw_tile_archives(ax, tile_archives, crs, limits, round(map_box[2] * dpi),
+                                               round(map_box[3] * dpi), (south + north) / 2)
+                           if tile_archives else "")
             self._empty = ax.text(0.5, 0.5, "No events match the filters in this area", transform=ax.transAxes,
                                   ha="center", va="center", fontsize=11, color=NEUTRAL["muted"], zorder=25, visible=False)
             _draw_scale_bar(ax, limits)
@@ -904,6 +930,8 @@ class FigureRenderer:
             geonames = {(True, True): _GEONAMES_BOTH_CREDIT, (True, False): GEONAMES_CREDIT,
                         (False, True): PLACES_CREDIT}.get((used_geonames, bool(places)))
             self._credit = NATURAL_EARTH_CREDIT + (f"; {geonames}" if geonames else "")
+            if tile_credit:  # first: the line is cut at the page's width, and tile terms usually ask for credit
+                self._credit = f"{tile_credit}; {self._credit}"
             # One line each, bottom up: credits, note, fingerprint; each cut to the page's width.
             self._credits, self._note, self._stamp = (
                 fig.text(margin / width, (margin + 0.12 * line) / height, "", fontsize=6.5, color=NEUTRAL["muted"],
@@ -1005,6 +1033,7 @@ def render_figure(
     source_paths: Sequence[str | os.PathLike] = (),
     basemap: bool = True,
     note: str | None = None,
+    tile_archives: Sequence = (),
 ) -> Figure:
     """Draw the print figure of ``frame``'s rows that pass ``filter_state``.
 
@@ -1012,7 +1041,8 @@ def render_figure(
     bounds (or Ukraine when none). ``source_paths`` are the data files, hashed
     into the fingerprint and named in the footer. With ``out``, the figure is
     also saved there (PNG, PDF or SVG by suffix) atomically. ``note`` adds a line
-    to the footer (an animation frame's time, for example). Drawing many
+    to the footer (an animation frame's time, for example). ``tile_archives``
+    are drawn under the events (see :class:`FigureRenderer`). Drawing many
     figures of one area: use :class:`FigureRenderer`.
     """
     if out is not None and Path(out).suffix.lower() not in FIGURE_FORMATS:
@@ -1029,7 +1059,7 @@ def render_figure(
         tuple(extent) if extent is not None else _data_extent(frame), page=page, dpi=dpi, title=title,
         source_paths=source_paths, basemap=basemap,
         highlight=filter_state.admin1 if filter_state is not None and filter_state.admin1 else (),
-        legend_rows=legend_rows(frame))
+        legend_rows=legend_rows(frame), tile_archives=tile_archives)
     fig = renderer.draw(frame, filter_state, note=note, classes=classes, unlocated=len(matching) - len(frame))
     if out is not None:
         save_figure(fig, out)

@@ -65,6 +65,7 @@ from geodata.fingerprint import (
     sources_from_list,
 )
 from geodata.writers import atomic_path
+from mapviewer.map.basemapfiles import BasemapRef, archive_ref, refs_from_json, refs_to_json
 
 if TYPE_CHECKING:
     from mapviewer.state import AppState
@@ -97,6 +98,8 @@ class ViewSpec:
     page: str | None = None
     sources: tuple[SourceFingerprint, ...] = ()
     rows: RowsFingerprint | None = None
+    #: Tile archives drawn under the events (path and fingerprint); None: the view does not say.
+    basemaps: tuple[BasemapRef, ...] | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
     path: str | None = field(default=None, compare=False)
 
@@ -259,6 +262,8 @@ def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
     # a database's rows change as colleagues import (and the app holds only those of its view): not fingerprinted
     if spec.rows is not None and not any(is_uri(p) for p in spec.data):
         document["rows"] = spec.rows.to_dict()
+    if spec.basemaps is not None:
+        document["basemaps"] = refs_to_json(spec.basemaps, folder)
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(document, handle, ensure_ascii=False, indent=2)
@@ -409,6 +414,8 @@ def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
         page=_page(document, where),
         sources=sources,
         rows=rows,
+        basemaps=refs_from_json(document["basemaps"], f"{where} [basemaps]", folder)
+        if document.get("basemaps") is not None else None,
         notes=tuple(notes),
         path=where,
     )
@@ -429,6 +436,7 @@ def view_from_state(state: AppState) -> ViewSpec:
         page=getattr(state, "figure_page", None) or None,
         sources=tuple(_fingerprint_or_none(p) for p in data),
         rows=rows_fingerprint(state.visible),
+        basemaps=tuple(archive_ref(a) for a in getattr(state, "basemap_files", ())),
     )
 
 
@@ -568,6 +576,10 @@ def apply_view(window, spec: ViewSpec, name: str | None = None) -> None:
         state.figure_page = spec.page
     state.set_filter(spec.filter)
     state.set_basemap(spec.basemap)
+    if spec.basemaps is not None:
+        from mapviewer.dialogs.basemaps import show_basemap_refs  # Qt: only with a window
+
+        show_basemap_refs(window, spec.basemaps, "the view was saved")
     if spec.center is not None and spec.zoom is not None:
         state.request_view(spec.center[0], spec.center[1], spec.zoom)
     if spec.notes:

@@ -466,7 +466,7 @@ def json_for_script(value: Any) -> str:
 
 def build_page(*, live: bool = True, title: str | None = None, data: dict | None = None,
                details: dict | None = None, inline: bool = False, heading: dict[str, str] | None = None,
-               basemap: dict[str, Any] | None = None) -> str:
+               basemap: dict[str, Any] | None = None, archives: list[dict[str, Any]] | None = None) -> str:
     """The map page's HTML.
 
     ``live`` pages talk to the desktop app through QWebChannel and receive
@@ -476,7 +476,8 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
     otherwise assets are referenced as local file URLs. ``heading``
     (``title``, ``subtitle``, ``fingerprint``: plain text) is shown in a box at
     the top of the map when it has a title. ``basemap`` (from :func:`basemap_spec`) is
-    shown instead of the offline outlines when the page opens.
+    shown instead of the offline outlines when the page opens. ``archives`` are tile archive layers
+    with embedded tiles (:func:`mapviewer.map.basemapfiles.embedded_layers`), drawn over the basemap.
     """
     import folium
     from branca.element import Element, MacroElement
@@ -545,6 +546,7 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
         "credits": {name: list(credit) for name, credit in BASEMAP_CREDITS.items()},
         "heading": heading,
         "basemap": basemap if basemap and basemap.get("id") != "offline" else None,
+        "archives": archives or None,
     }
     slots["config"] = json_for_script(config)
     init = MacroElement()
@@ -625,21 +627,23 @@ def write_page(path: str | Path) -> Path:
 
 
 def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None,
-                          subtitle: str = "", fingerprint: str = "", basemap: str = "offline") -> Path:
+                          subtitle: str = "", fingerprint: str = "", basemap: str = "offline",
+                          archives: list[dict[str, Any]] | None = None) -> Path:
     """One HTML file with the incidents of ``frame`` and every asset inlined.
 
     It opens in a browser with no network. When ``title`` is given the map shows
     it in a box at the top, with ``subtitle`` (the filters in words) and
     ``fingerprint`` (of the data and filters) under it; all three are plain text.
     ``basemap`` (a :func:`basemap_spec` name) is the background the page opens with; a tile
-    server's (:func:`tile_host`) is contacted by whoever opens the page.
+    server's (:func:`tile_host`) is contacted by whoever opens the page. ``archives`` are tile
+    archive layers with their tiles embedded (:func:`mapviewer.map.basemapfiles.embedded_layers`).
     """
     spec = basemap_spec(basemap)
     data = encode_incidents(frame, fit=True)
     details = record_details(frame, range(len(frame)))
     heading = {"title": title or "", "subtitle": subtitle or "", "fingerprint": fingerprint or ""}
     page = build_page(live=False, title=title or "Strike events", data=data, details=details, inline=True,
-                      heading=heading if title else None, basemap=spec)
+                      heading=heading if title else None, basemap=spec, archives=archives)
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path

@@ -21,8 +21,8 @@ from geodata.text import visible_text
 
 ALLOWED_KEY = "tile_servers/allowed"
 REFUSED_KEY = "tile_servers/refused"
-#: URL schemes of the page's own parts (never the network).
-LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about"})
+#: URL schemes of the page's own parts (never the network); ``basemap``: tiles of the person's archive files.
+LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about", "basemap"})
 
 #: ``ask(host, basemap_label, done)``: ask the person, then call ``done(yes)`` (now or later);
 #: returning False (without calling ``done``) says nobody can answer now.

@@ -28,6 +28,7 @@ from geodata.errors import DataError
 from geodata.schema import MUNITION_CLASSES
 from mapviewer.map import page as mappage
 from mapviewer.map.tileaccess import TileConsent, TileRequestFilter
+from mapviewer.map.tilescheme import ArchiveLayers
 from mapviewer.state import AppState
 
 if TYPE_CHECKING:
@@ -197,6 +198,8 @@ class MapView(QWebEngineView):
         state.basemap_changed.connect(self._on_basemap_changed)
         state.view_requested.connect(self._on_view_requested)
         state.waves_changed.connect(self._push_waves)
+        #: Tile archives the person added (File > Add basemap file...), served through basemap:// URLs.
+        self.archive_layers = ArchiveLayers(self, state)
         state.database_changed.connect(self._push_cells)
         self._cells_shown: object = None  # the open database's cells the page shows (None: none)
         app = QApplication.instance()

@@ -517,7 +517,8 @@ class TimelinePanel(QWidget):
         return {"frame": self.state.frame, "out": out, "filter_state": filter_state, "step": self.playback.step,
                 "window": self.playback.window, "cumulative": self.playback.cumulative,
                 "skip_empty": self.playback.skip_empty, "fmt": None, "title": self._figure_title(),
-                "page": "slide-16:9", "dpi": self.animation_dpi, "fps": self.animation_fps()}
+                "page": "slide-16:9", "dpi": self.animation_dpi, "fps": self.animation_fps(),
+                "tile_archives": list(getattr(self.state, "basemap_files", ()))}
 
     def animation_fps(self) -> float:
         """Frames per second matching the playback speed (1x plays BASE_FPS frames a second)."""

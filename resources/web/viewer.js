@@ -20,6 +20,7 @@
     syncingClasses: false,              // layer boxes set from the app's filter: not echoed back
     legend: null, control: null, density: null, densityOn: false,
     basemaps: null, tiles: null, classLayers: [],
+    archives: [], archivesOff: {},      // tile archive layers (bottom first); keys the person unticked
     pinned: null,                       // [lat, lon, zoom] the app asked for: wins over fitting new data
     caption: null,                      // the date filter shown top-centre
     legendOpen: false,                  // exports and screenshots: the legend never folds
@@ -764,6 +765,71 @@
     return spec.id;
   }
 
+  // -- tile archives (MBTiles / PMTiles files the person added) ----------------------------------
+  // In the app their tiles come from basemap://KEY/z/x/y (the app's URL scheme handler); an
+  // exported page carries them as data URIs ("z/x/y" -> URI). Above a file's deepest zoom Leaflet
+  // scales its tiles up, and the attribution line says so. Names and attributions are text.
+  var EMPTY_TILE = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
+  var EmbeddedTiles = L.TileLayer.extend({
+    getTileUrl: function (coords) {
+      var uri = this.options.mvTiles[this._getZoomForUrl() + '/' + coords.x + '/' + coords.y];
+      return uri || EMPTY_TILE;
+    }
+  });
+
+  function archiveAttribution(layer) {
+    var o = layer.options, zoom = S.map.getZoom();
+    if (!(zoom > o.maxNativeZoom)) return o.mvAttribution;
+    var note = escapeHtml(o.mvName) + ': scaled up above zoom ' + o.maxNativeZoom;
+    return o.mvAttribution ? o.mvAttribution + ' (' + note + ')' : note;
+  }
+
+  function updateArchiveNotes() {
+    var control = S.map.attributionControl;
+    for (var k = 0; k < S.archives.length; k++) {
+      var layer = S.archives[k], want = archiveAttribution(layer), had = layer.options.attribution;
+      if (want === had) continue;
+      var shown = control && S.map.hasLayer(layer);
+      if (shown && had) control.removeAttribution(had);
+      layer.options.attribution = want;
+      if (shown && want) control.addAttribution(want);
+    }
+  }
+
+  function setArchives(specs) {
+    var map = S.map, k;
+    for (k = 0; k < S.archives.length; k++) {
+      var old = S.archives[k];
+      if (map.hasLayer(old)) delete S.archivesOff[old._mvKey]; else S.archivesOff[old._mvKey] = true;
+      S.control.removeLayer(old);
+      map.removeLayer(old);
+    }
+    S.archives = [];
+    if (!map.getPane('mv-archives')) map.createPane('mv-archives').style.zIndex = 260;  // over the outlines
+    for (k = 0; k < (specs || []).length; k++) {
+      var s = specs[k], text = escapeHtml(s.attribution || '');
+      var options = { pane: 'mv-archives', zIndex: k + 1, bounds: L.latLngBounds(s.bounds[0], s.bounds[1]),
+        minNativeZoom: s.minNativeZoom, maxNativeZoom: s.maxNativeZoom, maxZoom: S.cfg.maxZoom,
+        tileSize: s.tileSize, zoomOffset: s.zoomOffset, attribution: text, mvAttribution: text,
+        mvName: s.name || 'Basemap file', className: 'mv-archive-tiles' };
+      var layer = s.tiles ? new EmbeddedTiles('', L.extend(options, { mvTiles: s.tiles }))
+                          : L.tileLayer(s.url, options);
+      layer._mvKey = s.key;
+      S.control.addOverlay(layer, escapeHtml(options.mvName));
+      if (!S.archivesOff[s.key]) layer.addTo(map);
+      S.archives.push(layer);
+    }
+    updateArchiveNotes();
+    return S.archives.length;
+  }
+
+  function archivesShown() {
+    return S.archives.map(function (layer) {
+      return { key: layer._mvKey, name: layer.options.mvName, on: S.map.hasLayer(layer),
+               attribution: layer.options.attribution };
+    });
+  }
+
   // A user's own boundary file (geoBoundaries, agency layers), drawn as outlines.
   function setBoundaryLayer(geojson, name) {
     if (S.boundary) { S.control.removeLayer(S.boundary); S.map.removeLayer(S.boundary); S.boundary = null; }
@@ -1213,6 +1279,8 @@
     addCaption(map);
     S.places.update();  // now that the legend and other controls have their boxes
     if (cfg.basemap) setBasemap(cfg.basemap);  // an exported page with tiles: they replace the outlines
+    if (cfg.archives) setArchives(cfg.archives);  // an exported page's embedded tile archives
+    map.on('zoomend', updateArchiveNotes);
     watchUserMoves(map.getContainer());
 
     map.on('overlayadd overlayremove', function (e) { if (e.layer === S.waves && S.waveLegend) S.waveLegend.update(); });
@@ -1242,6 +1310,8 @@
     setSelection: setSelection,
     setBasemap: setBasemap,
     setBoundaryLayer: setBoundaryLayer,
+    setArchives: setArchives,
+    archives: archivesShown,
     setDensity: setDensity,
     setClassVisible: setClassVisible,
     setClassesShown: setClassesShown,

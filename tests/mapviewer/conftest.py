@@ -9,6 +9,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from geodata.report import LoadReport
 from tests.factories import canonical_frame as build_frame
 
+from mapviewer.map.tilescheme import register_scheme
+
+register_scheme()  # as the app does at start-up: URL schemes must be declared before the QApplication exists
+
 # (event_id, UTC time, munition, class, outcome, location, killed, notes)
 _ROWS = [
     ("N-1", "2025-09-29T22:40:00Z", "KN-23", "ballistic missile", "impact", "Boiarka", 2, "Father and son killed"),
