@@ -30,6 +30,7 @@ from mapviewer.files import loader as _loader
 from mapviewer.dialogs.basemaps import install_basemap_menu
 from mapviewer.dialogs.database import install_database_menu
 from mapviewer.dialogs.export import install_export_menu
+from mapviewer.panels.matches import install_matching
 from mapviewer.panels.filters import FilterPanel
 from mapviewer.files.loader import Loader
 from mapviewer.map.tileaccess import TileConsent, ask_tile_server
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
             edit.setAcceptDrops(False)
         self._build_menus()
         install_basemap_menu(self, restore=restore)  # File > Add basemap file...; remembered archives come back
+        install_matching(self)  # the Matches panel and View > Count each strike once
         install_database_menu(self)  # File > Open Database...; self.database
         state.data_changed.connect(self._on_data_changed)
         state.waves_changed.connect(self._on_data_changed)
@@ -618,7 +620,7 @@ class MainWindow(QMainWindow):
     @property
     def docks(self) -> list[QDockWidget]:
         """The panels around the map, in tab order."""
-        return [self.filter_dock, self.summary_dock, self.table_dock, self.waves_dock]
+        return [self.filter_dock, self.summary_dock, self.table_dock, self.waves_dock, self.matches_dock]
 
     def reset_layout(self) -> None:
         """View > Reset layout: every panel back in one column of tabs beside the map, default sizes."""

@@ -19,6 +19,7 @@ from geodata.stats import repeated_events
 from geodata.schema import CANONICAL_COLUMNS
 
 if TYPE_CHECKING:
+    from geodata.strikes import Strikes
     from geodata.tiles import TileArchive
 
 
@@ -44,6 +45,11 @@ class AppState(QObject):
     came from; positions (0..n-1) are the row identity the views share. ``mask`` is the current filter's mask.
     ``selection`` is a sorted array of row positions. ``figure_title`` and ``figure_page`` are the print
     figure's title and page preset (saved with a view; "" / None when not given).
+
+    Counting each strike once: ``reports`` holds every report of every open file (the truth);
+    ``frame`` is what the views show: ``reports``, or, while :attr:`counting_strikes`, one row
+    per strike (:class:`geodata.strikes.Strikes`, set by the matcher through
+    :meth:`set_strikes`). Assigning ``frame`` replaces the reports.
     """
 
     data_changed = Signal()  # frame replaced (files opened or closed)
@@ -53,13 +59,22 @@ class AppState(QObject):
     zoom_to_selection_requested = Signal()
     view_requested = Signal(float, float, float)  # lat, lon, zoom: the map should go there
     waves_changed = Signal()  # attack-wave reports opened or closed
-    basemap_files_changed = Signal()  # tile archives added, removed or reordered
     database_changed = Signal()  # the open database's answers from the server (cells, counts, new events)
     view_changed = Signal()  # the map reported a new centre or zoom (``view``)
+    basemap_files_changed = Signal()  # tile archives added, removed or reordered
+    matching_changed = Signal()  # "count each strike once" switched, or another decisions file chosen
+    strikes_changed = Signal()  # strikes matched anew (or dropped: the reports changed)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.frame: gpd.GeoDataFrame = _empty_frame()
+        self.strikes: Strikes | None = None  # the open reports matched (None: not yet, or one source)
+        self._strike_frame: gpd.GeoDataFrame | None = None  # strikes.frame while counting them
+        #: "Count each strike once": True, False, or None for the default (on with two or more sources).
+        self.count_once: bool | None = None
+        #: The analyst's decisions file (None: strike-matches.json next to the first file, see geodata.strikes).
+        self.decisions_path: str | None = None
+        self.reports: gpd.GeoDataFrame = _empty_frame()
+        self.frame = self.reports
         self.datasets: list[Dataset] = []
         self.filter = FilterState()
         self.mask = np.ones(0, dtype=bool)
@@ -86,7 +101,7 @@ class AppState(QObject):
         part = frame.reset_index(drop=True)
         part["dataset"] = path  # which file, and which row of it, each event came from
         part["source_row"] = frame.index.to_numpy()
-        frames = [f for f in (self.frame, part) if len(f)]
+        frames = [f for f in (self.reports, part) if len(f)]
         combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else part
         self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
         self.datasets.append(Dataset(path, report))
@@ -116,6 +131,8 @@ class AppState(QObject):
 
     def _report_repeats(self, path: str, report: LoadReport) -> None:
         """Say in the new file's report which of its events another open file holds too."""
+        if self.frame is not self.reports:
+            return
         mine = (self.frame["dataset"] == path).to_numpy() & (self.repeat_groups >= 0)
         if not mine.any():
             return
@@ -149,8 +166,8 @@ class AppState(QObject):
                 self.frame = _empty_frame()
             else:
                 kept = set().union(*self._columns.values())
-                rows = self.frame.loc[(self.frame["dataset"] != path).to_numpy(dtype=bool),
-                                      [c for c in self.frame.columns if c in kept]]
+                rows = self.reports.loc[(self.reports["dataset"] != path).to_numpy(dtype=bool),
+                                        [c for c in self.reports.columns if c in kept]]
                 self.frame = gpd.GeoDataFrame(rows.reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
             self._refresh_after_data()
             return True
@@ -166,6 +183,73 @@ class AppState(QObject):
     def all_datasets(self) -> list[Dataset]:
         """Every open file: incident data, then attack-wave reports."""
         return self.datasets + self.wave_datasets
+
+    # -- one strike, many reports ---------------------------------------------
+    @property
+    def frame(self) -> gpd.GeoDataFrame:
+        """What the views show: every report, or one row per strike while :attr:`counting_strikes`."""
+        return self._strike_frame if self._strike_frame is not None else self.reports
+
+    @frame.setter
+    def frame(self, reports: gpd.GeoDataFrame) -> None:
+        self.reports = reports  # new reports: strikes matched on the old ones no longer apply
+        self.strikes = None
+        self._strike_frame = None
+
+    @property
+    def wants_strikes(self) -> bool:
+        """"Count each strike once" is on: chosen, or by default with two or more sources open."""
+        if self.count_once is not None:
+            return self.count_once
+        sources = len(self.strikes.parts) if self.strikes is not None else len(self.datasets)
+        return sources >= 2
+
+    @property
+    def counting_strikes(self) -> bool:
+        """True while ``frame`` holds one row per strike."""
+        return self._strike_frame is not None
+
+    @property
+    def visible_reports(self) -> gpd.GeoDataFrame:
+        """The reports the filter keeps, each on its own (what a saved view fingerprints)."""
+        return self.reports[self.filter.mask(self.reports)] if len(self.reports) else self.reports
+
+    def set_strikes(self, strikes: Strikes | None) -> bool:
+        """The open reports matched (the matcher's result); False when they are not the reports open now."""
+        if strikes is not None and strikes.reports is not self.reports:
+            return False
+        self.strikes = strikes
+        self._apply_counting()
+        self.strikes_changed.emit()
+        return True
+
+    def set_count_once(self, on: bool | None) -> None:
+        """Count each strike once (True), every report (False), or the default (None)."""
+        if on is self.count_once:
+            return
+        self.count_once = on
+        self._apply_counting()
+        self.matching_changed.emit()
+
+    def set_decisions_path(self, path: str | None) -> None:
+        """Keep the analyst's decisions on matches in ``path`` (None: next to the first file)."""
+        if path == self.decisions_path:
+            return
+        self.decisions_path = path
+        self.matching_changed.emit()
+
+    def reports_of(self, position: int) -> gpd.GeoDataFrame | None:
+        """The reports of the strike at ``position`` of ``frame`` (None when not counting strikes)."""
+        if self._strike_frame is None or self.strikes is None:
+            return None
+        return self.reports.iloc[self.strikes.reports_of(int(position))]
+
+    def _apply_counting(self) -> None:
+        shown = self.strikes.frame if self.strikes is not None and self.wants_strikes else None
+        if shown is self._strike_frame:
+            return
+        self._strike_frame = shown
+        self._refresh_after_data()
 
     def _refresh_after_data(self) -> None:
         self.repeat_groups = repeated_events(self.frame)

@@ -7,7 +7,7 @@
         [--page A4-landscape|A4-portrait|Letter-landscape|Letter-portrait|slide-16:9]
         [--extent W,S,E,N] [--dpi N] [--tz ZONE]
         [--step D] [--window D] [--cumulative] [--skip-empty] [--fps N]
-        [--basemap FILE]... [--embed-limit-mb N]
+        [--basemap FILE]... [--embed-limit-mb N] [--merge-reports]
         --format png|pdf|svg|csv|geojson|gpkg|xlsx|html|gif|mp4 -o OUT
 
 png, pdf and svg give the print figure (:mod:`mapviewer.export.figure`); csv, geojson,
@@ -23,6 +23,12 @@ their tiles in an html page up to ``--embed-limit-mb`` (default 50; the output l
 says how much was embedded and whether finer zoom levels were left out). Without
 it, the saved view's archives are used; one missing or unreadable is an error, one
 changed since the view was saved a warning.
+``--merge-reports`` matches the reports of the files given (:mod:`geodata.match`: the
+reports of different sources that tell one strike) and exports one row per strike: data
+with the list of its reports (``reports``, ``report_ids``, ``sources``) and casualty
+ranges (``killed_min``...), figures and html maps one symbol per strike and "N strikes
+from M reports"; the filters apply to the strikes (each one's most precise time, place
+and munition, see :mod:`geodata.strikes`).
 A file given twice (the same file under two names too) is read once. With
 ``--view`` and no DATA, the view's files are compared with the fingerprints it
 was saved with: a warning on stderr says what changed (files; rows added,
@@ -99,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--basemap", action="append", default=[], metavar="FILE",
                    help="an MBTiles or PMTiles raster tile archive drawn under the events (figures, animations, "
                         "html); repeatable, later files over earlier ones (default: the view's)")
+    p.add_argument("--merge-reports", action="store_true",
+                   help="one row per strike: the reports of different files that tell the same strike matched, "
+                        "with the list of its reports (figures and maps say \"N strikes from M reports\")")
     p.add_argument("--embed-limit-mb", type=float, default=None, metavar="N",
                    help="html: at most N megabytes of basemap tiles embedded in the page (default 50)")
     return p
@@ -290,9 +299,9 @@ def _oblasts(names: list[str], frame) -> tuple[set[str], list[tuple[float, float
     return chosen, bounds
 
 
-def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_state=None):
+def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_state=None, *, split: bool = False):
     """Read every file; one line per file with rejected rows goes to stderr. A database (URI) gives
-    only the rows ``filter_state`` keeps, when one is given."""
+    only the rows ``filter_state`` keeps, when one is given. ``split``: ``{path: frame}``, not one frame."""
     import geopandas as gpd
     import pandas as pd
 
@@ -321,10 +330,25 @@ def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_sta
             print(terminal_text(f"mapviewer export: {path}: {report.rows_rejected} of {report.rows_read} rows "
                                 f"rejected (see 'mapviewer inspect {path}')"), file=sys.stderr)
         frames.append(result.frame)
+    if split:
+        return dict(zip(paths, frames))
     if len(frames) == 1:
         return frames[0]
     combined = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+
+
+def _strikes(parts: dict, tz: str):
+    """(one row per strike, every report) of the reports of each file (``{path: frame}``)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geodata.strikes import count_strikes
+
+    tagged = [f.assign(dataset=path) for path, f in parts.items()]
+    reports = gpd.GeoDataFrame(pd.concat(tagged, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    strikes = count_strikes(reports, tz=tz)
+    return strikes.frame.drop(columns=["dataset"]), reports.drop(columns=["dataset"])
 
 
 def _format_and_output(fmt: str | None, out: str) -> tuple[str, str]:
@@ -380,6 +404,7 @@ def _run(argv: list[str]) -> int:
     from geodata.errors import DataError
     from geodata.filters import FilterState
     from geodata.schema import DEFAULT_TZ, OUTCOMES
+    from geodata.strikes import strikes_words
     from geodata.timeline import date_range_ns
 
     args = _parser().parse_args(argv)
@@ -453,13 +478,17 @@ def _run(argv: list[str]) -> int:
     # with --oblast (its names are matched against all the data's oblasts) or a view's own data
     # (its check compares the rows its saved filter shows): those read every row, as from a file.
     pushed = None
-    if fmt in DATA_FORMATS + ("html",) and not args.oblast and not (spec is not None and not args.data):
+    if fmt in DATA_FORMATS + ("html",) and not args.oblast and not (spec is not None and not args.data) \
+            and not args.merge_reports:  # strikes are filtered once matched: every report is needed
         pushed = state.replace(**changes)
         if munitions is not None:
             pushed = pushed.replace(munitions=munitions[0] | munitions[1], munition_classes=None)
-    frame = _read(paths, args.tz, args.all_events, pushed)
+    if args.merge_reports:
+        frame, reports = _strikes(_read(paths, args.tz, args.all_events, split=True), tz)
+    else:
+        frame = reports = _read(paths, args.tz, args.all_events, pushed)
     if spec is not None and not args.data:  # the view's own files: have they changed since it was saved?
-        _check_view(spec, args.view, frame, args.strict)
+        _check_view(spec, args.view, reports, args.strict)
     if munitions is not None:  # any of the munitions or classes named (FilterState reads them as a union)
         changes |= {"munitions": munitions[0] | munitions[1], "munition_classes": None}
     if args.oblast:
@@ -483,7 +512,7 @@ def _run(argv: list[str]) -> int:
 
         rows = frame[state.mask(frame)]
         write_incidents(rows, out, format=fmt, tz=state.tz)
-        shown = f"{len(rows):,} rows"
+        shown = f"{len(rows):,} rows" + (f": {strikes_words(rows)}" if args.merge_reports else "")
     elif fmt == "html":
         try:
             from mapviewer.map.page import write_standalone_html
@@ -505,7 +534,8 @@ def _run(argv: list[str]) -> int:
             write_standalone_html(rows, tmp, title=title, basemap=basemap,
                                   archives=embedding.layers if embedding else None)
         # Nothing is contacted now; whoever opens the page loads its tiles: say from where.
-        shown = f"map of {len(rows):,} events" + (f"; the page loads map tiles from {host}" if host else "")
+        shown = (f"map of {strikes_words(rows)}" if args.merge_reports else f"map of {len(rows):,} events") \
+            + (f"; the page loads map tiles from {host}" if host else "")
         if embedding is not None:
             shown += "; " + embedding.summary("--embed-limit-mb")
             if not embedding.complete:  # said on stderr too: a script sees it

@@ -47,6 +47,7 @@ from geodata.describe import describe_filter, munition_classes_of
 from geodata.errors import DataError
 from geodata.filters import FilterState
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES, OUTCOMES
+from geodata.strikes import strikes_words
 from geodata.style import CLASS_STYLE, NEUTRAL, OUTCOME_STYLE, PRECISION_HALO_M
 from geodata.text import visible_text
 
@@ -709,7 +710,8 @@ class _Legend:
                 artist.remove()
             self._lay_out(sections, len(note_lines))
             self._rows = rows
-        shown = f"{len(frame):,} event{'s' if len(frame) != 1 else ''} shown"
+        noun = "strike" if "reports" in frame.columns else "event"  # strike rows: each strike counted once
+        shown = f"{len(frame):,} {noun}{'s' if len(frame) != 1 else ''} shown"
         counts = [shown] + [f"{count:,}" for _, lines in sections for *_, count in lines]
         for artist, text in zip(self._counts, counts):
             artist.set_text(text)
@@ -953,6 +955,9 @@ class FigureRenderer:
         legend, with ``unlocated`` (rows that passed the filters with no place).
         """
         description = describe_filter(filter_state, frame, classes=classes)
+        counted = strikes_words(frame)  # rows that are strikes (geodata.strikes): "N strikes from M reports"
+        if counted:
+            description = f"{description} · {counted}"
         title = cap_title(title)[0]  # callers say when they cut it; this keeps any title from stalling a page
         limits = self._limits
         with rc_context(_RC):

@@ -15,6 +15,7 @@ Example::
                 "tags": [["tag_type_of_area_affected", "Residential"]]},
      "basemap": "offline", "center": [50.45, 30.52], "zoom": 9,
      "title": "Kyiv, night of 29 September", "page": "slide-16:9",
+     "match_decisions": "strike-matches.json",
      "sources": [{"size": 48213, "modified": "2025-10-01T14:03:00+00:00", "sha256": "9f2c..."}],
      "rows": {"method": "rows-1", "count": 120, "digest": "4be1...", "pairs": "..."}}
 
@@ -30,6 +31,10 @@ them with the data now: the app asks before showing a view whose rows changed
 (:func:`ask_open_anyway`), ``mapviewer export --view`` warns (or fails with
 ``--strict``). Views without these fields (older ones, hand-written ones) are
 not checked.
+
+``match_decisions`` names the analyst's decisions on matched reports (confirm, split, join;
+:mod:`mapviewer.matching`), relative to the view file like the data: applied again when the
+view is opened.
 """
 from __future__ import annotations
 
@@ -100,6 +105,8 @@ class ViewSpec:
     rows: RowsFingerprint | None = None
     #: Tile archives drawn under the events (path and fingerprint); None: the view does not say.
     basemaps: tuple[BasemapRef, ...] | None = None
+    #: The analyst's decisions on matched reports (a JSON file, see mapviewer.matching); None: the default.
+    decisions: str | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
     path: str | None = field(default=None, compare=False)
 
@@ -264,6 +271,8 @@ def save_view(path: str | os.PathLike, spec: ViewSpec) -> Path:
         document["rows"] = spec.rows.to_dict()
     if spec.basemaps is not None:
         document["basemaps"] = refs_to_json(spec.basemaps, folder)
+    if spec.decisions is not None:
+        document["match_decisions"] = _relative(spec.decisions, folder)
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(document, handle, ensure_ascii=False, indent=2)
@@ -404,6 +413,9 @@ def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
     rows = None
     if document.get("rows") is not None:
         rows = rows_fingerprint_from_dict(document["rows"], f"{where} [rows]")
+    decisions = _optional_text(document, "match_decisions", where)
+    if decisions is not None:  # read when the data are matched; a file not there yet means no decisions yet
+        decisions = os.path.normpath(folder / Path(decisions).expanduser())
     return ViewSpec(
         data=tuple(resolved),
         filter=filter_from_dict(document.get("filter") or {}, where),
@@ -418,6 +430,7 @@ def load_view(path: str | os.PathLike, *, check_files: bool = True) -> ViewSpec:
         if document.get("basemaps") is not None else None,
         notes=tuple(notes),
         path=where,
+        decisions=decisions,
     )
 
 
@@ -435,9 +448,20 @@ def view_from_state(state: AppState) -> ViewSpec:
         title=getattr(state, "figure_title", None) or None,
         page=getattr(state, "figure_page", None) or None,
         sources=tuple(_fingerprint_or_none(p) for p in data),
-        rows=rows_fingerprint(state.visible),
+        rows=rows_fingerprint(state.visible_reports),  # the reports, whether or not each strike is counted once
         basemaps=tuple(archive_ref(a) for a in getattr(state, "basemap_files", ())),
+        decisions=_decisions_file(state),
     )
+
+
+def _decisions_file(state: AppState) -> str | None:
+    """The match decisions file the view refers to: the one chosen, else the default one when it exists."""
+    from geodata.strikes import decisions_path_for
+
+    if state.decisions_path:
+        return state.decisions_path
+    path = decisions_path_for(d.path for d in state.datasets)
+    return path if path is not None and os.path.isfile(path) else None
 
 
 def _fingerprint_or_none(path: str) -> SourceFingerprint:
@@ -575,6 +599,7 @@ def apply_view(window, spec: ViewSpec, name: str | None = None) -> None:
     if spec.page is not None:
         state.figure_page = spec.page
     state.set_filter(spec.filter)
+    state.set_decisions_path(spec.decisions)  # the view's match decisions (None: the default file)
     state.set_basemap(spec.basemap)
     if spec.basemaps is not None:
         from mapviewer.dialogs.basemaps import show_basemap_refs  # Qt: only with a window
@@ -616,7 +641,7 @@ def _check_when_read(window, spec: ViewSpec, before: _Before, name: str) -> None
 
 def _on_view_read(window, spec: ViewSpec, before: _Before, name: str) -> None:
     state = window.state
-    frame = state.frame
+    frame = state.reports  # every report, whether or not each strike is counted once
     if "dataset" in frame.columns:
         frame = frame[frame["dataset"].isin(list(spec.data)).to_numpy(dtype=bool)]
     try:

@@ -21,7 +21,7 @@ import logging
 import re
 from importlib import resources as importlib_resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -399,32 +399,105 @@ _ORIGIN_COLUMNS = ("dataset", "source_row")
 _POPUP_TZ = "Europe/Kyiv"
 
 
-def record_details(frame: pd.DataFrame, positions: Iterable[int]) -> dict[str, list[list[str]]]:
+def record_details(frame: pd.DataFrame, positions: Iterable[int],
+                   reports: Callable[[Any], pd.DataFrame | None] | None = None) -> dict[str, list[list]]:
     """Every field of the rows at ``positions`` as ``{position: [[label, text], ...]}`` for popups.
 
     Canonical columns get a readable label (:data:`FIELD_LABELS`), extra columns keep
     their names. The app's ``dataset``/``source_row`` become one last entry
     ``["File", "<file name>, row <n>", "<full path>"]`` (the page shows the path as a
     tooltip). Values are plain text; the page shows them as text nodes, never as HTML.
+
+    A strike (a row of :class:`geodata.strikes.Strikes`, with a ``reports`` column) shows its
+    casualties as a range over its reports ("2-4 (3 reports)") and, instead of the file entry,
+    ``["Reports", "3 reports ...", [report, ...]]``: each report a list of ``[label, text]`` (file,
+    source, time, place, munition as written, link, casualties), from ``reports(index label)``
+    (the strike's report rows); without it, the report names alone.
     """
     positions = [int(p) for p in positions]
     rows = frame.iloc[positions]
+    strike = "reports" in rows.columns
     geometry = getattr(rows, "_geometry_column_name", None)
-    shown = [c for c in rows.columns if c not in _ORIGIN_COLUMNS]
+    hidden = set(_ORIGIN_COLUMNS) | (set(_STRIKE_COLUMNS) if strike else set())
+    shown = [c for c in rows.columns if c not in hidden]
     names = [FIELD_LABELS["coordinates"] if c == geometry else FIELD_LABELS.get(str(c), str(c)) for c in shown]
     columns = [_column_text(rows[c]) for c in shown] if len(rows) else []  # per column: vectorised
+    if strike and len(rows):
+        for column in ("killed", "injured"):
+            if column in shown and f"{column}_min" in rows.columns:
+                columns[shown.index(column)] = _range_text(rows[f"{column}_min"], rows[f"{column}_max"], rows["reports"])
     paths = _column_text(rows["dataset"]) if "dataset" in rows.columns and len(rows) else None
     numbers = _column_text(rows["source_row"]) if "source_row" in rows.columns and len(rows) else None
-    details: dict[str, list[list[str]]] = {}
+    details: dict[str, list[list]] = {}
     for i, pos in enumerate(positions):
-        fields = [[name, col[i]] for name, col in zip(names, columns)]
-        if paths is not None and paths[i]:
+        fields: list[list] = [[name, col[i]] for name, col in zip(names, columns)]
+        if strike:
+            fields.append(_strike_reports(rows.iloc[i], rows.index[i], reports))
+        elif paths is not None and paths[i]:
             where = Path(paths[i]).name or paths[i]
             if numbers is not None and numbers[i]:
                 where += f", row {numbers[i]}"
             fields.append(["File", where, paths[i]])
         details[str(pos)] = fields
     return details
+
+
+#: Columns of a strike row shown through its report list and casualty ranges instead.
+_STRIKE_COLUMNS = ("killed_min", "killed_max", "injured_min", "injured_max", "reports", "report_ids", "sources",
+                   "confidence")
+_TIME_WORDS = {"exact": "", "day": " (day only)", "month": " (month only)"}
+_PLACE_WORDS = {"exact": "exact point", "settlement": "settlement only", "region": "oblast only"}
+
+
+def _range_text(lows: pd.Series, highs: pd.Series, counts: pd.Series) -> list[str]:
+    """"2-4 (3 reports)" where a strike's reports give different figures, "3" where they agree."""
+    out = []
+    for lo, hi, n in zip(lows.astype("object"), highs.astype("object"), counts.astype("object")):
+        if _missing(lo):
+            out.append("")
+        elif lo == hi:
+            out.append(f"{int(lo)}")
+        else:
+            out.append(f"{int(lo)}-{int(hi)} ({int(n)} reports)")
+    return out
+
+
+def _strike_reports(row: pd.Series, label: Any, reports: Callable[[Any], pd.DataFrame | None] | None) -> list:
+    """The entry listing a strike's reports: ``["Reports", summary, [[[label, text], ...], ...]]``."""
+    count = 0 if _missing(row.get("reports")) else int(row["reports"])
+    summary = f"{count} report{'s' if count != 1 else ''}"
+    if count >= 2 and not _missing(row.get("confidence")):
+        summary += f", matched with confidence {float(row['confidence']):.2f}"
+    frame = reports(label) if reports is not None else None
+    if frame is None:
+        names = "" if _missing(row.get("report_ids")) else str(row["report_ids"])
+        return ["Reports", summary, [[["Report", name]] for name in names.split("; ") if name]]
+    listed = []
+    times = _column_text(frame["occurred_at"]) if "occurred_at" in frame.columns else [""] * len(frame)
+    for (_, report), when in zip(frame.iterrows(), times):
+        def text(column: str) -> str:
+            value = report.get(column)
+            return "" if _missing(value) else str(value)
+
+        file_name = Path(text("dataset")).name or text("dataset")
+        row_number = text("source_row")
+        title = f"{file_name}: {text('event_id')}" if file_name else text("event_id")
+        precision = text("time_precision")
+        if when and precision in ("day", "month"):
+            when = when[:10] if precision == "day" else when[:7]
+        place = ", ".join(v for v in (text("location"), text("admin1")) if v)
+        place_words = _PLACE_WORDS.get(text("geo_precision"), "")
+        entry = [["Report", title + (f" (row {row_number})" if row_number else "")],
+                 ["Source", text("source")],
+                 ["Time (Kyiv)", (when + _TIME_WORDS.get(precision, "")) if when else "not given"],
+                 ["Place", f"{place or 'not named'}" + (f" ({place_words})" if place_words else "")],
+                 ["Munition as written", text("munition") or "not named"],
+                 ["Outcome", text("outcome")],
+                 ["Killed", text("killed")],
+                 ["Injured", text("injured")],
+                 ["Link", text("source_url")]]
+        listed.append([pair for pair in entry if pair[1]])
+    return ["Reports", summary, listed]
 
 
 def date_caption(filter_state: FilterState | None) -> str:
@@ -633,17 +706,24 @@ def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: s
 
     It opens in a browser with no network. When ``title`` is given the map shows
     it in a box at the top, with ``subtitle`` (the filters in words) and
-    ``fingerprint`` (of the data and filters) under it; all three are plain text.
+    ``fingerprint`` (of the data and filters) under it; all three are plain text. Rows that
+    are strikes (:mod:`geodata.strikes`: a ``reports`` column) add "N strikes from M reports" to
+    the subtitle, and the box is shown with or without a title.
     ``basemap`` (a :func:`basemap_spec` name) is the background the page opens with; a tile
     server's (:func:`tile_host`) is contacted by whoever opens the page. ``archives`` are tile
     archive layers with their tiles embedded (:func:`mapviewer.map.basemapfiles.embedded_layers`).
     """
+    from geodata.strikes import strikes_words
+
     spec = basemap_spec(basemap)
     data = encode_incidents(frame, fit=True)
     details = record_details(frame, range(len(frame)))
-    heading = {"title": title or "", "subtitle": subtitle or "", "fingerprint": fingerprint or ""}
+    counted = strikes_words(frame)  # one row per strike: "N strikes from M reports" under the title
+    if counted:
+        subtitle = f"{subtitle} · {counted}" if subtitle else counted
+    heading = {"title": title or "Strike events", "subtitle": subtitle or "", "fingerprint": fingerprint or ""}
     page = build_page(live=False, title=title or "Strike events", data=data, details=details, inline=True,
-                      heading=heading if title else None, basemap=spec, archives=archives)
+                      heading=heading if title or counted else None, basemap=spec, archives=archives)
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path

@@ -198,10 +198,10 @@ class MapView(QWebEngineView):
         state.basemap_changed.connect(self._on_basemap_changed)
         state.view_requested.connect(self._on_view_requested)
         state.waves_changed.connect(self._push_waves)
-        #: Tile archives the person added (File > Add basemap file...), served through basemap:// URLs.
-        self.archive_layers = ArchiveLayers(self, state)
         state.database_changed.connect(self._push_cells)
         self._cells_shown: object = None  # the open database's cells the page shows (None: none)
+        #: Tile archives the person added (File > Add basemap file...), served through basemap:// URLs.
+        self.archive_layers = ArchiveLayers(self, state)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.release)
@@ -445,7 +445,8 @@ class MapView(QWebEngineView):
         if not self._ready:
             return
         selection = self._state.selection
-        details = mappage.record_details(self._state.frame, selection[:MAX_DETAILS])
+        # a strike lists its reports (AppState.reports_of; None for a report on its own)
+        details = mappage.record_details(self._state.frame, selection[:MAX_DETAILS], reports=self._state.reports_of)
         script = (f"mapviewer.setSelection({json.dumps([int(p) for p in selection])}, "
                   f"{mappage.json_for_script(details)});")
         self.run_js(script)

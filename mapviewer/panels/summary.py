@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem,
 from geodata.stats import Summary, summarize
 from geodata.style import OUTCOME_STYLE
 from geodata.text import visible_text
+from mapviewer.panels.matches import casualty_lines, strikes_headline
 from mapviewer.panels.widgets import swatch
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -78,7 +79,8 @@ class SummaryPanel(QWidget):
         else:
             summary = self.summary = summarize(state.visible, tz=state.filter.tz)
             total = len(state.frame)
-            self.headline.setText(f"{summary.total:,} of {total:,} events shown")
+            # while each strike is counted once: "N strikes from M reports (K matched)"
+            self.headline.setText(strikes_headline(state) or f"{summary.total:,} of {total:,} events shown")
 
         known = summary.total - summary.by_outcome.get("unknown", 0)
         intercepted = summary.by_outcome.get("intercepted", 0)
@@ -103,8 +105,9 @@ class SummaryPanel(QWidget):
         if known:
             lines.append(f"Intercepted: {intercepted:,} of {known:,} with a known outcome "
                          f"({_percent(intercepted / known)})")
-        lines.append(self._casualties("Killed", summary.killed, summary.killed_reported, summary.total))
-        lines.append(self._casualties("Injured", summary.injured, summary.injured_reported, summary.total))
+        lines += casualty_lines(state) or [  # strikes: a range over their reports
+            self._casualties("Killed", summary.killed, summary.killed_reported, summary.total),
+            self._casualties("Injured", summary.injured, summary.injured_reported, summary.total)]
         self.details.setText("\n".join(lines))
 
         self.outcomes.clear()

@@ -491,6 +491,24 @@
     return frag;
   }
 
+  // A strike's reports: each a list of [label, text] pairs, shown as text (links: http(s) only).
+  function reportsNode(name, value, reports) {
+    var box = el('div', 'mv-origin mv-reports');
+    box.appendChild(el('div', 'mv-reports-head', name + ': ' + value));
+    for (var r = 0; r < reports.length; r++) {
+      var pairs = reports[r], table = el('table', 'mv-fields mv-report');
+      for (var j = 0; j < pairs.length; j++) {
+        var tr = el('tr'), td = el('td');
+        tr.appendChild(el('th', null, String(pairs[j][0])));
+        if (/source|url|link/i.test(pairs[j][0])) td.appendChild(linkified(String(pairs[j][1])));
+        else td.textContent = String(pairs[j][1]);
+        tr.appendChild(td); table.appendChild(tr);
+      }
+      box.appendChild(table);
+    }
+    return box;
+  }
+
   function popupNode(p, i) {
     var box = el('div', 'mv-popup'), fields = S.details[p];
     box.appendChild(tooltipNode(i));
@@ -498,6 +516,10 @@
     var table = el('table', 'mv-fields'), origin = null;
     for (var k = 0; k < fields.length; k++) {
       var name = fields[k][0], value = fields[k][1];
+      if (Array.isArray(fields[k][2])) {  // [label, text, reports]: a strike's reports, one block each
+        origin = reportsNode(name, value, fields[k][2]);
+        continue;
+      }
       if (fields[k].length > 2) {  // [label, text, title]: the file and row the event came from
         origin = el('div', 'mv-origin', name + ': ' + value);
         origin.title = String(fields[k][2]);  // attribute set as text, never parsed
