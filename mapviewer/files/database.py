@@ -188,9 +188,10 @@ class DatabaseSource(QObject):
     """The window's open database (at most one). See the module notes.
 
     Public: ``uri`` (shown form, None when none is open), ``partial``, ``busy``, ``cells``,
-    ``summary``, ``facets``, ``catalogue``, ``total``, ``in_view``, ``shown_kind`` ("points" or
-    "cells"), ``new_count``, ``connection_text``; :meth:`open`, :meth:`close`,
-    :meth:`include_new`, :meth:`histogram`, :meth:`span`, :meth:`headline`.
+    ``summary`` and ``facets`` (with ``summary_for``, the filter they count), ``catalogue``,
+    ``total``, ``in_view``, ``shown_kind`` ("points" or "cells"), ``new_count``, ``seq``,
+    ``connection_text``; :meth:`open`, :meth:`close`, :meth:`include_new`, :meth:`histogram`,
+    :meth:`span`, :meth:`headline`.
     ``ask_password(shown, refused) -> (password, remember) | None`` is set by the window (tests
     replace it); without it a server that asks for a password is an error.
 
@@ -221,6 +222,7 @@ class DatabaseSource(QObject):
         self._retry.timeout.connect(self._reconnect)
         state.filter_changed.connect(self._on_filter_changed)
         state.view_changed.connect(self._on_view_changed)
+        state.view_requested.connect(self._on_view_changed)  # a saved view's place: asked before the map says it
         state.data_changed.connect(self._on_data_changed)
         self._reset()
 
@@ -245,7 +247,8 @@ class DatabaseSource(QObject):
         self._generation = 0  # answers of an older generation (another database, a newer question) are dropped
         self._map_running = False
         self._map_again = False
-        self._panels_filter: FilterState | None = None  # the filter the summary and facets are for
+        self._panels_filter: FilterState | None = None  # the filter the summary and facets were asked for
+        self.summary_for: FilterState | None = None  # the filter ``summary`` and ``facets`` count
         self._fetched: tuple | None = None  # (filter, box or None, kind, cell size) the map shows
         self._whole: tuple[FilterState, bool] | None = None  # (filter, whether all its events fit as points)
         self._timelines: dict[tuple, Histogram] = {}
@@ -395,6 +398,7 @@ class DatabaseSource(QObject):
             self.total, self.catalogue, self._empty = total, catalogue, empty
             self._report = LoadReport(path=shown, format="postgresql", rows_read=total, rows_loaded=total)
             self.state.add_dataset(shown, empty, self._report)
+            self.status(f"{shown}: {total:,} events, more than {limit:,}: shown from the server")
             self._refresh()
         else:
             self.total = len(payload.frame)
@@ -447,7 +451,7 @@ class DatabaseSource(QObject):
         if self.new_count:
             self._count_new()
 
-    def _on_view_changed(self) -> None:
+    def _on_view_changed(self, *_args) -> None:
         if self.partial:
             self._debounce.start()
 
@@ -528,6 +532,7 @@ class DatabaseSource(QObject):
                 self._failed(error)
                 return
             self.summary, self.facets = result
+            self.summary_for = flt
             self.state.database_changed.emit()
 
         self._start(work, done)
