@@ -475,7 +475,7 @@ def aggregate(uri: Source, filter_state: FilterState | None, bbox: Iterable[floa
         if _unfiltered(filter_state) and size_e7 % BASE_E7 == 0:
             known = overview.load(conn)
             if known is not None:
-                table = known.cells(size_e7, ranges)
+                table = known.cell_counts(size_e7, ranges)
         if table is None:
             p = _Params()
             where = _where(p, filter_state, tags=_tags(_extra_columns(conn)))
@@ -540,7 +540,8 @@ def facet_counts(uri: Source, filter_state: FilterState | None = None,
 
     With ``field_name`` (``munitions``, ``outcomes``, ``munition_classes``, ``admin1``), the same
     dict :func:`geodata.facet_counts` gives for the frame; without, ``{field_name: that dict}``
-    for all four, from one pass over the table.
+    for all four. One query per facet with every other criterion (so the indexes serve it);
+    the values and their totals over the table (their order) come from the overview.
     """
     from psycopg import sql
 
@@ -548,53 +549,53 @@ def facet_counts(uri: Source, filter_state: FilterState | None = None,
         raise ValueError(f"unknown facet {field_name!r}; expected one of {', '.join(FACETS)}")
     state = filter_state or FilterState()
     fields = list(FACETS) if field_name is None else [field_name]
+    result: dict[str, dict[str, int]] = {}
     with session(uri) as conn:
         tags = _tags(_extra_columns(conn))
-        p = _Params()
-        base = _where(p, state.replace(munitions=None, outcomes=None, munition_classes=None, admin1=None), tags=tags)
-        own = {f: _where(p, FilterState(**{f: getattr(state, f)}), tags=tags) for f in FACETS}
-        flags = {f: sql.Identifier(f"m_{f}") for f in FACETS}
-        inner = sql.SQL(", ").join([sql.SQL("coalesce({}, false) AS {}").format(base, sql.Identifier("m_base"))]
-                                   + [sql.SQL("coalesce({}, false) AS {}").format(own[f], flags[f]) for f in FACETS])
-        kept = [sql.SQL("count(*) FILTER (WHERE {})").format(sql.SQL(" AND ").join(
-            [sql.Identifier("m_base")] + [flags[g] for g in FACETS if g != f])) for f in FACETS]
-        sets = {"munitions": "(munition, nm_class)", "outcomes": "(outcome)", "munition_classes": "(munition_class)",
-                "admin1": "(admin1)"}
-        query = sql.SQL(
-            "SELECT GROUPING(munition), GROUPING(outcome), GROUPING(munition_class), GROUPING(admin1), munition, "
-            "nm_class, outcome, munition_class, admin1, count(*), {kept} FROM (SELECT e.munition, CASE WHEN "
-            "e.munition IS NULL THEN coalesce(e.munition_class, 'unknown') END AS nm_class, e.outcome, "
-            "e.munition_class, e.admin1, {inner} FROM mapviewer_events e) t GROUP BY GROUPING SETS ({sets})").format(
-            kept=sql.SQL(", ").join(kept), inner=inner, sets=sql.SQL(", ").join(sql.SQL(sets[f]) for f in fields))
-        rows = conn.execute(query, p.bind).fetchall()
-    out: dict[str, dict[str, int]] = {f: {} for f in fields}
-    totals: dict[str, dict[str, int]] = {f: {} for f in fields}
-    missing: dict[str, int] = {}
-    order = list(FACETS)
-    for row in rows:
-        grouped = [order[i] for i in range(4) if row[i] == 0]
-        f = grouped[0]
-        value = {"munitions": row[4], "outcomes": row[6], "munition_classes": row[7], "admin1": row[8]}[f]
-        n_kept = int(row[10 + order.index(f)])
-        if f == "munitions" and value is None:
-            missing[row[5]] = missing.get(row[5], 0) + n_kept
-            continue
-        if value is None:
-            continue
-        out[f][value] = out[f].get(value, 0) + n_kept
-        totals[f][value] = totals[f].get(value, 0) + int(row[9])
-    result: dict[str, dict[str, int]] = {}
-    for f in fields:
-        fixed = {"outcomes": OUTCOMES, "munition_classes": MUNITION_CLASSES}.get(f)
-        if fixed is not None:
-            result[f] = {v: out[f].get(v, 0) for v in fixed}
-        else:
-            result[f] = {v: out[f][v] for v in sorted(out[f], key=lambda v: (-totals[f][v], v))}
-        if f == "munitions":
-            for munition_class in MUNITION_CLASSES:
-                if munition_class in missing:
-                    result[f][no_munition(munition_class)] = missing[munition_class]
+        totals = overview.facet_totals(conn)
+        for f in fields:
+            column = FACETS[f]
+            others = state.replace(**{f: None})
+            if others.is_empty:
+                kept = totals[f]
+            else:
+                p = _Params()
+                where = _where(p, others, tags=tags)
+                if f == "munitions":
+                    query = sql.SQL("SELECT e.munition, CASE WHEN e.munition IS NULL THEN coalesce(e.munition_class, "
+                                    "'unknown') END, count(*) FROM mapviewer_events e WHERE {} GROUP BY 1, 2"
+                                    ).format(where)
+                else:
+                    query = sql.SQL("SELECT e.{}, count(*) FROM mapviewer_events e WHERE {} GROUP BY 1").format(
+                        sql.Identifier(column), where)
+                kept = [list(row) for row in conn.execute(query, p.bind).fetchall()]
+            result[f] = _facet(f, kept, totals[f])
     return result[field_name] if field_name is not None else result
+
+
+def _facet(field_name: str, kept: list[list], totals: list[list]) -> dict[str, int]:
+    """One facet's counts in :func:`geodata.facet_counts`' order, from (value[, class], n) rows."""
+    def by_value(rows: list[list]) -> tuple[dict[str, int], dict[str, int]]:
+        named: dict[str, int] = {}
+        missing: dict[str, int] = {}  # munitions: events naming none, by class
+        for row in rows:
+            value, n = row[0], int(row[-1])
+            if value is not None:
+                named[value] = named.get(value, 0) + n
+            elif field_name == "munitions":
+                missing[row[1]] = missing.get(row[1], 0) + n
+        return named, missing
+
+    counts, missing = by_value(kept)
+    overall, missing_overall = by_value(totals)
+    fixed = {"outcomes": OUTCOMES, "munition_classes": MUNITION_CLASSES}.get(field_name)
+    if fixed is not None:
+        return {v: counts.get(v, 0) for v in fixed}
+    out = {v: counts.get(v, 0) for v in sorted(overall, key=lambda v: (-overall[v], v))}
+    for munition_class in MUNITION_CLASSES:
+        if munition_class in missing_overall:
+            out[no_munition(munition_class)] = missing.get(munition_class, 0)
+    return out
 
 
 def summary(uri: Source, filter_state: FilterState | None = None, *, tz: str | None = None):
@@ -642,21 +643,6 @@ def summary(uri: Source, filter_state: FilterState | None = None, *, tz: str | N
                    interception_rate=rate("intercepted"), deviation_rate=rate("deviated"), killed=killed,
                    injured=injured, killed_reported=killed_n, injured_reported=injured_n, date_min=first,
                    date_max=last, tz=tz or (filter_state.tz if filter_state else DEFAULT_TZ))
-
-
-def catalogue(uri: Source) -> dict[str, Any]:
-    """What a filter can choose from, over the whole table: ``munitions``, a list of
-    ``(munition, munition_class, events)`` (either may be None), most events first, and the span of
-    the event times, ``first`` and ``last`` (UTC Timestamps, None when no event has a time)."""
-    with session(uri) as conn:
-        check_ready(conn, uri)
-        rows = conn.execute("SELECT munition, munition_class, count(*), min(occurred_at), max(occurred_at) "
-                            "FROM mapviewer_events GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2").fetchall()
-    firsts = [r[3] for r in rows if r[3] is not None]
-    lasts = [r[4] for r in rows if r[4] is not None]
-    return {"munitions": [(m, c, int(n)) for m, c, n, _, _ in rows],
-            "first": pd.Timestamp(min(firsts)).tz_convert("UTC") if firsts else None,
-            "last": pd.Timestamp(max(lasts)).tz_convert("UTC") if lasts else None}
 
 
 def catalogue(uri: Source) -> dict[str, Any]:

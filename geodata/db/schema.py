@@ -75,15 +75,14 @@ CREATE INDEX IF NOT EXISTS mapviewer_events_munition_class ON mapviewer_events (
 CREATE INDEX IF NOT EXISTS mapviewer_events_outcome ON mapviewer_events (outcome);
 CREATE INDEX IF NOT EXISTS mapviewer_events_admin1 ON mapviewer_events (admin1);
 CREATE INDEX IF NOT EXISTS mapviewer_events_import ON mapviewer_events (import_id);
--- Every event counted per 0.01-degree cell and outcome, as of import seq (geodata.db.overview).
+-- Counts over the whole table as of import seq (geodata.db.overview): events per 0.01-degree cell and
+-- outcome (packed: int4 x cell, int4 y cell, int2 outcome, int8 events, big-endian) and per facet value.
 CREATE TABLE IF NOT EXISTS mapviewer_overview (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     seq      bigint NOT NULL,
     total    bigint NOT NULL,
-    gx       bigint[] NOT NULL,
-    gy       bigint[] NOT NULL,
-    outcome  smallint[] NOT NULL,
-    n        bigint[] NOT NULL
+    cells    bytea NOT NULL,
+    facets   jsonb NOT NULL
 );
 INSERT INTO mapviewer_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
 """
