@@ -709,15 +709,36 @@ def _assign(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
     takes its best pair; every other block is solved for the largest summed confidence
     (Hungarian method), and each kept pair is weighed by solving the block again without it.
     Blocks of more than ``_SMALL_BLOCK`` strikes or reports (a crowded town on a crowded day)
-    are solved together by the sparse solver, each kept pair weighed against the best other
-    candidate of either of its reports (which errs towards a toss-up).
+    keep only the pairs that are the best of both their ends (see :func:`_solve_large`),
+    weighed against the best other candidate of either (which errs towards a toss-up). Only
+    pairs among the five best of both their strike and their report take part.
     """
+    if not len(pairs.strike):
+        return np.zeros(0, np.int64), np.zeros(0)
+    # a pair outside the best few of either of its reports would hardly ever be chosen; left
+    # in, such pairs chain a crowded town's day into one huge block
+    top = np.flatnonzero(_top(pairs.strike, pairs.score) & _top(pairs.report, pairs.score))
+    keep, margin = _assign_pairs(pairs.take(top))
+    return top[keep], margin
+
+
+def _top(node: np.ndarray, score: np.ndarray, k: int = 5) -> np.ndarray:
+    """Whether each pair is among the ``k`` best of its ``node``."""
+    order = np.lexsort((-score, node))
+    sorted_node = node[order]
+    first = np.r_[0, np.flatnonzero(sorted_node[1:] != sorted_node[:-1]) + 1]
+    rank = np.arange(len(node)) - np.repeat(first, np.diff(np.r_[first, len(node)]))
+    out = np.empty(len(node), bool)
+    out[order] = rank < k
+    return out
+
+
+def _assign_pairs(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
     from scipy.optimize import linear_sum_assignment
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    m = len(pairs.strike)
-    if not m:
+    if not len(pairs.strike):
         return np.zeros(0, np.int64), np.zeros(0)
     su, s = np.unique(pairs.strike, return_inverse=True)
     ru, r = np.unique(pairs.report, return_inverse=True)
@@ -749,57 +770,83 @@ def _assign(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
         best, second = rest[start[star]], rest[start[star] + 1]
         kept.append(best)
         margin.append((pairs.score[best] - pairs.score[second]) / pairs.score[best])
-        small = ~star & (n_s <= _SMALL_BLOCK) & (n_r <= _SMALL_BLOCK)
+        # two strikes and two reports: the best of the two ways to pair them, in closed form
+        square = ~star & (n_s == 2) & (n_r == 2)
+        if square.any():
+            edges = np.repeat(square, np.diff(bounds))
+            k, t = _solve_squares(block_of[edges], ls[edges], lr[edges], pairs.score[rest[edges]])
+            kept.append(rest[edges][k])
+            margin.append(t)
+        small = ~star & ~square & (n_s <= _SMALL_BLOCK) & (n_r <= _SMALL_BLOCK)
         for i in np.flatnonzero(small):
             sl = slice(bounds[i], bounds[i + 1])
             k, t = _solve_block(ls[sl], lr[sl], pairs.score[rest[sl]], linear_sum_assignment)
             kept.append(rest[sl][k])
             margin.append(t)
-        large = ~star & ~small
+        large = ~star & ~square & ~small
         if large.any():
             edges = rest[np.repeat(large, np.diff(bounds))]
-            k, t = _solve_sparse(s[edges], r[edges], pairs.score[edges])
+            k, t = _solve_large(s[edges], r[edges], pairs.score[edges])
             kept.append(edges[k])
             margin.append(t)
     return np.concatenate(kept), np.concatenate(margin)
 
 
-def _solve_sparse(s: np.ndarray, r: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best one-to-one pairs over large blocks at once (sparse Jonker-Volgenant), and for each
-    the share of its confidence above the best other candidate of either of its reports."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+def _solve_squares(block: np.ndarray, s: np.ndarray, r: np.ndarray,
+                   score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks of two strikes and two reports (``s``, ``r`` in 0..1): the better of the two
+    pairings, and what each kept pair's block loses without it, as a share of its confidence."""
+    _, b = np.unique(block, return_inverse=True)
+    matrix = np.zeros((b.max() + 1, 2, 2))
+    where = np.full(matrix.shape, -1, np.int64)
+    matrix[b, s, r] = score
+    where[b, s, r] = np.arange(len(score))
+    diagonal = matrix[:, 0, 0] + matrix[:, 1, 1]
+    across = matrix[:, 0, 1] + matrix[:, 1, 0]
+    kept, margin = [], []
+    for use, total, other, cells in ((diagonal >= across, diagonal, across, ((0, 0), (1, 1))),
+                                     (diagonal < across, across, diagonal, ((0, 1), (1, 0)))):
+        for (i, j), (p, q) in zip(cells, reversed(cells)):
+            take = use & (where[:, i, j] >= 0)
+            # without this pair the block keeps the other pairing, or this pairing's other pair
+            regret = total - np.maximum(other, matrix[:, p, q])
+            kept.append(where[take, i, j])
+            margin.append(regret[take] / matrix[take, i, j])
+    return np.concatenate(kept), np.concatenate(margin)
 
-    su, si = np.unique(s, return_inverse=True)
-    ru, ri = np.unique(r, return_inverse=True)
-    ns, nr = len(su), len(ru)
-    # each strike may also stay alone (its own column, weight 0): a full matching always exists;
-    # weights 2 - confidence are positive, and the least total weight is the largest summed confidence
-    rows = np.concatenate([si, np.arange(ns)])
-    cols = np.concatenate([ri, nr + np.arange(ns)])
-    weight = np.concatenate([2.0 - score, np.full(ns, 2.0)])
-    graph = csr_matrix((weight, (rows, cols)), shape=(ns, nr + ns))
-    row_ind, col_ind = min_weight_full_bipartite_matching(graph)
-    real = col_ind < nr
-    code = si * nr + ri
-    order = np.argsort(code)
-    chosen = order[np.searchsorted(code[order], row_ind[real] * nr + col_ind[real])]
-    # the best other candidate of each end: the second best where this pair is the best
-    def runner_up(node: np.ndarray) -> np.ndarray:
-        order = np.lexsort((-score, node))
-        first = np.r_[True, node[order][1:] != node[order][:-1]]
-        best = np.zeros(node.max() + 1)
-        second = np.zeros(node.max() + 1)
-        best[node[order][first]] = score[order][first]
-        following = np.flatnonzero(first) + 1
-        has_next = (following < len(order))
-        nxt = following[has_next]
-        same = node[order][nxt] == node[order][nxt - 1]
-        second[node[order][nxt[same]]] = score[order][nxt[same]]
-        return np.where(np.isclose(score, best[node]), second[node], best[node])
 
-    other = np.maximum(runner_up(si), runner_up(ri))[chosen]
+def _solve_large(s: np.ndarray, r: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks too large to solve exactly (a crowded town on a crowded day): keep the pairs that
+    are the best of both their strike and their report, each weighed against the best other
+    candidate of either.
+
+    Any one-to-one pairing in which each report gets its best partner keeps exactly these
+    pairs, and a pair kept with a margin is one no other pairing could give either report a
+    better partner for; everything else in such a block is too close to call.
+    """
+    second_s, best_s = _runner_up(s, score)
+    second_r, best_r = _runner_up(r, score)
+    chosen = np.flatnonzero(best_s & best_r)
+    other = np.maximum(second_s, second_r)[chosen]
     return chosen, (score[chosen] - other) / score[chosen]
+
+
+def _runner_up(node: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: the best score of another pair of its ``node``, and whether it is its node's best."""
+    order = np.lexsort((-score, node))
+    sorted_node, sorted_score = node[order], score[order]
+    first = np.r_[True, sorted_node[1:] != sorted_node[:-1]]
+    head = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))  # each pair's node's first
+    best = sorted_score[head]
+    has_second = (head + 1 < len(order)) & ~np.r_[first[1:], True][head]
+    second = np.where(has_second, sorted_score[np.minimum(head + 1, len(order) - 1)], 0.0)
+    is_best = first.copy()
+    out_other = np.where(is_best, second, best)
+    other = np.empty(len(order))
+    top = np.empty(len(order), bool)
+    other[order] = out_other
+    top[order] = is_best
+    return other, top
 
 
 def _solve_block(s: np.ndarray, r: np.ndarray, score: np.ndarray, lsa) -> tuple[np.ndarray, np.ndarray]:
@@ -1166,9 +1213,11 @@ class MatchResult:
     """What :func:`match_reports` found.
 
     ``records``: reports read; ``events``: strikes after matching; ``strike``: per source key,
-    the strike id (0..events-1) of each row, aligned with that frame's rows; ``groups``: the
-    strikes told by two or more reports, in strike id order; ``matched``: reports in those
-    groups ("N strikes from M reports (K matched)").
+    the strike id (0..events-1) of each row, aligned with that frame's rows (positions, not
+    index labels); ``groups``: the strikes told by two or more reports, in strike id order;
+    ``matched``: reports in those groups ("N strikes from M reports (K matched)");
+    ``possible``: toss-ups left apart for the analyst. ``ref``/``refs`` name reports as
+    :class:`Decisions` do.
     """
 
     records: int
@@ -1448,6 +1497,8 @@ def match_reports(
                                     np.zeros(k, np.int8)), reps, forced[:, 2])
             s = np.concatenate([chosen.strike, forced[:, 0]])
             b = np.concatenate([chosen.report, forced[:, 1]])
+            # one report of this source per strike, one strike per report
+            assert len(np.unique(s)) == len(s) and len(np.unique(b)) == len(b), "assignment is not one-to-one"
             strike_of[b] = s
             _update_reps(R, reps, s, b)
             taken[b - R.start[i]] = True
