@@ -5,7 +5,8 @@ events that is a scan of the whole table (tens of seconds on a small server). Th
 every event counted per 0.01-degree cell and outcome, and per value of each facet (munition,
 outcome, class, oblast), so the unfiltered map, ``count`` and ``plan``, and the lists of values
 with their totals in the filter panel, answer at once. Each import rebuilds it in its own
-transaction just before commit (one pass over the table) and marks it with its commit number:
+transaction just before commit, from the rows it wrote and the rows those replaced (so an import
+costs what its own rows cost, not a pass over the table), and marks it with its commit number:
 it is used only while no later import exists.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from geodata.schema import OUTCOMES
 
-__all__ = ["BASE_E7", "E7", "FACET_SETS", "Overview", "cell_sql", "facet_totals", "load", "refresh"]
+__all__ = ["BASE_E7", "E7", "Overview", "apply", "cell_sql", "facet_totals", "load", "refresh", "split", "totals_sql"]
 
 #: Grid unit: 1e-7 degree (about 1 cm). Cells are whole multiples of it, so they nest exactly.
 E7 = 10_000_000
@@ -37,40 +38,46 @@ def cell_sql(axis: str, size: str) -> str:
     return f"floor(round({axis} * {E7}) / {size})::bigint"
 
 
-#: GROUPING SETS of the facets: (munition, with the class of events that name none), outcome,
-#: class, oblast.
-FACET_SETS = "(munition, nm_class), (outcome), (munition_class), (admin1)"
-_COLUMNS = ("munition, CASE WHEN munition IS NULL THEN coalesce(munition_class, 'unknown') END AS nm_class, "
-            "outcome, munition_class, admin1")
+_FACET_COLUMNS = ("munition, CASE WHEN munition IS NULL THEN coalesce(munition_class, 'unknown') END AS nm_class, "
+                  "outcome, munition_class, admin1")
 
 
-def _totals_query(cells: bool) -> str:
+def totals_sql(relation: str = "mapviewer_events", *, cells: bool = True, weight: str | None = None) -> str:
+    """SQL counting ``relation`` (rows with ``geom``, ``outcome``, ``munition``, ``munition_class``,
+    ``admin1``) per 0.01-degree cell and outcome (with ``cells``), per facet value, and in all:
+    ``count(*)``, or ``sum(weight)`` (an import's changes: +1 for a row written, -1 for the row it
+    replaced). Takes the parameter ``%(outcomes)s``; rows as :func:`split` reads them."""
+    amount = "count(*)" if weight is None else f"sum({weight})"
     cell_columns = (f"CASE WHEN geom IS NOT NULL THEN {cell_sql('ST_X(geom)', str(BASE_E7))} END AS gx, "
-                    f"{cell_sql('ST_Y(geom)', str(BASE_E7))} AS gy, (coalesce(array_position(%(outcomes)s::text[], "
-                    f"outcome), {len(OUTCOMES)}) - 1) AS oc, ") if cells else "NULL::bigint AS gx, NULL::bigint AS gy, "
-    sets = f"(gx, gy, oc), {FACET_SETS}" if cells else FACET_SETS
-    return (f"SELECT GROUPING(munition), GROUPING(outcome), GROUPING(munition_class), GROUPING(admin1), "
-            f"gx, gy, {'oc' if cells else 'NULL::integer'}, munition, nm_class, outcome, munition_class, admin1, "
-            f"count(*) FROM (SELECT {cell_columns}{_COLUMNS} FROM mapviewer_events) t GROUP BY GROUPING SETS ({sets})")
+                    f"{cell_sql('ST_Y(geom)', str(BASE_E7))} AS gy, " if cells else
+                    "NULL::bigint AS gx, NULL::bigint AS gy, ")
+    return (f"SELECT GROUPING(gx, munition, outcome, munition_class, admin1), gx, gy, oc, munition, nm_class, "
+            f"outcome, munition_class, admin1, {amount} FROM (SELECT {cell_columns}"
+            f"(coalesce(array_position(%(outcomes)s::text[], outcome), {len(OUTCOMES)}) - 1) AS oc, "
+            f"{_FACET_COLUMNS}{', ' + weight if weight else ''} FROM {relation}) t "
+            f"GROUP BY GROUPING SETS ((gx, gy, oc), (munition, nm_class), (outcome), (munition_class), (admin1), ())")
 
 
-def _split(rows: list[tuple]) -> tuple[np.ndarray, dict[str, list]]:
-    """The packed cell counts and the facet totals from the rows of :func:`_totals_query`."""
+def split(rows: list[tuple]) -> tuple[np.ndarray, dict[str, list], int]:
+    """The packed cell counts, the facet totals and the grand total from :func:`totals_sql`'s rows."""
     cells: list[tuple[int, int, int, int]] = []
     facets: dict[str, list] = {"munitions": [], "outcomes": [], "munition_classes": [], "admin1": []}
-    for g_mun, g_out, g_cls, g_adm, gx, gy, oc, munition, nm_class, outcome, munition_class, admin1, n in rows:
-        if g_mun and g_out and g_cls and g_adm:  # the cell set
+    total = 0
+    # GROUPING bits (gx, munition, outcome, munition_class, admin1): 1 = not grouped in this set
+    sets = {0b01111: "cells", 0b10111: "munitions", 0b11011: "outcomes", 0b11101: "munition_classes",
+            0b11110: "admin1", 0b11111: "all"}
+    for grouping, gx, gy, oc, munition, nm_class, outcome, munition_class, admin1, n in rows:
+        kind, n = sets[grouping], int(n or 0)
+        if kind == "cells":
             if gx is not None:
                 cells.append((gx, gy, oc, n))
-        elif not g_mun:
-            facets["munitions"].append([munition, nm_class, int(n)])
-        elif not g_out:
-            facets["outcomes"].append([outcome, int(n)])
-        elif not g_cls:
-            facets["munition_classes"].append([munition_class, int(n)])
+        elif kind == "munitions":
+            facets[kind].append([munition, nm_class, n])
+        elif kind == "all":
+            total = n
         else:
-            facets["admin1"].append([admin1, int(n)])
-    return np.array(cells, dtype=_CELL), facets
+            facets[kind].append([{"outcomes": outcome, "munition_classes": munition_class, "admin1": admin1}[kind], n])
+    return np.array(cells, dtype=_CELL), facets, total
 
 
 def facet_totals(conn) -> dict[str, list]:
@@ -78,17 +85,51 @@ def facet_totals(conn) -> dict[str, list]:
     known = load(conn, cells=False)
     if known is not None:
         return known.facets
-    return _split(conn.execute(_totals_query(cells=False)).fetchall())[1]
+    return split(conn.execute(totals_sql(cells=False), {"outcomes": list(OUTCOMES)}).fetchall())[1]
+
+
+def _store(conn, seq: int, total: int, cells: np.ndarray, facets: dict[str, list]) -> None:
+    conn.execute(
+        "INSERT INTO mapviewer_overview AS o (only_row, seq, total, cells, facets) VALUES (true, %s, %s, %s, %s) "
+        "ON CONFLICT (only_row) DO UPDATE SET seq = EXCLUDED.seq, total = EXCLUDED.total, cells = EXCLUDED.cells, "
+        "facets = EXCLUDED.facets", [seq, total, np.asarray(cells).astype(_CELL).tobytes(), json.dumps(facets)])
 
 
 def refresh(conn, seq: int) -> None:
     """Rebuild the overview for the table as this transaction sees it, as of import ``seq``."""
-    cells, facets = _split(conn.execute(_totals_query(cells=True), {"outcomes": list(OUTCOMES)}).fetchall())
-    total = sum(n for _, n in facets["outcomes"])
-    conn.execute(
-        "INSERT INTO mapviewer_overview AS o (only_row, seq, total, cells, facets) VALUES (true, %s, %s, %s, %s) "
-        "ON CONFLICT (only_row) DO UPDATE SET seq = EXCLUDED.seq, total = EXCLUDED.total, cells = EXCLUDED.cells, "
-        "facets = EXCLUDED.facets", [seq, total, cells.tobytes(), json.dumps(facets)])
+    cells, facets, total = split(conn.execute(totals_sql(), {"outcomes": list(OUTCOMES)}).fetchall())
+    _store(conn, seq, total, cells, facets)
+
+
+def apply(conn, seq: int, changes: list[tuple]) -> None:
+    """Bring the overview to import ``seq`` by its changes (:func:`totals_sql` rows with
+    weights); rebuilt from the table when it was not up to date with the import before."""
+    row = conn.execute(
+        "SELECT o.total, o.cells, o.facets FROM mapviewer_overview o WHERE o.seq = (SELECT coalesce(max(seq), 0) "
+        "FROM mapviewer_imports WHERE seq < %s) FOR UPDATE", [seq], binary=True).fetchone()
+    if row is None:
+        refresh(conn, seq)
+        return
+    total, packed, facets = row
+    delta_cells, delta_facets, delta_total = split(changes)
+    both = np.concatenate([np.frombuffer(packed or b"", dtype=_CELL), delta_cells])
+    if len(both):
+        key = ((both["gx"].astype(np.int64) + (1 << 20)) << 24 | (both["gy"].astype(np.int64) + (1 << 20))) << 4
+        key |= both["outcome"].astype(np.int64)
+        keys, where = np.unique(key, return_inverse=True)
+        n = np.bincount(where.reshape(-1), weights=both["n"].astype(np.int64), minlength=len(keys)).astype(np.int64)
+        first = np.zeros(len(keys), dtype=np.int64)
+        first[where.reshape(-1)[::-1]] = np.arange(len(both))[::-1]  # a row of each key
+        both = both[first][n != 0].copy()
+        both["n"] = n[n != 0]
+    merged: dict[str, list] = {}
+    for name in ("munitions", "outcomes", "munition_classes", "admin1"):
+        counts: dict[tuple, int] = {}
+        for entry in [*facets.get(name, []), *delta_facets[name]]:
+            key = tuple(entry[:-1])
+            counts[key] = counts.get(key, 0) + int(entry[-1])
+        merged[name] = [[*k, v] for k, v in counts.items() if v]
+    _store(conn, seq, int(total) + delta_total, both, merged)
 
 
 @dataclass

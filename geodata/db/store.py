@@ -14,7 +14,8 @@ from geodata.db import overview
 from geodata.db.connect import Source, session, uri_of, write_denied
 from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, check_ready, latest_sql
 from geodata.report import LoadReport
-from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ
+from geodata.db.overview import totals_sql
+from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ, OUTCOMES
 
 __all__ = ["ImportResult", "import_file", "import_frame", "latest_sql", "load_summary", "refresh_overview"]
 
@@ -26,28 +27,44 @@ _TEXT = ("event_id", "time_precision", "location", "admin1", "geo_precision", "m
 _CONTENT = _STAGE[2:]  # everything but the row number and the identity
 
 
-_INSERT = f"""
-INSERT INTO mapviewer_events AS e (dataset, event_id, occurred_at, time_precision, latest_at, geom, location, admin1,
-    geo_precision, munition, munition_class, outcome, killed, injured, source, source_url, notes, extra,
-    file_name, source_row, import_id, first_import_id, content_hash)
-SELECT %(dataset)s, s.event_id, s.t, s.time_precision, {latest_sql('s.t', 's.time_precision', '%(tz)s')},
-    ST_SetSRID(ST_MakePoint(s.x::float8, s.y::float8), 4326), s.location, s.admin1, s.geo_precision, s.munition,
-    s.munition_class, s.outcome, s.killed::bigint, s.injured::bigint, s.source, s.source_url, s.notes,
-    coalesce(jsonb_strip_nulls(s.extra::jsonb), '{{}}'::jsonb), %(file)s, s.source_row::bigint, %(import)s,
-    %(import)s, decode(md5(ROW({', '.join('s.' + c for c in _CONTENT)})::text), 'hex')
-FROM (SELECT st.*, timestamptz 'epoch' + st.us::bigint * interval '1 microsecond' AS t
-      FROM pg_temp.mapviewer_stage st) s
-ORDER BY s.source_row::bigint
-ON CONFLICT (dataset, event_id) DO UPDATE SET
-    occurred_at = EXCLUDED.occurred_at, time_precision = EXCLUDED.time_precision, latest_at = EXCLUDED.latest_at,
-    geom = EXCLUDED.geom, location = EXCLUDED.location, admin1 = EXCLUDED.admin1,
-    geo_precision = EXCLUDED.geo_precision, munition = EXCLUDED.munition, munition_class = EXCLUDED.munition_class,
-    outcome = EXCLUDED.outcome, killed = EXCLUDED.killed, injured = EXCLUDED.injured, source = EXCLUDED.source,
-    source_url = EXCLUDED.source_url, notes = EXCLUDED.notes, extra = EXCLUDED.extra,
-    file_name = EXCLUDED.file_name, source_row = EXCLUDED.source_row, import_id = EXCLUDED.import_id,
-    content_hash = EXCLUDED.content_hash
-WHERE e.content_hash <> EXCLUDED.content_hash
-RETURNING e.first_import_id = e.import_id
+_VALUES = ("occurred_at", "time_precision", "latest_at", "geom", "location", "admin1", "geo_precision", "munition",
+           "munition_class", "outcome", "killed", "injured", "source", "source_url", "notes", "extra", "source_row",
+           "content_hash")
+#: The staged rows with their typed values and content hash; changed events updated, new ones
+#: inserted (both under the import's lock on its source, so nobody else writes them meanwhile);
+#: then what that changed, counted as the overview counts (+1 a row written, -1 the row replaced).
+_WRITE = f"""
+WITH s AS (
+    SELECT st.event_id, st.t AS occurred_at, st.time_precision, {latest_sql('st.t', 'st.time_precision', '%(tz)s')}
+           AS latest_at, ST_SetSRID(ST_MakePoint(st.x::float8, st.y::float8), 4326) AS geom, st.location, st.admin1,
+           st.geo_precision, st.munition, st.munition_class, st.outcome, st.killed::bigint AS killed,
+           st.injured::bigint AS injured, st.source, st.source_url, st.notes,
+           coalesce(jsonb_strip_nulls(st.extra::jsonb), '{{}}'::jsonb) AS extra, st.source_row::bigint AS source_row,
+           decode(md5(ROW({', '.join('st.' + c for c in _CONTENT)})::text), 'hex') AS content_hash
+    FROM (SELECT x.*, timestamptz 'epoch' + x.us::bigint * interval '1 microsecond' AS t
+          FROM pg_temp.mapviewer_stage x) st
+), upd AS (
+    UPDATE mapviewer_events e SET {', '.join(f'{c} = s.{c}' for c in _VALUES)}, file_name = %(file)s,
+        import_id = %(import)s
+    FROM s, mapviewer_events old
+    WHERE e.dataset = %(dataset)s AND e.event_id = s.event_id AND old.id = e.id AND e.content_hash <> s.content_hash
+    RETURNING old.geom AS old_geom, old.outcome AS old_outcome, old.munition AS old_munition,
+        old.munition_class AS old_class, old.admin1 AS old_admin1, e.geom, e.outcome, e.munition, e.munition_class,
+        e.admin1
+), ins AS (
+    INSERT INTO mapviewer_events (dataset, event_id, {', '.join(_VALUES)}, file_name, import_id, first_import_id)
+    SELECT %(dataset)s, s.event_id, {', '.join('s.' + c for c in _VALUES)}, %(file)s, %(import)s, %(import)s FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM mapviewer_events x WHERE x.dataset = %(dataset)s AND x.event_id = s.event_id)
+    ORDER BY s.source_row
+    ON CONFLICT (dataset, event_id) DO NOTHING
+    RETURNING geom, outcome, munition, munition_class, admin1
+), changes AS (
+    SELECT old_geom AS geom, old_outcome AS outcome, old_munition AS munition, old_class AS munition_class,
+           old_admin1 AS admin1, -1 AS d FROM upd
+    UNION ALL SELECT geom, outcome, munition, munition_class, admin1, 1 FROM upd
+    UNION ALL SELECT geom, outcome, munition, munition_class, admin1, 1 FROM ins
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), t.* FROM ({totals_sql('changes', weight='d')}) t
 """
 
 
@@ -262,18 +279,17 @@ def import_frame(uri: Source, frame: pd.DataFrame, report: LoadReport, *, source
                 step = 1 << 20
                 for start in range(0, len(data), step):
                     copy.write(data[start:start + step])
-            written = conn.execute(_INSERT, {"dataset": source, "file": file_name, "import": import_id,
-                                             "tz": STORED_TZ}).fetchall()
-            inserted = sum(1 for (new,) in written if new)
-            updated = len(written) - inserted
-            unchanged = table.num_rows - len(written)
+            rows = conn.execute(_WRITE, {"dataset": source, "file": file_name, "import": import_id,
+                                         "tz": STORED_TZ, "outcomes": list(OUTCOMES)}).fetchall()
+            inserted, updated = int(rows[0][0]), int(rows[0][1])
+            unchanged = table.num_rows - inserted - updated
             conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_COMMIT])  # seq in commit order
             seq = conn.execute(
                 "UPDATE mapviewer_imports SET seq = nextval('mapviewer_import_order'), inserted = %s, updated = %s, "
                 "unchanged = %s, rows_loaded = %s, rows_rejected = %s WHERE import_id = %s RETURNING seq",
                 [inserted, updated, unchanged, report.rows_loaded, report.rows_rejected, import_id]).fetchone()[0]
             if update_overview:
-                overview.refresh(conn, seq)
+                overview.apply(conn, seq, [row[2:] for row in rows])
             if inserted or updated:
                 payload = {"seq": seq, "source": source[:200], "file": file_name[:200], "inserted": inserted,
                            "updated": updated, "by": conn.info.user}
