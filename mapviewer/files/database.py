@@ -28,6 +28,7 @@ use); everything shown or stored uses :func:`geodata.db.display_uri`.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from typing import TYPE_CHECKING, Any, Callable
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
 POINT_LIMIT_ENV = "MAPVIEWER_POINT_LIMIT"
 #: The same as a setting (the environment variable wins).
 POINT_LIMIT_KEY = "database/point_limit"
+#: The app's own default: at most this many events pulled and drawn as points. Measured on a 1M-event
+#: database (benchmarks/bench_db_app.py): 1M events in memory took 34 s to open and 2.8 GB for the app
+#: and its renderer (idle: 0.76 GB); 143,000 points 1.16 GB. Above it the map shows the server's cells.
+APP_POINT_LIMIT = 100_000
 #: Setting: new events from colleagues' imports are shown at once, without asking.
 AUTO_INCLUDE_KEY = "database/include_new_automatically"
 RECENT_KEY = "recent_databases"
@@ -73,16 +78,14 @@ START_ZOOM = 5.0
 
 def point_limit(settings: QSettings | None = None) -> int:
     """The most events drawn as points: ``MAPVIEWER_POINT_LIMIT``, else the setting, else
-    :data:`geodata.db.POINT_LIMIT`."""
-    from geodata.db import POINT_LIMIT
-
+    :data:`APP_POINT_LIMIT`."""
     for value in (os.environ.get(POINT_LIMIT_ENV), settings.value(POINT_LIMIT_KEY) if settings else None):
         try:
             if value is not None and int(value) >= 0:
                 return int(value)
         except (TypeError, ValueError):
             continue
-    return POINT_LIMIT
+    return APP_POINT_LIMIT
 
 
 def recent_databases(settings: QSettings) -> list[str]:
@@ -280,7 +283,7 @@ class DatabaseSource(QObject):
         self._generation += 1
         generation, limit = self._generation, point_limit(self.settings)
         self.status(f"Opening {shown}...")
-        self._start(lambda: _open(conninfo, limit),
+        self._start(lambda: _open(conninfo, shown, limit),
                     lambda result, error: self._on_opened(generation, uri, shown, conninfo, limit, password,
                                                           remember, result, error))
 
@@ -327,6 +330,7 @@ class DatabaseSource(QObject):
                 if generation != self._generation or self._failed_quietly(error):
                     return
                 self.seq, self.new_count = result.seq, 0
+                result.report.path = self.uri
                 self._report = result.report
                 self.state.replace_rows(self.uri, result.frame, result.report)
                 self.state.database_changed.emit()
@@ -477,12 +481,12 @@ class DatabaseSource(QObject):
         flt = self.state.filter
         box, padded, zoom = self._box()
         cell = cell_size(zoom)
-        if self._panels_filter != flt:
-            self._ask_panels(flt)
         fetched = self._fetched
         if fetched is not None and fetched[0] == flt and (
                 (fetched[2] == "points" and (fetched[1] is None or (box is not None and _contains(fetched[1], box))))
                 or (fetched[2] == "cells" and fetched[3] == cell and box is not None and _contains(fetched[1], box))):
+            if self._panels_filter != flt:
+                self._ask_panels(flt)
             return  # the map already holds what this view needs
         whole = self._whole[1] if self._whole is not None and self._whole[0] == flt else None
         conninfo, limit, generation = self._conninfo, self.limit, self._generation
@@ -511,6 +515,8 @@ class DatabaseSource(QObject):
                 if len(self.state.frame):  # the points of a closer view give way to the cells
                     self.state.replace_rows(self.uri, self._empty, self._report)
             self.state.database_changed.emit()
+            if self._panels_filter != flt:  # the map first, then the counts (they scan every matching row)
+                self._ask_panels(flt)
         if self._map_again or (error is None and (self.state.filter != flt)):
             self._map_again = False
             self._debounce.start()
@@ -522,7 +528,8 @@ class DatabaseSource(QObject):
         def work():
             from geodata import db
 
-            return db.summary(conninfo, flt), db.facet_counts(conninfo, flt)
+            with _connection(conninfo) as conn:
+                return db.summary(conn, flt), db.facet_counts(conn, flt)
 
         def done(result, error):
             if generation != self._generation or flt != self._panels_filter:
@@ -688,18 +695,32 @@ class DatabaseSource(QObject):
         job.start()
 
 
-def _open(conninfo: str, limit: int):
+@contextlib.contextmanager
+def _connection(conninfo: str):
+    """One connection for the few questions of one job (a connection set up per question costs more)."""
+    from geodata import db
+
+    conn = db.connect(conninfo)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _open(conninfo: str, shown: str, limit: int):
     """("memory", DbLoadResult, seq) when every event fits as points, else ("server", (total, catalogue,
     empty frame), seq)."""
     from geodata import db
 
-    kind, _n = db.plan(conninfo, None, None, limit=limit)
-    if kind == "points":
-        result = db.read(conninfo)
-        return "memory", result, result.seq
-    seq = db.latest_seq(conninfo)
-    empty = db.read(conninfo, limit=0).frame
-    return "server", (db.count(conninfo), db.catalogue(conninfo), empty), seq
+    with _connection(conninfo) as conn:
+        kind, _n = db.plan(conn, None, None, limit=limit)
+        if kind == "points":
+            result = db.read(conn)
+            result.report.path = result.database = shown  # as the person wrote it, without a password
+            return "memory", result, result.seq
+        seq = db.latest_seq(conn)
+        empty = db.read(conn, limit=0).frame
+        return "server", (db.count(conn), db.catalogue(conn), empty), seq
 
 
 def _map_answer(conninfo: str, flt: FilterState, box, cell: float, limit: int, whole: bool | None):
@@ -707,14 +728,15 @@ def _map_answer(conninfo: str, flt: FilterState, box, cell: float, limit: int, w
     rows or cells)."""
     from geodata import db
 
-    if whole is None:
-        whole = db.plan(conninfo, flt, None, limit=limit)[0] == "points"
-    if whole:
-        return True, "points", None, cell, db.read(conninfo, flt).frame
-    kind, _n = db.plan(conninfo, flt, box, limit=limit) if box is not None else ("cells", 0)
-    if kind == "points":
-        return False, "points", box, cell, db.read(conninfo, flt, bbox=box, limit=limit).frame
-    return False, "cells", box, cell, db.aggregate(conninfo, flt, box, cell)
+    with _connection(conninfo) as conn:
+        if whole is None:
+            whole = db.plan(conn, flt, None, limit=limit)[0] == "points"
+        if whole:
+            return True, "points", None, cell, db.read(conn, flt).frame
+        kind, _n = db.plan(conn, flt, box, limit=limit) if box is not None else ("cells", 0)
+        if kind == "points":
+            return False, "points", box, cell, db.read(conn, flt, bbox=box, limit=limit).frame
+        return False, "cells", box, cell, db.aggregate(conn, flt, box, cell)
 
 
 __all__ = ["AUTO_INCLUDE_KEY", "DatabaseSource", "POINT_LIMIT_ENV", "add_recent_database", "cell_size",

@@ -1,0 +1,137 @@
+"""The app on a team database: time to the first map, a filter change, a zoom into a city, and memory.
+
+    python benchmarks/bench_db_app.py URI [--limit N] [--size 1600x1000]
+
+Opens the main window (offscreen) on ``URI`` with the point limit ``--limit`` (default the app's,
+:data:`geodata.db.POINT_LIMIT`), and reports, each until the database's answer is drawn:
+
+1. open: from ``open_files([URI])`` to the first map (points when the table fits the limit, else the
+   server's cells);
+2. a filter change (ballistic and cruise missiles);
+3. a zoom into Kharkiv (zoom 13);
+
+and the peak resident memory of the app and its web renderer processes together, sampled every
+0.1 s (``/proc``, Linux). Fill a database first with ``benchmarks/bench_db.py --fill-only``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox")
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and every process below it, in MB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
+    return total / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("uri")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--size", default="1600x1000")
+    args = parser.parse_args(argv)
+    if args.limit is not None:
+        os.environ["MAPVIEWER_POINT_LIMIT"] = str(args.limit)
+
+    import PySide6.QtWebEngineWidgets  # noqa: F401 - before the QApplication
+    import tempfile
+
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from geodata import FilterState
+    from mapviewer.files.database import point_limit
+    from mapviewer.map.tilescheme import register_scheme
+
+    register_scheme()
+    from mapviewer.mainwindow import MainWindow
+    from mapviewer.state import AppState
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    folder = tempfile.TemporaryDirectory()
+    window = MainWindow(AppState(), QSettings(os.path.join(folder.name, "s.ini"), QSettings.Format.IniFormat),
+                        restore=False)
+    window.show_messages = False
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    window.show()
+    peak = [tree_rss_mb(os.getpid())]
+    sampler = QTimer()
+    sampler.timeout.connect(lambda: peak.append(tree_rss_mb(os.getpid())))
+    sampler.start(100)
+    failures: list[str] = []
+    window.load_failed.connect(lambda _p, message: failures.append(message))
+
+    def settled() -> bool:
+        database = window.database
+        return (database.uri is not None and not database.busy and window.map_view.page_ready
+                and window.state.view is not None)
+
+    def wait(condition, limit_s: float = 600.0) -> float:
+        start = time.perf_counter()
+        while not condition():
+            if failures:
+                raise SystemExit(f"failed: {failures[0]}")
+            if time.perf_counter() - start > limit_s:
+                raise SystemExit("timed out")
+            app.processEvents()
+            time.sleep(0.005)
+        return time.perf_counter() - start
+
+    wait(lambda: window.map_view.page_ready)
+    idle = tree_rss_mb(os.getpid())
+    start = time.perf_counter()
+    window.open_files([args.uri])
+    wait(settled)
+    opened = time.perf_counter() - start
+    database = window.database
+    print(f"limit {point_limit():,}; {database.total:,} events, "
+          f"{'in memory' if not database.partial else 'on the server'}")
+    print(f"open to first map: {opened:.2f} s ({database.shown_kind}: "
+          f"{len(database.cells) if database.cells is not None else len(window.state.frame):,})")
+
+    window.state.set_filter(FilterState(munitions={"ballistic missile", "cruise missile"}))
+    print(f"filter change: {wait(lambda: settled() and not database._debounce.isActive()) :.2f} s "
+          f"({database.shown_kind})")
+    window.state.request_view(49.99, 36.23, 13)
+    time.sleep(0.01)
+    print(f"zoom into Kharkiv: {wait(settled):.2f} s ({database.shown_kind}, {len(window.state.frame):,} rows)")
+    for _ in range(20):  # a moment for the renderer to settle
+        app.processEvents()
+        time.sleep(0.05)
+    print(f"memory (app and renderer): idle {idle:,.0f} MB, peak {max(peak):,.0f} MB, "
+          f"now {tree_rss_mb(os.getpid()):,.0f} MB")
+    sampler.stop()
+    window.close()
+    window.map_view.release()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
