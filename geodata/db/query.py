@@ -257,19 +257,19 @@ def _read(uri: Source, filter_state: FilterState | None, *, limit: int | None = 
             copy = sql.SQL("COPY (SELECT {} FROM mapviewer_events e{} WHERE e.id = ANY((SELECT current_setting({}, "
                            "true)::bigint[])::bigint[]) ORDER BY e.id) TO STDOUT (FORMAT csv)").format(
                 listing, join, sql.Literal(_IDS)).as_bytes(conn)
-            data = []
+            data = io.BytesIO()
             for start in range(0, len(ids), _BATCH):
                 batch = ids[start:start + _BATCH]
                 conn.execute("SELECT set_config(%s, %s, true)", [_IDS, "{" + ",".join(map(str, batch.tolist())) + "}"])
-                data += _copy_out(conn, copy)
-    frame = _frame(b"".join(data), names, kept_extras, wanted)
+                _copy_out(conn, copy, data)
+    frame = _frame(data, names, kept_extras, wanted)
     shown = uri_of(uri)
     report = LoadReport(path=shown, format="postgresql", rows_read=len(frame), rows_loaded=len(frame))
     return DbLoadResult(frame=frame, report=report, seq=seq, database=shown)
 
 
-def _copy_out(conn, statement: bytes) -> list[bytes]:
-    """The rows a ``COPY ... TO STDOUT`` sends, read straight from libpq.
+def _copy_out(conn, statement: bytes, sink: io.BytesIO) -> None:
+    """Write the rows a ``COPY ... TO STDOUT`` sends into ``sink``, read straight from libpq.
 
     psycopg's own COPY reader spends several microseconds of Python per row; this loop keeps a
     million rows at about a second less. The connection must be idle (it is, between statements).
@@ -285,12 +285,12 @@ def _copy_out(conn, statement: bytes) -> list[bytes]:
             break
         select.select([pgconn.socket], [], [])
     result = pgconn.get_result()
-    rows: list[bytes] = []
+    write = sink.write
     if result is not None and result.status == pq.ExecStatus.COPY_OUT:
         while True:
             n, row = pgconn.get_copy_data(1)
             if n > 0:
-                rows.append(row)
+                write(row)
             elif n == 0:
                 select.select([pgconn.socket], [], [])
                 pgconn.consume_input()
@@ -306,10 +306,9 @@ def _copy_out(conn, statement: bytes) -> list[bytes]:
         state = (failure.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
         message = (failure.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode("utf-8", "replace")
         raise psycopg.errors.lookup(state)(message) if state else psycopg.OperationalError(message)
-    return rows
 
 
-def _frame(data: bytes, names: list[str], extras: list[str], wanted: set[str] | None):
+def _frame(data: io.BytesIO, names: list[str], extras: list[str], wanted: set[str] | None):
     """The canonical GeoDataFrame from COPY's CSV (NULL unquoted, empty text quoted)."""
     import geopandas as gpd
     import pyarrow as pa
@@ -317,8 +316,9 @@ def _frame(data: bytes, names: list[str], extras: list[str], wanted: set[str] | 
     import shapely
 
     types = {n: (pa.int64() if n in _INTEGERS else pa.float64() if n in ("x", "y") else pa.string()) for n in names}
-    if data:
-        table = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(column_names=names),
+    if data.tell():
+        data.seek(0)
+        table = pacsv.read_csv(data, read_options=pacsv.ReadOptions(column_names=names),
                                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
                                                                     quoted_strings_can_be_null=False))
     else:
