@@ -40,6 +40,7 @@ class _MatchThread(QThread):
     def run(self) -> None:
         try:
             self.result = count_strikes(self.reports, decisions=self.decisions, tz=self.tz)
+            _ = (self.result.result.groups, self.result.result.possible)  # made here: the Matches panel lists them
         except DataError as exc:
             self.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - matching failed: the app shows every report, with a message

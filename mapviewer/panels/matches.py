@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -138,6 +139,9 @@ class MatchesPanel(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
 
+        # The panel shares a column of tabs with the others: it takes the height it is given, and never
+        # makes the window taller than the screen for its two lists.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.count_once)
@@ -152,6 +156,7 @@ class MatchesPanel(QWidget):
         state.matching_changed.connect(self.refresh)
         state.selection_changed.connect(self._update_buttons)
         matcher.busy_changed.connect(lambda _busy: self.refresh())
+        self._listed = None  # the matching the lists show
         self.refresh()
 
     def _on_count_once(self, on: bool) -> None:
@@ -163,6 +168,9 @@ class MatchesPanel(QWidget):
         with QSignalBlocker(self.count_once):
             self.count_once.setChecked(state.wants_strikes)
         self.status.setText(self._status_text())
+        if strikes is self._listed and strikes is not None:  # the same matching: the lists stand
+            self._update_buttons()
+            return
         self._listed = strikes
         self.groups.clear()
         self.possible.clear()

@@ -50,10 +50,11 @@ def test_the_map_has_at_least_half_the_window(make_main_window, loaded_state, qt
     assert window.timeline.isVisible() and window.timeline.height() >= window.timeline.minimumSizeHint().height()
     if height < 950:  # one column of tabs
         assert set(window.tabifiedDockWidgets(window.filter_dock)) == {window.summary_dock, window.table_dock,
-                                                                        window.waves_dock}
+                                                                        window.waves_dock, window.matches_dock}
     else:  # room for the filters above the other panels' tabs
         assert in_front(window.summary_dock)
-        assert set(window.tabifiedDockWidgets(window.summary_dock)) == {window.table_dock, window.waves_dock}
+        assert set(window.tabifiedDockWidgets(window.summary_dock)) == {window.table_dock, window.waves_dock,
+                                                                         window.matches_dock}
     # The legend starts folded on the smaller map and whole on the larger one.
     view = window.map_view
     qtbot.waitUntil(lambda: view.page_ready and view.drawn_count == len(window.state.frame), timeout=WAIT)
