@@ -185,8 +185,9 @@ class StrikeMatcher(QObject):
             return
         name = os.path.basename(self.decisions_file or "") or "match decisions"
         listed = "; ".join(str(m) for m in missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
-        self.notice.emit(f"{name}: {len(missing)} decision{'s' if len(missing) != 1 else ''} name reports "
-                         f"that are gone: {listed}")
+        many = len(missing) != 1
+        self.notice.emit(f"{name}: the decisions name {len(missing)} report{'s' if many else ''} that "
+                         f"{'are' if many else 'is'} gone: {listed}")
 
     def stop(self, msecs: int = 60000) -> None:
         """Wait for a matching still running (before its window closes or the app quits)."""
