@@ -227,6 +227,8 @@ class DatabaseSource(QObject):
         state.view_changed.connect(self._on_view_changed)
         state.view_requested.connect(self._on_view_changed)  # a saved view's place: asked before the map says it
         state.data_changed.connect(self._on_data_changed)
+        self._generation = 0  # answers of an older generation (a database closed since) are dropped
+        self._open_token = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -247,7 +249,6 @@ class DatabaseSource(QObject):
         self._report: LoadReport | None = None
         self._empty = None  # the database's frame with no rows (its columns and types)
         self._opening: str | None = None
-        self._generation = 0  # answers of an older generation (another database, a newer question) are dropped
         self._map_running = False
         self._map_again = False
         self._panels_filter: FilterState | None = None  # the filter the summary and facets were asked for
@@ -280,8 +281,8 @@ class DatabaseSource(QObject):
         if password:
             conninfo = with_password(conninfo, password)
         self._opening = shown
-        self._generation += 1
-        generation, limit = self._generation, point_limit(self.settings)
+        self._open_token += 1  # only the newest open counts; the database open now carries on meanwhile
+        generation, limit = self._open_token, point_limit(self.settings)
         self.status(f"Opening {shown}...")
         self._start(lambda: _open(conninfo, shown, limit),
                     lambda result, error: self._on_opened(generation, uri, shown, conninfo, limit, password,
@@ -292,6 +293,7 @@ class DatabaseSource(QObject):
         self._stop_listening()
         self._debounce.stop()
         self._retry.stop()
+        self._generation += 1
         if self.state.database is self:
             self.state.database = None
         self._reset()
@@ -366,7 +368,7 @@ class DatabaseSource(QObject):
     # -- opening ------------------------------------------------------------------------------
     def _on_opened(self, generation: int, uri: str, shown: str, conninfo: str, limit: int, password: str | None,
                    remember: bool, result, error) -> None:
-        if generation != self._generation:
+        if generation != self._open_token:
             return
         self._opening = None
         if error is not None:
@@ -444,8 +446,9 @@ class DatabaseSource(QObject):
         elif self.partial and len(names) > 1:  # a file opened beside a database shown from the server
             shown = self.uri
             self.close()
-            self.state.close_dataset(shown)
-            self.status(f"{shown} was closed: a database shown from the server is opened on its own")
+            # after every view has taken in the file (this is one of the data_changed handlers)
+            QTimer.singleShot(0, lambda: self.state.close_dataset(shown))
+            self.status(f"{shown} was closed: a database whose events stay on the server is opened on its own")
 
     def _on_filter_changed(self) -> None:
         if self.uri is None:

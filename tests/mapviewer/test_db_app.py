@@ -147,6 +147,17 @@ def test_cells_over_the_limit_and_points_when_zoomed_in(qtbot, make_main_window,
     assert len(state.frame) == 0
 
 
+def test_a_file_opened_beside_a_database_on_the_server_closes_it(qtbot, make_main_window, sample_db: str,
+                                                                small_limit) -> None:
+    window = open_window(qtbot, make_main_window, sample_db)
+    assert window.database.partial
+    window.open_files([str(SAMPLE)])
+    qtbot.waitUntil(lambda: [d.path for d in window.state.datasets] == [str(SAMPLE)], timeout=WAIT)
+    assert window.database.uri is None and window.state.database is None
+    assert len(window.state.frame) == 3000 and window.summary.headline.text() == "3,000 of 3,000 events shown"
+    assert js(qtbot, window, "mapviewer.cells()") is None
+
+
 def test_filters_counts_and_timeline_come_from_the_server(qtbot, make_main_window, sample_db: str, sample_frame,
                                                           small_limit) -> None:
     window = open_window(qtbot, make_main_window, sample_db)
