@@ -5,9 +5,11 @@ outcome spellings) and over the rows that have a problem.
 """
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +33,7 @@ from geodata.schema import (
     TIME_PRECISION_DTYPE,
     TIME_PRECISIONS,
 )
-from geodata.timeparse import check_times
+from geodata.timeparse import check_times, is_clean_text
 
 #: Columns build_frame understands besides the canonical ones ("coordinates": one cell
 #: holding "latitude, longitude", used when there are no latitude/longitude columns).
@@ -187,8 +189,9 @@ def outcome_of(text: object) -> str | None:
     return read_outcome(text)[0]
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """A column as Arrow text: surrounding spaces removed, blanks as null."""
+def _arrow_text(values: pd.Series, *, chunked: bool = False) -> pa.Array | pa.ChunkedArray:
+    """A column as Arrow text: surrounding spaces removed, blanks as null (``chunked``: the
+    chunks as read may stay apart, which saves a copy of every string)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         dictionary, codes = _clean_categories(values)
         return pc.take(dictionary, codes)
@@ -196,6 +199,8 @@ def _arrow_text(values: pd.Series) -> pa.Array:
         present = values.notna()
         values = values.astype("str").where(present)
     arr = pa.array(values.array)
+    if is_clean_text(arr):  # usual for a text file: Arrow's reader made blanks null already
+        return arr if chunked or not isinstance(arr, pa.ChunkedArray) else arr.combine_chunks()
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     arr = pc.utf8_trim_whitespace(arr)
@@ -243,7 +248,7 @@ def outcome_words(text: str, outcome: str) -> str:
 
 def _strip(values: pd.Series) -> pd.Series:
     """Text with surrounding spaces removed and blanks as missing (pandas ``str`` dtype)."""
-    return _arrow_text(values).to_pandas()
+    return _arrow_text(values, chunked=True).to_pandas()
 
 
 def _codes(values: pd.Series, lower: bool = False) -> tuple[np.ndarray, list[str]]:
@@ -366,7 +371,9 @@ def build_frame(
     # One GEOS point per row is the costliest step. Shapely releases the GIL while GEOS builds
     # them, so the points (of every row: rejected ones are dropped below) are made in a second
     # thread, from copies, while the other columns are checked; swapped pairs are redone after.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # A million new Python objects would set off the cyclic garbage collector again and again
+    # (about a third of the time the points take), and they hold no cycles: it waits meanwhile.
+    with _collector_paused(), ThreadPoolExecutor(max_workers=1) as pool:
         points = pool.submit(shapely.points, lon.copy(), lat.copy())
         swapped = _check_coordinates(lat, lon, geom_missing, check, region)
         occurred_at, precision = _times(raw, check, tz, dayfirst, default_dayfirst)
@@ -426,6 +433,18 @@ def build_frame(
     report.problems.extend(p for p in check.problems if p.row is None)
     report.problems.extend(sorted((p for p in check.problems if p.row is not None), key=lambda p: p.row))
     return gdf
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (when it runs) for the duration of the block."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _text_or_empty(raw: pd.DataFrame, name: str) -> pd.Series:

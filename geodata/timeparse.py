@@ -80,6 +80,41 @@ def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.n
     return days.astype(np.int64), ok
 
 
+# Bytes that may begin (first) or end (last) whitespace in UTF-8: ASCII spaces and the lead or
+# trailing bytes of Unicode spaces (NBSP, U+2000..U+205F, U+3000). A superset: only a reason to look.
+_MAY_OPEN_SPACE = np.zeros(256, bool)
+_MAY_OPEN_SPACE[[9, 10, 11, 12, 13, 32, 0xC2, 0xE1, 0xE2, 0xE3]] = True
+_MAY_CLOSE_SPACE = np.zeros(256, bool)
+_MAY_CLOSE_SPACE[[9, 10, 11, 12, 13, 32]] = True
+_MAY_CLOSE_SPACE[0x80:] = True
+
+
+def is_clean_text(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether no text value is empty or has a space at either end (so trimming would change
+    nothing), judged from the first and last byte of each value without copying any string."""
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if pa.types.is_large_string(chunk.type):
+            width = np.int64
+        elif pa.types.is_string(chunk.type):
+            width = np.int32
+        else:
+            return False
+        if chunk.null_count == len(chunk):
+            continue
+        _, offsets, data = chunk.buffers()
+        ends = np.frombuffer(offsets, width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        starts, ends = ends[:-1], ends[1:]
+        filled = ends > starts
+        if not filled.all():
+            if not chunk.null_count or (~filled & chunk.is_valid().to_numpy(zero_copy_only=False)).any():
+                return False  # an empty text value
+            starts, ends = starts[filled], ends[filled]
+        text = np.frombuffer(data, np.uint8)
+        if _MAY_OPEN_SPACE.take(text.take(starts)).any() or _MAY_CLOSE_SPACE.take(text.take(ends - 1)).any():
+            return False
+    return True
+
+
 def _as_text(values: pd.Series) -> pa.Array:
     """Any date column (text, datetimes, Excel dates) as an Arrow string array."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -106,7 +141,7 @@ def _as_text(values: pd.Series) -> pa.Array:
         arr = arr.combine_chunks()
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = pc.cast(arr, pa.string())
-    return pc.utf8_trim_whitespace(arr)
+    return arr if is_clean_text(arr) else pc.utf8_trim_whitespace(arr)
 
 
 def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None,
@@ -120,9 +155,12 @@ def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None,
     """
     text = _as_text(values)
     n = len(text)
-    empty_arr = pc.or_(pc.is_null(text), pc.equal(text, "")).fill_null(True)
-    empty = empty_arr.to_numpy(zero_copy_only=False)
-    text = pc.if_else(empty_arr, pa.scalar(None, text.type), text)
+    if is_clean_text(text):  # no blank text: the missing values are the nulls
+        empty = text.is_null().to_numpy(zero_copy_only=False)
+    else:
+        empty_arr = pc.or_(pc.is_null(text), pc.equal(text, "")).fill_null(True)
+        empty = empty_arr.to_numpy(zero_copy_only=False)
+        text = pc.if_else(empty_arr, pa.scalar(None, text.type), text)
     fast = _parse_uniform_iso(text, empty)
     if fast is not None:
         ns, has_zone, precision = fast
@@ -133,14 +171,18 @@ def parse_times(values: pd.Series, *, tz: str, dayfirst: bool | None = None,
         ns, has_zone, precision, good, reasons, notes = _parse_general(text, empty, dayfirst, default_dayfirst)
     utc_ns = np.full(n, np.iinfo(np.int64).min, np.int64)
     zoned = good & has_zone
-    utc_ns[zoned] = ns[zoned]
     naive = good & ~has_zone
     shifted = np.zeros(n, bool)
-    if naive.any():
-        utc_local, odd = localize(pd.DatetimeIndex(ns[naive].view("datetime64[ns]")), tz)
-        utc_ns[naive] = utc_local.as_unit("ns").asi8
-        shifted[np.flatnonzero(naive)[odd]] = True
-    utc = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
+    if naive.all():  # the usual file: every value a local time (no copies of a million of them)
+        utc, shifted = localize(pd.DatetimeIndex(ns.view("datetime64[ns]")), tz)
+        utc = utc.as_unit("ns")
+    else:
+        utc_ns[zoned] = ns[zoned]
+        if naive.any():
+            utc_local, odd = localize(pd.DatetimeIndex(ns[naive].view("datetime64[ns]")), tz)
+            utc_ns[naive] = utc_local.as_unit("ns").asi8
+            shifted[np.flatnonzero(naive)[odd]] = True
+        utc = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
     precision = np.where(good, precision, NONE).astype(np.int8)
     return ParsedTimes(utc, precision, ~empty & ~good, reasons, notes, shifted)
 

@@ -31,10 +31,10 @@ from geodata.schema import DEFAULT_TZ
 # Canonical columns read as text whatever they look like (ids keep leading zeros; dates are ours to parse).
 _TEXT_TARGETS = {"event_id", "occurred_at", "time", "time_precision", "location", "admin1", "geo_precision",
                  "munition", "munition_class", "outcome", "source", "source_url", "notes"}
-# Of those, the ones whose values repeat across rows (a few places, munitions, outcome words):
-# read as a dictionary, so checks and name resolution run once per distinct value.
-_REPEATED_TARGETS = {"time_precision", "location", "admin1", "geo_precision", "munition", "munition_class",
-                     "outcome", "source"}
+# Of those, the ones checked value by value whose values repeat across rows (munitions, outcome
+# words, precisions): read as a dictionary, so checks and name resolution run once per distinct
+# value. Text that is only passed on (places, sources) stays plain: the frame needs it as text.
+_REPEATED_TARGETS = {"time_precision", "geo_precision", "munition", "munition_class", "outcome"}
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 # Arrow reads in blocks and fails on a row that spans more than two: with blocks of half the cell
 # limit, every value Arrow accepts is within it, and a longer one goes to read_records, which
