@@ -362,9 +362,10 @@ class FilterState:
         class is named by a :func:`no_munition` value."""
         names, classes = self.munition_terms()
         missing = _no_munition_table(frame, names)
-        class_codes, class_labels = _codes(frame["munition_class"])
-        class_table = _table(class_labels.isin(list(classes)))
-        class_table[-1] = "unknown" in classes
+        if classes:
+            class_codes, class_labels = _codes(frame["munition_class"])
+            class_table = _table(class_labels.isin(list(classes)))
+            class_table[-1] = "unknown" in classes
 
         def test(rows: np.ndarray | None) -> np.ndarray:
             own = pick(codes, rows)
