@@ -16,7 +16,8 @@ from PySide6.QtGui import QImage
 
 import geodata
 from geodata import FilterState, db, read_incidents
-from mapviewer.files.database import AUTO_INCLUDE_KEY, POINT_LIMIT_ENV, recent_databases
+from mapviewer.files.database import (AUTO_INCLUDE_KEY, POINT_LIMIT_ENV, add_recent_database, cell_size,
+                                      recent_databases, view_box)
 from mapviewer.map.grab import is_blank
 from tests.dbserver import (SAMPLE, admin, fresh, reader_role, sample_db, server, template,  # noqa: F401 (fixtures)
                             with_db)
@@ -87,6 +88,29 @@ def colour_pixels(image: QImage, hex_colour: str, tolerance: int = 12) -> int:
     bgr = pixels.reshape(height, width, 4)[:, :, :3].astype(int)
     r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     return int((np.abs(bgr - np.array([b, g, r])).max(axis=2) <= tolerance).sum())
+
+
+# -- no server needed ---------------------------------------------------------------------------------
+
+def test_recent_databases_are_kept_without_passwords(settings) -> None:
+    add_recent_database(settings, "postgresql://ann:s3cret@db.team.lan/strikes?sslmode=require&password=other")
+    add_recent_database(settings, "postgresql://bob@db.team.lan:5433/strikes")
+    add_recent_database(settings, "postgresql://ann@db.team.lan/strikes?sslmode=require")  # the first again
+    assert recent_databases(settings) == ["postgresql://ann@db.team.lan/strikes?sslmode=require",
+                                          "postgresql://bob@db.team.lan:5433/strikes"]
+    settings.sync()
+    assert "s3cret" not in Path(settings.fileName()).read_text()
+
+
+def test_view_box_and_cells_follow_the_zoom() -> None:
+    west, south, east, north = view_box(50.45, 30.52, 10, 1000, 600)
+    assert west < 30.52 < east and south < 50.45 < north
+    assert 1.3 < east - west < 1.4  # 1000 px at zoom 10: 1000 / (256 * 1024) of 360 degrees
+    wide = view_box(50.45, 30.52, 10, 1000, 600, pad=0.25)
+    assert wide[0] < west and wide[2] > east and abs((wide[2] - wide[0]) / (east - west) - 1.5) < 1e-9
+    sizes = [cell_size(z) for z in range(3, 17)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 0.01  # finer when zoomed in, never below 0.01
+    assert all(abs(s / 0.01 - round(s / 0.01)) < 1e-9 for s in sizes)  # whole 0.01-degree cells
 
 
 # -- the app opened on a database --------------------------------------------------------------------
