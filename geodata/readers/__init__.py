@@ -130,7 +130,7 @@ def read_incidents(
     read with :func:`geodata.db.read`, which takes the options ``filter_state``, ``bbox``,
     ``limit`` and ``provenance``.
     """
-    from geodata.db.connect import is_uri
+    from geodata.db.connect import is_uri  # the database package (psycopg) loads only when used
 
     if is_uri(path):
         return _read_database(str(path), format=format, tz=tz, columns=columns, encoding=encoding, **options)
@@ -163,7 +163,7 @@ def read_incidents(
 def _read_database(uri: str, *, format: str | None, tz: str, columns: dict[str, str] | None,
                    encoding: str | None, **options: object) -> LoadResult:
     """A database's events (the stored times are instants: ``tz`` only has to be a zone)."""
-    from geodata.db.connect import display_uri
+    from geodata.db.connect import display_uri  # the database package (psycopg) loads only when used
     from geodata.db.query import read
 
     shown = display_uri(uri)
