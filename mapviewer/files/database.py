@@ -74,6 +74,8 @@ PAD = 0.25
 CELL_PIXELS = 40
 #: Zoom assumed before the map has said where it is (a country).
 START_ZOOM = 5.0
+#: Timeline counts kept (per filter, bin unit and stacking) for going back and forth.
+MAX_TIMELINES = 32
 
 
 def point_limit(settings: QSettings | None = None) -> int:
@@ -570,6 +572,8 @@ class DatabaseSource(QObject):
                 self._failed(error)
                 return
             self._timelines[key] = result
+            while len(self._timelines) > MAX_TIMELINES:  # the oldest filters' counts go first
+                self._timelines.pop(next(iter(self._timelines)))
             self.state.database_changed.emit()
             self._next_timeline()
 
