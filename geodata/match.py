@@ -101,6 +101,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from geodata.errors import DataError
@@ -156,7 +158,7 @@ _REGION_CELL_KM = REGION_KM
 _BUCKET_S = 86400
 _BUCKET_OFFSET_S = 10 * 3600
 _SMALL_BLOCK = 60  # strikes or reports: a block up to this size is solved, and weighed, exactly
-_PAIR_CHUNK = 1_000_000  # candidate pairs compared at once (bounds memory at 1M reports a side)
+_PAIR_CHUNK = 500_000  # candidate pairs compared at once (bounds memory at 1M reports a side)
 
 # ------------------------------------------------------------------------------ munitions
 
@@ -277,7 +279,7 @@ class _Reports:
     killed: np.ndarray  # float, NaN where not given
     injured: np.ndarray
     names: list[str] = field(default_factory=list)  # munition names / unlisted keys by code
-    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _columns: dict[object, object] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.source)
@@ -310,6 +312,16 @@ class _Reports:
                      else np.full(len(f), None, dtype=object) for f in self.frames]
             self._columns[column] = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
         return self._columns[column]
+
+    def arrow(self, column: str) -> pa.Array:
+        """A text column over every report as one Arrow array (global index; null where missing)."""
+        key = ("arrow", column)
+        if key not in self._columns:
+            parts = [pa.array(f[column].array, from_pandas=True).cast(pa.large_string()) if column in f.columns
+                     else pa.nulls(len(f), pa.large_string()) for f in self.frames]
+            chunked = pa.chunked_array(parts, pa.large_string())
+            self._columns[key] = chunked.combine_chunks() if parts else pa.array([], pa.large_string())
+        return self._columns[key]
 
     @cached_property
     def index_of(self) -> dict[str, int]:
@@ -495,16 +507,24 @@ def _spans(t0, t1, lat, lon, reach, bucket_s, cell_km, origin, extra=None):
     rlon = reach / (111.320 * coslat)
     x0 = np.floor((lon - rlon) / dlon).astype(np.int64)
     x1 = np.floor((lon + rlon) / dlon).astype(np.int64)
-    nb, ny, nx = b1 - b0 + 1, y1 - y0 + 1, x1 - x0 + 1
-    count = nb * ny * nx
-    row = np.repeat(np.arange(n, dtype=np.int64), count)
-    k = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    per_b = (ny * nx)[row]
-    ib, rem = np.divmod(k, per_b)
-    iy, ix = np.divmod(rem, nx[row])
-    y = y0[row] + iy + (1 << 13)
-    x = x0[row] + ix + (1 << 15)
-    key = ((b0[row] + ib) << 30) | (y << 16) | x  # buckets < 2**20: a century of hours
+    ny, nx = y1 - y0 + 1, x1 - x0 + 1
+    count = (b1 - b0 + 1) * ny * nx
+    row = np.repeat(np.arange(n, dtype=np.int32), count)
+    # the k-th key of a report: bucket k // (ny nx), then row and column of the cell (temporaries
+    # freed as soon as used: this is the largest allocation of a match)
+    k = np.arange(int(count.sum()), dtype=np.int64)
+    k -= np.repeat(np.cumsum(count) - count, count)
+    across = nx[row]
+    ib, rem = np.divmod(k, ny[row] * across)
+    del k
+    iy, ix = np.divmod(rem, across)
+    del rem, across
+    key = (b0[row] + ib) << 30  # buckets < 2**20: a century of hours
+    del ib
+    key |= (y0[row] + iy + (1 << 13)) << 16
+    del iy
+    key |= x0[row] + ix + (1 << 15)
+    del ix
     if extra is not None:
         key = (key << 12) | extra[row]
     return key, row
@@ -574,8 +594,8 @@ class _Pairs:
 
     @staticmethod
     def empty() -> _Pairs:
-        z = np.zeros(0, np.int64)
-        return _Pairs(z, z, np.zeros(0), z, np.zeros(0), np.zeros(0, np.int8))
+        z = np.zeros(0, np.int32)
+        return _Pairs(z, z, np.zeros(0, np.float32), z, np.zeros(0, np.float32), np.zeros(0, np.int8))
 
     def take(self, idx) -> _Pairs:
         return _Pairs(self.strike[idx], self.report[idx], self.score[idx], self.gap[idx], self.km[idx], self.mrel[idx])
@@ -645,7 +665,9 @@ def _compare(R: _Reports, reps: dict[str, np.ndarray], s: np.ndarray, b: np.ndar
     s_out = _OUT_SCORE[R.out[ao], R.out[b]] * _toll_factor(R.killed[ao], R.killed[b]) * _toll_factor(
         R.injured[ao], R.injured[b])
     score = s_time * s_place * _MR_SCORE[mrel] * s_out
-    return _Pairs(s[idx], b, score, gap, km, mrel)
+    # kept compactly: a million reports a side give millions of candidate pairs
+    return _Pairs(s[idx].astype(np.int32), b.astype(np.int32), score.astype(np.float32), gap.astype(np.int32),
+                  km.astype(np.float32), mrel)
 
 
 def _candidates(R: _Reports, reps: dict[str, np.ndarray], strikes: np.ndarray, rows: np.ndarray,
@@ -693,7 +715,7 @@ def _candidates(R: _Reports, reps: dict[str, np.ndarray], strikes: np.ndarray, r
     if not len(pairs.strike):
         return pairs
     # a pair can share several blocks: keep it once
-    code = pairs.strike * (len(R) + 1) + pairs.report
+    code = pairs.strike.astype(np.int64) * (len(R) + 1) + pairs.report
     _, first = np.unique(code, return_index=True)
     return pairs.take(first)
 
@@ -1248,7 +1270,7 @@ class MatchResult:
 
     def members_of(self, strike: int) -> list[tuple[str, int]]:
         """Every report (source key, row position) of one strike."""
-        return [(k, int(p)) for k, ids in self.strike.items() for p in np.flatnonzero(ids == strike)]
+        return self._members_of(np.array([strike]))[0]
 
     @cached_property
     def _members(self) -> tuple[np.ndarray, np.ndarray]:
@@ -1553,7 +1575,7 @@ def _drop_apart(pairs: _Pairs, rules: _Rules, strike_of: np.ndarray) -> _Pairs:
     banned = [int(strike_of[o]) * width + b for b, others in rules.apart.items() for o in others if strike_of[o] >= 0]
     if not banned:
         return pairs
-    keep = ~np.isin(pairs.strike * width + pairs.report, np.array(banned, np.int64))
+    keep = ~np.isin(pairs.strike.astype(np.int64) * width + pairs.report, np.array(banned, np.int64))
     return pairs.take(np.flatnonzero(keep))
 
 
@@ -1648,19 +1670,21 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
     t_pick, p_pick = pick(R.t_rank), pick(R.p_rank)
     m_pick, o_pick = pick(-R.mkind.astype(np.int64)), pick(_OUTCOME_RANK[R.out])
     counts = np.bincount(strike, minlength=events)
-    file_names = np.array([names.get(k, k) for k in R.keys], dtype=object)[R.source]
-    label = _labels(file_names, R.text("event_id"))
+    file_names = pa.DictionaryArray.from_arrays(
+        pa.array(R.source, pa.int32()), pa.array([names.get(k, k) for k in R.keys], pa.large_string())
+    ).cast(pa.large_string())
+    label = pc.binary_join_element_wise(file_names, R.arrow("event_id").fill_null(""), pa.scalar(":", pa.large_string()))
     out = pd.DataFrame(index=pd.RangeIndex(events, name="strike"))
-    out["event_id"] = pd.array(label[t_pick], dtype="str")
+    out["event_id"] = _str_array(label.take(t_pick))
     when = np.concatenate([f["occurred_at"].array.as_unit("ns").asi8 for f in R.frames]) if n else np.zeros(0, np.int64)
     out["occurred_at"] = pd.DatetimeIndex(when[t_pick].view("datetime64[ns]")).tz_localize("UTC")
     out["time_precision"] = pd.Categorical.from_codes(np.where(R.tp < 0, -1, R.tp)[t_pick], dtype=TIME_PRECISION_DTYPE)
     geometry = np.concatenate([np.asarray(f.geometry.array, dtype=object) for f in R.frames]) if n \
         else np.zeros(0, dtype=object)
     for column in ("location", "admin1"):
-        out[column] = pd.array(R.text(column)[p_pick], dtype="str")
+        out[column] = _str_array(R.arrow(column).take(p_pick))
     out["geo_precision"] = pd.Categorical.from_codes(R.gp[p_pick], dtype=GEO_PRECISION_DTYPE)
-    out["munition"] = pd.array(R.text("munition")[m_pick], dtype="str")
+    out["munition"] = _str_array(R.arrow("munition").take(m_pick))
     out["munition_class"] = pd.Categorical(_strike_classes(R, order, starts, m_pick), dtype=MUNITION_CLASS_DTYPE)
     out["outcome"] = pd.Categorical.from_codes(R.out[o_pick], dtype=OUTCOME_DTYPE)
     for column, figures in (("killed", R.killed), ("injured", R.injured)):
@@ -1669,10 +1693,10 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
         out[f"{column}_min"] = _int_array(lo)
         out[f"{column}_max"] = _int_array(hi)
     for column in ("source", "source_url", "notes"):
-        out[column] = _joined(R.text(column)[order], by_strike, events, distinct=True)
+        out[column] = _joined(R.arrow(column).take(order), by_strike, events, distinct=True)
     out["reports"] = pd.array(counts, dtype="Int64")
-    out["report_ids"] = _joined(label[order], by_strike, events, distinct=False)
-    out["sources"] = _joined(file_names[order], by_strike, events, distinct=True)
+    out["report_ids"] = _joined(label.take(order), by_strike, events, distinct=False)
+    out["sources"] = _joined(file_names.take(order), by_strike, events, distinct=True)
     confidence = np.full(events, np.inf)
     link = result._link
     np.minimum.at(confidence, link["strike"], link["score"])
@@ -1684,32 +1708,26 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
     return frame[columns]
 
 
-def _labels(file_names: np.ndarray, event_ids: np.ndarray) -> np.ndarray:
-    """"<file name>:<event id>" per report."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    ids = pa.array(event_ids, type=pa.string(), from_pandas=True).fill_null("")
-    joined = pc.binary_join_element_wise(pa.array(file_names, type=pa.string()), ids, ":")
-    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+def _str_array(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """An Arrow text array as the readers' text column type."""
+    return pd.arrays.ArrowStringArray(values.cast(pa.large_string())).astype("str")
 
 
-def _joined(values: np.ndarray, by_strike: np.ndarray, events: int, distinct: bool) -> pd.api.extensions.ExtensionArray:
-    """Texts (sorted by strike) joined per strike with "; " (missing ones left out; None when none)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    keep = pd.notna(values)
-    if distinct:
-        keep &= ~pd.DataFrame({"s": by_strike, "v": values}).duplicated().to_numpy()
+def _joined(values: pa.Array, by_strike: np.ndarray, events: int, distinct: bool) -> pd.api.extensions.ExtensionArray:
+    """Texts (in strike order) joined per strike with "; " (missing ones left out; missing when none;
+    ``distinct``: each text once per strike)."""
+    keep = values.is_valid().to_numpy(zero_copy_only=False)
+    if distinct and len(values):
+        codes = pc.dictionary_encode(values).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        _, first = np.unique(by_strike * (codes.max() + 2) + codes + 1, return_index=True)
+        once = np.zeros(len(values), bool)
+        once[first] = True
+        keep &= once
     counts = np.bincount(by_strike[keep], minlength=events)
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), type=pa.int64())
-    texts = pa.array(values[keep], type=pa.string(), from_pandas=True)
-    joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets, texts.cast(pa.large_string())),
-                            pa.scalar("; ", pa.large_string()))
-    result = pd.array(joined.to_pandas(), dtype="str")
-    result[counts == 0] = None
-    return result
+    kept = values.filter(pa.array(keep)).cast(pa.large_string())
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets, kept), pa.scalar("; ", pa.large_string()))
+    return _str_array(pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.large_string())))
 
 
 def _int_array(values: np.ndarray) -> pd.arrays.IntegerArray:

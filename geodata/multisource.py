@@ -241,10 +241,12 @@ def _strikes(rng: np.random.Generator, n: int, days: int, near_misses: float) ->
     order = np.argsort(local, kind="stable")
     frame = pd.DataFrame({
         "local": local, "lat": lat, "lon": lon, "city": city,
-        "place": p.name[p.name_code[city]], "admin1": p.oblast[p.oblast_code[city]],
+        "place": pd.Categorical(p.name[p.name_code[city]]), "admin1": pd.Categorical(p.oblast[p.oblast_code[city]]),
         "oblast": p.oblast_code[city], "population": p.population[city],
-        "munition": np.array([_MUNITIONS[w].name for w in which], dtype=object), "munition_class": cls,
-        "outcome": np.array(OUTCOMES, dtype=object)[outcome], "killed": killed, "injured": injured, "kind": kind,
+        "munition": pd.Categorical.from_codes(which, [m_.name for m_ in _MUNITIONS]),
+        "munition_class": pd.Categorical(cls),
+        "outcome": pd.Categorical.from_codes(outcome, list(OUTCOMES)), "killed": killed, "injured": injured,
+        "kind": pd.Categorical(kind),
     }).iloc[order].reset_index(drop=True)
     frame.index.name = "strike"
     return frame
