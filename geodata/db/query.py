@@ -124,9 +124,11 @@ def _where(p: _Params, state: FilterState | None, *, bbox: Iterable[float] | Non
             elif classes:
                 cond = sql.SQL("({} OR (e.munition IS NULL AND coalesce(e.munition_class, 'unknown') = ANY({})))"
                                ).format(cond, p(classes, "text[]"))
-            if named_classes:
-                cond = sql.SQL("({} OR coalesce(e.munition_class, 'unknown') = ANY({}))").format(
-                    cond, p(sorted(named_classes), "text[]"))
+            if named_classes:  # written so that the index on munition_class serves it
+                of_class = sql.SQL("e.munition_class = ANY({})").format(p(sorted(named_classes), "text[]"))
+                if "unknown" in named_classes:
+                    of_class = sql.SQL("({} OR e.munition_class IS NULL)").format(of_class)
+                cond = sql.SQL("({} OR {})").format(cond, of_class)
         conds.append(cond)
     if state.tags is not None and skip != "tags":
         for column in sorted({c for c, _ in state.tags}):
