@@ -450,7 +450,7 @@ def _run(argv: list[str]) -> int:
         changes["outcomes"] = {o.strip().lower() for o in args.outcome}
     extent = _extent(args.extent) if args.extent else None
     if extent is None and spec is not None and spec.center is not None and spec.zoom is not None:
-        from mapviewer.export.figure import extent_from_view
+        from mapviewer.export.basemap import extent_from_view
 
         size = getattr(spec, "size", None)  # the map's size in pixels when the view was saved
         extent = extent_from_view(spec.center[0], spec.center[1], spec.zoom,

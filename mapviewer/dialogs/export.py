@@ -219,7 +219,7 @@ class FigureDialog(QDialog):
 
 def figure_extent(window) -> tuple[float, float, float, float] | None:
     """The area the map shows now, for a figure of the same place (None before the map reports)."""
-    from mapviewer.export.figure import extent_from_view
+    from mapviewer.export.basemap import extent_from_view
 
     if window.state.view is None:
         return None
