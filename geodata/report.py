@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 Severity = Literal["error", "warning"]
 
@@ -80,3 +81,37 @@ class LoadResult:
 
     frame: gpd.GeoDataFrame
     report: LoadReport
+
+
+def load_summary(report: LoadReport, frame: pd.DataFrame, tz: str | None = None,
+                 counts: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    """The object ``mapviewer inspect --json`` prints for a read: report, counts, date range.
+
+    Keys: ``path, format, rows_read, rows_loaded, rows_rejected, problems, counts{munition,
+    outcome, munition_class}, date_min, date_max``; dates in the working zone ``tz`` (default
+    Europe/Kyiv) with their UTC offset: a day-dated event of 13 March is
+    ``2022-03-13T00:00:00+02:00``. ``counts`` replaces the counts of ``frame``'s columns (attack
+    waves count launches, not events).
+    """
+    from geodata.schema import DEFAULT_TZ
+
+    times = frame["occurred_at"].dropna()
+    if len(times):
+        times = times.dt.tz_convert(tz or DEFAULT_TZ)
+
+    def counted(column: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in frame[column].value_counts().items() if v}
+
+    return {
+        "path": report.path,
+        "format": report.format,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected": report.rows_rejected,
+        "problems": [p.to_dict() for p in report.problems],
+        "counts": counts if counts is not None else {
+            "munition": counted("munition"), "outcome": counted("outcome"),
+            "munition_class": counted("munition_class")},
+        "date_min": times.min().isoformat() if len(times) else None,
+        "date_max": times.max().isoformat() if len(times) else None,
+    }

@@ -13,7 +13,7 @@ import pandas as pd
 from geodata.db import overview
 from geodata.db.connect import Source, session, uri_of, write_denied
 from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, check_ready, latest_sql
-from geodata.report import LoadReport
+from geodata.report import LoadReport, load_summary
 from geodata.db.overview import totals_sql
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ, OUTCOMES
 
@@ -66,34 +66,6 @@ WITH s AS (
 )
 SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), t.* FROM ({totals_sql('changes', weight='d')}) t
 """
-
-
-def load_summary(report: LoadReport, frame: pd.DataFrame, tz: str | None = None) -> dict[str, Any]:
-    """The object ``mapviewer inspect --json`` prints for a read: report, counts, date range.
-
-    Keys: ``path, format, rows_read, rows_loaded, rows_rejected, problems, counts{munition,
-    outcome, munition_class}, date_min, date_max`` (dates in the working zone ``tz`` with their
-    UTC offset).
-    """
-    times = frame["occurred_at"].dropna()
-    if len(times):
-        times = times.dt.tz_convert(tz or DEFAULT_TZ)
-
-    def counts(column: str) -> dict[str, int]:
-        return {str(k): int(v) for k, v in frame[column].value_counts().items() if v}
-
-    return {
-        "path": report.path,
-        "format": report.format,
-        "rows_read": report.rows_read,
-        "rows_loaded": report.rows_loaded,
-        "rows_rejected": report.rows_rejected,
-        "problems": [p.to_dict() for p in report.problems],
-        "counts": {"munition": counts("munition"), "outcome": counts("outcome"),
-                   "munition_class": counts("munition_class")},
-        "date_min": times.min().isoformat() if len(times) else None,
-        "date_max": times.max().isoformat() if len(times) else None,
-    }
 
 
 @dataclass

@@ -31,30 +31,6 @@ def _value_counts(column) -> dict[str, int]:
     return {str(k): int(v) for k, v in column.value_counts().items() if v}
 
 
-def inspect_summary(report, frame, counts: dict[str, dict[str, int]], tz: str | None = None) -> dict:
-    """The JSON object ``mapviewer inspect --json`` prints.
-
-    ``date_min``/``date_max`` are shown in the working zone ``tz`` (default Europe/Kyiv) with
-    their UTC offset: a day-dated event of 13 March is ``2022-03-13T00:00:00+02:00``.
-    """
-    from geodata.schema import DEFAULT_TZ
-
-    times = frame["occurred_at"].dropna()
-    if len(times):
-        times = times.dt.tz_convert(tz or DEFAULT_TZ)
-    return {
-        "path": report.path,
-        "format": report.format,
-        "rows_read": report.rows_read,
-        "rows_loaded": report.rows_loaded,
-        "rows_rejected": report.rows_rejected,
-        "problems": [p.to_dict() for p in report.problems],
-        "counts": counts,
-        "date_min": times.min().isoformat() if len(times) else None,
-        "date_max": times.max().isoformat() if len(times) else None,
-    }
-
-
 def _read_for_inspect(args: argparse.Namespace):
     """(report, frame, counts) of an incident file, or of an attack-waves file (waves are not points)."""
     import pandas as pd
@@ -101,6 +77,7 @@ def _inspect_database(args: argparse.Namespace) -> tuple:
 def run_inspect(argv: list[str]) -> int:
     from geodata import DataError
     from geodata.db.connect import is_uri
+    from geodata.report import load_summary
 
     args = _inspect_parser().parse_args(argv)
     try:
@@ -109,7 +86,7 @@ def run_inspect(argv: list[str]) -> int:
             counts = summary["counts"]
         else:
             report, frame, counts = _read_for_inspect(args)
-            summary = inspect_summary(report, frame, counts, args.tz)
+            summary = load_summary(report, frame, args.tz, counts)
     except DataError as exc:
         return fail(str(exc))
     if args.json:
