@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -26,77 +25,11 @@ from geodata import DataError, FilterState, db, read_incidents
 from geodata.filters import NO_MUNITION, NO_TAG, no_munition
 from geodata.stats import summarize
 from geodata.timeline import TimelineIndex
+from tests.dbserver import SAMPLE, admin, fresh, sample_db, server, template, with_db  # noqa: F401 (fixtures)
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "incidents.gpkg"
-HOW = ("no test database: start one with `python tests/pgcluster.py start DIR` and set "
-       "MAPVIEWER_TEST_DB to the URI it prints")
 INSPECT_KEYS = {"path", "format", "rows_read", "rows_loaded", "rows_rejected", "problems", "counts", "date_min",
                 "date_max"}
 
-
-def with_db(uri: str, name: str, user: str | None = None, password: str | None = None) -> str:
-    parts = urlsplit(uri)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    who = user or parts.username or ""
-    if who:
-        netloc = f"{who}{':' + password if password else ''}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, "/" + name, parts.query, ""))
-
-
-@pytest.fixture(scope="module")
-def server() -> str:
-    uri = os.environ.get("MAPVIEWER_TEST_DB")
-    if not uri:
-        if os.environ.get("CI") == "true":
-            pytest.fail(HOW + " (database tests never skip in CI)")
-        pytest.skip(HOW)
-    return uri
-
-
-def _admin(server: str):
-    import psycopg
-
-    return psycopg.connect(server, autocommit=True)
-
-
-@pytest.fixture(scope="module")
-def template(server: str):
-    """A database set up with ``db.init`` (and nothing imported), copied for each test."""
-    name = f"mv_template_{uuid.uuid4().hex[:8]}"
-    with _admin(server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        db.init(with_db(server, name))
-        yield name
-    finally:
-        with _admin(server) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def fresh(server: str, template: str):
-    """A database of this test's own, set up and empty."""
-    name = f"mv_test_{uuid.uuid4().hex[:8]}"
-    with _admin(server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield with_db(server, name)
-    with _admin(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def sample_db(server: str, template: str):
-    """The shipped sample imported once, for the tests that only read."""
-    name = f"mv_sample_{uuid.uuid4().hex[:8]}"
-    with _admin(server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    uri = with_db(server, name)
-    try:
-        db.import_file(uri, SAMPLE)
-        yield uri
-    finally:
-        with _admin(server) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +123,7 @@ def test_init_twice_is_harmless(fresh: str) -> None:
 
 def test_init_without_postgis_rights_names_the_statement(server: str) -> None:
     name, role = f"mv_bare_{uuid.uuid4().hex[:8]}", f"mv_owner_{uuid.uuid4().hex[:8]}"
-    with _admin(server) as conn:
+    with admin(server) as conn:
         conn.execute(f'CREATE ROLE "{role}" LOGIN')
         conn.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
     try:
@@ -199,14 +132,14 @@ def test_init_without_postgis_rights_names_the_statement(server: str) -> None:
         message = str(caught.value)
         assert "\n" not in message and message.endswith("CREATE EXTENSION postgis;")
     finally:
-        with _admin(server) as conn:
+        with admin(server) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def test_database_not_set_up_says_how(server: str) -> None:
     name = f"mv_empty_{uuid.uuid4().hex[:8]}"
-    with _admin(server) as conn:
+    with admin(server) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         uri = with_db(server, name)
@@ -214,7 +147,7 @@ def test_database_not_set_up_says_how(server: str) -> None:
             with pytest.raises(DataError, match="mapviewer db init"):
                 call()
     finally:
-        with _admin(server) as conn:
+        with admin(server) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
