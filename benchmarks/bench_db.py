@@ -112,9 +112,9 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(runs), result
 
 
-def draw(conn, state: FilterState, view, columns=None):
+def draw(conn, state: FilterState, view, columns=None, limit=None):
     """What the app does for a view: points when few enough match, else cells."""
-    how, got = db.view(conn, state, view, CELL_DEG, columns=columns)
+    how, got = db.view(conn, state, view, CELL_DEG, columns=columns, limit=limit)
     if how == "cells":
         return f"{len(got):,} cells of {int(got['count'].sum()):,} events"
     return f"{len(got.frame):,} points"
@@ -180,6 +180,7 @@ def report(conn, rows: int, repeat: int) -> None:
         "zoom into a city": run("zoom into Kharkiv with the filter", lambda: draw(conn, missiles, KHARKIV)),
     }
     run("  same, lean columns for drawing", lambda: draw(conn, missiles, KHARKIV, columns=LEAN))
+    run("open at country zoom, point limit 200,000", lambda: draw(conn, everything, UKRAINE, limit=200_000))
     run("zoom into Kharkiv, no filter", lambda: draw(conn, everything, KHARKIV, LEAN))
     run("KN-23 over all history, country zoom", lambda: draw(conn, FilterState(munitions={"KN-23"}), UKRAINE, LEAN))
     run("  (a new connection, for scale)", lambda: db.connect(conn.info.dsn).close())
