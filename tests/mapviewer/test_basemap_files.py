@@ -12,6 +12,7 @@ from geodata import tiles
 from mapviewer.map.basemapfiles import layer_spec
 from mapviewer.map.tilescheme import ArchiveSchemeHandler
 from mapviewer.state import AppState
+from tests.qt_helpers import ready_map_view
 from tests.tile_archives import (BEIGE, GREY, MARK_COLOUR, MARK_LONLAT, MARK_ZOOM, Z1_COLOURS, make_mbtiles,
                                  make_not_sqlite, make_pmtiles, make_vector_mbtiles, mark_tile)
 
@@ -33,14 +34,8 @@ def js(view, qtbot, script: str):
 @pytest.fixture
 def map_view(qtbot):
     """A bare map view (no data) of 800 x 600, ready; deleted before the application."""
-    from mapviewer.map.view import MapView
-
     state = AppState()
-    view = MapView(state)
-    qtbot.addWidget(view)
-    view.resize(800, 600)
-    view.show()
-    qtbot.waitUntil(lambda: view.page_ready, timeout=60000)
+    view = ready_map_view(qtbot, state, (800, 600))
     yield view
     view.release()
     for archive in state.basemap_files:

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QColor
-from PySide6.QtWebEngineCore import QWebEngineUrlRequestInterceptor
 
 from geodata.filters import FilterState
 from geodata.report import LoadReport
@@ -17,6 +16,7 @@ from geodata.style import outcome_colour
 from mapviewer.map.view import MapView
 from mapviewer.state import AppState
 from tests.factories import canonical_frame
+from tests.qt_helpers import RequestRecorder, ready_map_view
 
 WAIT = 60000  # generous: two shared cores, WebEngine start-up
 
@@ -46,34 +46,19 @@ def make_frame(rows=_ROWS) -> gpd.GeoDataFrame:
         source_url=[f"https://example.org/event/{i}" for i in range(n)], notes=[r[7] for r in rows])
 
 
-class _Recorder(QWebEngineUrlRequestInterceptor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    def interceptRequest(self, info) -> None:  # noqa: N802
-        self.urls.append(info.requestUrl().toString())
-
-
 @pytest.fixture
 def state(qapp) -> AppState:
     return AppState()
 
 
 @pytest.fixture
-def recorder() -> _Recorder:
-    return _Recorder()
+def recorder() -> RequestRecorder:
+    return RequestRecorder()
 
 
 @pytest.fixture
 def view(qtbot, state, recorder):
-    view = MapView(state)
-    view.profile.setUrlRequestInterceptor(recorder)  # before the page loads (it loads from the event loop)
-    qtbot.addWidget(view)
-    view.resize(900, 650)
-    view.show()
-    with qtbot.waitSignal(view.ready, timeout=WAIT):
-        pass
+    view = ready_map_view(qtbot, state, (900, 650), recorder)
     yield view
     view.release()
 

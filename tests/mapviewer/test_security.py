@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 from geodata import read_incidents
 from mapviewer.map.view import MapView
 from mapviewer.state import AppState
+from tests.qt_helpers import RequestRecorder, ready_map_view
 
 WAIT = 60000  # generous: two shared cores, WebEngine start-up
 
@@ -106,13 +107,7 @@ def test_hostile_files_load_with_every_text_kept_verbatim(kind, hostile_csv, hos
 # -- the live map page -----------------------------------------------------------------------
 @pytest.fixture
 def view(qtbot):
-    state = AppState()
-    view = MapView(state)
-    qtbot.addWidget(view)
-    view.resize(900, 650)
-    view.show()
-    with qtbot.waitSignal(view.ready, timeout=WAIT):
-        pass
+    view = ready_map_view(qtbot)
     yield view
     view.release()
 
@@ -563,20 +558,6 @@ def test_tile_urls_hold_only_leaflets_placeholders_and_name_their_server():
             basemap_spec(bad)
 
 
-def _recorder():
-    from PySide6.QtWebEngineCore import QWebEngineUrlRequestInterceptor
-
-    class Recorder(QWebEngineUrlRequestInterceptor):
-        def __init__(self) -> None:
-            super().__init__()
-            self.urls: list[str] = []
-
-        def interceptRequest(self, info) -> None:  # noqa: N802
-            self.urls.append(info.requestUrl().toString())
-
-    return Recorder()
-
-
 def test_a_tile_server_named_by_a_view_is_contacted_only_after_the_person_agrees(qtbot, settings):
     from PySide6.QtWebEngineCore import QWebEngineSettings
 
@@ -585,7 +566,7 @@ def test_a_tile_server_named_by_a_view_is_contacted_only_after_the_person_agrees
     remote = QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls
     state = AppState()
     view = MapView(state)
-    recorder = _recorder()
+    recorder = RequestRecorder()
     view.profile.setUrlRequestInterceptor(recorder)  # sees every request the page makes, before any filter
     asked: list[tuple] = []
     view.tile_consent = TileConsent(settings, ask=lambda host, label, done: asked.append((host, label, done)))
