@@ -64,3 +64,24 @@ def canonical_frame(lon: Sequence[float], lat: Sequence[float], *, index: pd.Ind
     frame = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(lon, lat, crs="EPSG:4326"), crs="EPSG:4326",
                              index=index)
     return frame[list(CANONICAL_COLUMNS) + [c for c in columns if c not in CANONICAL_COLUMNS]]
+
+
+def sample_csv_file(folder, n: int):
+    """``folder/incidents.csv``: ``n`` rows of the synthetic sample written as CSV."""
+    from pathlib import Path
+
+    from geodata.sample import make_sample
+    from geodata.writers import write_csv
+
+    path = Path(folder) / "incidents.csv"
+    write_csv(make_sample(n=n), path)
+    return path
+
+
+def run_export_cli(argv, capsys) -> tuple[int, str, str]:
+    """``mapviewer export ARGV`` in this process: (exit status, stdout, stderr)."""
+    from mapviewer.cli.export import run_export
+
+    code = run_export([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

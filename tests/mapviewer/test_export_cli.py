@@ -16,21 +16,18 @@ from matplotlib.image import imread
 
 import geodata
 from geodata import FilterState
-from geodata.sample import make_sample
 from geodata.writers import write_csv
-from mapviewer.cli.export import run_export
 from mapviewer.export.figure import PAGES
 from mapviewer.files.views import ViewSpec, save_view
 from tests.mapviewer.test_figure import svg_texts
+from tests.factories import run_export_cli, sample_csv_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def sample_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "incidents.csv"
-    write_csv(make_sample(n=400), path)
-    return path
+    return sample_csv_file(tmp_path_factory.mktemp("data"), 400)
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +35,7 @@ def sample(sample_csv):
     return geodata.read_incidents(str(sample_csv)).frame
 
 
-def run(argv, capsys) -> tuple[int, str, str]:
-    code = run_export([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+run = run_export_cli
 
 
 def test_png_figure(sample_csv, tmp_path, capsys):

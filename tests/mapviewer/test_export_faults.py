@@ -14,20 +14,18 @@ import pytest
 
 from geodata import FilterState
 from geodata.sample import make_sample
-from geodata.writers import write_csv
 from mapviewer.cli.export import run_export
 from mapviewer.export import animation
 from mapviewer.export.animation import export_animation
 from tests.geodata.test_writers import small_disk  # noqa: F401 - a fixture
+from tests.factories import sample_csv_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def sample_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "incidents.csv"
-    write_csv(make_sample(n=3000), path)
-    return path
+    return sample_csv_file(tmp_path_factory.mktemp("data"), 3000)
 
 
 def run(argv, capsys) -> tuple[int, str, str]:

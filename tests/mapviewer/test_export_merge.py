@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mapviewer.cli.export import run_export
 from tests.mapviewer.test_figure import svg_texts
+from tests.factories import run_export_cli
 
 HEADER = "event_id,occurred_at,time_precision,latitude,longitude,location,admin1,geo_precision,munition,outcome," \
          "killed,source,source_url\n"
@@ -50,10 +50,7 @@ def sources(tmp_path_factory) -> list[Path]:
     return write_sources(tmp_path_factory.mktemp("sources"))
 
 
-def run(argv, capsys) -> tuple[int, str, str]:
-    code = run_export([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+run = run_export_cli
 
 
 def test_csv_has_one_row_per_strike_with_its_reports(sources, tmp_path, capsys):
