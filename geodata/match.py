@@ -158,7 +158,7 @@ _REGION_CELL_KM = REGION_KM
 _BUCKET_S = 86400
 _BUCKET_OFFSET_S = 10 * 3600
 _SMALL_BLOCK = 60  # strikes or reports: a block up to this size is solved, and weighed, exactly
-_PAIR_CHUNK = 500_000  # candidate pairs compared at once (bounds memory at 1M reports a side)
+_PAIR_CHUNK = 250_000  # candidate pairs compared at once (bounds memory at 1M reports a side)
 
 # ------------------------------------------------------------------------------ munitions
 
@@ -405,7 +405,7 @@ def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
     start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     n = int(sizes.sum())
     source = np.repeat(np.arange(len(frames), dtype=np.int32), sizes)
-    pos = np.arange(n, dtype=np.int64) - np.repeat(start, sizes)
+    pos = (np.arange(n, dtype=np.int64) - np.repeat(start, sizes)).astype(np.int32)
     t_lo = np.zeros(n, np.int64)
     t_hi = np.zeros(n, np.int64)
     tp = np.full(n, -1, np.int8)
@@ -416,8 +416,8 @@ def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
     mname = np.full(n, -1, np.int32)
     mmask = np.full(n, _ALL_CLASSES, np.int32)
     out = np.full(n, _UNKNOWN_OUTCOME, np.int8)
-    killed = np.full(n, np.nan)
-    injured = np.full(n, np.nan)
+    killed = np.full(n, np.nan, np.float32)
+    injured = np.full(n, np.nan, np.float32)
     names: dict[str, int] = {}
     for i, frame in enumerate(frames):
         sl = slice(int(start[i]), int(start[i] + sizes[i]))
@@ -449,7 +449,7 @@ def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
         for column, target in (("killed", killed), ("injured", injured)):
             if column in frame.columns:
                 target[sl] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    reach = np.full(n, within_km)
+    reach = np.full(n, within_km, np.float32)
     settle = np.flatnonzero(gp == _GEO_SETTLEMENT)
     if len(settle):
         reach[settle] = (np.full(len(settle), settlement_km) if settlement_km is not None
@@ -460,11 +460,11 @@ def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
 
 
 def _munition_columns(frame: pd.DataFrame, names: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Kind, name code and class mask per row, read once per distinct (munition, class) pair."""
-    text = frame["munition"].astype("object").where(frame["munition"].notna(), None)
+    """Kind, name code and class mask per row (each distinct munition text read once); a class the
+    file states narrows an unnamed or unlisted munition."""
     stated = (_codes(frame["munition_class"], MUNITION_CLASSES) if "munition_class" in frame.columns
               else np.full(len(frame), -1, np.int8))
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    codes, uniques = pd.factorize(frame["munition"].array, use_na_sentinel=True)
     kinds, name_codes, masks = [], [], []
     for u in list(uniques) + [None]:
         kind, name, mask = _read_munition(u)
@@ -490,14 +490,16 @@ def _munition_columns(frame: pd.DataFrame, names: dict[str, int]) -> tuple[np.nd
 
 
 def _spans(t0, t1, lat, lon, reach, bucket_s, cell_km, origin, extra=None):
-    """Every (time bucket, cell[, extra]) key each report's span reaches, as (keys, report).
+    """Every (time bucket, cell[, extra]) key each report's span reaches, as (keys, report), and
+    per report the key of its span's first bucket and cell (its lower corner).
 
     ``origin`` (seconds) is before every ``t0``; ``extra`` holds small codes (< 2**12)."""
     n = len(t0)
     if not n:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64)
     dlat = cell_km / 110.574
     dlon = cell_km / (111.320 * math.cos(math.radians(48.5)))
+    reach = reach.astype(np.float64) * 1.001 + 0.01  # a hair wider than the test: no pair lost to rounding
     b0 = (t0 - origin) // bucket_s
     b1 = (t1 - origin) // bucket_s
     rlat = reach / 110.574
@@ -512,10 +514,12 @@ def _spans(t0, t1, lat, lon, reach, bucket_s, cell_km, origin, extra=None):
     row = np.repeat(np.arange(n, dtype=np.int32), count)
     # the k-th key of a report: bucket k // (ny nx), then row and column of the cell (temporaries
     # freed as soon as used: this is the largest allocation of a match)
-    k = np.arange(int(count.sum()), dtype=np.int64)
-    k -= np.repeat(np.cumsum(count) - count, count)
-    across = nx[row]
-    ib, rem = np.divmod(k, ny[row] * across)
+    total = int(count.sum())
+    small = np.int32 if total < 2**31 else np.int64
+    k = np.arange(total, dtype=small)
+    k -= np.repeat((np.cumsum(count) - count).astype(small), count)
+    across = nx.astype(small)[row]
+    ib, rem = np.divmod(k, ny.astype(small)[row] * across)
     del k
     iy, ix = np.divmod(rem, across)
     del rem, across
@@ -525,29 +529,44 @@ def _spans(t0, t1, lat, lon, reach, bucket_s, cell_km, origin, extra=None):
     del iy
     key |= x0[row] + ix + (1 << 15)
     del ix
+    corner = (b0 << 30) | ((y0 + (1 << 13)) << 16) | (x0 + (1 << 15))
     if extra is not None:
         key = (key << 12) | extra[row]
-    return key, row
+        corner = (corner << 12) | extra
+    return key, row, corner
+
+
+def _first_shared(key: np.ndarray, left: np.ndarray, right: np.ndarray, extra: bool) -> np.ndarray:
+    """Whether ``key`` is the first key two spans share (each component the larger of their lower
+    corners): a pair found under several keys is kept under that one only."""
+    shift = 12 if extra else 0
+    out = np.ones(len(key), bool)
+    for low, width in ((shift, 16), (shift + 16, 14), (shift + 30, 34)):
+        mask = (1 << width) - 1
+        part = lambda v: (v >> low) & mask  # noqa: E731
+        out &= part(key) == np.maximum(part(left), part(right))
+    return out
 
 
 def _join(lkey, lrow, rkey, rrow):
-    """Pairs (left report, right report) that share a key, in chunks of bounded size."""
+    """Pairs (left row, right row) that share a key, with the key, in chunks of bounded size."""
     lorder = np.argsort(lkey, kind="stable")
     lkey, lrow = lkey[lorder], lrow[lorder]
     lo = np.searchsorted(lkey, rkey, "left")
     hi = np.searchsorted(lkey, rkey, "right")
     cnt = hi - lo
     has = np.flatnonzero(cnt)
-    lo, cnt, rrow = lo[has], cnt[has], rrow[has]
-    total = np.cumsum(cnt)
+    del hi
+    lo, cnt, rrow, rkey = lo[has].astype(np.int32), cnt[has].astype(np.int32), rrow[has], rkey[has]
+    total = np.cumsum(cnt, dtype=np.int64)
     begin = 0
     while begin < len(cnt):
         base = total[begin - 1] if begin else 0
         end = int(np.searchsorted(total, base + _PAIR_CHUNK, "right"))
         end = max(end, begin + 1)
         c = cnt[begin:end]
-        k = np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
-        yield lrow[np.repeat(lo[begin:end], c) + k], np.repeat(rrow[begin:end], c)
+        k = np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c, dtype=np.int64) - c, c)
+        yield lrow[np.repeat(lo[begin:end], c) + k], np.repeat(rrow[begin:end], c), np.repeat(rkey[begin:end], c)
         begin = end
 
 
@@ -686,12 +705,13 @@ def _candidates(R: _Reports, reps: dict[str, np.ndarray], strikes: np.ndarray, r
     rs = rows[R.gp[rows] < _GEO_REGION]
     if len(ls) and len(rs):
         lt, lp = reps["t"][ls], reps["p"][ls]
-        lkey, lrow = _spans(R.t_lo[lt] - half, R.t_hi[lt] + half, R.lat[lp], R.lon[lp], R.reach[lp], _BUCKET_S,
-                            _CELL_KM, origin)
-        rkey, rrow = _spans(R.t_lo[rs] - half, R.t_hi[rs] + half, R.lat[rs], R.lon[rs], R.reach[rs], _BUCKET_S,
-                            _CELL_KM, origin)
-        for li, ri in _join(lkey, ls[lrow], rkey, rs[rrow]):
-            parts.append(_compare(R, reps, li, ri, within_s, within_km, region=False))
+        lkey, lrow, lcorner = _spans(R.t_lo[lt] - half, R.t_hi[lt] + half, R.lat[lp], R.lon[lp], R.reach[lp],
+                                     _BUCKET_S, _CELL_KM, origin)
+        rkey, rrow, rcorner = _spans(R.t_lo[rs] - half, R.t_hi[rs] + half, R.lat[rs], R.lon[rs], R.reach[rs],
+                                     _BUCKET_S, _CELL_KM, origin)
+        for li, ri, key in _join(lkey, lrow, rkey, rrow):
+            once = _first_shared(key, lcorner[li], rcorner[ri], extra=False)
+            parts.append(_compare(R, reps, ls[li[once]], rs[ri[once]], within_s, within_km, region=False))
     # region pass: a region-precision place on either side; exact times, 2-hour buckets, 150 km
     # cells and the munition name as the block
     named_l = strikes[(R.mkind[reps["m"][strikes]] == _M_NAMED) & (R.tp[at] == _EXACT)]
@@ -704,20 +724,17 @@ def _candidates(R: _Reports, reps: dict[str, np.ndarray], strikes: np.ndarray, r
         # catalogue names as small codes for the key
         _, code = np.unique(np.concatenate([R.mname[reps["m"][named_l]], R.mname[named_r]]), return_inverse=True)
         code = code.astype(np.int64) & 0xFFF
-        lkey, lrow = _spans(R.t_lo[lt] - half, R.t_hi[lt] + half, R.lat[lp], R.lon[lp], R.reach[lp], bucket,
-                            _REGION_CELL_KM, origin, extra=code[:len(named_l)])
-        rkey, rrow = _spans(R.t_lo[named_r] - half, R.t_hi[named_r] + half, R.lat[named_r], R.lon[named_r],
-                            R.reach[named_r], bucket, _REGION_CELL_KM, origin, extra=code[len(named_l):])
-        for li, ri in _join(lkey, named_l[lrow], rkey, named_r[rrow]):
+        lkey, lrow, lcorner = _spans(R.t_lo[lt] - half, R.t_hi[lt] + half, R.lat[lp], R.lon[lp], R.reach[lp],
+                                     bucket, _REGION_CELL_KM, origin, extra=code[:len(named_l)])
+        rkey, rrow, rcorner = _spans(R.t_lo[named_r] - half, R.t_hi[named_r] + half, R.lat[named_r],
+                                     R.lon[named_r], R.reach[named_r], bucket, _REGION_CELL_KM, origin,
+                                     extra=code[len(named_l):])
+        for li, ri, key in _join(lkey, lrow, rkey, rrow):
+            once = _first_shared(key, lcorner[li], rcorner[ri], extra=True)
+            li, ri = named_l[li[once]], named_r[ri[once]]
             either = (R.gp[reps["p"][li]] == _GEO_REGION) | (R.gp[ri] == _GEO_REGION)
             parts.append(_compare(R, reps, li[either], ri[either], within_s, within_km, region=True))
-    pairs = _Pairs.concat(parts)
-    if not len(pairs.strike):
-        return pairs
-    # a pair can share several blocks: keep it once
-    code = pairs.strike.astype(np.int64) * (len(R) + 1) + pairs.report
-    _, first = np.unique(code, return_index=True)
-    return pairs.take(first)
+    return _Pairs.concat(parts)
 
 
 # ------------------------------------------------------------------------------ assignment
