@@ -1,7 +1,7 @@
 """Text from files shown to a person: control and direction characters made visible.
 
 Record text may hold control characters (C0, DEL, C1) and bidirectional
-overrides and isolates (U+202A-U+202E, U+2066-U+2069). Printed to a terminal they
+overrides and isolates (U+202A-U+202E, U+2066-U+2069), and U+FEFF. Printed to a terminal they
 can drive it (escape sequences rewrite the screen or the window title); shown in
 a widget, an override reverses what follows it (``"\\u202eevil"`` reads "live").
 :func:`visible_text` shows each of them as an escape (``\\x1b``, ``\\u202e``), so
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-#: Control characters (C0 except tab and newline, DEL, C1) and bidirectional embeddings,
-#: overrides and isolates.
-HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: Control characters (C0 except tab and newline, DEL, C1), bidirectional embeddings, overrides and
+#: isolates, and the zero-width no-break space U+FEFF (invisible; a PDF figure cannot draw it).
+HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def _escape(match: re.Match) -> str:

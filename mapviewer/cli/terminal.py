@@ -8,7 +8,7 @@ import sys
 from geodata.text import visible_text
 
 #: The same characters as they survive ``json.dumps(ensure_ascii=False)``, which escapes only C0.
-_JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def terminal_text(text: str) -> str:

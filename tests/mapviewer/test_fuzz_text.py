@@ -203,6 +203,17 @@ def test_figures_draw_any_text(tmp_path_factory, fmt, examples):
     draw()
 
 
+def test_a_pdf_figure_draws_a_zero_width_no_break_space(tmp_path):
+    """U+FEFF (a stray byte-order mark in a cell) once broke matplotlib's PDF output."""
+    from mapviewer.export.figure import render_figure
+
+    frame = _frame(["\ufeff"], "x")
+    out = tmp_path / "figure.pdf"
+    render_figure(frame, filter_state=FilterState(munitions=frozenset(frame["munition"])), title="\ufeffKyiv",
+                  out=out, dpi=40)
+    assert out.read_bytes().startswith(b"%PDF")
+
+
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(texts=st.lists(TEXT, min_size=1, max_size=3), title=TEXT)
 def test_animation_frames_draw_any_text(texts, title):
