@@ -409,7 +409,7 @@ def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
     for k, f in zip(keys, frames):
         _check_frame(k, f)
     sizes = np.array([len(f) for f in frames], dtype=np.int64)
-    start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    start = (np.cumsum(sizes) - sizes).astype(np.int64)
     n = int(sizes.sum())
     source = np.repeat(np.arange(len(frames), dtype=np.int32), sizes)
     pos = (np.arange(n, dtype=np.int64) - np.repeat(start, sizes)).astype(np.int32)

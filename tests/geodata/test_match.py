@@ -471,3 +471,13 @@ def test_decisions_read_back_as_they_were_saved(tmp_path_factory, steps):
             decisions.split(refs[0], refs[1:])
     path = tmp_path_factory.mktemp("decisions") / "matches.json"
     assert Decisions.load(decisions.save(path)) == decisions
+
+
+def test_no_reports_and_empty_sources_give_empty_results():
+    result = match_reports({})
+    assert result.to_json() == {"records": 0, "events": 0, "groups": []}
+    a = frame([report("A1", "2025-06-02 03:40")])
+    empty = a.iloc[:0]
+    result = match_reports({"a.csv": empty, "b.csv": a})
+    assert (result.records, result.events, result.groups) == (1, 1, [])
+    assert len(merge_reports({"a.csv": empty, "b.csv": a}, result)) == 1
