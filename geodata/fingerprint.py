@@ -28,6 +28,7 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.schema import CANONICAL_COLUMNS
+from geodata.uri import is_uri
 
 #: Name of the row hashing below; a view saved with another method is not compared row by row.
 ROWS_METHOD = "rows-1"
@@ -54,11 +55,6 @@ class SourceFingerprint:
 
     def to_dict(self) -> dict:
         return {"size": self.size, "modified": self.modified, "sha256": self.sha256}
-
-
-def is_uri(source: str | os.PathLike) -> bool:
-    """True for a database URI (``postgresql://...``) rather than a file path."""
-    return "://" in os.fspath(source)
 
 
 def file_sha256(path: str | os.PathLike) -> str:

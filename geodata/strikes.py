@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geodata.fingerprint import is_uri
+from geodata.uri import is_uri
 from geodata.match import WITHIN_HOURS, WITHIN_KM, Decisions, MatchResult, match_reports, merge_reports
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ, GEO_PRECISIONS
 

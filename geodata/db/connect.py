@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Union
 from urllib.parse import unquote
 
 from geodata.errors import DataError
+from geodata.uri import is_uri
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["ConnectionFailed", "Source", "connect", "display_uri", "is_uri", "with_password"]
 
-URI_SCHEMES = ("postgresql://", "postgres://")
 #: A URI, or a connection made by :func:`connect` (reused, left open).
 Source = Union[str, "psycopg.Connection"]
 
@@ -37,11 +37,6 @@ class ConnectionFailed(DataError):
     def __init__(self, message: str, *, password_needed: bool = False) -> None:
         super().__init__(message)
         self.password_needed = password_needed
-
-
-def is_uri(text: object) -> bool:
-    """True for a ``postgresql://`` or ``postgres://`` URI (any letter case)."""
-    return isinstance(text, str) and text.strip().lower().startswith(URI_SCHEMES)
 
 
 def display_uri(uri: str) -> str:

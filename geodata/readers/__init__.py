@@ -19,6 +19,7 @@ from geodata.readers.files import check_file, read_head
 from geodata.readers.textfile import looks_binary
 from geodata.report import LoadResult
 from geodata.schema import DEFAULT_TZ
+from geodata.uri import is_uri
 
 Sniff = Callable[[Path, bytes], bool]
 Read = Callable[..., LoadResult]
@@ -130,9 +131,7 @@ def read_incidents(
     read with :func:`geodata.db.read`, which takes the options ``filter_state``, ``bbox``,
     ``limit`` and ``provenance``.
     """
-    from geodata.db.connect import is_uri  # the database package (psycopg) loads only when used
-
-    if is_uri(path):
+    if is_uri(path):  # the database package (psycopg) loads only then, in _read_database
         return _read_database(str(path), format=format, tz=tz, columns=columns, encoding=encoding, **options)
     _ensure_loaded()
     try:

@@ -145,7 +145,7 @@ def _note(message: str, kind: str = "warning") -> None:
 
 def _distinct(paths: list[str]) -> list[str]:
     """``paths`` without repeats of one file (the same resolved path, as the app opens a file once)."""
-    from geodata.fingerprint import is_uri
+    from geodata.uri import is_uri
 
     seen: dict[str, str] = {}
     for path in paths:
@@ -308,7 +308,7 @@ def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_sta
     from geodata import read_incidents
 
     from geodata.errors import DataError
-    from geodata.fingerprint import is_uri
+    from geodata.uri import is_uri
     from mapviewer.files.views import not_a_file
 
     frames = []

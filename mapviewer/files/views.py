@@ -62,13 +62,13 @@ from geodata.fingerprint import (
     RowsFingerprint,
     SourceFingerprint,
     compare_rows,
-    is_uri,
     rows_fingerprint,
     rows_fingerprint_from_dict,
     source_change,
     source_fingerprint,
     sources_from_list,
 )
+from geodata.uri import is_uri
 from geodata.writers import atomic_path
 from mapviewer.map.basemapfiles import BasemapRef, archive_ref, refs_from_json, refs_to_json
 
