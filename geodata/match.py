@@ -113,6 +113,7 @@ import pyarrow.compute as pc
 import shapely
 
 from geodata.errors import DataError
+from geodata.normalize import DOUBT  # the readers' test for a doubted name: both agree
 from geodata.munitions import find_munitions, munition_key, resolve_munition
 from geodata.schema import (
     CANONICAL_COLUMNS,
@@ -203,13 +204,6 @@ _CLASS_KEYS = {munition_key(word): mask for mask, words in _CLASS_WORDS.items() 
 _LEADING_COUNT = re.compile(r"^[0-9]+(?:x)?")
 
 
-def _doubt_pattern() -> re.Pattern[str]:
-    # the readers' own test for a name the record doubts, so that both agree on what is doubted
-    from geodata.normalize import _DOUBT
-
-    return _DOUBT
-
-
 def _class_word(text: str) -> int | None:
     key = _LEADING_COUNT.sub("", munition_key(text))
     for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
@@ -223,8 +217,8 @@ def _read_munition(text: object) -> tuple[int, str | None, int]:
     a class word, an unlisted name (its lookup key), or nothing."""
     if not isinstance(text, str) or not text.strip():
         return _M_NONE, None, _ALL_CLASSES
-    doubted = bool(_doubt_pattern().search(text))
-    plain = _doubt_pattern().sub(" ", text) if doubted else text
+    doubted = bool(DOUBT.search(text))
+    plain = DOUBT.sub(" ", text) if doubted else text
     found = resolve_munition(plain)
     if found is None:
         named = find_munitions(plain)

@@ -727,7 +727,7 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
     codes, uniques = _codes(raw["munition"])
     not_one = [not_a_munition(u) for u in uniques]
     # "Shahed?", "possibly Kh-101": an identification the file itself doubts is not made certain
-    doubted = [not w and bool(_DOUBT.search(u)) for w, u in zip(not_one, uniques)]
+    doubted = [not w and bool(DOUBT.search(u)) for w, u in zip(not_one, uniques)]
     found = [None if d or w else resolve_munition(u) for d, w, u in zip(doubted, not_one, uniques)]
     # "ракета Х-101", "Shahed-136 drone": one catalogue munition named inside longer text
     mentioned = [None if m or d or w else _single_mention(u) for m, d, w, u in zip(found, doubted, not_one, uniques)]
@@ -792,7 +792,7 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
 
 
 #: Words and marks with which a record doubts its own munition identification (EN/UK/RU).
-_DOUBT = re.compile(
+DOUBT = re.compile(
     r"\?|\b(?:possibl[ey]|probabl[ey]|maybe|likely|suspected|presumabl[ey]|unconfirmed|alleged(?:ly)?|"
     r"можливо|ймовірно|імовірно|вірогідно|ймовірний|возможно|вероятно|предположительно|предположительный)\b",
     re.IGNORECASE,
