@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from geodata.db import decisions
 from geodata.db.connect import Source, TABLES_MISSING, session, uri_of
 from geodata.errors import DataError
 from geodata.schema import DEFAULT_TZ
@@ -85,19 +86,22 @@ CREATE TABLE IF NOT EXISTS mapviewer_overview (
     facets   jsonb NOT NULL
 );
 INSERT INTO mapviewer_meta (key, value) VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;
-"""
+""" + decisions.SCHEMA
 
-_TABLES = ("mapviewer_meta", "mapviewer_imports", "mapviewer_events", "mapviewer_overview")
+_TABLES = ("mapviewer_meta", "mapviewer_imports", "mapviewer_events", "mapviewer_overview", decisions.TABLE)
+#: Tables added after the first release: a database set up without them still opens ('db init' adds them).
+_LATER_TABLES = (decisions.TABLE,)
 _INDEXES = tuple(line.split()[5] for line in SCHEMA.splitlines() if line.startswith("CREATE INDEX"))
 
 #: What an administrator runs for a role that may only read (open, inspect, export).
 READ_ONLY_GRANTS = ("GRANT USAGE ON SCHEMA public TO {role}; "
-                    "GRANT SELECT ON mapviewer_meta, mapviewer_imports, mapviewer_events, mapviewer_overview TO {role};")
+                    "GRANT SELECT ON mapviewer_meta, mapviewer_imports, mapviewer_events, mapviewer_overview, "
+                    "mapviewer_match_decisions TO {role};")
 #: What an administrator runs for a role that may also import.
 WRITER_GRANTS = (READ_ONLY_GRANTS + " GRANT INSERT, UPDATE ON mapviewer_imports, mapviewer_events, "
-                 "mapviewer_overview TO {role}; "
+                 "mapviewer_overview TO {role}; GRANT INSERT ON mapviewer_match_decisions TO {role}; "
                  "GRANT USAGE ON SEQUENCE mapviewer_imports_import_id_seq, mapviewer_events_id_seq, "
-                 "mapviewer_import_order TO {role};")
+                 "mapviewer_import_order, mapviewer_match_decisions_decision_id_seq TO {role};")
 
 # Advisory lock name spaces (first key of pg_advisory_xact_lock(int, int)).
 LOCK_INIT, LOCK_DATASET, LOCK_COMMIT = 0x6D760001, 0x6D760002, 0x6D760003
@@ -190,7 +194,7 @@ def status(uri: Source) -> dict[str, Any]:
     with session(uri) as conn:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            if _missing(conn):
+            if [name for name in _missing(conn) if name not in _LATER_TABLES]:
                 shown = uri_of(uri)
                 raise DataError(f"{shown}: {TABLES_MISSING.format(uri=shown)}")
             events = conn.execute("SELECT count(*) FROM mapviewer_events").fetchone()[0]

@@ -267,6 +267,11 @@ class DatabaseSource(QObject):
 
     # -- public -------------------------------------------------------------------------------
     @property
+    def conninfo(self) -> str | None:
+        """The address the open database's queries use (it may hold the password: never show it)."""
+        return self._conninfo
+
+    @property
     def busy(self) -> bool:
         """True while opening, or while the map's answer is awaited."""
         return self._opening is not None or self._map_running or self._debounce.isActive()
