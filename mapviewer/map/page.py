@@ -302,6 +302,7 @@ class IncidentEncoder:
         self.minutes = minutes
         self.munition, self.munitions = _dictionary(frame["munition"])
         self.location, self.locations = _dictionary(frame["location"])
+        self.unit = "strikes" if "reports" in frame.columns else "events"  # what the legend counts
 
     def payload(self, positions: np.ndarray | None = None, *, total: int | None = None,
                 fit: bool = False) -> dict[str, Any]:
@@ -326,8 +327,8 @@ class IncidentEncoder:
             "loc": _b64(self.location[positions], "<i4"),
             "locations": self.locations,
             "counts": _counts(outcome, klass),
+            "unit": self.unit,
         }
-
 
     def mask_payload(self, mask: np.ndarray, *, fit: bool = False) -> dict[str, Any]:
         """The rows a filter keeps as a bit mask over the frame sent with :meth:`payload` (all rows)."""
@@ -340,6 +341,7 @@ class IncidentEncoder:
             "fit": bool(fit),
             "bits": base64.b64encode(packed.tobytes()).decode("ascii"),
             "counts": _counts(outcome, klass),
+            "unit": self.unit,
         }
 
 
@@ -479,7 +481,8 @@ def _strike_reports(row: pd.Series, label: Any, reports: Callable[[Any], pd.Data
             value = report.get(column)
             return "" if _missing(value) else str(value)
 
-        file_name = Path(text("dataset")).name or text("dataset")
+        # a database's events name the source they were imported from (its address names no source)
+        file_name = text("import_source") or Path(text("dataset")).name or text("dataset")
         row_number = text("source_row")
         title = f"{file_name}: {text('event_id')}" if file_name else text("event_id")
         precision = text("time_precision")
@@ -701,14 +704,16 @@ def write_page(path: str | Path) -> Path:
 
 def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: str | None = None,
                           subtitle: str = "", fingerprint: str = "", basemap: str = "offline",
-                          archives: list[dict[str, Any]] | None = None) -> Path:
+                          archives: list[dict[str, Any]] | None = None,
+                          reports: Callable[[Any], pd.DataFrame | None] | None = None) -> Path:
     """One HTML file with the incidents of ``frame`` and every asset inlined.
 
     It opens in a browser with no network. When ``title`` is given the map shows
     it in a box at the top, with ``subtitle`` (the filters in words) and
     ``fingerprint`` (of the data and filters) under it; all three are plain text. Rows that
     are strikes (:mod:`geodata.strikes`: a ``reports`` column) add "N strikes from M reports" to
-    the subtitle, and the box is shown with or without a title.
+    the subtitle, and the box is shown with or without a title; ``reports(index label)`` gives a
+    strike row's reports, listed in its popup as the app lists them (:func:`record_details`).
     ``basemap`` (a :func:`basemap_spec` name) is the background the page opens with; a tile
     server's (:func:`tile_host`) is contacted by whoever opens the page. ``archives`` are tile
     archive layers with their tiles embedded (:func:`mapviewer.map.basemapfiles.embedded_layers`).
@@ -717,7 +722,7 @@ def write_standalone_html(frame: gpd.GeoDataFrame, path: str | Path, *, title: s
 
     spec = basemap_spec(basemap)
     data = encode_incidents(frame, fit=True)
-    details = record_details(frame, range(len(frame)))
+    details = record_details(frame, range(len(frame)), reports)
     counted = strikes_words(frame)  # one row per strike: "N strikes from M reports" under the title
     if counted:
         subtitle = f"{subtitle} · {counted}" if subtitle else counted

@@ -9,10 +9,10 @@
 
   var S = {
     map: null, cfg: null, style: null, layer: null, bridge: null, queue: [],
-    frame: null, n: 0, total: 0, pos: null, lat: null, lon: null, mx: null, my: null,
+    frame: null, n: 0, size: 0, on: null, unit: 'events', total: 0, pos: null, sortedPos: null, rank: null, lat: null, lon: null, mx: null, my: null,
     oc: null, cl: null, pr: null, tp: null, t: null, mun: null, loc: null,
     munitions: [], locations: [], counts: null,
-    order: null, groups: [],            // indices sorted by symbol group, [group, start, end]
+    groups: [],                         // rows of one symbol group: {start, end, cls, oc, hollow}
     hidden: {},                         // class code -> true when its layer is off
     selected: [], selectedSet: {},      // indices into the arrays
     details: {},                        // position -> [[field, text], ...]
@@ -127,6 +127,7 @@
       this._canvas = L.DomUtil.create('canvas', 'mv-incidents leaflet-zoom-animated');
       this.getPane().appendChild(this._canvas);
       this._ctx = this._canvas.getContext('2d');
+      this._nvis = 0; this._nkept = 0;
       this._reset();
     },
 
@@ -164,62 +165,67 @@
       return z < 5 ? 2.5 : z < 7 ? 3.5 : z < 10 ? 5 : 6.5;
     },
 
-    // Every visible point is projected, then thinned to one symbol per grid cell (the
-    // top-most, which is what would show anyway), then drawn as one canvas path per
-    // symbol group. Cells grow when too many symbols remain, so a redraw stays fast.
+    // One pass over the rows, top-most first (the arrays are in drawing order, see loadArrays):
+    // the shown rows on screen are projected into _vis/_vx/_vy; then thinned to one symbol per
+    // grid cell (the top-most, which is what would show anyway) and drawn as one canvas path per
+    // symbol group. Cells grow when too many symbols remain, so a redraw stays fast: at a million
+    // rows the cost is the one pass, not the drawing.
     redraw: function () {
       if (!this._map) return;
-      var ctx = this._ctx, w = this._w, h = this._h, n = S.n;
+      var ctx = this._ctx, w = this._w, h = this._h, N = S.size;
       ctx.setTransform(this._dpr, 0, 0, this._dpr, 0, 0);
       ctx.clearRect(0, 0, w, h);
-      if (!this._sx || this._sx.length !== n) {
-        this._sx = new Float32Array(n); this._sy = new Float32Array(n); this._keep = new Uint8Array(n);
+      this._nvis = 0; this._nkept = 0;
+      if (!this._vis || this._vis.length < N) {
+        this._vis = new Int32Array(N); this._vx = new Float32Array(N); this._vy = new Float32Array(N);
+        this._kept = new Int32Array(N);
       }
-      if (!n) return;
+      if (!S.n) return;
       var scale = this._map.options.crs.scale(this._zoom), ox = this._origin.x, oy = this._origin.y;
-      var r = this.radius(), sx = this._sx, sy = this._sy, i, x, y, visible = 0;
-      for (i = 0; i < n; i++) {
-        x = S.mx[i] * scale - ox; y = S.my[i] * scale - oy;
-        if (S.hidden[S.cl[i]] || x < -r || y < -r || x > w + r || y > h + r) { sx[i] = NaN; continue; }
-        sx[i] = x; sy[i] = y; visible++;
+      var r = this.radius(), on = S.on, cl = S.cl, mx = S.mx, my = S.my, hidden = hiddenClasses();
+      var vis = this._vis, vx = this._vx, vy = this._vy, nv = 0, i, x, y;
+      var left = ox - r, right = ox + w + r, top = oy - r, bottom = oy + h + r;
+      for (i = N - 1; i >= 0; i--) {
+        if ((on !== null && !on[i]) || hidden[cl[i]]) continue;
+        x = mx[i] * scale;
+        if (x < left || x > right) continue;
+        y = my[i] * scale;
+        if (y < top || y > bottom) continue;
+        vis[nv] = i; vx[nv] = x - ox; vy[nv] = y - oy; nv++;
       }
+      this._nvis = nv;
       var cell = Math.max(1, r * 0.5), kept = this._thin(cell);
       while (kept > MAX_SYMBOLS && cell < 4 * r) { cell *= 2; kept = this._thin(cell); }
+      this._nkept = kept;
       this._drawHalos(ctx, scale, r);
-      var keep = this._keep, g, k, o, gi;
-      for (gi = 0; gi < S.groups.length; gi++) {
-        g = S.groups[gi];
-        var shape = classShape(g.cls), drawn = 0;
-        ctx.beginPath();
-        for (k = g.start; k < g.end; k++) {
-          o = S.order[k];
-          if (!keep[o]) continue;
-          addShape(ctx, shape, sx[o], sy[o], r);
-          drawn++;
+      // Kept symbols bottom-up: ascending rows, so each symbol group's run is one path.
+      var K = this._kept, groups = S.groups, gi = -1, end = -1, drawn = 0, shape = null, g = null, v;
+      for (var k = kept - 1; k >= 0; k--) {
+        v = K[k]; i = vis[v];
+        if (i >= end) {
+          if (drawn) paint(ctx, outcomeColour(g.oc), g.hollow);
+          do { g = groups[++gi]; } while (i >= g.end);
+          end = g.end; shape = classShape(g.cls); drawn = 0;
+          ctx.beginPath();
         }
-        if (drawn) paint(ctx, outcomeColour(g.oc), g.hollow);
+        addShape(ctx, shape, vx[v], vy[v], r);
+        drawn++;
       }
+      if (drawn) paint(ctx, outcomeColour(g.oc), g.hollow);
       this._drawSelection(ctx, r);
-      this._kept = kept; this._visible = visible;
     },
 
-    // Marks in _keep the top-most visible point of each grid cell; returns how many.
+    // Keeps in _kept (entries of _vis, top-most first) the first point of each grid cell; returns how many.
     _thin: function (cell) {
       var cw = Math.ceil(this._w / cell) + 2, ch = Math.ceil(this._h / cell) + 2, size = cw * ch;
       if (!this._grid || this._grid.length < size) { this._grid = new Uint32Array(size); this._gridId = 0; }
       if (++this._gridId >= 0xFFFFFFFF) { this._grid.fill(0); this._gridId = 1; }
-      var grid = this._grid, id = this._gridId, keep = this._keep, sx = this._sx, sy = this._sy;
-      var kept = 0, gi, g, k, o, x, c;
-      keep.fill(0);
-      for (gi = S.groups.length - 1; gi >= 0; gi--) {
-        g = S.groups[gi];
-        for (k = g.end - 1; k >= g.start; k--) {
-          o = S.order[k]; x = sx[o];
-          if (x !== x) continue;  // NaN: off screen or hidden
-          c = ((sy[o] / cell + 1) | 0) * cw + ((x / cell + 1) | 0);
-          if (grid[c] === id) continue;
-          grid[c] = id; keep[o] = 1; kept++;
-        }
+      var grid = this._grid, id = this._gridId, K = this._kept, vx = this._vx, vy = this._vy;
+      var kept = 0, nv = this._nvis, inv = 1 / cell, c;
+      for (var v = 0; v < nv; v++) {
+        c = ((vy[v] * inv + 1) | 0) * cw + ((vx[v] * inv + 1) | 0);
+        if (grid[c] === id) continue;
+        grid[c] = id; K[kept++] = v;
       }
       return kept;
     },
@@ -229,15 +235,16 @@
     _drawHalos: function (ctx, scale, r) {
       var lat = this._map.getCenter().lat * Math.PI / 180;
       var metresPerPixel = 40075016.686 * Math.cos(lat) / scale, names = S.cfg.precisions;
-      var keep = this._keep, sx = this._sx, sy = this._sy;
+      var K = this._kept, kept = this._nkept, vis = this._vis, vx = this._vx, vy = this._vy, k, v, i;
       for (var p = 1; p < names.length; p++) {
         var hr = Math.max(r + 4, Math.min(600, (S.style.halo_m[names[p]] || 0) / metresPerPixel));
         for (var oc = 0; oc < S.cfg.outcomes.length; oc++) {
           ctx.beginPath();
           var any = false;
-          for (var i = 0; i < S.n; i++) {
-            if (!keep[i] || S.pr[i] !== p || S.oc[i] !== oc) continue;
-            ctx.moveTo(sx[i] + hr, sy[i]); ctx.arc(sx[i], sy[i], hr, 0, 2 * Math.PI);
+          for (k = 0; k < kept; k++) {
+            v = K[k]; i = vis[v];
+            if (S.pr[i] !== p || S.oc[i] !== oc) continue;
+            ctx.moveTo(vx[v] + hr, vy[v]); ctx.arc(vx[v], vy[v], hr, 0, 2 * Math.PI);
             any = true;
           }
           if (!any) continue;
@@ -251,49 +258,78 @@
 
     _drawSelection: function (ctx, r) {
       for (var k = 0; k < S.selected.length; k++) {
-        var i = S.selected[k], x = this._sx[i], y = this._sy[i];
-        if (x !== x) continue;
-        ctx.beginPath(); ctx.arc(x, y, r + 5, 0, 2 * Math.PI);
+        var i = S.selected[k], p = this._project(i);
+        if (!p) continue;
+        ctx.beginPath(); ctx.arc(p[0], p[1], r + 5, 0, 2 * Math.PI);
         ctx.lineWidth = 4; ctx.strokeStyle = '#000'; ctx.stroke();
         ctx.lineWidth = 2; ctx.strokeStyle = '#ffd400'; ctx.stroke();
-        ctx.beginPath(); addShape(ctx, classShape(S.cl[i]), x, y, r + 1);
+        ctx.beginPath(); addShape(ctx, classShape(S.cl[i]), p[0], p[1], r + 1);
         paint(ctx, outcomeColour(S.oc[i]), S.pr[i] > 0);
       }
     },
 
+    // Where row i is on the canvas, or null when it is not shown there (filtered, hidden, off screen).
+    _project: function (i) {
+      if (!this._map || i < 0 || i >= S.size || (S.on !== null && !S.on[i]) || hiddenClasses()[S.cl[i]]) return null;
+      var scale = this._map.options.crs.scale(this._zoom), r = this.radius();
+      var x = S.mx[i] * scale - this._origin.x, y = S.my[i] * scale - this._origin.y;
+      if (x < -r || y < -r || x > this._w + r || y > this._h + r) return null;
+      return [x, y];
+    },
+
     // The drawn point nearest to a container point, or -1.
     hit: function (containerPoint) {
-      if (!this._sx || !S.n) return -1;
+      if (!this._nkept) return -1;
       var p = this._map.containerPointToLayerPoint(containerPoint).subtract(this._topLeft);
-      var r = this.radius() + 3, best = -1, bestD = r * r, sx = this._sx, sy = this._sy, keep = this._keep;
-      for (var i = 0; i < S.n; i++) {
-        if (!keep[i]) continue;  // only symbols that are drawn can be pointed at
-        var dx = sx[i] - p.x;
-        if (!(dx <= r && dx >= -r)) continue;  // also skips NaN
-        var dy = sy[i] - p.y, d = dx * dx + dy * dy;
-        if (d <= bestD) { bestD = d; best = i; }
+      var r = this.radius() + 3, best = -1, bestD = r * r, K = this._kept, vx = this._vx, vy = this._vy;
+      for (var k = 0; k < this._nkept; k++) {  // only symbols that are drawn can be pointed at
+        var v = K[k], dx = vx[v] - p.x;
+        if (!(dx <= r && dx >= -r)) continue;
+        var dy = vy[v] - p.y, d = dx * dx + dy * dy;
+        if (d < bestD || (d === bestD && best < 0)) { bestD = d; best = this._vis[v]; }
       }
       return best;
     },
 
-    // Where index i is on screen (container pixels), for tests and tooling.
+    // Where row i is on screen (container pixels), or null; for tests and tooling.
     screenPoint: function (i) {
-      var p = L.point(this._sx[i], this._sy[i]).add(this._topLeft);
-      return this._map.layerPointToContainerPoint(p);
+      var q = this._project(i);
+      return q ? this._map.layerPointToContainerPoint(L.point(q[0], q[1]).add(this._topLeft)) : null;
     }
   });
+
+  // Class code -> 1 when its layer box is unticked (a typed array: read once per row in a redraw).
+  function hiddenClasses() {
+    var out = new Uint8Array(S.cfg ? S.cfg.classes.length : 0);
+    for (var k in S.hidden) if (S.hidden[k]) out[+k] = 1;
+    return out;
+  }
 
   // -- data -----------------------------------------------------------------------------
   var FIELDS = [['lat', Float32Array], ['lon', Float32Array], ['oc', Uint8Array, 'outcome'], ['cl', Uint8Array, 'cls'],
                 ['pr', Uint8Array, 'prec'], ['tp', Uint8Array, 'tprec'], ['t', Int32Array], ['mun', Int32Array],
                 ['loc', Int32Array]];
 
-  // Decoded arrays of one payload, with Web Mercator coordinates in [0, 1] computed once.
+  // Decoded arrays of one payload, put in drawing order once (rows of one symbol group together,
+  // see symbolOrder), with Web Mercator coordinates in [0, 1]. A filter then only switches rows
+  // on and off (S.on): nothing is copied or sorted again. ``pos`` holds each row's position in the
+  // app's frame; ``sortedPos`` the positions as they arrived (ascending) and ``rank`` where each
+  // of those rows is now.
   function loadArrays(d) {
-    var A = { n: d.n, pos: decode(d.pos, Int32Array), munitions: d.munitions, locations: d.locations }, i;
-    for (i = 0; i < FIELDS.length; i++) A[FIELDS[i][0]] = decode(d[FIELDS[i][2] || FIELDS[i][0]], FIELDS[i][1]);
-    A.mx = new Float64Array(d.n); A.my = new Float64Array(d.n);
-    for (i = 0; i < d.n; i++) {
+    var n = d.n, raw = {}, A = { n: n, munitions: d.munitions, locations: d.locations }, i, k, f;
+    for (f = 0; f < FIELDS.length; f++) raw[FIELDS[f][0]] = decode(d[FIELDS[f][2] || FIELDS[f][0]], FIELDS[f][1]);
+    A.sortedPos = decode(d.pos, Int32Array);
+    var sorted = symbolOrder(raw.pr, raw.oc, raw.cl, n), perm = sorted.order;
+    A.groups = sorted.groups; A.perm = perm;
+    A.pos = new Int32Array(n); A.rank = new Int32Array(n);
+    for (k = 0; k < n; k++) { A.pos[k] = A.sortedPos[perm[k]]; A.rank[perm[k]] = k; }
+    for (f = 0; f < FIELDS.length; f++) {
+      var src = raw[FIELDS[f][0]], dst = new FIELDS[f][1](n);
+      for (k = 0; k < n; k++) dst[k] = src[perm[k]];
+      A[FIELDS[f][0]] = dst;
+    }
+    A.mx = new Float64Array(n); A.my = new Float64Array(n);
+    for (i = 0; i < n; i++) {
       var lat = Math.max(-85.0511, Math.min(85.0511, A.lat[i])) * Math.PI / 180;
       A.mx[i] = (A.lon[i] + 180) / 360;
       A.my[i] = (1 - Math.log(Math.tan(Math.PI / 4 + lat / 2)) / Math.PI) / 2;
@@ -301,25 +337,15 @@
     return A;
   }
 
-  // Shows the rows of A at idx (all of A when idx is null) and tells the app how many.
-  function show(A, idx, meta) {
-    var n = idx ? idx.length : A.n, i, k;
-    S.n = n; S.total = meta.total; S.counts = meta.counts;
+  // Shows the rows of A that ``on`` marks (all of A when on is null) and tells the app how many.
+  function show(A, on, meta) {
+    var k;
+    S.size = A.n; S.on = on; S.n = meta.n; S.total = meta.total; S.counts = meta.counts;
+    S.unit = meta.unit || 'events';
     S.munitions = A.munitions; S.locations = A.locations;
-    if (!idx) {
-      S.pos = A.pos; S.mx = A.mx; S.my = A.my;
-      for (k = 0; k < FIELDS.length; k++) S[FIELDS[k][0]] = A[FIELDS[k][0]];
-    } else {
-      S.pos = idx;
-      S.mx = new Float64Array(n); S.my = new Float64Array(n);
-      for (i = 0; i < n; i++) { S.mx[i] = A.mx[idx[i]]; S.my[i] = A.my[idx[i]]; }
-      for (k = 0; k < FIELDS.length; k++) {
-        var src = A[FIELDS[k][0]], dst = new FIELDS[k][1](n);
-        for (i = 0; i < n; i++) dst[i] = src[idx[i]];
-        S[FIELDS[k][0]] = dst;
-      }
-    }
-    groupBySymbol();
+    S.pos = A.pos; S.sortedPos = A.sortedPos; S.rank = A.rank; S.groups = A.groups;
+    S.mx = A.mx; S.my = A.my;
+    for (k = 0; k < FIELDS.length; k++) S[FIELDS[k][0]] = A[FIELDS[k][0]];
     remapSelection();
     if (S.popupPos >= 0 && indexOfPosition(S.popupPos) < 0) S.map.closePopup();  // the filter hid its event
     if (S.legend) S.legend.update();
@@ -327,14 +353,17 @@
     if (S.densityOn) updateDensity();
     // A new file jumps to its events at once (no animation), so what is reported drawn is on screen;
     // a view the app asked for (a saved view) wins over that fit until the person moves the map.
-    if (meta.fit && n) {
+    if (meta.fit && S.n) {
       if (S.pinned) S.map.setView([S.pinned[0], S.pinned[1]], S.pinned[2], { animate: false });
       else fitData(false);
     }
     if (S.layer) S.layer.redraw();
-    tellApp('incidentsDrawn', [n]);
-    return n;
+    tellApp('incidentsDrawn', [S.n]);
+    return S.n;
   }
+
+  // True when row i is shown by the filter (its class layer may still be off).
+  function isOn(i) { return S.on === null || S.on[i] === 1; }
 
   // Rows given explicitly (exported pages, or a caller with its own subset).
   function setData(d) {
@@ -349,20 +378,21 @@
     return S.frame.n;
   }
 
-  // The filter's rows as a little-endian bit mask over the frame: a filter change sends
-  // an eighth of a byte per row and never the coordinates again.
+  // The filter's rows as a little-endian bit mask over the frame (in the order it arrived): a
+  // filter change sends an eighth of a byte per row and never the coordinates again.
   function setMask(m) {
-    var F = S.frame, bits = decode(m.bits, Uint8Array), idx = new Int32Array(m.n), k = 0;
-    for (var i = 0; i < F.n; i++) if ((bits[i >> 3] >> (i & 7)) & 1) idx[k++] = i;
-    return show(F, k === F.n ? null : idx, m);
+    var F = S.frame, bits = decode(m.bits, Uint8Array), perm = F.perm, on = new Uint8Array(F.n), j;
+    for (var k = 0; k < F.n; k++) { j = perm[k]; on[k] = (bits[j >> 3] >> (j & 7)) & 1; }
+    return show(F, m.n === F.n ? null : on, m);
   }
 
   // Drawing order, bottom to top: approximate locations under exact ones, and where
   // symbols pile up the outcomes that matter most (impacts) stay visible on top.
   var OUTCOME_Z = ['unknown', 'debris', 'intercepted', 'deviated', 'impact'];
 
-  // Counting sort of indices by (exact, outcome rank, class): one canvas path per group.
-  function groupBySymbol() {
+  // Counting sort of rows by (exact, outcome rank, class): {order: rows in drawing order,
+  // groups: [{start, end, cls, oc, hollow}]}, one canvas path per group.
+  function symbolOrder(pr, oc, cl, n) {
     var nOc = S.cfg.outcomes.length, nCl = S.cfg.classes.length, nG = 2 * nCl * nOc;
     var rank = new Uint8Array(nOc), byRank = new Uint8Array(nOc), i, g, z;
     for (i = 0; i < nOc; i++) {
@@ -370,28 +400,29 @@
       rank[i] = z < 0 ? i : z;
       byRank[rank[i]] = i;
     }
-    var key = new Uint16Array(S.n), counts = new Int32Array(nG + 1);
-    for (i = 0; i < S.n; i++) {
-      g = ((S.pr[i] > 0 ? 0 : 1) * nOc + rank[S.oc[i]]) * nCl + S.cl[i];
+    var key = new Uint16Array(n), counts = new Int32Array(nG + 1);
+    for (i = 0; i < n; i++) {
+      g = ((pr[i] > 0 ? 0 : 1) * nOc + rank[oc[i]]) * nCl + cl[i];
       key[i] = g; counts[g + 1]++;
     }
     for (g = 0; g < nG; g++) counts[g + 1] += counts[g];
-    var starts = counts.slice(), order = new Int32Array(S.n);
-    for (i = 0; i < S.n; i++) order[starts[key[i]]++] = i;
-    S.order = order; S.groups = [];
+    var starts = counts.slice(), order = new Int32Array(n), groups = [];
+    for (i = 0; i < n; i++) order[starts[key[i]]++] = i;
     for (g = 0; g < nG; g++) {
       if (counts[g + 1] > counts[g]) {
-        S.groups.push({ start: counts[g], end: counts[g + 1], cls: g % nCl,
-                        oc: byRank[Math.floor(g / nCl) % nOc], hollow: g < nCl * nOc });
+        groups.push({ start: counts[g], end: counts[g + 1], cls: g % nCl,
+                      oc: byRank[Math.floor(g / nCl) % nOc], hollow: g < nCl * nOc });
       }
     }
+    return { order: order, groups: groups };
   }
 
-  function indexOfPosition(p) {  // positions arrive sorted: binary search
-    var lo = 0, hi = S.n - 1;
+  // The row showing frame position p, or -1 when no shown row has it.
+  function indexOfPosition(p) {  // positions arrive sorted: binary search, then where that row is now
+    var lo = 0, hi = S.size - 1, sorted = S.sortedPos;
     while (lo <= hi) {
-      var mid = (lo + hi) >> 1, v = S.pos[mid];
-      if (v === p) return mid;
+      var mid = (lo + hi) >> 1, v = sorted[mid];
+      if (v === p) { var i = S.rank[mid]; return isOn(i) ? i : -1; }
       if (v < p) lo = mid + 1; else hi = mid - 1;
     }
     return -1;
@@ -440,7 +471,7 @@
 
   function fitData(animate) {
     var shown = [];
-    for (var i = 0; i < S.n; i++) if (!S.hidden[S.cl[i]]) shown.push(i);
+    for (var i = 0; i < S.size; i++) if (isOn(i) && !S.hidden[S.cl[i]]) shown.push(i);
     fitBounds(boundsOf(shown), animate);
   }
 
@@ -643,7 +674,7 @@
       box.textContent = '';
       var title = el('div', 'mv-legend-title',
         S.cells ? S.cells.total + ' events in ' + S.cells.count + ' cells'
-                : S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' events');
+                : S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' ' + S.unit);
       title.title = 'Click to fold or unfold the legend';
       L.DomEvent.on(title, 'click', function () {
         self._userFold = !L.DomUtil.hasClass(box, 'mv-folded');
@@ -698,8 +729,8 @@
   function updateDensity() {
     if (!S.density) return;
     var pts = [];
-    for (var i = 0; i < S.n; i++) {
-      if (!S.hidden[S.cl[i]] && S.lat[i] === S.lat[i] && S.lon[i] === S.lon[i]) pts.push([S.lat[i], S.lon[i], 1]);
+    for (var i = 0; i < S.size; i++) {
+      if (isOn(i) && !S.hidden[S.cl[i]] && S.lat[i] === S.lat[i] && S.lon[i] === S.lon[i]) pts.push([S.lat[i], S.lon[i], 1]);
     }
     S.density.setLatLngs(pts);
   }
@@ -1359,17 +1390,10 @@
     placeNames: function () { return S.places && S.map.hasLayer(S.places) ? S.places.names() : []; },
     view: function () { var c = S.map.getCenter(); return [c.lat, c.lng, S.map.getZoom()]; },
     count: function () { return S.n; },
-    drawnCount: function () {  // points actually on the canvas now (visible classes, on screen)
-      var c = 0, sx = S.layer && S.layer._sx;
-      if (!sx) return 0;
-      for (var i = 0; i < S.n; i++) if (sx[i] === sx[i]) c++;
-      return c;
-    },
+    drawnCount: function () { return S.layer ? S.layer._nvis : 0; },  // points on the canvas now (visible classes, on screen)
     screenPoint: function (position) {
-      var i = indexOfPosition(position);
-      if (i < 0 || !S.layer._sx || S.layer._sx[i] !== S.layer._sx[i]) return null;
-      var p = S.layer.screenPoint(i);
-      return [p.x, p.y];
+      var p = S.layer ? S.layer.screenPoint(indexOfPosition(position)) : null;
+      return p ? [p.x, p.y] : null;
     },
     selected: function () { return selectedPositions.slice(); },
     state: S
