@@ -147,6 +147,11 @@ def session(source: Source, *, writing: bool = False) -> Iterator[psycopg.Connec
 
 
 TABLES_MISSING = "holds no strike-map tables: set it up first with 'mapviewer db init {uri}'"
+#: Said when the store is there but a table a newer version added is not.
+TABLES_OUTDATED = ("was set up by an older version of this program (it lacks the table {table}): run "
+                   "'mapviewer db init {uri}' again to add what is missing (the events stay)")
+#: The tables every version has: when one of them is missing there is no store at all.
+_FIRST_TABLES = ("mapviewer_events", "mapviewer_imports", "mapviewer_meta")
 
 
 @contextlib.contextmanager
@@ -161,8 +166,8 @@ def errors(source: Source, writing: bool = False) -> Iterator[None]:
         yield
     except DataError:
         raise
-    except pgerrors.UndefinedTable:
-        raise DataError(f"{shown}: {TABLES_MISSING.format(uri=shown)}") from None
+    except pgerrors.UndefinedTable as exc:
+        raise DataError(f"{shown}: {missing_table(exc, shown)}") from None
     except pgerrors.InsufficientPrivilege as exc:
         user = _user(source)
         if writing:
@@ -175,6 +180,14 @@ def errors(source: Source, writing: bool = False) -> Iterator[None]:
                                "try again") from None
     except psycopg.Error as exc:
         raise DataError(f"{shown}: {one_line(exc, raw)}") from None
+
+
+def missing_table(exc: BaseException, shown: str) -> str:
+    """What to do about a table the server says is missing: set the store up, or bring it up to date."""
+    found = re.search(r'relation "(?:[^".]+\.)?(mapviewer_[a-z0-9_]+)" does not exist', str(exc))
+    if found and found.group(1) not in _FIRST_TABLES:
+        return TABLES_OUTDATED.format(table=found.group(1), uri=shown)
+    return TABLES_MISSING.format(uri=shown)
 
 
 def write_denied(shown: str, user: str) -> str:

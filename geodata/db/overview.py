@@ -3,8 +3,9 @@
 Opening the store at country zoom with no filter asks for every event in cells; on 10 million
 events that is a scan of the whole table (tens of seconds on a small server). The overview holds
 every event counted per 0.01-degree cell and outcome, and per value of each facet (munition,
-outcome, class, oblast), so the unfiltered map, ``count`` and ``plan``, and the lists of values
-with their totals in the filter panel, answer at once. Each import rebuilds it in its own
+outcome, class, oblast, and munition with its class), so the unfiltered map, ``count`` and
+``plan``, the lists of values with their totals in the filter panel and what a filter chooses from
+(``catalogue``), answer at once. Each import rebuilds it in its own
 transaction just before commit, from the rows it wrote and the rows those replaced (so an import
 costs what its own rows cost, not a pass over the table), and marks it with its commit number:
 it is used only while no later import exists.
@@ -19,7 +20,7 @@ import numpy as np
 
 from geodata.schema import OUTCOMES
 
-__all__ = ["BASE_E7", "E7", "Overview", "apply", "cell_sql", "facet_totals", "load", "refresh", "split", "totals_sql"]
+__all__ = ["BASE_E7", "E7", "FACET_KEYS", "Overview", "apply", "cell_sql", "facet_totals", "load", "refresh", "split", "totals_sql"]
 
 #: Grid unit: 1e-7 degree (about 1 cm). Cells are whole multiples of it, so they nest exactly.
 E7 = 10_000_000
@@ -27,6 +28,8 @@ E7 = 10_000_000
 BASE_E7 = 100_000
 #: Packed cell counts: x and y cell numbers, outcome (index in OUTCOMES), events; big-endian.
 _CELL = np.dtype([("gx", ">i4"), ("gy", ">i4"), ("outcome", ">i2"), ("n", ">i8")])
+#: The overview's lists of values with their totals: the filter's facets, then munition and class pairs.
+FACET_KEYS = ("munitions", "outcomes", "munition_classes", "admin1", "pairs")
 
 
 def cell_sql(axis: str, size: str) -> str:
@@ -46,7 +49,9 @@ def totals_sql(relation: str = "mapviewer_events", *, cells: bool = True, weight
     """SQL counting ``relation`` (rows with ``geom``, ``outcome``, ``munition``, ``munition_class``,
     ``admin1``) per 0.01-degree cell and outcome (with ``cells``), per facet value, and in all:
     ``count(*)``, or ``sum(weight)`` (an import's changes: +1 for a row written, -1 for the row it
-    replaced). Takes the parameter ``%(outcomes)s``; rows as :func:`split` reads them."""
+    replaced). Takes the parameter ``%(outcomes)s``; rows as :func:`split` reads them. Munitions
+    are counted twice: with the class of those naming none (the filter's facet), and with their class
+    (``pairs``: what a filter chooses from)."""
     amount = "count(*)" if weight is None else f"sum({weight})"
     cell_columns = (f"CASE WHEN geom IS NOT NULL THEN {cell_sql('ST_X(geom)', str(BASE_E7))} END AS gx, "
                     f"{cell_sql('ST_Y(geom)', str(BASE_E7))} AS gy, " if cells else
@@ -55,17 +60,18 @@ def totals_sql(relation: str = "mapviewer_events", *, cells: bool = True, weight
             f"outcome, munition_class, admin1, {amount} FROM (SELECT {cell_columns}"
             f"(coalesce(array_position(%(outcomes)s::text[], outcome), {len(OUTCOMES)}) - 1) AS oc, "
             f"{_FACET_COLUMNS}{', ' + weight if weight else ''} FROM {relation}) t "
-            f"GROUP BY GROUPING SETS ((gx, gy, oc), (munition, nm_class), (outcome), (munition_class), (admin1), ())")
+            f"GROUP BY GROUPING SETS ((gx, gy, oc), (munition, nm_class), (munition, munition_class), (outcome), "
+            f"(munition_class), (admin1), ())")
 
 
 def split(rows: list[tuple]) -> tuple[np.ndarray, dict[str, list], int]:
     """The packed cell counts, the facet totals and the grand total from :func:`totals_sql`'s rows."""
     cells: list[tuple[int, int, int, int]] = []
-    facets: dict[str, list] = {"munitions": [], "outcomes": [], "munition_classes": [], "admin1": []}
+    facets: dict[str, list] = {name: [] for name in FACET_KEYS}
     total = 0
     # GROUPING bits (gx, munition, outcome, munition_class, admin1): 1 = not grouped in this set
-    sets = {0b01111: "cells", 0b10111: "munitions", 0b11011: "outcomes", 0b11101: "munition_classes",
-            0b11110: "admin1", 0b11111: "all"}
+    sets = {0b01111: "cells", 0b10111: "munitions", 0b10101: "pairs", 0b11011: "outcomes",
+            0b11101: "munition_classes", 0b11110: "admin1", 0b11111: "all"}
     for grouping, gx, gy, oc, munition, nm_class, outcome, munition_class, admin1, n in rows:
         kind, n = sets[grouping], int(n or 0)
         if kind == "cells":
@@ -73,6 +79,8 @@ def split(rows: list[tuple]) -> tuple[np.ndarray, dict[str, list], int]:
                 cells.append((gx, gy, oc, n))
         elif kind == "munitions":
             facets[kind].append([munition, nm_class, n])
+        elif kind == "pairs":
+            facets[kind].append([munition, munition_class, n])
         elif kind == "all":
             total = n
         else:
@@ -107,7 +115,7 @@ def apply(conn, seq: int, changes: list[tuple]) -> None:
     row = conn.execute(
         "SELECT o.total, o.cells, o.facets FROM mapviewer_overview o WHERE o.seq = (SELECT coalesce(max(seq), 0) "
         "FROM mapviewer_imports WHERE seq < %s) FOR UPDATE", [seq], binary=True).fetchone()
-    if row is None:
+    if row is None or not set(FACET_KEYS) <= set(row[2]):  # none, or made by an older version
         refresh(conn, seq)
         return
     total, packed, facets = row
@@ -123,7 +131,7 @@ def apply(conn, seq: int, changes: list[tuple]) -> None:
         both = both[first][n != 0].copy()
         both["n"] = n[n != 0]
     merged: dict[str, list] = {}
-    for name in ("munitions", "outcomes", "munition_classes", "admin1"):
+    for name in FACET_KEYS:
         counts: dict[tuple, int] = {}
         for entry in [*facets.get(name, []), *delta_facets[name]]:
             key = tuple(entry[:-1])
@@ -135,7 +143,8 @@ def apply(conn, seq: int, changes: list[tuple]) -> None:
 @dataclass
 class Overview:
     """Counts per 0.01-degree cell (``gx``, ``gy``) and outcome code (index in OUTCOMES), the
-    number of events, and the facet totals (as :func:`facet_totals`)."""
+    number of events, and the facet totals (as :func:`facet_totals`, and ``pairs``: rows of
+    munition, munition class, events)."""
 
     seq: int
     total: int
@@ -169,11 +178,12 @@ class Overview:
 
 
 def load(conn, *, cells: bool = True) -> Overview | None:
-    """The overview when it counts the table as it is (no import since), else None."""
+    """The overview when it counts the table as it is (no import since) and was made by this
+    version (``mapviewer db init`` makes it again), else None."""
     row = conn.execute(
         f"SELECT o.seq, o.total, {'o.cells' if cells else 'NULL'}, o.facets FROM mapviewer_overview o "
         "WHERE o.seq = (SELECT coalesce(max(seq), 0) FROM mapviewer_imports)", binary=True).fetchone()
-    if row is None:
+    if row is None or not set(FACET_KEYS) <= set(row[3]):
         return None
     seq, total, packed, facets = row
     return Overview(int(seq), int(total), np.frombuffer(packed or b"", dtype=_CELL), facets)

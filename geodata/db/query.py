@@ -485,13 +485,13 @@ def aggregate(uri: Source, filter_state: FilterState | None, bbox: Iterable[floa
             ix = sql.SQL(cell_sql("ST_X(e.geom)", "{}")).format(size)
             iy = sql.SQL(cell_sql("ST_Y(e.geom)", "{}")).format(size)
             if ranges is not None:
+                # the cells' envelope (its edges included: the points there belong to the next cells,
+                # which are dropped below, once per cell instead of a test per event)
                 x0, x1, y0, y1 = ranges
                 degrees = size_e7 / E7
-                where = sql.SQL("{} AND e.geom && ST_MakeEnvelope({}, {}, {}, {}, 4326) AND {} BETWEEN {} AND {} "
-                                "AND {} BETWEEN {} AND {}").format(
+                where = sql.SQL("{} AND e.geom && ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
                     where, p(x0 * degrees, "float8"), p(y0 * degrees, "float8"), p((x1 + 1) * degrees, "float8"),
-                    p((y1 + 1) * degrees, "float8"), ix, p(x0, "bigint"), p(x1, "bigint"), iy, p(y0, "bigint"),
-                    p(y1, "bigint"))
+                    p((y1 + 1) * degrees, "float8"))
             known_outcomes = [o for o in OUTCOMES if o != "unknown"]
             per_outcome = [sql.SQL("count(*) FILTER (WHERE e.outcome = {})").format(p(o, "text"))
                            for o in known_outcomes]
@@ -502,6 +502,9 @@ def aggregate(uri: Source, filter_state: FilterState | None, bbox: Iterable[floa
                 ix=ix, iy=iy, outcomes=sql.SQL(", ").join(per_outcome), where=where)
             rows = conn.execute(query, p.bind).fetchall()
             table = np.array(rows, dtype=np.int64).reshape(len(rows), 3 + len(OUTCOMES))
+            if ranges is not None:
+                x0, x1, y0, y1 = ranges
+                table = table[(table[:, 0] >= x0) & (table[:, 0] <= x1) & (table[:, 1] >= y0) & (table[:, 1] <= y1)]
     table = table[np.lexsort((table[:, 1], table[:, 0]))]
     size = size_e7 / E7
     ix, iy = table[:, 0], table[:, 1]
@@ -650,16 +653,20 @@ def summary(uri: Source, filter_state: FilterState | None = None, *, tz: str | N
 def catalogue(uri: Source) -> dict[str, Any]:
     """What a filter can choose from, over the whole table: ``munitions``, a list of
     ``(munition, munition_class, events)`` (either may be None), most events first, and the span of
-    the event times, ``first`` and ``last`` (UTC Timestamps, None when no event has a time)."""
+    the event times, ``first`` and ``last`` (UTC Timestamps, None when no event has a time).
+
+    The pairs come from the overview (counted from the table when it is out of date), the span
+    from the index on the event time: no pass over the table."""
     with session(uri) as conn:
         check_ready(conn, uri)
-        rows = conn.execute("SELECT munition, munition_class, count(*), min(occurred_at), max(occurred_at) "
-                            "FROM mapviewer_events GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2").fetchall()
-    firsts = [r[3] for r in rows if r[3] is not None]
-    lasts = [r[4] for r in rows if r[4] is not None]
-    return {"munitions": [(m, c, int(n)) for m, c, n, _, _ in rows],
-            "first": pd.Timestamp(min(firsts)).tz_convert("UTC") if firsts else None,
-            "last": pd.Timestamp(max(lasts)).tz_convert("UTC") if lasts else None}
+        with conn.transaction():
+            _snapshot(conn)
+            pairs = overview.facet_totals(conn)["pairs"]
+            first, last = conn.execute("SELECT min(occurred_at), max(occurred_at) FROM mapviewer_events").fetchone()
+    rows = sorted(((m, c, int(n)) for m, c, n in pairs if int(n)), key=lambda r: (-r[2], r[0] is None, r[0] or "",
+                                                                                 r[1] is None, r[1] or ""))
+    return {"munitions": rows, "first": None if first is None else pd.Timestamp(first).tz_convert("UTC"),
+            "last": None if last is None else pd.Timestamp(last).tz_convert("UTC")}
 
 
 def inspect(uri: Source, filter_state: FilterState | None = None, *, tz: str | None = None) -> dict[str, Any]:

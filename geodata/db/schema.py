@@ -5,6 +5,7 @@ from typing import Any
 
 from geodata.db import decisions
 from geodata.db.connect import Source, TABLES_MISSING, session, uri_of
+from geodata.db.overview import FACET_KEYS
 from geodata.errors import DataError
 from geodata.schema import DEFAULT_TZ
 
@@ -159,7 +160,8 @@ def init(uri: Source) -> list[str]:
             lines.append("tables and indexes already present: nothing to do")
         stale = conn.execute(
             "SELECT has_table_privilege('mapviewer_overview', 'INSERT, UPDATE') AND NOT EXISTS (SELECT 1 FROM "
-            "mapviewer_overview WHERE seq = (SELECT coalesce(max(seq), 0) FROM mapviewer_imports))").fetchone()[0]
+            "mapviewer_overview WHERE seq = (SELECT coalesce(max(seq), 0) FROM mapviewer_imports) "
+            "AND facets ?& %s)", [list(FACET_KEYS)]).fetchone()[0]
         if stale:
             from geodata.db import overview
 

@@ -422,6 +422,53 @@ def test_catalogue_lists_what_a_filter_chooses_from(sample_db: str, sample_frame
     assert found["first"] == sample_frame["occurred_at"].min() and found["last"] == sample_frame["occurred_at"].max()
 
 
+def test_catalogue_follows_imports_and_a_stale_overview(fresh: str, tmp_path: Path) -> None:
+    from geodata.report import LoadReport
+
+    def expected() -> dict:
+        frame = db.read(fresh).frame
+        pairs = frame.groupby(["munition", "munition_class"], observed=True, dropna=False).size()
+        return {(None if pd.isna(m) else m, None if pd.isna(c) else c): int(n) for (m, c), n in pairs.items() if n}
+
+    db.import_file(fresh, write_csv(tmp_path, PARTNER_ROWS, "partner.csv"))
+    assert {(m, c): n for m, c, n in db.catalogue(fresh)["munitions"]} == expected()
+    (tmp_path / "v2").mkdir()  # KN-23 becomes a Shahed: one pair fewer, another one more
+    db.import_file(fresh, write_csv(tmp_path / "v2", [r.replace("KN-23", "Shahed-136") for r in PARTNER_ROWS],
+                                    "partner.csv"))
+    found = db.catalogue(fresh)
+    assert {(m, c): n for m, c, n in found["munitions"]} == expected()
+    assert not any(m == "KN-23" for m, _c, _n in found["munitions"])
+    part = read_incidents(SAMPLE).frame.iloc[:50]
+    db.import_frame(fresh, part, LoadReport("part", "gpkg", 50, 50), source="bulk", file_name="part",
+                    update_overview=False)  # the overview is out of date: counted from the table
+    found = db.catalogue(fresh)
+    assert {(m, c): n for m, c, n in found["munitions"]} == expected()
+    assert [n for _m, _c, n in found["munitions"]] == sorted((n for _m, _c, n in found["munitions"]), reverse=True)
+    times = db.read(fresh).frame["occurred_at"]
+    assert (found["first"], found["last"]) == (times.min(), times.max())
+
+
+def test_store_set_up_by_an_older_version_says_to_run_init_again(fresh: str, tmp_path: Path) -> None:
+    import psycopg
+
+    db.import_file(fresh, write_csv(tmp_path, PARTNER_ROWS))
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        conn.execute("DROP TABLE mapviewer_overview")  # as a store made before the overview existed
+    for ask in (db.count, db.catalogue, lambda uri: db.view(uri, None, None, 1.0)):
+        with pytest.raises(DataError) as caught:
+            ask(fresh)
+        message = str(caught.value)
+        assert "mapviewer_overview" in message and "db init" in message and "again" in message
+        assert "holds no strike-map tables" not in message
+    assert any("overview" in line for line in db.init(fresh))
+    assert db.count(fresh) == 3 and db.view(fresh, None, None, 1.0)[0] == "points"
+    with psycopg.connect(fresh, autocommit=True) as conn:  # an overview of an older version is made again
+        conn.execute("UPDATE mapviewer_overview SET facets = facets - 'pairs'")
+    assert any("overview" in line for line in db.init(fresh))
+    assert {(m, c) for m, c, _n in db.catalogue(fresh)["munitions"]} == {("KN-23", "ballistic missile"),
+                                                                        (None, "unknown"), ("Shahed-136", "loitering munition")}
+
+
 def test_inspect_reports_what_the_database_holds(sample_db: str, sample_frame) -> None:
     from geodata.report import LoadReport
 
