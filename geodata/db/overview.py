@@ -91,7 +91,7 @@ def split(rows: list[tuple]) -> tuple[np.ndarray, dict[str, list], int]:
 def facet_totals(conn) -> dict[str, list]:
     """Events per value of each facet over the whole table: from the overview, else counted."""
     known = load(conn, cells=False)
-    if known is not None:
+    if known is not None and set(FACET_KEYS) <= set(known.facets):
         return known.facets
     return split(conn.execute(totals_sql(cells=False), {"outcomes": list(OUTCOMES)}).fetchall())[1]
 
@@ -178,12 +178,12 @@ class Overview:
 
 
 def load(conn, *, cells: bool = True) -> Overview | None:
-    """The overview when it counts the table as it is (no import since) and was made by this
-    version (``mapviewer db init`` makes it again), else None."""
+    """The overview when it counts the table as it is (no import since), else None. One made by
+    an older version may lack ``pairs`` (the next import or ``mapviewer db init`` adds them)."""
     row = conn.execute(
         f"SELECT o.seq, o.total, {'o.cells' if cells else 'NULL'}, o.facets FROM mapviewer_overview o "
         "WHERE o.seq = (SELECT coalesce(max(seq), 0) FROM mapviewer_imports)", binary=True).fetchone()
-    if row is None or not set(FACET_KEYS) <= set(row[3]):
+    if row is None:
         return None
     seq, total, packed, facets = row
     return Overview(int(seq), int(total), np.frombuffer(packed or b"", dtype=_CELL), facets)
