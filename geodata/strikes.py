@@ -31,8 +31,8 @@ from geodata.uri import is_uri
 from geodata.match import WITHIN_HOURS, WITHIN_KM, Decisions, MatchResult, match_reports, merge_reports
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ, GEO_PRECISIONS
 
-__all__ = ["DECISIONS_FILE", "STRIKE_COLUMNS", "Strikes", "count_strikes", "decisions_path_for", "merged_report_rows",
-           "source_keys", "strike_counts", "strikes_words"]
+__all__ = ["DECISIONS_FILE", "STRIKE_COLUMNS", "Strikes", "count_strikes", "decisions_home", "decisions_path_for",
+           "merged_report_rows", "read_decisions", "source_keys", "strike_counts", "strikes_words"]
 
 #: Columns a strike row has besides the canonical ones (see :func:`geodata.match.merge_reports`).
 STRIKE_COLUMNS: tuple[str, ...] = ("killed_min", "killed_max", "injured_min", "injured_max", "reports",
@@ -53,6 +53,23 @@ def decisions_path_for(paths: Iterable[str]) -> str | None:
     of the first file (None when every source is a database)."""
     first = next((p for p in paths if not is_uri(p)), None)
     return None if first is None else os.path.join(os.path.dirname(os.path.abspath(first)), DECISIONS_FILE)
+
+
+def decisions_home(paths: Iterable[str]) -> str | None:
+    """Where the decisions on matches of these sources are kept: :func:`decisions_path_for` when a file
+    is among them, else the first database (its URI: the decisions are a table there), else None."""
+    paths = list(paths)
+    return decisions_path_for(paths) or next((p for p in paths if is_uri(p)), None)
+
+
+def read_decisions(home: str) -> Decisions:
+    """The decisions kept at ``home`` (:func:`decisions_home`): a JSON file (none when it does not exist
+    yet) or a database's table. Raises DataError with one line when they cannot be read."""
+    if is_uri(home):
+        from geodata.db import decisions
+
+        return decisions.load(home)
+    return Decisions.load(home)
 
 
 def _parts(reports: pd.DataFrame, by: str) -> list[tuple[str, np.ndarray]]:

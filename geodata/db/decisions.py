@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from geodata.db.connect import Source, session, uri_of
+from geodata.db.connect import TABLES_OUTDATED, Source, session, uri_of
 from geodata.errors import DataError
 
 if TYPE_CHECKING:
@@ -42,14 +42,9 @@ CREATE TABLE IF NOT EXISTS mapviewer_match_decisions (
 """
 
 
-def _table_missing(shown: str) -> DataError:
-    return DataError(f"{shown}: this database has no table for match decisions yet (it was set up by an "
-                     f"older version): 'mapviewer db init {shown}' adds what is missing")
-
-
 def _check(conn, shown: str) -> None:
     if conn.execute("SELECT to_regclass(%s) IS NULL", [TABLE]).fetchone()[0]:
-        raise _table_missing(shown)
+        raise DataError(f"{shown}: {TABLES_OUTDATED.format(table=TABLE, uri=shown)}")
 
 
 def load(source: Source) -> Decisions:

@@ -301,7 +301,8 @@ def _oblasts(names: list[str], frame) -> tuple[set[str], list[tuple[float, float
 
 def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_state=None, *, split: bool = False):
     """Read every file; one line per file with rejected rows goes to stderr. A database (URI) gives
-    only the rows ``filter_state`` keeps, when one is given. ``split``: ``{path: frame}``, not one frame."""
+    only the rows ``filter_state`` keeps, when one is given. ``split``: ``{path: frame}``, not one frame,
+    and a database's rows name the source each came from (``import_source``: its sources are matched)."""
     import geopandas as gpd
     import pandas as pd
 
@@ -322,7 +323,8 @@ def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_sta
             raise DataError(f"{path}: not a data file: {problem}")
         if is_uri(path):
             result = read_incidents(path, **({"tz": tz} if tz else {}),
-                                    **({"filter_state": filter_state} if filter_state is not None else {}))
+                                    **({"filter_state": filter_state} if filter_state is not None else {}),
+                                    **({"provenance": True} if split else {}))
         else:
             result = read_incidents(path, all_events=all_events, **({"tz": tz} if tz else {}))
         report = result.report
@@ -338,17 +340,29 @@ def _read(paths: list[str], tz: str | None, all_events: bool = False, filter_sta
     return gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
 
 
-def _strikes(parts: dict, tz: str):
-    """(one row per strike, every report) of the reports of each file (``{path: frame}``)."""
+def _strikes(parts: dict, tz: str, decisions_file: str | None = None):
+    """(one row per strike, every report, the reports of each strike by its row label) of the reports of
+    each file (``{path: frame}``), with the analyst's decisions: ``decisions_file`` (a view's), else those
+    the app keeps for these files (beside the first file, else in the first database)."""
     import geopandas as gpd
     import pandas as pd
 
-    from geodata.strikes import count_strikes
+    from geodata.db.query import PROVENANCE_COLUMNS
+    from geodata.match import Decisions
+    from geodata.strikes import count_strikes, decisions_home
+    from mapviewer.cli.match import display, kept_decisions
 
+    where = decisions_file or decisions_home(parts)
+    decisions = Decisions.load(decisions_file) if decisions_file else kept_decisions(where, "mapviewer export")
     tagged = [f.assign(dataset=path) for path, f in parts.items()]
     reports = gpd.GeoDataFrame(pd.concat(tagged, ignore_index=True), geometry="geometry", crs="EPSG:4326")
-    strikes = count_strikes(reports, tz=tz)
-    return strikes.frame.drop(columns=["dataset"]), reports.drop(columns=["dataset"])
+    strikes = count_strikes(reports, tz=tz, decisions=decisions)
+    if decisions is not None:
+        for missing in decisions.missing(strikes.frames()):
+            _note(f"{display(where)}: {missing}")
+    own = ["dataset", *PROVENANCE_COLUMNS]  # the report lists name each report's source
+    return (strikes.frame.drop(columns=own, errors="ignore"), reports.drop(columns=own, errors="ignore"),
+            lambda label: reports.iloc[strikes.reports_of(int(label))])
 
 
 def _format_and_output(fmt: str | None, out: str) -> tuple[str, str]:
@@ -483,8 +497,10 @@ def _run(argv: list[str]) -> int:
         pushed = state.replace(**changes)
         if munitions is not None:
             pushed = pushed.replace(munitions=munitions[0] | munitions[1], munition_classes=None)
+    reports_of = None  # with --merge-reports: the reports of a strike row, for the html popups
     if args.merge_reports:
-        frame, reports = _strikes(_read(paths, args.tz, args.all_events, split=True), tz)
+        frame, reports, reports_of = _strikes(_read(paths, args.tz, args.all_events, split=True), tz,
+                                              getattr(spec, "decisions", None))
     else:
         frame = reports = _read(paths, args.tz, args.all_events, pushed)
     if spec is not None and not args.data:  # the view's own files: have they changed since it was saved?
@@ -532,7 +548,7 @@ def _run(argv: list[str]) -> int:
             embedding = embedded_layers(archives, export_extent(rows, archives, extent), limit)
         with atomic_path(out) as tmp:
             write_standalone_html(rows, tmp, title=title, basemap=basemap,
-                                  archives=embedding.layers if embedding else None)
+                                  archives=embedding.layers if embedding else None, reports=reports_of)
         # Nothing is contacted now; whoever opens the page loads its tiles: say from where.
         shown = (f"map of {strikes_words(rows)}" if args.merge_reports else f"map of {len(rows):,} events") \
             + (f"; the page loads map tiles from {host}" if host else "")

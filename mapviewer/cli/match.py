@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--within-km", type=float, default=WITHIN_KM,
                         help=f"most distance between two exact points of one strike (default {WITHIN_KM:g})")
     parser.add_argument("--decisions", default=None, metavar="FILE",
-                        help="the analyst's decisions (confirm, split, join) to apply: a JSON file the app keeps")
+                        help="the analyst's decisions (confirm, split, join) to apply: a JSON file the app keeps "
+                             "(default: as the app, strike-matches.json beside the first file, else the decisions "
+                             "the first database keeps)")
     parser.add_argument("--tz", default=None, help="working time zone: whose days a day-only date means")
     parser.add_argument("--all-events", action="store_true",
                         help="CIR monitor files: keep the rows that are not strike-like too")
@@ -42,7 +44,7 @@ def read_reports(sources: list[str], *, tz: str | None = None, all_events: bool 
         if is_uri(source):
             from geodata import db
 
-            frame = db.read(source).frame
+            frame = db.read(source, provenance=True).frame
             for name, part in frame.groupby("import_source", sort=True, observed=True):
                 reports[str(name)] = part.reset_index(drop=True)
             continue
@@ -51,15 +53,39 @@ def read_reports(sources: list[str], *, tz: str | None = None, all_events: bool 
     return reports
 
 
+def display(source: str) -> str:
+    """A file name or a database address as shown (never a password)."""
+    from geodata.db.connect import display_uri, is_uri
+
+    return display_uri(source) if is_uri(source) else source
+
+
+def kept_decisions(where: str | None, program: str):
+    """The decisions kept at ``where`` (a file, or a database's table), None when there are none; ones that
+    cannot be read (a database set up before it kept decisions) are a note on stderr, and matching goes on."""
+    from geodata.errors import DataError
+    from geodata.strikes import read_decisions
+
+    if where is None:
+        return None
+    try:
+        return read_decisions(where)
+    except DataError as exc:
+        print(terminal_text(f"{program}: note: {' '.join(str(exc).split())}; matching without them"), file=sys.stderr)
+        return None
+
+
 def run_match(argv: list[str]) -> int:
     """``mapviewer match``; 0 on success, non-zero with one line on stderr otherwise."""
     from geodata.errors import DataError
     from geodata.match import Decisions, match_reports
+    from geodata.strikes import decisions_home
 
     args = _parser().parse_args(argv)
     try:
         reports = read_reports(args.sources, tz=args.tz, all_events=args.all_events)
-        decisions = Decisions.load(args.decisions) if args.decisions else None
+        where = args.decisions or decisions_home(args.sources)  # by default those the app keeps
+        decisions = Decisions.load(args.decisions) if args.decisions else kept_decisions(where, "mapviewer match")
         options = {"tz": args.tz} if args.tz else {}
         result = match_reports(reports, within_hours=args.within_hours, within_km=args.within_km,
                                decisions=decisions, **options)
@@ -67,7 +93,7 @@ def run_match(argv: list[str]) -> int:
         return fail(" ".join(str(exc).split()), "mapviewer match")
     if decisions is not None:
         for missing in decisions.missing(reports):
-            print(terminal_text(f"mapviewer match: {args.decisions}: {missing}"), file=sys.stderr)
+            print(terminal_text(f"mapviewer match: {display(where)}: {missing}"), file=sys.stderr)
     found = result.to_json()
     if args.json:
         print(terminal_json(found))

@@ -323,7 +323,8 @@ def export_html_dialog(window) -> None:
                                         DEFAULT_EMBED_LIMIT_MB)
         with atomic_path(path) as tmp:
             write_standalone_html(rows, tmp, title=window.figure_title or HTML_TITLE, subtitle=subtitle,
-                                  fingerprint=code, basemap=basemap, archives=embedding.layers if embedding else None)
+                                  fingerprint=code, basemap=basemap, archives=embedding.layers if embedding else None,
+                                  reports=window.state.reports_of)  # a strike's popup lists its reports
         host = tile_host(basemap_spec(basemap))
         if embedding is not None and not embedding.complete:
             window.show_error("Export HTML map", f"{path}: {embedding.summary()}")

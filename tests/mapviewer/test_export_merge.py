@@ -108,4 +108,52 @@ def test_html_heading_says_strikes_from_reports(sources, tmp_path, capsys):
     page = out.read_text(encoding="utf-8")
     heading = re.search(r'"heading":(\{[^}]*\})', page)
     assert heading is not None and json.loads(heading.group(1))["subtitle"] == "4 strikes from 6 reports"
-    assert "bellingcat.csv:BC-1" in page  # each strike's popup names its reports
+    assert "bellingcat.csv: BC-1" in page  # each strike's popup names its reports (and lists them in full)
+
+
+#: Markup and template syntax in a report's text: shown as written, never run or evaluated.
+HOSTILE = "<script>window.__pwned=1</script> {{7*7}} ${7*7}"
+
+
+def page_details(page: str) -> dict[str, list]:
+    """The popup details an exported page embeds (the last argument of ``mapviewer.init``)."""
+    start = page.index("mapviewer.init(")
+    start = page.index("}, ", page.index("oblasts:", start)) + 3  # after the basemap layers' names
+    decoder = json.JSONDecoder()
+    values = []
+    for _ in range(3):  # config, data, details
+        value, end = decoder.raw_decode(page, start)
+        values.append(value)
+        start = end + 2  # ", "
+    return values[2]
+
+
+def reports_entry(fields: list) -> list[dict[str, str]]:
+    """The reports a strike's popup lists, each as {label: text}."""
+    label, _summary, reports = fields[-1]
+    assert label == "Reports"
+    return [dict(pairs) for pairs in reports]
+
+
+def test_html_popups_list_every_report_of_a_strike(tmp_path, capsys):
+    paths = write_sources(tmp_path)
+    acled = paths[2]
+    acled.write_text(acled.read_text(encoding="utf-8").replace("3,ACLED,", f'3,"{HOSTILE}",'), encoding="utf-8")
+    out = tmp_path / "strikes.html"
+    code, stdout, stderr = run([*paths, "--merge-reports", "-o", out], capsys)
+    assert code == 0, stderr
+    page = out.read_text(encoding="utf-8")
+    details = page_details(page)
+    assert len(details) == 4
+    (kharkiv,) = [reports_entry(f) for f in details.values() if len(reports_entry(f)) == 3]
+    assert [r["Report"] for r in kharkiv] == ["cir.csv: CIR-1", "bellingcat.csv: BC-1", "acled.csv: AC-1"]
+    cir, bellingcat, acled_report = kharkiv
+    assert cir["Source"] == "CIR monitor" and cir["Link"] == "https://example.org/cir/1"
+    assert cir["Time (Kyiv)"] == "2025-06-02 03:40" and bellingcat["Time (Kyiv)"] == "2025-06-02 (day only)"
+    assert cir["Place"] == "Kharkiv, Kharkivska oblast (exact point)"
+    assert acled_report["Place"] == "Kharkiv, Kharkivska oblast (settlement only)"
+    assert [r["Munition as written"] for r in kharkiv] == ["KN-23", "ballistic missile", "missile"]
+    assert [r["Killed"] for r in kharkiv] == ["2", "4", "3"]
+    # hostile text is the report's text, verbatim, and never markup or template source in the page
+    assert acled_report["Source"] == HOSTILE
+    assert "<script>window.__pwned" not in page and "{{7*7}}" in page

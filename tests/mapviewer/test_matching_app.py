@@ -192,3 +192,27 @@ def test_figure_from_the_app_counts_strikes(qtbot, window, sources, tmp_path):
     export_figure(window, "June", "A4-landscape", str(out))
     texts = svg_texts(out)
     assert any("4 strikes from 6 reports" in t for t in texts) and "4 strikes shown" in texts
+
+
+def test_html_map_from_the_app_lists_every_report_of_a_strike(qtbot, window, tmp_path, monkeypatch):
+    from mapviewer.dialogs import export as export_dialogs
+    from tests.mapviewer.test_export_merge import HOSTILE, page_details, reports_entry
+
+    paths = write_sources(tmp_path)
+    acled = paths[2]
+    acled.write_text(acled.read_text(encoding="utf-8").replace("3,ACLED,", f'3,"{HOSTILE}",'), encoding="utf-8")
+    open_and_match(qtbot, window, [str(p) for p in paths], strikes=4)
+    out = tmp_path / "map.html"
+    monkeypatch.setattr(export_dialogs, "ask_save_path", lambda *args: (str(out), ""))
+    window.export_actions["Export HTML map"].trigger()
+    page = out.read_text(encoding="utf-8")
+    listed = [reports_entry(fields) for fields in page_details(page).values()]
+    assert sorted(len(reports) for reports in listed) == [1, 1, 1, 3]
+    (kharkiv,) = [reports for reports in listed if len(reports) == 3]
+    assert [r["Report"] for r in kharkiv] == ["cir.csv: CIR-1 (row 2)", "bellingcat.csv: BC-1 (row 2)",
+                                              "acled.csv: AC-1 (row 2)"]
+    assert kharkiv[0]["Link"] == "https://example.org/cir/1" and kharkiv[1]["Time (Kyiv)"] == "2025-06-02 (day only)"
+    assert kharkiv[2]["Place"] == "Kharkiv, Kharkivska oblast (settlement only)"
+    assert [r["Munition as written"] for r in kharkiv] == ["KN-23", "ballistic missile", "missile"]
+    assert [r["Killed"] for r in kharkiv] == ["2", "4", "3"] and kharkiv[2]["Source"] == HOSTILE
+    assert "<script>window.__pwned" not in page and "{{7*7}}" in page
