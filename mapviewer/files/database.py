@@ -333,7 +333,7 @@ class DatabaseSource(QObject):
             def work():
                 from geodata import db
 
-                return db.read(conninfo)
+                return db.read(conninfo, provenance=True)
 
             def done(result, error):
                 if generation != self._generation or self._failed_quietly(error):
@@ -727,7 +727,7 @@ def _open(conninfo: str, shown: str, limit: int):
     with _connection(conninfo) as conn:
         kind, _n = db.plan(conn, None, None, limit=limit)
         if kind == "points":
-            result = db.read(conn)
+            result = db.read(conn, provenance=True)  # the source of each event: its sources are matched
             result.report.path = result.database = shown  # as the person wrote it, without a password
             return "memory", result, result.seq
         seq = db.latest_seq(conn)

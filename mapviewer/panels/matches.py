@@ -191,10 +191,10 @@ class MatchesPanel(QWidget):
         files = len(state.datasets)
         if files == 0:
             return "Open two or more files to find the reports that tell the same strike."
-        if files == 1:
-            return "One file open: each report is a strike of its own."
         if self.matcher.busy:
-            return f"Matching the reports of {files} files…"
+            return "Matching the reports of the open sources…"
+        if files == 1 and strikes is None:  # a database with reports of several sources is matched too
+            return "One file open: each report is a strike of its own."
         if not state.wants_strikes:
             return "Every report counted (each strike once: off)."
         if strikes is None:
@@ -206,7 +206,7 @@ class MatchesPanel(QWidget):
         where = self.matcher.decisions_file
         decided = len(self.matcher.decisions)
         text += (f". Decisions ({decided:,}): {where}" if where else
-                 f". Decisions ({decided:,}) are kept while the app runs (no folder to keep them in)")
+                 f". Decisions ({decided:,}) are kept while the app runs (nowhere to keep them)")
         return text
 
     def _group_item(self, group, kind: str) -> QTreeWidgetItem:
