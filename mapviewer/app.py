@@ -220,13 +220,16 @@ class _ScreenshotJob:
 
     def _ready(self) -> bool:
         window = self.window
-        # An attack-waves report open alone is data too: the map is drawn with no event points.
+        # An attack-waves report open alone is data too: the map is drawn with no event points. With two
+        # or more sources the reports are matched first: the map then shows one symbol per strike.
         return (not window.loader.busy and bool(window.state.all_datasets) and self._drawn_since_data
-                and window.map_view.page_ready and not window.database.busy)
+                and window.map_view.page_ready and not window.database.busy and not window.matcher.busy)
 
     def _poll(self) -> None:
         if self._clock.elapsed() > SCREENSHOT_TIMEOUT_S * 1000:
-            what = "loading the data" if self.window.loader.busy or not self.window.state.all_datasets else "the map"
+            window = self.window
+            what = ("loading the data" if window.loader.busy or not window.state.all_datasets else
+                    "the reports to be matched" if window.matcher.busy else "the map")
             self._finish(fail(f"timed out after {SCREENSHOT_TIMEOUT_S:.0f} s waiting for {what}"))
             return
         if not self._ready():

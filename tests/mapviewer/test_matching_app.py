@@ -216,3 +216,33 @@ def test_html_map_from_the_app_lists_every_report_of_a_strike(qtbot, window, tmp
     assert [r["Munition as written"] for r in kharkiv] == ["KN-23", "ballistic missile", "missile"]
     assert [r["Killed"] for r in kharkiv] == ["2", "4", "3"] and kharkiv[2]["Source"] == HOSTILE
     assert "<script>window.__pwned" not in page and "{{7*7}}" in page
+
+
+def test_a_screenshot_of_several_sources_waits_for_one_symbol_per_strike(qtbot, window, sources, tmp_path,
+                                                                         monkeypatch):
+    import time
+
+    from PySide6.QtGui import QImage
+
+    from mapviewer import matching
+    from mapviewer.app import _ScreenshotJob
+    from mapviewer.map.grab import is_blank
+
+    def slow_matching(*args, **kwargs):  # as on large files: the reports are drawn well before they are matched
+        time.sleep(3)
+        return count_strikes(*args, **kwargs)
+
+    count_strikes = matching.count_strikes
+    monkeypatch.setattr(matching, "count_strikes", slow_matching)
+    out = tmp_path / "strikes.png"
+    job = _ScreenshotJob(window, str(out))
+    saved = []  # what the map showed when the picture was taken (the job quits the app then: not here)
+    monkeypatch.setattr(job, "_finish", lambda code: (job._timer.stop(), saved.append(
+        (code, window.map_view.drawn_count, window.state.counting_strikes, len(window.state.frame)))))
+    job.start()
+    window.open_files(sources)
+    qtbot.waitUntil(lambda: bool(saved), timeout=2 * WAIT)
+    code, drawn, counting, shown = saved[0]
+    assert code == 0 and counting and shown == 4
+    assert drawn == 4  # six reports, four strikes: one symbol per strike
+    assert not is_blank(QImage(str(out)))
