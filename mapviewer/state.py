@@ -31,6 +31,22 @@ class Dataset:
     report: LoadReport
 
 
+def _with_origin(frame: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
+    """``frame`` with where each event came from: which file (a category: a million rows cost a
+    megabyte, not a million copies of the path) and which row of it."""
+    part = frame.reset_index(drop=True)
+    part["dataset"] = pd.Categorical.from_codes(np.zeros(len(part), dtype=np.int8), categories=[path])
+    part["source_row"] = frame.index.to_numpy()
+    return part
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``frames`` one after another, their file names one category of the open files."""
+    names = [frame["dataset"].astype("category").cat.remove_unused_categories() for frame in frames]
+    paths = pd.CategoricalDtype(list(dict.fromkeys(p for n in names for p in n.cat.categories)))
+    return pd.concat([f.assign(dataset=n.astype(paths)) for f, n in zip(frames, names)], ignore_index=True)
+
+
 def _empty_frame() -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame({c: [] for c in CANONICAL_COLUMNS if c != "geometry"},
                              geometry=gpd.GeoSeries([], crs="EPSG:4326"))
@@ -98,11 +114,9 @@ class AppState(QObject):
 
     # -- data -------------------------------------------------------------
     def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
-        part = frame.reset_index(drop=True)
-        part["dataset"] = path  # which file, and which row of it, each event came from
-        part["source_row"] = frame.index.to_numpy()
+        part = _with_origin(frame, path)
         frames = [f for f in (self.reports, part) if len(f)]
-        combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else part
+        combined = _concat(frames) if len(frames) > 1 else part
         self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
         self.datasets.append(Dataset(path, report))
         self._columns[path] = list(part.columns)
@@ -113,13 +127,11 @@ class AppState(QObject):
         """Put ``frame`` in place of the rows of the open dataset ``path`` (an open database's rows for
         a new filter, view or import): as closing and adding it again, but the map and timeline keep
         their place (``refreshing`` is True while the signals run)."""
-        part = frame.reset_index(drop=True)
-        part["dataset"] = path
-        part["source_row"] = frame.index.to_numpy()
+        part = _with_origin(frame, path)
         others = (self.reports.loc[(self.reports["dataset"] != path).to_numpy(dtype=bool)]
                   if "dataset" in self.reports.columns else self.reports.iloc[:0])
         frames = [f for f in (others, part) if len(f)]
-        combined = pd.concat(frames, ignore_index=True) if frames else part
+        combined = _concat(frames) if len(frames) > 1 else part
         self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
         self.datasets = [Dataset(path, report) if d.path == path else d for d in self.datasets]
         self._columns[path] = list(part.columns)
@@ -166,8 +178,8 @@ class AppState(QObject):
                 self.frame = _empty_frame()
             else:
                 kept = set().union(*self._columns.values())
-                rows = self.reports.loc[(self.reports["dataset"] != path).to_numpy(dtype=bool),
-                                        [c for c in self.reports.columns if c in kept]]
+                rows = _concat([self.reports.loc[(self.reports["dataset"] != path).to_numpy(dtype=bool),
+                                                 [c for c in self.reports.columns if c in kept]]])
                 self.frame = gpd.GeoDataFrame(rows.reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
             self._refresh_after_data()
             return True

@@ -274,34 +274,21 @@ def _codes(column: pd.Series, categories: Iterable[str], missing: int) -> np.nda
 
 
 def _dictionary(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    codes, uniques = pd.factorize(column.astype("object"), use_na_sentinel=True)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
     return codes, [str(u) for u in uniques]
 
 
 class IncidentEncoder:
-    """The per-row arrays viewer.js draws, computed once per frame.
+    """The per-row arrays viewer.js draws, for one frame.
 
-    :meth:`payload` then slices them for the rows a filter keeps, so a filter
-    change costs an index and a base64 encoding, not a pass over the geometries.
+    :meth:`payload` sends the rows once; a filter change then costs a bit mask and the
+    legend's counts (:meth:`mask_payload`), for which only the outcome and class codes are kept.
     """
 
     def __init__(self, frame: gpd.GeoDataFrame) -> None:
         self.frame = frame
-        n = len(frame)
-        self.lon = frame.geometry.x.to_numpy(dtype="float64") if n else np.zeros(0)
-        self.lat = frame.geometry.y.to_numpy(dtype="float64") if n else np.zeros(0)
         self.outcome = _codes(frame["outcome"], OUTCOMES, OUTCOMES.index("unknown")).astype("u1")
         self.klass = _codes(frame["munition_class"], MUNITION_CLASSES, MUNITION_CLASSES.index("unknown")).astype("u1")
-        self.precision = _codes(frame["geo_precision"], GEO_PRECISIONS, 0).astype("u1")
-        self.tprec = _codes(frame["time_precision"], TIME_PRECISIONS, 0).astype("u1")
-        # Kyiv wall-clock time, as the popup shows it: a day-precision event keeps its own date
-        times = pd.to_datetime(frame["occurred_at"], utc=True).dt.tz_convert(_POPUP_TZ).dt.tz_localize(None).to_numpy()
-        minutes = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
-        ok = ~np.isnat(times)
-        minutes[ok] = times[ok].astype("datetime64[m]").astype(np.int64)
-        self.minutes = minutes
-        self.munition, self.munitions = _dictionary(frame["munition"])
-        self.location, self.locations = _dictionary(frame["location"])
         self.unit = "strikes" if "reports" in frame.columns else "events"  # what the legend counts
 
     def payload(self, positions: np.ndarray | None = None, *, total: int | None = None,
@@ -309,23 +296,31 @@ class IncidentEncoder:
         """The rows at ``positions`` (all rows when None) in the form viewer.js takes."""
         n_all = len(self.frame)
         positions = np.arange(n_all) if positions is None else np.asarray(positions, dtype=np.int64)
+        rows = self.frame.iloc[positions] if len(positions) != n_all else self.frame
         outcome, klass = self.outcome[positions], self.klass[positions]
+        # Kyiv wall-clock time, as the popup shows it: a day-precision event keeps its own date
+        times = pd.to_datetime(rows["occurred_at"], utc=True).dt.tz_convert(_POPUP_TZ).dt.tz_localize(None).to_numpy()
+        minutes = np.full(len(rows), np.iinfo(np.int32).min, dtype=np.int64)
+        ok = ~np.isnat(times)
+        minutes[ok] = times[ok].astype("datetime64[m]").astype(np.int64)
+        munition, munitions = _dictionary(rows["munition"])
+        location, locations = _dictionary(rows["location"])
         return {
             "n": int(len(positions)),
             "total": int(total if total is not None else n_all),
             "fit": bool(fit),
             "pos": _b64(positions, "<i4"),
-            "lat": _b64(self.lat[positions], "<f4"),
-            "lon": _b64(self.lon[positions], "<f4"),
+            "lat": _b64(rows.geometry.y.to_numpy(dtype="float64") if len(rows) else np.zeros(0), "<f4"),
+            "lon": _b64(rows.geometry.x.to_numpy(dtype="float64") if len(rows) else np.zeros(0), "<f4"),
             "outcome": _b64(outcome, "u1"),
             "cls": _b64(klass, "u1"),
-            "prec": _b64(self.precision[positions], "u1"),
-            "tprec": _b64(self.tprec[positions], "u1"),
-            "t": _b64(self.minutes[positions], "<i4"),
-            "mun": _b64(self.munition[positions], "<i4"),
-            "munitions": self.munitions,
-            "loc": _b64(self.location[positions], "<i4"),
-            "locations": self.locations,
+            "prec": _b64(_codes(rows["geo_precision"], GEO_PRECISIONS, 0), "u1"),
+            "tprec": _b64(_codes(rows["time_precision"], TIME_PRECISIONS, 0), "u1"),
+            "t": _b64(minutes, "<i4"),
+            "mun": _b64(munition, "<i4"),
+            "munitions": munitions,
+            "loc": _b64(location, "<i4"),
+            "locations": locations,
             "counts": _counts(outcome, klass),
             "unit": self.unit,
         }

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWebChannel import QWebChannel
@@ -25,6 +26,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QApplication, QWidget
 
 from geodata.errors import DataError
+from geodata.memory import release_unused
 from geodata.schema import MUNITION_CLASSES
 from mapviewer.map import page as mappage
 from mapviewer.map.tileaccess import TileConsent, TileRequestFilter
@@ -225,7 +227,7 @@ class MapView(QWebEngineView):
 
     def run_js(self, script: str, callback=None) -> None:
         """Run ``script`` in the page (for the app's own calls and tests)."""
-        if self._page is None:
+        if self._page is None or not shiboken6.isValid(self._page):  # gone with its window
             return
         if callback is None:
             self._page.runJavaScript(script, 0)
@@ -293,13 +295,8 @@ class MapView(QWebEngineView):
         page, self._page = self._page, None
         self._ready = False
         page.deleteLater()
-        try:
-            import shiboken6
-
-            if shiboken6.isValid(page):
-                shiboken6.delete(page)
-        except ImportError:  # pragma: no cover - shiboken6 ships with PySide6
-            pass
+        if shiboken6.isValid(page):
+            shiboken6.delete(page)
 
     # -- page lifecycle -------------------------------------------------------------------
     def _load(self) -> None:
@@ -404,7 +401,8 @@ class MapView(QWebEngineView):
         if len(mask) != len(frame):
             mask = np.ones(len(frame), dtype=bool)
         script = ""
-        if self._encoder is None or self._encoder.frame is not frame:
+        new_frame = self._encoder is None or self._encoder.frame is not frame
+        if new_frame:
             # A new frame: its rows go to the page once; filter changes then send only a mask.
             self._encoder = mappage.IncidentEncoder(frame)
             script = f"mapviewer.setFrame({json.dumps(self._encoder.payload())});"
@@ -419,6 +417,9 @@ class MapView(QWebEngineView):
         if fit:
             self._fit_next = False
         self.run_js(script + f"mapviewer.setMask({json.dumps(self._encoder.mask_payload(mask, fit=fit))});")
+        if new_frame:
+            del script  # the frame's arrays as text, tens of MB for a million rows: the page has them now
+            release_unused()
         caption = mappage.date_caption(self._state.filter)
         if caption != self._caption:
             self._caption = caption
