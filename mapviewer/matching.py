@@ -96,6 +96,7 @@ class StrikeMatcher(QObject):
         self._thread: _MatchThread | None = None
         self._matched: tuple[object, int] | None = None  # (reports, version) of the strikes shown
         self._again = False
+        self._closed = False  # the window closed: what a worker brings back after that is dropped
         state.data_changed.connect(self._on_data_changed)
         state.matching_changed.connect(self._on_data_changed)
         self._on_data_changed()
@@ -201,14 +202,14 @@ class StrikeMatcher(QObject):
             self.notice.emit(f"{job.error}; the decision applies until the app is closed")
         self._save_next()
 
-    @staticmethod
-    def _start(job: QThread, done: Callable[[], None]) -> None:
+    def _start(self, job: QThread, done: Callable[[], None]) -> None:
         _RUNNING.add(job)  # kept alive until it ends, whatever happens to the window
 
         def finished() -> None:
             _RUNNING.discard(job)
             job.deleteLater()
-            done()
+            if not self._closed:  # a closed window's map is gone: nothing to show the result on
+                done()
 
         job.finished.connect(finished)
         job.start()
@@ -298,6 +299,7 @@ class StrikeMatcher(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         if event.type() == QEvent.Type.Close:  # the window closes: no thread may outlive it
             self.stop()
+            self._closed = True
         return False
 
 
