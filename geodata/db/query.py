@@ -518,20 +518,20 @@ def aggregate(uri: Source, filter_state: FilterState | None, bbox: Iterable[floa
 
 
 def view(uri: Source, filter_state: FilterState | None, bbox: Iterable[float] | None, cell_deg: float, *,
-         limit: int | None = None, columns: Iterable[str] | None = None) -> tuple[str, Any]:
+         limit: int | None = None, columns: Iterable[str] | None = None, cells: bool = True) -> tuple[str, Any]:
     """What the map draws for a view, in one call: ``("points", DbLoadResult)`` (as :func:`read`
     gives) when at most ``limit`` (default :data:`POINT_LIMIT`) events match in ``bbox``, else
-    ``("cells", DataFrame)`` (as :func:`aggregate` gives). Cheaper than :func:`plan` then a read:
-    the events are found once."""
+    ``("cells", DataFrame)`` (as :func:`aggregate` gives; ``("cells", None)``, nothing counted, when
+    ``cells`` is False). Cheaper than :func:`plan` then a read: the events are found once."""
     limit = POINT_LIMIT if limit is None else int(limit)
     with session(uri) as conn:
         if _unfiltered(filter_state):
             known = overview.load(conn)
             if known is not None and known.count(BASE_E7, _cell_ranges(bbox, BASE_E7)) > limit:
-                return "cells", aggregate(conn, filter_state, bbox, cell_deg)
+                return "cells", aggregate(conn, filter_state, bbox, cell_deg) if cells else None
         points = _read(conn, filter_state, bbox=bbox, columns=columns, cap=limit)
         if points is None:
-            return "cells", aggregate(conn, filter_state, bbox, cell_deg)
+            return "cells", aggregate(conn, filter_state, bbox, cell_deg) if cells else None
     if not isinstance(uri, str):
         return "points", points
     shown = uri_of(uri)  # name the address as given, not the connection

@@ -62,6 +62,8 @@ MAX_RECENT = 10
 #: Service name under which passwords are kept in the system keyring (when the person asks).
 KEYRING_SERVICE = "strike-mapviewer"
 
+#: A change of the search text waits this long for the next key; other changes (a click, a pan) are
+#: asked at once, and changes that come while the server answers are asked together after it.
 DEBOUNCE_MS = 250
 #: The listener's socket is also drained this often, in case the socket says nothing.
 POLL_MS = 5000
@@ -256,6 +258,10 @@ class DatabaseSource(QObject):
         self._panels_filter: FilterState | None = None  # the filter the summary and facets were asked for
         self.summary_for: FilterState | None = None  # the filter ``summary`` and ``facets`` count
         self._fetched: tuple | None = None  # (filter, box or None, kind, cell size) the map shows
+        self._asked: FilterState | None = None  # the filter of the map's last question
+        self._extent: tuple[float, float, float, float] | None = None  # box around every event (from the overview)
+        self._panels_job: _Cancel | None = None
+        self._timeline_job: tuple[FilterState, _Cancel] | None = None
         self._whole: tuple[FilterState, bool] | None = None  # (filter, whether all its events fit as points)
         self._timelines: dict[tuple, Histogram] = {}
         self._timeline_wanted: tuple | None = None
@@ -403,12 +409,12 @@ class DatabaseSource(QObject):
         self.partial = mode == "server"
         self.state.database = self
         if self.partial:
-            total, catalogue, empty = payload
+            total, catalogue, empty, extent = payload
             if [d for d in self.state.all_datasets if d.path != shown]:
                 self.status(f"The files open were closed: {shown} holds more than {limit:,} events, "
                             "shown from the server")
                 self.state.clear()
-            self.total, self.catalogue, self._empty = total, catalogue, empty
+            self.total, self.catalogue, self._empty, self._extent = total, catalogue, empty, extent
             self._report = LoadReport(path=shown, format="postgresql", rows_read=total, rows_loaded=total)
             self.state.add_dataset(shown, empty, self._report)
             self.status(f"{shown}: {total:,} events, more than {limit:,}: shown from the server")
@@ -461,13 +467,15 @@ class DatabaseSource(QObject):
         if self.uri is None:
             return
         if self.partial:
-            self._debounce.start()
+            flt, asked = self.state.filter, self._asked
+            typing = asked is not None and flt.text != asked.text and flt.replace(text=None) == asked.replace(text=None)
+            self._debounce.start(DEBOUNCE_MS if typing else 0)
         if self.new_count:
             self._count_new()
 
     def _on_view_changed(self, *_args) -> None:
         if self.partial:
-            self._debounce.start()
+            self._debounce.start(0)  # the map says where it is once a move has ended
 
     # -- the map and the panels (server mode) ---------------------------------------------------
     def _box(self) -> tuple[tuple[float, float, float, float] | None, tuple | None, float]:
@@ -499,10 +507,21 @@ class DatabaseSource(QObject):
                 self._ask_panels(flt)
             return  # the map already holds what this view needs
         whole = self._whole[1] if self._whole is not None and self._whole[0] == flt else None
-        conninfo, limit, generation = self._conninfo, self.limit, self._generation
+        conninfo, limit, generation, extent = self._conninfo, self.limit, self._generation, self._extent
+        self._stop_stale_counts(flt)
+        self._asked = flt
         self._map_running = True
-        self._start(lambda: _map_answer(conninfo, flt, padded, cell, limit, whole),
+        self._start(lambda: _map_answer(conninfo, flt, padded, cell, limit, whole, extent),
                     lambda result, error: self._on_map_answer(generation, flt, result, error))
+
+    def _stop_stale_counts(self, flt: FilterState) -> None:
+        """Stop the server counting for a filter that is no longer the one shown (the map's question
+        goes first, and a two-core server should not spend itself on answers nobody waits for)."""
+        if self._panels_job is not None and self._panels_filter != flt:
+            self._panels_job.cancel()
+            self._panels_job = self._panels_filter = None
+        if self._timeline_job is not None and self._timeline_job[0] != flt.replace(start=None, end=None):
+            self._timeline_job[1].cancel()
 
     def _on_map_answer(self, generation: int, flt: FilterState, result, error) -> None:
         if generation != self._generation:
@@ -525,24 +544,30 @@ class DatabaseSource(QObject):
                 if len(self.state.frame):  # the points of a closer view give way to the cells
                     self.state.replace_rows(self.uri, self._empty, self._report)
             self.state.database_changed.emit()
-            if self._panels_filter != flt:  # the map first, then the counts (they scan every matching row)
-                self._ask_panels(flt)
-        if self._map_again or (error is None and (self.state.filter != flt)):
+        again = self._map_again or (error is None and self.state.filter != flt)
+        if again:
             self._map_again = False
-            self._debounce.start()
+            self._debounce.start(0)
+        elif error is None and self._panels_filter != flt:  # the map first, then the counts (they scan every matching row)
+            self._ask_panels(flt)
+        self._next_timeline()
 
     def _ask_panels(self, flt: FilterState) -> None:
         self._panels_filter = flt
-        conninfo, generation = self._conninfo, self._generation
+        conninfo, generation, job = self._conninfo, self._generation, _Cancel()
+        self._panels_job = job
 
         def work():
             from geodata import db
 
-            with _connection(conninfo) as conn:
+            with _connection(conninfo, job) as conn:
                 return db.summary(conn, flt), db.facet_counts(conn, flt)
 
         def done(result, error):
-            if generation != self._generation or flt != self._panels_filter:
+            if self._panels_job is job:
+                self._panels_job = None
+                self._next_timeline()
+            if job.cancelled or generation != self._generation or flt != self._panels_filter:
                 return
             if error is not None:
                 self._panels_filter = None
@@ -555,24 +580,31 @@ class DatabaseSource(QObject):
         self._start(work, done)
 
     def _next_timeline(self) -> None:
-        if self._timeline_running or self._timeline_wanted is None or self._conninfo is None:
-            return
+        if (self._timeline_running or self._timeline_wanted is None or self._conninfo is None
+                or self._map_running or self._debounce.isActive() or self._panels_job is not None):
+            return  # one question at a time: the map's answer first, then the summary, then the timeline
         key, self._timeline_wanted = self._timeline_wanted, None
         if key in self._timelines:
             return
         flt, unit, by = key
-        conninfo, generation = self._conninfo, self._generation
+        conninfo, generation, job = self._conninfo, self._generation, _Cancel()
         self._timeline_running = True
+        self._timeline_job = (flt, job)
 
         def work():
             from geodata import db
 
-            return db.timeline_counts(conninfo, flt, unit, by)
+            with _connection(conninfo, job) as conn:
+                return db.timeline_counts(conn, flt, unit, by)
 
         def done(result, error):
             if generation != self._generation:
                 return
             self._timeline_running = False
+            self._timeline_job = None
+            if job.cancelled:
+                self._next_timeline()
+                return
             if error is not None:
                 self._failed(error)
                 return
@@ -707,21 +739,47 @@ class DatabaseSource(QObject):
         job.start()
 
 
+class _Cancel:
+    """A job's connection, so that a question nobody waits for any more is stopped on the server."""
+
+    def __init__(self) -> None:
+        self.conn = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Called on the GUI thread; the job's ``done`` then drops whatever comes back."""
+        self.cancelled = True
+        conn = self.conn
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a connection closing meanwhile: nothing to stop
+                conn.cancel_safe(timeout=2)
+
+
+class _Stopped(Exception):
+    """The job was cancelled before it asked anything."""
+
+
 @contextlib.contextmanager
-def _connection(conninfo: str):
+def _connection(conninfo: str, job: _Cancel | None = None):
     """One connection for the few questions of one job (a connection set up per question costs more)."""
     from geodata import db
 
     conn = db.connect(conninfo)
     try:
+        if job is not None:
+            job.conn = conn
+            if job.cancelled:
+                raise _Stopped
         yield conn
     finally:
+        if job is not None:
+            job.conn = None
         conn.close()
 
 
 def _open(conninfo: str, shown: str, limit: int):
     """("memory", DbLoadResult, seq) when every event fits as points, else ("server", (total, catalogue,
-    empty frame), seq)."""
+    empty frame, box around every event or None), seq)."""
     from geodata import db
 
     with _connection(conninfo) as conn:
@@ -732,23 +790,36 @@ def _open(conninfo: str, shown: str, limit: int):
             return "memory", result, result.seq
         seq = db.latest_seq(conn)
         empty = db.read(conn, limit=0).frame
-        return "server", (db.count(conn), db.catalogue(conn), empty), seq
+        degrees = db.aggregate(conn, None, None, 1.0)  # from the overview: where the events are
+        extent = (float(degrees["west"].min()), float(degrees["south"].min()), float(degrees["east"].max()),
+                  float(degrees["north"].max())) if len(degrees) else None
+        return "server", (db.count(conn), db.catalogue(conn), empty, extent), seq
 
 
-def _map_answer(conninfo: str, flt: FilterState, box, cell: float, limit: int, whole: bool | None):
-    """(whether all the filter's events fit as points, "points" or "cells", the box asked for, cell size,
-    rows or cells)."""
+def _map_answer(conninfo: str, flt: FilterState, box, cell: float, limit: int, whole: bool | None, extent):
+    """(whether all the filter's events fit as points, "points" or "cells", the box the answer covers
+    (None: everywhere), cell size, rows or cells).
+
+    Each event is found once: :func:`geodata.db.view` reads the points when at most ``limit``
+    match. A view holding every event (``extent``) asks for the filter's events everywhere,
+    and their cells everywhere when there are too many (a pan then needs no new answer).
+    """
     from geodata import db
 
+    everywhere = box is None or (extent is not None and _contains(box, extent))
     with _connection(conninfo) as conn:
         if whole is None:
-            whole = db.plan(conn, flt, None, limit=limit)[0] == "points"
-        if whole:
+            kind, got = db.view(conn, flt, None, cell, limit=limit, cells=everywhere)
+            if kind == "points":
+                return True, "points", None, cell, got.frame
+            if everywhere:
+                return False, "cells", None, cell, got
+        elif whole:
             return True, "points", None, cell, db.read(conn, flt).frame
-        kind, _n = db.plan(conn, flt, box, limit=limit) if box is not None else ("cells", 0)
-        if kind == "points":
-            return False, "points", box, cell, db.read(conn, flt, bbox=box, limit=limit).frame
-        return False, "cells", box, cell, db.aggregate(conn, flt, box, cell)
+        elif everywhere:
+            return False, "cells", None, cell, db.aggregate(conn, flt, None, cell)
+        kind, got = db.view(conn, flt, box, cell, limit=limit)
+        return False, kind, box, cell, got.frame if kind == "points" else got
 
 
 __all__ = ["AUTO_INCLUDE_KEY", "DatabaseSource", "POINT_LIMIT_ENV", "add_recent_database", "cell_size",

@@ -522,6 +522,9 @@ def test_plan_and_aggregate(sample_db: str, sample_frame) -> None:
     how, cells = db.view(sample_db, state, view, 0.25, limit=n - 1)
     assert how == "cells" and cells.equals(db.aggregate(sample_db, state, view, 0.25))
     assert db.view(sample_db, None, None, 1.0, limit=100)[0] == "cells"
+    assert db.view(sample_db, state, view, 0.25, limit=n - 1, cells=False) == ("cells", None)  # nothing counted
+    assert db.view(sample_db, None, None, 1.0, limit=100, cells=False) == ("cells", None)
+    assert db.view(sample_db, state, view, 0.25, cells=False)[0] == "points"
 
 
 def test_unfiltered_view_from_the_overview(sample_db: str, sample_frame) -> None:
