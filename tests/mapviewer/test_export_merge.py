@@ -157,3 +157,22 @@ def test_html_popups_list_every_report_of_a_strike(tmp_path, capsys):
     # hostile text is the report's text, verbatim, and never markup or template source in the page
     assert acled_report["Source"] == HOSTILE
     assert "<script>window.__pwned" not in page and "{{7*7}}" in page
+
+
+def test_match_and_export_apply_the_decisions_the_app_keeps_beside_the_files(tmp_path, capsys):
+    from geodata.match import Decisions
+    from mapviewer.cli.match import run_match
+
+    paths = write_sources(tmp_path)
+    decisions = Decisions()
+    decisions.split(("acled.csv", "AC-1"), [("cir.csv", "CIR-1"), ("bellingcat.csv", "BC-1")])
+    decisions.split(("acled.csv", "AC-9"), [("cir.csv", "CIR-1")])  # a report no longer in acled.csv
+    decisions.save(tmp_path / "strike-matches.json")
+    out = tmp_path / "strikes.csv"
+    code, stdout, stderr = run([*paths, "--merge-reports", "-o", out], capsys)
+    assert code == 0, stderr
+    assert "5 strikes from 6 reports" in stdout and "acled.csv:AC-9" in stderr
+    assert sorted(pd.read_csv(out, encoding="utf-8-sig")["reports"]) == [1, 1, 1, 1, 2]
+    assert run_match([*map(str, paths), "--json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["events"] == 5 and "acled.csv:AC-9" in printed.err
