@@ -30,10 +30,12 @@ from geodata.schema import (CANONICAL_COLUMNS, DEFAULT_TZ, GEO_PRECISION_DTYPE, 
 __all__ = ["POINT_LIMIT", "PROVENANCE_COLUMNS", "DbLoadResult", "aggregate", "catalogue", "count", "facet_counts", "inspect",
            "latest_seq", "new_since", "plan", "read", "summary", "timeline_counts"]
 
-#: ATTENTION: the most events the app pulls to draw as points. Above it the map shows the
-#: server's aggregation (:func:`aggregate`) until the view holds fewer. A million points take
-#: about 1 GB in the app with every column; lower it on small machines.
-POINT_LIMIT = 1_000_000
+#: ATTENTION: the most events pulled to draw as points (the app's default too). Above it the map
+#: shows the server's aggregation (:func:`aggregate`) until the view holds fewer. Each point costs
+#: about 20 us from question to drawn (read with every column about 10 us, the app's frame and
+#: the page the rest; benchmarks/bench_db_app.py on two cores): 30,000 keep a view under a second
+#: on a busy machine (40,000 took 0.85-1.3 s, 80,000 1.2-1.7 s).
+POINT_LIMIT = 30_000
 
 _TYPES = frozenset({"timestamptz", "text", "text[]", "float8", "bigint", "boolean"})
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)

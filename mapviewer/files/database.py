@@ -7,14 +7,16 @@ two ways:
 - **in memory** when the whole table holds at most :func:`point_limit` events: it is read once, as a
   file is (:func:`geodata.db.read`), and filters, counts and the timeline work on the frame.
 - **on the server** above that (``partial``): the state's frame holds only what the map view needs.
-  On every filter or view change (debounced) :func:`geodata.db.plan` decides between points
-  (:func:`geodata.db.read` with the filter and the view's box, at most the limit) and the server's
-  grid of counts (:func:`geodata.db.aggregate`, drawn instead of points until the view holds fewer
-  events than the limit). The summary, facet counts and timeline bins come from the server
-  (:func:`geodata.db.summary`, :func:`geodata.db.facet_counts`, :func:`geodata.db.timeline_counts`).
+  On every filter or view change :func:`geodata.db.view` gives points (the filter's events in the
+  view's box, at most the limit, each found once) or the server's grid of counts (drawn instead of
+  points until the view holds fewer events than the limit). The summary, facet counts and timeline
+  bins come from the server (:func:`geodata.db.summary`, :func:`geodata.db.facet_counts`,
+  :func:`geodata.db.timeline_counts`).
 
 Every query runs in a worker thread; answers come back on the GUI thread and go into the state
-(``state.replace_rows``, ``state.database_changed``); the widgets redraw on those signals.
+(``state.replace_rows``, ``state.database_changed``); the widgets redraw on those signals. The map's
+question goes first and at once (typed search text waits for the next key); the counts follow one at
+a time, and those for a filter no longer shown are stopped on the server.
 
 Live updates: a :class:`geodata.db.Listener` on the database, watched with a ``QSocketNotifier``
 (and a slow timer as a safety net). Imports by others are counted with :func:`geodata.db.new_since`
@@ -37,6 +39,7 @@ from PySide6.QtCore import QObject, QSocketNotifier, QThread, QTimer, Signal
 
 from geodata import FilterState
 from geodata.db.connect import ConnectionFailed, display_uri, is_uri, with_password
+from geodata.db.query import POINT_LIMIT
 from geodata.errors import DataError
 from geodata.report import LoadReport
 from geodata.schema import OUTCOMES
@@ -51,10 +54,6 @@ if TYPE_CHECKING:
 POINT_LIMIT_ENV = "MAPVIEWER_POINT_LIMIT"
 #: The same as a setting (the environment variable wins).
 POINT_LIMIT_KEY = "database/point_limit"
-#: The app's own default: at most this many events pulled and drawn as points. Measured on a 1M-event
-#: database (benchmarks/bench_db_app.py): 1M events in memory took 34 s to open and 2.8 GB for the app
-#: and its renderer (idle: 0.76 GB); 143,000 points 1.16 GB. Above it the map shows the server's cells.
-APP_POINT_LIMIT = 100_000
 #: Setting: new events from colleagues' imports are shown at once, without asking.
 AUTO_INCLUDE_KEY = "database/include_new_automatically"
 RECENT_KEY = "recent_databases"
@@ -82,14 +81,14 @@ MAX_TIMELINES = 32
 
 def point_limit(settings: QSettings | None = None) -> int:
     """The most events drawn as points: ``MAPVIEWER_POINT_LIMIT``, else the setting, else
-    :data:`APP_POINT_LIMIT`."""
+    :data:`geodata.db.POINT_LIMIT` (the same default as the data layer's)."""
     for value in (os.environ.get(POINT_LIMIT_ENV), settings.value(POINT_LIMIT_KEY) if settings else None):
         try:
             if value is not None and int(value) >= 0:
                 return int(value)
         except (TypeError, ValueError):
             continue
-    return APP_POINT_LIMIT
+    return POINT_LIMIT
 
 
 def recent_databases(settings: QSettings) -> list[str]:
