@@ -141,7 +141,7 @@ class StrikeMatcher(QObject):
         return self.state.decisions_path or decisions_home(d.path for d in self.state.datasets)
 
     def _load_decisions(self) -> None:
-        """Read the decisions file when another one applies now (another folder, a saved view's)."""
+        """Read the decisions when others apply now (another folder, a saved view's file, a database)."""
         path = self._decisions_path()
         if path == self.decisions_file:
             return
@@ -219,8 +219,11 @@ class StrikeMatcher(QObject):
         state = self.state
         if not state.datasets:
             self._matched = None
-            self.decisions_file = self._store = self._loading = None
+            self.decisions_file = self._store = None
             self.decisions = Decisions()
+            if self._loading is not None:  # what it brings back is for data no longer open
+                self._loading = None
+                self.busy_changed.emit(False)
             return
         self._load_decisions()
         if self._matched is not None and self._matched[0] is state.reports and self._matched[1] == self._version:
@@ -235,8 +238,8 @@ class StrikeMatcher(QObject):
             return
         if self._loading is not None:  # matched once the decisions are in
             return
-        wanted = state.count_once if state.count_once is not None else _sources(state) >= 2
-        if _sources(state) < 2 or not wanted:
+        # on by default with two or more sources (state.wants_strikes counts a database as one until matched)
+        if _sources(state) < 2 or state.count_once is False:
             # one file: each report is its own strike; switched off: matched when switched on
             self._matched = None
             if state.strikes is not None:
