@@ -14,6 +14,8 @@ anywhere (:func:`display_uri` is the form to show and store).
   :func:`read` or :func:`aggregate`) gives the points of a view, or server-side grid cells when
   more than :data:`POINT_LIMIT` events match.
 - :class:`Listener` and :func:`new_since` tell an open app about colleagues' imports.
+- :mod:`geodata.db.decisions` keeps the analyst's decisions on matched reports (confirm, split,
+  join) in the database, as ``strike-matches.json`` keeps them beside files.
 
 Why psycopg 3 (and no ORM): the store is two tables and plain SQL; psycopg 3 gives bind
 parameters and :mod:`psycopg.sql` for composing statements safely, ``COPY`` in both directions
