@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild-runs", type=int, default=3)
     args = parser.parse_args(argv)
 
+    from mapviewer.map.tilescheme import register_scheme
+
+    register_scheme()  # the page's URL schemes, before the QApplication
     _app = QApplication.instance() or QApplication(sys.argv[:1])  # must exist before any widget
     from geodata.report import LoadReport
     from geodata.sample import make_sample

@@ -76,8 +76,9 @@ _URL_IN_TAG = re.compile(r"<(script|link)\b[^>]*?(?:src|href)\s*=\s*[\"']?(https
 _LOCAL_IN_TAG = re.compile(r"<(script|link|img)\b[^>]*?(?:src|href)\s*=\s*[\"']?file:", re.I)
 
 
-#: What the page may not do at all (scripts, styles and images are its own, inline or local).
-CSP = "connect-src 'none'; object-src 'none'; frame-src 'none'; form-action 'none'; base-uri 'none'"
+#: What the page may not do at all (scripts, styles and images are its own, inline or local). The live
+#: page may fetch one thing: its rows from the app (``mapdata:``, :mod:`mapviewer.map.framescheme`).
+CSP = "connect-src {connect}; object-src 'none'; frame-src 'none'; form-action 'none'; base-uri 'none'"
 
 
 class AssetError(RuntimeError):
@@ -293,7 +294,26 @@ class IncidentEncoder:
 
     def payload(self, positions: np.ndarray | None = None, *, total: int | None = None,
                 fit: bool = False) -> dict[str, Any]:
-        """The rows at ``positions`` (all rows when None) in the form viewer.js takes."""
+        """The rows at ``positions`` (all rows when None) in the form viewer.js takes (``setData``)."""
+        meta, arrays = self._arrays(positions, total=total, fit=fit)
+        return {**meta, **{name: _b64(values, values.dtype.str) for name, values in arrays.items()}}
+
+    def binary(self) -> tuple[dict[str, Any], bytes]:
+        """Every row as one block of bytes, and what viewer.js needs to read it (``loadFrame``).
+
+        ``layout`` lists ``[name, type, offset, length]``: little-endian 32-bit arrays first, then
+        the bytes, so every array starts at a multiple of its item size.
+        """
+        meta, arrays = self._arrays(None)
+        layout, offset = [], 0
+        for name, values in sorted(arrays.items(), key=lambda item: -item[1].itemsize):
+            layout.append([name, values.dtype.str, offset, len(values)])
+            offset += values.nbytes
+        meta["layout"] = layout
+        return meta, b"".join(arrays[name].tobytes() for name, *_ in layout)
+
+    def _arrays(self, positions: np.ndarray | None, *, total: int | None = None,
+                fit: bool = False) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         n_all = len(self.frame)
         positions = np.arange(n_all) if positions is None else np.asarray(positions, dtype=np.int64)
         rows = self.frame.iloc[positions] if len(positions) != n_all else self.frame
@@ -305,25 +325,29 @@ class IncidentEncoder:
         minutes[ok] = times[ok].astype("datetime64[m]").astype(np.int64)
         munition, munitions = _dictionary(rows["munition"])
         location, locations = _dictionary(rows["location"])
-        return {
+        empty = not len(rows)
+        arrays = {
+            "pos": positions.astype("<i4"),
+            "lat": (np.zeros(0) if empty else rows.geometry.y.to_numpy()).astype("<f4"),
+            "lon": (np.zeros(0) if empty else rows.geometry.x.to_numpy()).astype("<f4"),
+            "outcome": outcome.astype("u1"),
+            "cls": klass.astype("u1"),
+            "prec": _codes(rows["geo_precision"], GEO_PRECISIONS, 0).astype("u1"),
+            "tprec": _codes(rows["time_precision"], TIME_PRECISIONS, 0).astype("u1"),
+            "t": minutes.astype("<i4"),
+            "mun": munition.astype("<i4"),
+            "loc": location.astype("<i4"),
+        }
+        meta = {
             "n": int(len(positions)),
             "total": int(total if total is not None else n_all),
             "fit": bool(fit),
-            "pos": _b64(positions, "<i4"),
-            "lat": _b64(rows.geometry.y.to_numpy(dtype="float64") if len(rows) else np.zeros(0), "<f4"),
-            "lon": _b64(rows.geometry.x.to_numpy(dtype="float64") if len(rows) else np.zeros(0), "<f4"),
-            "outcome": _b64(outcome, "u1"),
-            "cls": _b64(klass, "u1"),
-            "prec": _b64(_codes(rows["geo_precision"], GEO_PRECISIONS, 0), "u1"),
-            "tprec": _b64(_codes(rows["time_precision"], TIME_PRECISIONS, 0), "u1"),
-            "t": _b64(minutes, "<i4"),
-            "mun": _b64(munition, "<i4"),
             "munitions": munitions,
-            "loc": _b64(location, "<i4"),
             "locations": locations,
             "counts": _counts(outcome, klass),
             "unit": self.unit,
         }
+        return meta, arrays
 
     def mask_payload(self, mask: np.ndarray, *, fit: bool = False) -> dict[str, Any]:
         """The rows a filter keeps as a bit mask over the frame sent with :meth:`payload` (all rows)."""
@@ -575,7 +599,8 @@ def build_page(*, live: bool = True, title: str | None = None, data: dict | None
         fmap.get_root().header.add_child(Element(f"<title>{_slot('title')}</title>"), name="title")
     # Defence in depth: the page never fetches, posts or embeds, so even script that ever slipped
     # in could not read local files (fetch/XHR of file URLs) nor send them anywhere.
-    fmap.get_root().header.add_child(Element(f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'),
+    policy = CSP.format(connect="mapdata:" if live else "'none'")
+    fmap.get_root().header.add_child(Element(f'<meta http-equiv="Content-Security-Policy" content="{policy}">'),
                                      name="csp")
 
     folium.map.CustomPane("mv-basemap", z_index=250, pointer_events=False).add_to(fmap)

@@ -21,8 +21,9 @@ from geodata.text import visible_text
 
 ALLOWED_KEY = "tile_servers/allowed"
 REFUSED_KEY = "tile_servers/refused"
-#: URL schemes of the page's own parts (never the network); ``basemap``: tiles of the person's archive files.
-LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about", "basemap"})
+#: URL schemes of the page's own parts (never the network); ``basemap``: tiles of the person's archive
+#: files; ``mapdata``: the rows of the opened files, as binary.
+LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about", "basemap", "mapdata"})
 
 #: ``ask(host, basemap_label, done)``: ask the person, then call ``done(yes)`` (now or later);
 #: returning False (without calling ``done``) says nobody can answer now.

@@ -3,7 +3,8 @@
 The page asks for ``basemap://KEY/z/x/y``; :class:`ArchiveSchemeHandler` answers from the open
 archive whose :attr:`~geodata.tiles.TileArchive.key` is KEY. No HTTP server runs and no tile file
 path reaches the page: a request that does not name a tile of an open archive is refused.
-:func:`register_scheme` must run before the QApplication exists (``mapviewer.app`` and the tests'
+:func:`register_scheme` (which declares the ``mapdata`` scheme of :mod:`mapviewer.map.framescheme` too)
+must run before the QApplication exists (``mapviewer.app`` and the tests'
 conftest call it).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtWebEngineCore import QWebEngineUrlRequestJob, QWebEngineUrlScheme
 from geodata import tiles
 from geodata.errors import DataError
 from mapviewer.map.basemapfiles import SCHEME, layer_spec
+from mapviewer.map.framescheme import register_frame_scheme
 
 if TYPE_CHECKING:
     from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -32,11 +34,13 @@ _EMPTY_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806
 
 
 def register_scheme() -> None:
-    """Declare the ``basemap`` URL scheme to Qt WebEngine (once; before the QApplication exists).
+    """Declare the app's URL schemes to Qt WebEngine (once; before the QApplication exists).
 
-    Host syntax (``basemap://KEY/z/x/y``, so the key is the URL's host) and local: only local
-    pages (the map page is a file) may load from it, never a web page.
+    ``basemap``: host syntax (``basemap://KEY/z/x/y``, so the key is the URL's host) and local: only
+    local pages (the map page is a file) may load from it, never a web page. ``mapdata``: the
+    rows of an opened file (:mod:`mapviewer.map.framescheme`).
     """
+    register_frame_scheme()
     if QWebEngineUrlScheme.schemeByName(SCHEME_NAME).name() == QByteArray(SCHEME_NAME):
         return
     scheme = QWebEngineUrlScheme(SCHEME_NAME)

@@ -21,7 +21,7 @@ import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings, QWebEngineUrlScheme
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -29,6 +29,7 @@ from geodata.errors import DataError
 from geodata.memory import release_unused
 from geodata.schema import MUNITION_CLASSES
 from mapviewer.map import page as mappage
+from mapviewer.map.framescheme import SCHEME, FrameSchemeHandler
 from mapviewer.map.tileaccess import TileConsent, TileRequestFilter
 from mapviewer.map.tilescheme import ArchiveLayers
 from mapviewer.state import AppState
@@ -160,6 +161,10 @@ class MapView(QWebEngineView):
         self._profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
         self._profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
         self._profile.setSpellCheckEnabled(False)
+        if not QWebEngineUrlScheme.schemeByName(SCHEME.encode()).name():
+            raise RuntimeError("mapviewer.map.tilescheme.register_scheme() must run before the QApplication exists")
+        self._frames = FrameSchemeHandler(self)  # the opened files' rows, fetched by the page as binary
+        self._profile.installUrlSchemeHandler(SCHEME.encode(), self._frames)
         self._page: _MapPage | None = _MapPage(self._profile, self)
         # Children are deleted in creation order and a page must die before its
         # profile: re-parenting moves the profile behind the page.
@@ -405,7 +410,9 @@ class MapView(QWebEngineView):
         if new_frame:
             # A new frame: its rows go to the page once; filter changes then send only a mask.
             self._encoder = mappage.IncidentEncoder(frame)
-            script = f"mapviewer.setFrame({json.dumps(self._encoder.payload())});"
+            meta, data = self._encoder.binary()
+            script = f"mapviewer.loadFrame({json.dumps(meta)}, {json.dumps(self._frames.offer(data))});"
+            del data
         if self._release_view:  # files were closed: new data are fitted again
             self._release_view = False
             script = "mapviewer.releaseView();" + script
@@ -418,8 +425,7 @@ class MapView(QWebEngineView):
             self._fit_next = False
         self.run_js(script + f"mapviewer.setMask({json.dumps(self._encoder.mask_payload(mask, fit=fit))});")
         if new_frame:
-            del script  # the frame's arrays as text, tens of MB for a million rows: the page has them now
-            release_unused()
+            release_unused()  # the encoding's temporaries: tens of MB for a million rows
         caption = mappage.date_caption(self._state.filter)
         if caption != self._caption:
             self._caption = caption

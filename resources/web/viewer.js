@@ -9,7 +9,7 @@
 
   var S = {
     map: null, cfg: null, style: null, layer: null, bridge: null, queue: [],
-    frame: null, n: 0, size: 0, on: null, unit: 'events', total: 0, pos: null, sortedPos: null, rank: null, lat: null, lon: null, mx: null, my: null,
+    frame: null, frameLoading: null, frameTicket: 0, n: 0, size: 0, on: null, unit: 'events', total: 0, pos: null, sortedPos: null, rank: null, lat: null, lon: null, mx: null, my: null,
     oc: null, cl: null, pr: null, tp: null, t: null, mun: null, loc: null,
     munitions: [], locations: [], counts: null,
     groups: [],                         // rows of one symbol group: {start, end, cls, oc, hollow}
@@ -315,16 +315,20 @@
   // on and off (S.on): nothing is copied or sorted again. ``pos`` holds each row's position in the
   // app's frame; ``sortedPos`` the positions as they arrived (ascending) and ``rank`` where each
   // of those rows is now.
-  function loadArrays(d) {
-    var n = d.n, raw = {}, A = { n: n, munitions: d.munitions, locations: d.locations }, i, k, f;
-    for (f = 0; f < FIELDS.length; f++) raw[FIELDS[f][0]] = decode(d[FIELDS[f][2] || FIELDS[f][0]], FIELDS[f][1]);
-    A.sortedPos = decode(d.pos, Int32Array);
-    var sorted = symbolOrder(raw.pr, raw.oc, raw.cl, n), perm = sorted.order;
+  // ``raw`` holds the payload's arrays by their payload names (pos, lat, lon, outcome, cls, ...).
+  function loadArrays(d, raw) {
+    var n = d.n, A = { n: n, munitions: d.munitions, locations: d.locations }, i, k, f, name;
+    for (f = 0; f < FIELDS.length; f++) {
+      name = FIELDS[f][2] || FIELDS[f][0];
+      if (!raw[name] || raw[name].length !== n) throw new Error('the rows arrived without ' + name);
+    }
+    A.sortedPos = raw.pos;
+    var sorted = symbolOrder(raw.prec, raw.outcome, raw.cls, n), perm = sorted.order;
     A.groups = sorted.groups; A.perm = perm;
     A.pos = new Int32Array(n); A.rank = new Int32Array(n);
     for (k = 0; k < n; k++) { A.pos[k] = A.sortedPos[perm[k]]; A.rank[perm[k]] = k; }
     for (f = 0; f < FIELDS.length; f++) {
-      var src = raw[FIELDS[f][0]], dst = new FIELDS[f][1](n);
+      var src = raw[FIELDS[f][2] || FIELDS[f][0]], dst = new FIELDS[f][1](n);
       for (k = 0; k < n; k++) dst[k] = src[perm[k]];
       A[FIELDS[f][0]] = dst;
     }
@@ -365,23 +369,69 @@
   // True when row i is shown by the filter (its class layer may still be off).
   function isOn(i) { return S.on === null || S.on[i] === 1; }
 
-  // Rows given explicitly (exported pages, or a caller with its own subset).
+  // Rows given explicitly as base64 text (exported pages, or a caller with its own subset).
   function setData(d) {
+    var raw = { pos: decode(d.pos, Int32Array) };
+    for (var f = 0; f < FIELDS.length; f++) {
+      var name = FIELDS[f][2] || FIELDS[f][0];
+      raw[name] = decode(d[name], FIELDS[f][1]);
+    }
     S.frame = null;
-    return show(loadArrays(d), null, d);
+    return show(loadArrays(d, raw), null, d);
   }
 
-  // Every row of the app's frame, once per opened file; setMask then picks the rows shown.
-  function setFrame(d) {
+  var ARRAY_TYPES = { '<i4': Int32Array, '<f4': Float32Array, '|u1': Uint8Array };
+
+  // Every row of the app's frame, once per opened file, fetched as binary from ``url`` (see
+  // mapviewer/map/framescheme.py; ``meta.layout`` says where each array is); setMask then picks
+  // the rows shown. Masks sent while the rows are on their way wait for them, in order.
+  function loadFrame(meta, url) {
     if (S.map) S.map.closePopup();  // new rows: the open popup's position names another event
-    S.frame = loadArrays(d);
-    return S.frame.n;
+    var ticket = ++S.frameTicket;
+    after(function () {
+      if (ticket !== S.frameTicket) return null;  // newer rows are on their way: these are gone
+      S.frame = null;
+      return fetch(url).then(function (reply) {
+        if (!reply.ok) throw new Error('status ' + reply.status);
+        return reply.arrayBuffer();
+      }).then(function (buffer) {
+        var raw = {};
+        for (var k = 0; k < meta.layout.length; k++) {
+          var part = meta.layout[k];
+          raw[part[0]] = new ARRAY_TYPES[part[1]](buffer, part[2], part[3]);
+        }
+        S.frame = loadArrays(meta, raw);
+      }).catch(function (error) {  // unless newer rows replaced these on the way (the app keeps only the newest)
+        if (ticket === S.frameTicket) console.error('the map could not read the rows of the opened files: ' + error);
+      });
+    });
+    return meta.n;
+  }
+
+  // Runs ``step`` after the frame being fetched (and the masks waiting for it), or now.
+  function after(step) {
+    if (!S.frameLoading) {
+      var result = step();
+      if (!result || typeof result.then !== 'function') return result;
+      S.frameLoading = result;
+    } else {
+      S.frameLoading = S.frameLoading.then(step);
+    }
+    var last = S.frameLoading;
+    last.then(function () { if (S.frameLoading === last) S.frameLoading = null; });
+    return -1;
   }
 
   // The filter's rows as a little-endian bit mask over the frame (in the order it arrived): a
   // filter change sends an eighth of a byte per row and never the coordinates again.
   function setMask(m) {
-    var F = S.frame, bits = decode(m.bits, Uint8Array), perm = F.perm, on = new Uint8Array(F.n), j;
+    return after(function () { return applyMask(m); });
+  }
+
+  function applyMask(m) {
+    var F = S.frame;
+    if (!F) return -1;  // the rows never arrived (said on the console)
+    var bits = decode(m.bits, Uint8Array), perm = F.perm, on = new Uint8Array(F.n), j;
     for (var k = 0; k < F.n; k++) { j = perm[k]; on[k] = (bits[j >> 3] >> (j & 7)) & 1; }
     return show(F, m.n === F.n ? null : on, m);
   }
@@ -1356,7 +1406,7 @@
   var api = {
     ready: false,
     init: init,
-    setFrame: setFrame,
+    loadFrame: loadFrame,
     setMask: setMask,
     setCells: setCells,
     cells: function () { return S.cells ? [S.cells.count, S.cells.total] : null; },

@@ -225,7 +225,8 @@ def test_page_makes_no_network_request(qtbot, view, state, recorder):
     page_caught_up(qtbot, view)
     assert recorder.urls, "the interceptor saw nothing: the test would prove nothing"
     schemes = {QUrl(u).scheme() for u in recorder.urls}
-    assert schemes <= {"file", "qrc", "data"}, recorder.urls
+    # mapdata: the rows, fetched from the app itself (mapviewer/map/framescheme.py), never the network
+    assert schemes <= {"file", "qrc", "data", "mapdata"}, recorder.urls
 
 
 def test_user_tile_template_becomes_a_basemap_in_place(qtbot, view, state, tmp_path):
@@ -822,3 +823,53 @@ def test_the_wave_legend_says_how_many_launches_no_oblast_shows(qtbot, view, sta
     state.set_filter(FilterState(end=dt.date(2025, 10, 6)))  # that wave is out: nothing left unplaced
     qtbot.waitUntil(lambda: "not placed" not in js(qtbot, view, legend), timeout=WAIT)
     assert "Wave targets" in js(qtbot, view, legend)
+
+
+def test_rows_arrive_as_binary_once_and_no_other_address_is_served(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    # The page's arrays are the frame's (positions and coordinates, in any drawing order).
+    rows = js(qtbot, view, "Array.from(mapviewer.state.pos).map((p, i) => "
+                           "[p, mapviewer.state.lat[i], mapviewer.state.lon[i]]).sort((a, b) => a[0] - b[0])")
+    assert [r[0] for r in rows] == list(range(len(frame)))
+    assert [r[1] for r in rows] == pytest.approx(frame.geometry.y.tolist(), abs=1e-4)
+    assert [r[2] for r in rows] == pytest.approx(frame.geometry.x.tolist(), abs=1e-4)
+    # An address offered is good once; guesses, other hosts and the same address again are refused.
+    fetch = ("(function(){window.__got = []; var urls = %s; (function next(k) { if (k === urls.length) return;"
+             "fetch(urls[k]).then(function (r) { return r.ok ? r.text() : r.status; })"
+             ".catch(function () { return 'refused'; })"
+             ".then(function (v) { window.__got.push(v); next(k + 1); }); })(0); })()")
+    offered = view._frames.offer(b"rows")
+    urls = [offered + "?x=1", offered, offered, "mapdata://frame/" + "0" * 32, "mapdata://frame/../map.html",
+            "mapdata://other" + offered[len("mapdata://frame"):]]
+    view.run_js(fetch % json.dumps(urls))
+    qtbot.waitUntil(lambda: len(js(qtbot, view, "window.__got") or []) == len(urls), timeout=WAIT)
+    got = js(qtbot, view, "window.__got")
+    assert got[1] == "rows"
+    assert all(v in (404, "refused") for k, v in enumerate(got) if k != 1), got
+
+
+def test_a_filter_switches_rows_on_and_off_where_they_are_drawn(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    shown = [p for p in range(len(frame)) if js(qtbot, view, f"mapviewer.screenPoint({p})") is not None]
+    assert shown == list(range(len(frame)))
+    wanted = FilterState(outcomes={"impact"})
+    keep = wanted.mask(state.frame)
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == int(keep.sum())):
+        state.set_filter(wanted)
+    for p in range(len(frame)):
+        assert (js(qtbot, view, f"mapviewer.screenPoint({p})") is not None) == bool(keep[p]), p
+    assert js(qtbot, view, "mapviewer.drawnCount()") == int(keep.sum())
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
+        state.set_filter(FilterState())
+    assert js(qtbot, view, "mapviewer.drawnCount()") == len(frame)
+
+
+def test_the_legend_counts_strikes_when_strikes_are_shown(qtbot, view, state):
+    frame = make_frame()
+    strikes = frame.assign(reports=2)  # one row per strike, as geodata.strikes gives them
+    with qtbot.waitSignal(view.incidents_drawn, timeout=WAIT, check_params_cb=lambda n: n == len(frame)):
+        state.add_dataset("strikes.csv", strikes, LoadReport(path="strikes.csv", format="csv"))
+    legend = js(qtbot, view, "document.querySelector('.mv-legend-title').textContent")
+    assert legend == f"{len(frame)} strikes"
