@@ -3,14 +3,19 @@
     python benchmarks/bench_db_app.py URI [--limit N] [--size 1600x1000]
 
 Opens the main window (offscreen) on ``URI`` with the point limit ``--limit`` (default the app's,
-:data:`geodata.db.POINT_LIMIT`), and reports, each until the database's answer is drawn:
+:data:`geodata.db.POINT_LIMIT`), and reports, each until the database's answer is in the state and,
+for points, drawn by the page:
 
 1. open: from ``open_files([URI])`` to the first map (points when the table fits the limit, else the
    server's cells);
 2. a filter change (ballistic and cruise missiles);
 3. a zoom into Kharkiv (zoom 13);
+4. the filter cleared there (every event);
+5. one zoom step closer (zoom 14).
 
-and the peak resident memory of the app and its web renderer processes together, sampled every
+After each, the time until the server's summary, facet counts and timeline bars for the filter have
+come too ("counts"); the next step starts once they have, as a person reads the map first. Then the
+peak resident memory of the app and its web renderer processes together, sampled every
 0.1 s (``/proc``, Linux). Fill a database first with ``benchmarks/bench_db.py --fill-only``.
 """
 from __future__ import annotations
@@ -96,12 +101,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"open to first map: {opened:.2f} s ({database.shown_kind}: "
           f"{len(database.cells) if database.cells is not None else len(window.state.frame):,})")
 
-    window.state.set_filter(FilterState(munitions={"ballistic missile", "cruise missile"}))
-    print(f"filter change: {wait(lambda: settled() and not database._debounce.isActive()) :.2f} s "
-          f"({database.shown_kind})")
-    window.state.request_view(49.99, 36.23, 13)
-    time.sleep(0.01)
-    print(f"zoom into Kharkiv: {wait(settled):.2f} s ({database.shown_kind}, {len(window.state.frame):,} rows)")
+    state = window.state
+
+    def answered() -> bool:  # the map's answer for the filter and place asked, drawn when points
+        fetched = database._fetched
+        return (settled() and fetched is not None and fetched[0] == state.filter
+                and (database.shown_kind == "cells" or window.map_view.drawn_count == len(state.frame)))
+
+    def counted() -> bool:
+        return (settled() and database.summary_for == state.filter and database._panels_job is None
+                and not database._timeline_running and database._timeline_wanted is None)
+
+    def step(name: str, act, zoom: float | None = None) -> None:
+        start = time.perf_counter()
+        act()
+        time.sleep(0.01)
+        wait(lambda: answered() and (zoom is None or abs(state.view[2] - zoom) < 0.01))
+        seconds = time.perf_counter() - start
+        shown = (f"{len(database.cells):,} cells" if database.shown_kind == "cells" else
+                 f"{len(state.frame):,} points")
+        wait(counted)
+        print(f"{name}: {seconds:.2f} s ({shown}); counts {time.perf_counter() - start:.2f} s", flush=True)
+
+    wait(counted)
+    step("filter change", lambda: state.set_filter(FilterState(munitions={"ballistic missile", "cruise missile"})))
+    step("zoom into Kharkiv", lambda: state.request_view(49.99, 36.23, 13), 13)
+    step("filter cleared in the city", lambda: state.set_filter(FilterState()))
+    step("zoom one step closer", lambda: state.request_view(49.99, 36.23, 14), 14)
     for _ in range(20):  # a moment for the renderer to settle
         app.processEvents()
         time.sleep(0.05)

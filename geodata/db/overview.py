@@ -177,13 +177,30 @@ class Overview:
         return int(self.cell_counts(size_e7, ranges)[:, 2].sum())
 
 
+#: The overview last read from each database (host, port, name), with the version of its row (the
+#: transaction that wrote it): read again only when an import has rewritten it. Megabytes of cells
+#: on a big table, asked for by every unfiltered view.
+_KEPT: dict[tuple, tuple[str, Overview]] = {}
+
+
 def load(conn, *, cells: bool = True) -> Overview | None:
     """The overview when it counts the table as it is (no import since), else None. One made by
     an older version may lack ``pairs`` (the next import or ``mapviewer db init`` adds them)."""
+    info = conn.info
+    where = (info.host, info.port, info.dbname)
+    kept = _KEPT.get(where)
     row = conn.execute(
-        f"SELECT o.seq, o.total, {'o.cells' if cells else 'NULL'}, o.facets FROM mapviewer_overview o "
-        "WHERE o.seq = (SELECT coalesce(max(seq), 0) FROM mapviewer_imports)", binary=True).fetchone()
+        "SELECT o.xmin::text, o.xmin::text = %(kept)s, o.seq, o.total, "
+        f"CASE WHEN o.xmin::text = %(kept)s THEN NULL ELSE {'o.cells' if cells else 'NULL'} END, "
+        "CASE WHEN o.xmin::text = %(kept)s THEN NULL ELSE o.facets END FROM mapviewer_overview o "
+        "WHERE o.seq = (SELECT coalesce(max(seq), 0) FROM mapviewer_imports)",
+        {"kept": kept[0] if kept else ""}, binary=True).fetchone()
     if row is None:
         return None
-    seq, total, packed, facets = row
-    return Overview(int(seq), int(total), np.frombuffer(packed or b"", dtype=_CELL), facets)
+    version, same, seq, total, packed, facets = row
+    if same and kept is not None:
+        return kept[1]
+    found = Overview(int(seq), int(total), np.frombuffer(packed or b"", dtype=_CELL), facets)
+    if cells:
+        _KEPT[where] = (version, found)
+    return found

@@ -501,7 +501,8 @@ class DatabaseSource(QObject):
         fetched = self._fetched
         if fetched is not None and fetched[0] == flt and (
                 (fetched[2] == "points" and (fetched[1] is None or (box is not None and _contains(fetched[1], box))))
-                or (fetched[2] == "cells" and fetched[3] == cell and box is not None and _contains(fetched[1], box))):
+                or (fetched[2] == "cells" and fetched[3] == cell and box is not None and _contains(fetched[1], box)
+                    and self._too_many(padded))):
             if self._panels_filter != flt:
                 self._ask_panels(flt)
             return  # the map already holds what this view needs
@@ -512,6 +513,16 @@ class DatabaseSource(QObject):
         self._map_running = True
         self._start(lambda: _map_answer(conninfo, flt, padded, cell, limit, whole, extent),
                     lambda result, error: self._on_map_answer(generation, flt, result, error))
+
+    def _too_many(self, box: tuple[float, float, float, float]) -> bool:
+        """Whether the cells shown count more events than the limit in ``box`` (else its points may fit:
+        zoomed in past the finest cells, the cells stay the same size)."""
+        cells = self.cells
+        if cells is None:
+            return True
+        touching = ((cells["east"] >= box[0]) & (cells["west"] <= box[2]) & (cells["north"] >= box[1])
+                    & (cells["south"] <= box[3]))
+        return int(cells.loc[touching, "count"].sum()) > self.limit
 
     def _stop_stale_counts(self, flt: FilterState) -> None:
         """Stop the server counting for a filter that is no longer the one shown (the map's question

@@ -187,6 +187,26 @@ def test_country_cells_cover_every_event_so_a_pan_asks_nothing(qtbot, make_main_
     assert database.cells is cells and asked == []
 
 
+def test_points_come_when_zoomed_in_past_the_finest_cells(qtbot, make_main_window, sample_db: str,
+                                                          monkeypatch) -> None:
+    from mapviewer.files.database import PAD
+
+    assert cell_size(13) == cell_size(14) == 0.01  # the cells stay the same size from here in
+    at13, at14 = (db.count(sample_db, bbox=view_box(50.45, 30.52, z, 1200, 800, PAD)) for z in (13, 14))
+    # the events of the cells the closer view touches: the app's bound for what that view holds
+    touched = int(db.aggregate(sample_db, None, view_box(50.45, 30.52, 14, 1200, 800, PAD), 0.01)["count"].sum())
+    assert at14 <= touched < at13
+    monkeypatch.setenv(POINT_LIMIT_ENV, str(touched))  # zoom 13 holds too many events, zoom 14 not
+    window = open_window(qtbot, make_main_window, sample_db)
+    window.database.map_size = lambda: (1200, 800)
+    state = window.state
+    state.request_view(50.45, 30.52, 13)
+    qtbot.waitUntil(lambda: shows(qtbot, window, "cells") and state.view[2] == 13, timeout=WAIT)
+    state.request_view(50.45, 30.52, 14)
+    qtbot.waitUntil(lambda: shows(qtbot, window, "points") and state.view[2] == 14, timeout=WAIT)
+    assert len(state.frame) == at14
+
+
 def test_counts_for_a_filter_no_longer_shown_are_stopped(qtbot, make_main_window, sample_db: str, small_limit,
                                                          monkeypatch) -> None:
     import psycopg
@@ -329,6 +349,7 @@ def test_lost_connection_is_said_retried_and_the_view_kept(qtbot, make_main_wind
     window = open_window(qtbot, make_main_window, fresh)
     bar, state = window.database_bar, window.state
     qtbot.waitUntil(lambda: window.database._listener is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: js(qtbot, window, "mapviewer.count()") == 3000, timeout=WAIT)  # drawn before the cut
     name = urlsplit(fresh).path.lstrip("/")
     with admin(fresh) as conn:  # the server drops the app's connections (a restart, a network cut)
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND "
