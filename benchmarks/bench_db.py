@@ -180,7 +180,6 @@ def report(conn, rows: int, repeat: int) -> None:
         "zoom into a city": run("zoom into Kharkiv with the filter", lambda: draw(conn, missiles, KHARKIV)),
     }
     run("  same, lean columns for drawing", lambda: draw(conn, missiles, KHARKIV, columns=LEAN))
-    run("open at country zoom, point limit 200,000", lambda: draw(conn, everything, UKRAINE, limit=200_000))
     run("zoom into Kharkiv, no filter", lambda: draw(conn, everything, KHARKIV, LEAN))
     run("KN-23 over all history, country zoom", lambda: draw(conn, FilterState(munitions={"KN-23"}), UKRAINE, LEAN))
     run("  (a new connection, for scale)", lambda: db.connect(conn.info.dsn).close())
