@@ -166,10 +166,10 @@
     },
 
     // One pass over the rows, top-most first (the arrays are in drawing order, see loadArrays):
-    // the shown rows on screen are projected into _vis/_vx/_vy; then thinned to one symbol per
-    // grid cell (the top-most, which is what would show anyway) and drawn as one canvas path per
-    // symbol group. Cells grow when too many symbols remain, so a redraw stays fast: at a million
-    // rows the cost is the one pass, not the drawing.
+    // each shown row on screen is projected and kept when it is the first in its grid cell (the
+    // top-most, which is what would show anyway); _vis/_vx/_vy then hold the kept rows and their
+    // canvas positions, drawn as one canvas path per symbol group. Cells grow when too many
+    // symbols remain, so a redraw stays fast: at a million rows the cost is the one pass.
     redraw: function () {
       if (!this._map) return;
       var ctx = this._ctx, w = this._w, h = this._h, N = S.size;
@@ -178,54 +178,66 @@
       this._nvis = 0; this._nkept = 0;
       if (!this._vis || this._vis.length < N) {
         this._vis = new Int32Array(N); this._vx = new Float32Array(N); this._vy = new Float32Array(N);
-        this._kept = new Int32Array(N);
       }
       if (!S.n) return;
       var scale = this._map.options.crs.scale(this._zoom), ox = this._origin.x, oy = this._origin.y;
       var r = this.radius(), on = S.on, cl = S.cl, mx = S.mx, my = S.my, hidden = hiddenClasses();
-      var vis = this._vis, vx = this._vx, vy = this._vy, nv = 0, i, x, y;
+      var anyHidden = hidden.indexOf(1) >= 0;
+      var vis = this._vis, vx = this._vx, vy = this._vy, nv = 0, kept = 0, i, x, y, c;
       var left = ox - r, right = ox + w + r, top = oy - r, bottom = oy + h + r;
+      var cell = Math.max(1, r * 0.5), inv = 1 / cell, grid = this._cells(cell), id = this._gridId;
+      var cw = Math.ceil(w / cell) + 2;
       for (i = N - 1; i >= 0; i--) {
-        if ((on !== null && !on[i]) || hidden[cl[i]]) continue;
+        if ((on !== null && on[i] === 0) || (anyHidden && hidden[cl[i]] === 1)) continue;
         x = mx[i] * scale;
         if (x < left || x > right) continue;
         y = my[i] * scale;
         if (y < top || y > bottom) continue;
-        vis[nv] = i; vx[nv] = x - ox; vy[nv] = y - oy; nv++;
+        nv++;
+        x -= ox; y -= oy;
+        c = ((y * inv + 1) | 0) * cw + ((x * inv + 1) | 0);
+        if (grid[c] === id) continue;
+        grid[c] = id; vis[kept] = i; vx[kept] = x; vy[kept] = y; kept++;
       }
       this._nvis = nv;
-      var cell = Math.max(1, r * 0.5), kept = this._thin(cell);
-      while (kept > MAX_SYMBOLS && cell < 4 * r) { cell *= 2; kept = this._thin(cell); }
+      // Coarser cells nest the finer ones, so each coarser pass thins what the last one kept.
+      while (kept > MAX_SYMBOLS && cell < 4 * r) { cell *= 2; kept = this._thin(cell, kept); }
       this._nkept = kept;
       this._drawHalos(ctx, scale, r);
       // Kept symbols bottom-up: ascending rows, so each symbol group's run is one path.
-      var K = this._kept, groups = S.groups, gi = -1, end = -1, drawn = 0, shape = null, g = null, v;
+      var groups = S.groups, gi = -1, end = -1, drawn = 0, shape = null, g = null;
       for (var k = kept - 1; k >= 0; k--) {
-        v = K[k]; i = vis[v];
+        i = vis[k];
         if (i >= end) {
           if (drawn) paint(ctx, outcomeColour(g.oc), g.hollow);
           do { g = groups[++gi]; } while (i >= g.end);
           end = g.end; shape = classShape(g.cls); drawn = 0;
           ctx.beginPath();
         }
-        addShape(ctx, shape, vx[v], vy[v], r);
+        addShape(ctx, shape, vx[k], vy[k], r);
         drawn++;
       }
       if (drawn) paint(ctx, outcomeColour(g.oc), g.hollow);
       this._drawSelection(ctx, r);
     },
 
-    // Keeps in _kept (entries of _vis, top-most first) the first point of each grid cell; returns how many.
-    _thin: function (cell) {
-      var cw = Math.ceil(this._w / cell) + 2, ch = Math.ceil(this._h / cell) + 2, size = cw * ch;
+    // A cleared grid of ``cell``-pixel cells over the canvas (cleared by a new _gridId).
+    _cells: function (cell) {
+      var size = (Math.ceil(this._w / cell) + 2) * (Math.ceil(this._h / cell) + 2);
       if (!this._grid || this._grid.length < size) { this._grid = new Uint32Array(size); this._gridId = 0; }
       if (++this._gridId >= 0xFFFFFFFF) { this._grid.fill(0); this._gridId = 1; }
-      var grid = this._grid, id = this._gridId, K = this._kept, vx = this._vx, vy = this._vy;
-      var kept = 0, nv = this._nvis, inv = 1 / cell, c;
-      for (var v = 0; v < nv; v++) {
-        c = ((vy[v] * inv + 1) | 0) * cw + ((vx[v] * inv + 1) | 0);
+      return this._grid;
+    },
+
+    // Keeps, of the first ``count`` entries of _vis/_vx/_vy (top-most first), the first of each
+    // grid cell, moved to the front; returns how many.
+    _thin: function (cell, count) {
+      var grid = this._cells(cell), id = this._gridId, cw = Math.ceil(this._w / cell) + 2;
+      var vis = this._vis, vx = this._vx, vy = this._vy, kept = 0, inv = 1 / cell, c;
+      for (var j = 0; j < count; j++) {
+        c = ((vy[j] * inv + 1) | 0) * cw + ((vx[j] * inv + 1) | 0);
         if (grid[c] === id) continue;
-        grid[c] = id; K[kept++] = v;
+        grid[c] = id; vis[kept] = vis[j]; vx[kept] = vx[j]; vy[kept] = vy[j]; kept++;
       }
       return kept;
     },
@@ -235,16 +247,16 @@
     _drawHalos: function (ctx, scale, r) {
       var lat = this._map.getCenter().lat * Math.PI / 180;
       var metresPerPixel = 40075016.686 * Math.cos(lat) / scale, names = S.cfg.precisions;
-      var K = this._kept, kept = this._nkept, vis = this._vis, vx = this._vx, vy = this._vy, k, v, i;
+      var kept = this._nkept, vis = this._vis, vx = this._vx, vy = this._vy, k, i;
       for (var p = 1; p < names.length; p++) {
         var hr = Math.max(r + 4, Math.min(600, (S.style.halo_m[names[p]] || 0) / metresPerPixel));
         for (var oc = 0; oc < S.cfg.outcomes.length; oc++) {
           ctx.beginPath();
           var any = false;
           for (k = 0; k < kept; k++) {
-            v = K[k]; i = vis[v];
+            i = vis[k];
             if (S.pr[i] !== p || S.oc[i] !== oc) continue;
-            ctx.moveTo(vx[v] + hr, vy[v]); ctx.arc(vx[v], vy[v], hr, 0, 2 * Math.PI);
+            ctx.moveTo(vx[k] + hr, vy[k]); ctx.arc(vx[k], vy[k], hr, 0, 2 * Math.PI);
             any = true;
           }
           if (!any) continue;
@@ -281,12 +293,12 @@
     hit: function (containerPoint) {
       if (!this._nkept) return -1;
       var p = this._map.containerPointToLayerPoint(containerPoint).subtract(this._topLeft);
-      var r = this.radius() + 3, best = -1, bestD = r * r, K = this._kept, vx = this._vx, vy = this._vy;
+      var r = this.radius() + 3, best = -1, bestD = r * r, vx = this._vx, vy = this._vy;
       for (var k = 0; k < this._nkept; k++) {  // only symbols that are drawn can be pointed at
-        var v = K[k], dx = vx[v] - p.x;
+        var dx = vx[k] - p.x;
         if (!(dx <= r && dx >= -r)) continue;
-        var dy = vy[v] - p.y, d = dx * dx + dy * dy;
-        if (d < bestD || (d === bestD && best < 0)) { bestD = d; best = this._vis[v]; }
+        var dy = vy[k] - p.y, d = dx * dx + dy * dy;
+        if (d < bestD || (d === bestD && best < 0)) { bestD = d; best = this._vis[k]; }
       }
       return best;
     },
