@@ -96,6 +96,10 @@ class _Bridge(QObject):
     def setClassShown(self, munition_class: str, shown: bool) -> None:  # noqa: N802
         self._view._on_page_class_shown(munition_class, shown)
 
+    @Slot(bool)
+    def densityShown(self, shown: bool) -> None:  # noqa: N802
+        self._view._on_page_density_shown(shown)
+
     @Slot(str)
     def openLink(self, url: str) -> None:  # noqa: N802
         if isinstance(url, str) and len(url) <= MAX_URL_LENGTH:
@@ -156,6 +160,7 @@ class MapView(QWebEngineView):
         self._boundary: str | None = None  # GeoJSON of a user's boundary layer
         self._boundary_name = "Boundaries"
         self._legend_open = False  # True: the legend never folds (exports, screenshots)
+        self._density_on = False  # the density layer is shown (set by the app or the page's layer box)
         # Off-the-record profile: no disk cache, cookies or storage, nothing to sync.
         self._profile = QWebEngineProfile(self)
         self._profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
@@ -255,6 +260,7 @@ class MapView(QWebEngineView):
 
     def set_density(self, on: bool) -> None:
         """Show or hide the density (heatmap) layer."""
+        self._density_on = bool(on)
         self.run_js(f"mapviewer.setDensity({json.dumps(bool(on))})")
 
     def set_class_visible(self, munition_class: str, visible: bool) -> None:
@@ -329,6 +335,8 @@ class MapView(QWebEngineView):
         if self._legend_open:
             self.set_legend_open(True)
         self._push_incidents()
+        if self._density_on:  # a rebuilt page: the layer the person had ticked
+            self.set_density(True)
         if self._pending_view is not None:  # after the data push, so it is not fitted away
             self._on_view_requested(*self._pending_view)
         self._push_waves()
@@ -343,7 +351,7 @@ class MapView(QWebEngineView):
 
     def _on_render_process_terminated(self, status, exit_code: int) -> None:
         """The page's web process died (crashed, killed, out of memory): load the page again; the
-        ready page gets back the data, filters, selection, basemap and the view the person had."""
+        ready page gets back the data, filters, selection, basemap, density layer and the view the person had."""
         if self._page is None:  # released: the app is closing
             return
         self._ready = False  # exports wait for the new page (see grab.picture)
@@ -542,6 +550,10 @@ class MapView(QWebEngineView):
     def _on_page_view_changed(self, lat: float, lon: float, zoom: float) -> None:
         if _finite(lat, lon, zoom) and -90 <= lat <= 90 and abs(lon) <= 1e4 and 0 <= zoom <= mappage.MAX_ZOOM:
             self._state.set_view_from_map(float(lat), float(lon), float(zoom))
+
+    def _on_page_density_shown(self, shown: bool) -> None:
+        if isinstance(shown, bool):
+            self._density_on = shown
 
     def _on_page_class_shown(self, munition_class: str, shown: bool) -> None:
         # A class box in the layer control is one more way to set the one filter.

@@ -836,6 +836,7 @@
     if (e.layer === S.density) {
       S.densityOn = on;
       if (on) updateDensity();
+      tellApp('densityShown', [on]);  // a rebuilt page shows it again
       return;
     }
     if (e.layer._mvClass === undefined) return;

@@ -207,7 +207,7 @@ def test_bridge_exposes_only_the_page_slots(qtbot, view):
     names = js(qtbot, view, "Object.keys(mapviewer.state.bridge).filter("
                             "k => typeof mapviewer.state.bridge[k] === 'function')")
     exposed = {name.split("(")[0] for name in names} - {"propertyUpdate", "signalEmitted", "unwrapProperties", "unwrapQObject"}
-    app_methods = {"selectPositions", "viewChanged", "incidentsDrawn", "openLink", "setClassShown"}
+    app_methods = {"selectPositions", "viewChanged", "incidentsDrawn", "openLink", "setClassShown", "densityShown"}
     assert app_methods <= exposed
     # Besides ours, only what every QObject has (qwebchannel.js helpers removed above):
     # no data access, no state setters, no file or process access.

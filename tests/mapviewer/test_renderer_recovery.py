@@ -51,6 +51,10 @@ def test_a_killed_renderer_is_replaced_and_the_map_comes_back_as_it_was(drawn, q
     view = window.map_view
     messages: list[str] = []
     view.recovery.connect(messages.append)
+    # The person ticks the density layer in the map's layer control.
+    view.run_js("Array.prototype.find.call(document.querySelectorAll('.leaflet-control-layers-overlays label'),"
+                " function (l) { return l.textContent.indexOf('Density') >= 0; }).querySelector('input').click()")
+    qtbot.waitUntil(lambda: page_value(qtbot, view, "mapviewer.state.densityOn") is True, timeout=WAIT)
 
     kill_renderer(qtbot, view)
     assert not view.page_ready  # exports wait for the new page
@@ -58,6 +62,10 @@ def test_a_killed_renderer_is_replaced_and_the_map_comes_back_as_it_was(drawn, q
     assert page_value(qtbot, view, "mapviewer.count()") == impacts  # the filter holds
     assert page_value(qtbot, view, "mapviewer.view()") == [50.4, 30.4, 9]  # the same place and zoom
     assert page_value(qtbot, view, "mapviewer.state.selected.length") == 1  # and the selection
+    # The density layer is shown again, over the filtered events.
+    qtbot.waitUntil(lambda: page_value(qtbot, view, "mapviewer.state.densityOn") is True, timeout=WAIT)
+    assert page_value(qtbot, view, "mapviewer.state.map.hasLayer(mapviewer.state.density)") is True
+    assert page_value(qtbot, view, "mapviewer.state.density._latlngs.length") == impacts
     assert "stopped" in messages[0] and "rebuilt" in messages[-1]
     qtbot.waitUntil(lambda: "rebuilt" in window.statusBar().currentMessage(), timeout=WAIT)
 
