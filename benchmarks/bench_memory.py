@@ -90,26 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, figures in (("empty map", idle), ("with the file", loaded)):
         print(f"{name:<16} " + " ".join(f"{v:>{w},.0f}" for v, w in zip(figures, (9, 12, 9, 12))) + " MB")
     print(f"peak app+web PSS while opening: {max(peak):,.0f} MB")
-    heap = _js(window.map_view, "JSON.stringify([performance.memory.usedJSHeapSize, performance.memory.totalJSHeapSize])")
-    print(f"renderer's JavaScript heap: {heap}")
-    if os.environ.get("GCTEST"):
-        _js(window.map_view, "gc(); 1")
-        for _ in range(40):
-            app.processEvents()
-            time.sleep(0.05)
-        print("after gc", _measure(pid), _js(window.map_view, "JSON.stringify([performance.memory.usedJSHeapSize, performance.memory.totalJSHeapSize])"))
     sampler.stop()
     window.close()
     window.map_view.release()
     return 0
-
-
-def _js(view, script):
-    from PySide6.QtCore import QEventLoop
-    loop, out = QEventLoop(), []
-    view.page().runJavaScript(script, 0, lambda value: (out.append(value), loop.quit()))
-    loop.exec()
-    return out[0]
 
 
 def _measure(pid: int) -> tuple[float, float, float, float]:
