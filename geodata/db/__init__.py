@@ -31,10 +31,10 @@ file's other columns as ``extra`` jsonb, and provenance: file name, row, import)
 from __future__ import annotations
 
 from geodata.db.connect import ConnectionFailed, connect, display_uri, is_uri, with_password
+from geodata.db.counts import catalogue, facet_counts, inspect, latest_seq, new_since, summary, timeline_counts
 from geodata.db.listen import Listener
-from geodata.db.query import (POINT_LIMIT, PROVENANCE_COLUMNS, DbLoadResult, aggregate, catalogue, count,
-                              facet_counts,
-                              inspect, latest_seq, new_since, plan, read, summary, timeline_counts, view)
+from geodata.db.mapview import POINT_LIMIT, aggregate, count, plan, view
+from geodata.db.rows import PROVENANCE_COLUMNS, DbLoadResult, read
 from geodata.db.schema import CHANNEL, READ_ONLY_GRANTS, SCHEMA, WRITER_GRANTS, init, status
 from geodata.db.store import ImportResult, import_file, import_frame, load_summary, refresh_overview
 

@@ -166,7 +166,7 @@ def _read_database(uri: str, *, format: str | None, tz: str, columns: dict[str, 
                    encoding: str | None, **options: object) -> LoadResult:
     """A database's events (the stored times are instants: ``tz`` only has to be a zone)."""
     from geodata.db.connect import display_uri  # the database package (psycopg) loads only when used
-    from geodata.db.query import read
+    from geodata.db.rows import read
 
     shown = display_uri(uri)
     _check_tz(tz, shown)

@@ -347,7 +347,7 @@ def _strikes(parts: dict, tz: str, decisions_file: str | None = None):
     import geopandas as gpd
     import pandas as pd
 
-    from geodata.db.query import PROVENANCE_COLUMNS
+    from geodata.db.rows import PROVENANCE_COLUMNS
     from geodata.match import Decisions
     from geodata.strikes import count_strikes, decisions_home
     from mapviewer.cli.match import display, kept_decisions

@@ -39,7 +39,7 @@ from PySide6.QtCore import QObject, QSocketNotifier, QThread, QTimer, Signal
 
 from geodata import FilterState
 from geodata.db.connect import ConnectionFailed, display_uri, is_uri, with_password
-from geodata.db.query import POINT_LIMIT
+from geodata.db.mapview import POINT_LIMIT
 from geodata.errors import DataError
 from geodata.report import LoadReport
 from geodata.schema import OUTCOMES
