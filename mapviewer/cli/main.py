@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import sys
 
@@ -135,8 +136,23 @@ def app_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _utf8_output() -> None:
+    """Print UTF-8 on streams of another encoding: on Windows, output sent to a file or a pipe gets
+    the console code page, which cannot hold Cyrillic place names. What UTF-8 cannot hold (lone
+    surrogates from undecodable file names) is written as backslash escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        try:
+            utf8 = bool(encoding) and codecs.lookup(encoding).name == "utf-8"
+        except LookupError:
+            utf8 = False
+        if not utf8 and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _utf8_output()
     if argv and argv[0] == "inspect":
         return _quiet_broken_pipe(run_inspect, argv[1:])
     if argv and argv[0] == "export":

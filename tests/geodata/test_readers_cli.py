@@ -156,3 +156,23 @@ def test_inspect_into_a_pipe_closed_early_exits_quietly(tmp_path: Path) -> None:
     process.wait(timeout=120)
     assert all(lines)
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr and stderr == ""
+
+
+def test_inspect_output_to_a_code_page_stream_is_utf8(tmp_path: Path, monkeypatch) -> None:
+    """Output sent to a file or a pipe on Windows gets the console code page (cp1252 here), which has
+    no Cyrillic letters: the command still prints, in UTF-8, instead of failing."""
+    import io
+
+    from mapviewer.cli.main import main
+
+    path = tmp_path / "Харків.csv"
+    path.write_text("date,lat,lon,location\n2024-06-02,49.99,36.23,Харків\n", encoding="utf-8")
+    out, err = io.BytesIO(), io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(out, encoding="cp1252"))
+    monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(err, encoding="cp1252"))
+    assert main(["inspect", str(path)]) == 0
+    assert main(["inspect", str(tmp_path / "Київ.csv")]) != 0  # an error line naming the missing file
+    sys.stdout.flush()
+    sys.stderr.flush()
+    assert f"file: {path}" in out.getvalue().decode("utf-8").splitlines()
+    assert "Київ.csv" in err.getvalue().decode("utf-8")
