@@ -20,7 +20,8 @@ import numpy as np
 
 from geodata.schema import OUTCOMES
 
-__all__ = ["BASE_E7", "E7", "FACET_KEYS", "Overview", "apply", "cell_sql", "facet_totals", "load", "refresh", "split", "totals_sql"]
+__all__ = ["BASE_E7", "E7", "FACET_KEYS", "Overview", "apply", "cell_sql", "facet_totals", "load", "refresh", "split",
+           "totals_sql"]
 
 #: Grid unit: 1e-7 degree (about 1 cm). Cells are whole multiples of it, so they nest exactly.
 E7 = 10_000_000

@@ -504,6 +504,7 @@ class DatabaseSource(QObject):
                 or (fetched[2] == "cells" and fetched[3] == cell and box is not None and _contains(fetched[1], box)
                     and self._too_many(padded))):
             if self._panels_filter != flt:
+                self._stop_stale_counts(flt)
                 self._ask_panels(flt)
             return  # the map already holds what this view needs
         whole = self._whole[1] if self._whole is not None and self._whole[0] == flt else None
@@ -558,7 +559,7 @@ class DatabaseSource(QObject):
         if again:
             self._map_again = False
             self._debounce.start(0)
-        elif error is None and self._panels_filter != flt:  # the map first, then the counts (they scan every matching row)
+        elif error is None and self._panels_filter != flt:  # the map first, then the counts (they scan every match)
             self._ask_panels(flt)
         self._next_timeline()
 

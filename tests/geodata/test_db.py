@@ -465,8 +465,8 @@ def test_store_set_up_by_an_older_version_says_to_run_init_again(fresh: str, tmp
     with psycopg.connect(fresh, autocommit=True) as conn:  # an overview of an older version is made again
         conn.execute("UPDATE mapviewer_overview SET facets = facets - 'pairs'")
     assert any("overview" in line for line in db.init(fresh))
-    assert {(m, c) for m, c, _n in db.catalogue(fresh)["munitions"]} == {("KN-23", "ballistic missile"),
-                                                                        (None, "unknown"), ("Shahed-136", "loitering munition")}
+    assert {(m, c) for m, c, _n in db.catalogue(fresh)["munitions"]} == {
+        ("KN-23", "ballistic missile"), (None, "unknown"), ("Shahed-136", "loitering munition")}
 
 
 def test_inspect_reports_what_the_database_holds(sample_db: str, sample_frame) -> None:
