@@ -9,7 +9,7 @@
 
   var S = {
     map: null, cfg: null, style: null, layer: null, bridge: null, queue: [],
-    frame: null, frameLoading: null, frameTicket: 0, n: 0, size: 0, on: null, unit: 'events', total: 0, pos: null, sortedPos: null, rank: null, lat: null, lon: null, mx: null, my: null,
+    frame: null, frameLoading: null, frameTicket: 0, aggregateAbove: 200000, n: 0, size: 0, on: null, unit: 'events', total: 0, pos: null, sortedPos: null, rank: null, lat: null, lon: null, mx: null, my: null,
     oc: null, cl: null, pr: null, tp: null, t: null, mun: null, loc: null,
     munitions: [], locations: [], counts: null,
     groups: [],                         // rows of one symbol group: {start, end, cls, oc, hollow}
@@ -119,6 +119,10 @@
 
   // -- the incident layer -----------------------------------------------------------------
   var MAX_SYMBOLS = 20000;  // beyond this many symbols on screen, thin more coarsely
+  // Beyond this many shown events on screen (S.aggregateAbove), the layer draws squares of
+  // BLOCK_PX pixels holding the count of their events, coloured by outcome share, instead of
+  // symbols piled on each other; zoomed in so fewer are on screen, symbols come back.
+  var BLOCK_PX = 32;
 
   var IncidentLayer = L.Layer.extend({
     options: { pane: 'mv-incidents', padding: 0.15 },
@@ -175,11 +179,11 @@
       var ctx = this._ctx, w = this._w, h = this._h, N = S.size;
       ctx.setTransform(this._dpr, 0, 0, this._dpr, 0, 0);
       ctx.clearRect(0, 0, w, h);
-      this._nvis = 0; this._nkept = 0;
+      this._nvis = 0; this._nkept = 0; this._blocks = null;
       if (!this._vis || this._vis.length < N) {
         this._vis = new Int32Array(N); this._vx = new Float32Array(N); this._vy = new Float32Array(N);
       }
-      if (!S.n) return;
+      if (!S.n) { this._setAggregated(false); return; }
       var scale = this._map.options.crs.scale(this._zoom), ox = this._origin.x, oy = this._origin.y;
       var r = this.radius(), on = S.on, cl = S.cl, mx = S.mx, my = S.my, hidden = hiddenClasses();
       var anyHidden = hidden.indexOf(1) >= 0;
@@ -187,6 +191,10 @@
       var left = ox - r, right = ox + w + r, top = oy - r, bottom = oy + h + r;
       var cell = Math.max(1, r * 0.5), inv = 1 / cell, grid = this._cells(cell), id = this._gridId;
       var cw = Math.ceil(w / cell) + 2;
+      // Blocks are fixed to the world's pixel grid, so they stay put while the map pans.
+      var blocks = S.n > S.aggregateAbove ? this._blockGrid(left, top, right, bottom) : null;
+      var counts = blocks && blocks.counts, bw = blocks && blocks.w, bx0 = blocks && blocks.x0;
+      var by0 = blocks && blocks.y0, nOc = S.cfg.outcomes.length, oc = S.oc, binv = 1 / BLOCK_PX;
       for (i = N - 1; i >= 0; i--) {
         if ((on !== null && on[i] === 0) || (anyHidden && hidden[cl[i]] === 1)) continue;
         x = mx[i] * scale;
@@ -194,12 +202,18 @@
         y = my[i] * scale;
         if (y < top || y > bottom) continue;
         nv++;
+        if (counts !== null) counts[(((y * binv) | 0) - by0) * bw * nOc + (((x * binv) | 0) - bx0) * nOc + oc[i]]++;
         x -= ox; y -= oy;
         c = ((y * inv + 1) | 0) * cw + ((x * inv + 1) | 0);
         if (grid[c] === id) continue;
         grid[c] = id; vis[kept] = i; vx[kept] = x; vy[kept] = y; kept++;
       }
       this._nvis = nv;
+      if (this._setAggregated(blocks !== null && nv > S.aggregateAbove)) {
+        this._blocks = blocks;
+        this._drawBlocks(ctx);
+        return;
+      }
       // Coarser cells nest the finer ones, so each coarser pass thins what the last one kept.
       while (kept > MAX_SYMBOLS && cell < 4 * r) { cell *= 2; kept = this._thin(cell, kept); }
       this._nkept = kept;
@@ -219,6 +233,67 @@
       }
       if (drawn) paint(ctx, outcomeColour(g.oc), g.hollow);
       this._drawSelection(ctx, r);
+    },
+
+    // Whether squares stand for the events now (the legend says so when that changes); returns ``on``.
+    _setAggregated: function (on) {
+      if (on !== !!this._aggregated) {
+        this._aggregated = on;
+        if (S.legend) S.legend.update();
+      }
+      return on;
+    },
+
+    // Zeroed counts per outcome of the BLOCK_PX squares covering world pixels [left, right] x [top, bottom].
+    _blockGrid: function (left, top, right, bottom) {
+      var x0 = Math.floor(left / BLOCK_PX), y0 = Math.floor(top / BLOCK_PX);
+      var w = Math.floor(right / BLOCK_PX) - x0 + 1, h = Math.floor(bottom / BLOCK_PX) - y0 + 1;
+      var size = w * h * S.cfg.outcomes.length;
+      if (!this._blockCounts || this._blockCounts.length < size) this._blockCounts = new Int32Array(size);
+      else this._blockCounts.fill(0, 0, size);
+      return { x0: x0, y0: y0, w: w, h: h, counts: this._blockCounts };
+    },
+
+    // Each square with events: filled with the outcome colours mixed by share, more opaque where
+    // more events are, with its count when it fits (as the database's cells are drawn).
+    _drawBlocks: function (ctx) {
+      var B = this._blocks, nOc = S.cfg.outcomes.length, most = 1, k, o, n, total = B.w * B.h;
+      var totals = new Int32Array(total);
+      for (k = 0; k < total; k++) {
+        for (n = 0, o = 0; o < nOc; o++) n += B.counts[k * nOc + o];
+        totals[k] = n;
+        if (n > most) most = n;
+      }
+      B.totals = totals;
+      ctx.font = '11px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+      for (k = 0; k < total; k++) {
+        if (!totals[k]) continue;
+        var x = (B.x0 + k % B.w) * BLOCK_PX - this._origin.x, y = (B.y0 + Math.floor(k / B.w)) * BLOCK_PX - this._origin.y;
+        ctx.globalAlpha = 0.25 + 0.55 * Math.log(1 + totals[k]) / Math.log(1 + most);
+        ctx.fillStyle = mixedColour(S.cfg.outcomes, B.counts.subarray(k * nOc, (k + 1) * nOc), totals[k]);
+        ctx.fillRect(x + 0.5, y + 0.5, BLOCK_PX - 1, BLOCK_PX - 1);
+        ctx.globalAlpha = 1;
+        var label = String(totals[k]);
+        if (ctx.measureText(label).width <= BLOCK_PX - 4) {
+          ctx.lineWidth = 3; ctx.strokeStyle = 'rgba(255,255,255,0.85)';
+          ctx.strokeText(label, x + BLOCK_PX / 2, y + BLOCK_PX / 2);
+          ctx.fillStyle = '#111'; ctx.fillText(label, x + BLOCK_PX / 2, y + BLOCK_PX / 2);
+        }
+      }
+    },
+
+    // The square under a container point while squares are drawn: {n, by: {outcome: count}, centre}, or null.
+    hitBlock: function (containerPoint) {
+      var B = this._blocks;
+      if (!B || !B.totals) return null;
+      var p = this._map.containerPointToLayerPoint(containerPoint).subtract(this._topLeft).add(this._origin);
+      var bx = Math.floor(p.x / BLOCK_PX) - B.x0, by = Math.floor(p.y / BLOCK_PX) - B.y0, k = by * B.w + bx;
+      if (bx < 0 || by < 0 || bx >= B.w || by >= B.h || !B.totals[k]) return null;
+      var nOc = S.cfg.outcomes.length, out = { n: B.totals[k], by: {} };
+      for (var o = 0; o < nOc; o++) out.by[S.cfg.outcomes[o]] = B.counts[k * nOc + o];
+      var centre = L.point((bx + B.x0 + 0.5) * BLOCK_PX, (by + B.y0 + 0.5) * BLOCK_PX);
+      out.centre = this._map.unproject(centre, this._zoom);
+      return out;
     },
 
     // A cleared grid of ``cell``-pixel cells over the canvas (cleared by a new _gridId).
@@ -650,11 +725,14 @@
       container.style.cursor = i >= 0 ? 'pointer' : '';
       var area = i < 0 && S.hoverWave && S.waves && S.map.hasLayer(S.waves) ? S.hoverWave : null;
       var cell = i < 0 && !area && S.cells ? S.cellLayer.hit(lastMove) : -1;
-      if (i < 0 && !area && cell < 0) { if (tip) { S.map.closeTooltip(tip); tip = null; } return; }
+      var block = i < 0 && !area && cell < 0 ? S.layer.hitBlock(lastMove) : null;
+      container.style.cursor = i >= 0 || block ? 'pointer' : '';
+      if (i < 0 && !area && cell < 0 && !block) { if (tip) { S.map.closeTooltip(tip); tip = null; } return; }
       var r = S.layer.radius();
       if (!tip) tip = L.tooltip({ direction: 'top', offset: [0, -r - 2], className: 'mv-tooltip' });
       if (area) tip.setLatLng(S.map.containerPointToLatLng(lastMove)).setContent(waveTipNode(area));
       else if (cell >= 0) tip.setLatLng(S.map.containerPointToLatLng(lastMove)).setContent(cellTipNode(cell));
+      else if (block) tip.setLatLng(S.map.containerPointToLatLng(lastMove)).setContent(countTipNode(block.n, block.by, S.unit));
       else tip.setLatLng([S.lat[i], S.lon[i]]).setContent(tooltipNode(i));
       S.map.openTooltip(tip);
     });
@@ -662,7 +740,11 @@
 
   function onClick(e) {
     var i = S.layer.hit(e.containerPoint);
-    if (i < 0) return;
+    if (i < 0) {
+      var block = S.layer.hitBlock(e.containerPoint);  // a square of counts: zoom in on it
+      if (block) S.map.setView(block.centre, Math.min(S.map.getMaxZoom(), S.map.getZoom() + 2));
+      return;
+    }
     var p = S.pos[i];
     if (S.cfg.live && S.bridge !== false) {
       S.pendingPopup = p;
@@ -779,6 +861,10 @@
       row.appendChild(symbolIcon('circle', '#555', true));
       row.appendChild(el('span', 'mv-legend-label', 'Approximate location (halo: settlement / region)'));
       box.appendChild(row);
+      if (S.layer && S.layer._aggregated) {
+        box.appendChild(el('div', 'mv-legend-row mv-legend-note mv-legend-blocks',
+                           'Too many to draw one by one: each square counts the ' + S.unit + ' in it. Zoom in for symbols.'));
+      }
     }
   });
 
@@ -1247,9 +1333,16 @@
   // more opaque where more events are, with its count when the cell is big enough. Only numbers
   // are put in the page.
   function cellColour(k) {
-    var C = S.cells, r = 0, g = 0, b = 0, n = C.n[k] || 1;
-    for (var o = 0; o < C.outcomes.length; o++) {
-      var share = C.by[o][k] / n, hex = S.style.outcomes[C.outcomes[o]].colour;
+    var C = S.cells;
+    return mixedColour(C.outcomes, C.by.map(function (counts) { return counts[k]; }), C.n[k]);
+  }
+
+  // The colours of ``outcomes`` mixed by their share of ``n`` (``counts`` in the same order).
+  function mixedColour(outcomes, counts, n) {
+    var r = 0, g = 0, b = 0;
+    n = n || 1;
+    for (var o = 0; o < outcomes.length; o++) {
+      var share = counts[o] / n, hex = S.style.outcomes[outcomes[o]].colour;
       r += share * parseInt(hex.substr(1, 2), 16); g += share * parseInt(hex.substr(3, 2), 16);
       b += share * parseInt(hex.substr(5, 2), 16);
     }
@@ -1321,12 +1414,20 @@
   });
 
   function cellTipNode(k) {
-    var C = S.cells, box = el('div', 'mv-tip');
-    box.appendChild(el('strong', null, C.n[k] + (C.n[k] === 1 ? ' event' : ' events')));
-    for (var o = 0; o < C.outcomes.length; o++) {
-      if (C.by[o][k]) box.appendChild(el('div', null, S.style.outcomes[C.outcomes[o]].label + ': ' + C.by[o][k]));
+    var C = S.cells, by = {};
+    for (var o = 0; o < C.outcomes.length; o++) by[C.outcomes[o]] = C.by[o][k];
+    return countTipNode(C.n[k], by, 'events');
+  }
+
+  // "N events" (or strikes) and how many of each outcome, for a square of counts.
+  function countTipNode(n, by, unit) {
+    var box = el('div', 'mv-tip');
+    box.appendChild(el('strong', null, n + ' ' + (n === 1 ? unit.replace(/s$/, '') : unit)));
+    for (var o = 0; o < S.cfg.outcomes.length; o++) {
+      var name = S.cfg.outcomes[o];
+      if (by[name]) box.appendChild(el('div', null, S.style.outcomes[name].label + ': ' + by[name]));
     }
-    box.appendChild(el('div', 'mv-tip-note', 'Zoom in to see the events'));
+    box.appendChild(el('div', 'mv-tip-note', 'Zoom in to see the ' + unit));
     return box;
   }
 
@@ -1453,6 +1554,13 @@
     placeNames: function () { return S.places && S.map.hasLayer(S.places) ? S.places.names() : []; },
     view: function () { var c = S.map.getCenter(); return [c.lat, c.lng, S.map.getZoom()]; },
     count: function () { return S.n; },
+    // While squares of counts stand for the events: [squares with events, events in them]; else null.
+    blocks: function () {
+      var B = S.layer && S.layer._blocks, n = 0, k = 0;
+      if (!B) return null;
+      for (var j = 0; j < B.totals.length; j++) if (B.totals[j]) { k++; n += B.totals[j]; }
+      return [k, n];
+    },
     drawnCount: function () { return S.layer ? S.layer._nvis : 0; },  // points on the canvas now (visible classes, on screen)
     screenPoint: function (position) {
       var p = S.layer ? S.layer.screenPoint(indexOfPosition(position)) : null;

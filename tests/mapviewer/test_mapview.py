@@ -873,3 +873,31 @@ def test_the_legend_counts_strikes_when_strikes_are_shown(qtbot, view, state):
         state.add_dataset("strikes.csv", strikes, LoadReport(path="strikes.csv", format="csv"))
     legend = js(qtbot, view, "document.querySelector('.mv-legend-title').textContent")
     assert legend == f"{len(frame)} strikes"
+
+
+def test_too_many_events_on_screen_are_drawn_as_squares_of_counts_until_zoomed_in(qtbot, view, state):
+    frame = make_frame()
+    load(qtbot, view, state, frame)
+    assert js(qtbot, view, "mapviewer.blocks()") is None  # a handful of events: symbols
+    view.run_js("mapviewer.state.aggregateAbove = 3; mapviewer.state.layer.redraw();")  # as a million would be
+    squares, counted = js(qtbot, view, "mapviewer.blocks()")
+    assert counted == js(qtbot, view, "mapviewer.drawnCount()") == len(frame)  # every event counted once
+    assert 1 <= squares <= len(frame)
+    assert "each square counts the events" in js(qtbot, view, "document.querySelector('.mv-legend').textContent")
+    assert js(qtbot, view, "mapviewer.state.layer.hit(mapviewer.state.map.latLngToContainerPoint([49.99, 36.23]))") == -1
+    # Pointing at Kharkiv's square tells its count and outcome; clicking it zooms in.
+    block = js(qtbot, view, "mapviewer.state.layer.hitBlock(mapviewer.state.map.latLngToContainerPoint([49.99, 36.23]))")
+    assert block["n"] >= 1 and block["by"]["impact"] >= 1
+    zoom = js(qtbot, view, "mapviewer.state.map.getZoom()")
+    click_at = "mapviewer.state.map.latLngToContainerPoint([49.99, 36.23])"
+    view.run_js(
+        f"(function(){{var p = {click_at}, c = document.querySelector('.leaflet-container'), r = c.getBoundingClientRect();"
+        "var o = {bubbles: true, cancelable: true, clientX: r.left + p.x, clientY: r.top + p.y, button: 0};"
+        "c.dispatchEvent(new MouseEvent('mousedown', o)); c.dispatchEvent(new MouseEvent('mouseup', o));"
+        "c.dispatchEvent(new MouseEvent('click', o));})()")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.state.map.getZoom()") > zoom, timeout=WAIT)
+    # Close in on one event: few enough on screen, the symbols come back and the legend says no more squares.
+    view.run_js("mapviewer.setView(49.99, 36.23, 14);")
+    qtbot.waitUntil(lambda: js(qtbot, view, "mapviewer.blocks()") is None, timeout=WAIT)
+    assert js(qtbot, view, "mapviewer.screenPoint(5)") is not None
+    assert "each square" not in js(qtbot, view, "document.querySelector('.mv-legend').textContent")
