@@ -97,7 +97,6 @@ import gc
 import json
 import math
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
@@ -114,7 +113,7 @@ import shapely
 
 from geodata.errors import DataError
 from geodata.normalize import DOUBT  # the readers' test for a doubted name: both agree
-from geodata.munitions import find_munitions, munition_key, resolve_munition
+from geodata.munitions import CLASS_WORDS, find_munitions, munition_key, resolve_munition, word_keys
 from geodata.schema import (
     CANONICAL_COLUMNS,
     DEFAULT_TZ,
@@ -182,18 +181,8 @@ def _bit(name: str) -> int:
 _MISSILES = _bit("ballistic missile") | _bit("cruise missile") | _bit("air-launched missile") | _bit(
     "surface-to-air missile")
 _DRONES = _bit("loitering munition") | _bit("decoy")
-# Words for a class (or a family of classes) rather than a munition, as reports write them.
-_CLASS_WORDS: dict[int, tuple[str, ...]] = {
-    _bit("ballistic missile"): ("ballistic missile", "ballistic", "srbm", "балістична ракета", "балістичні ракети",
-                                "балістика", "баллистическая ракета", "баллистические ракеты", "баллистика"),
-    _bit("cruise missile"): ("cruise missile", "крилата ракета", "крилаті ракети", "крылатая ракета",
-                             "крылатые ракеты"),
-    _bit("air-launched missile"): ("air-launched missile", "aircraft missile", "авіаційна ракета",
-                                   "авиационная ракета"),
-    _bit("surface-to-air missile"): ("surface-to-air missile", "sam", "зенітна ракета", "зенитная ракета"),
-    _bit("guided bomb"): ("aerial bomb", "bomb", "авіабомба", "авиабомба"),
-    _bit("rocket artillery"): ("rocket artillery", "mlrs", "multiple rocket launcher", "рсзв", "рсзо"),
-    _bit("decoy"): ("decoy", "decoy drone", "дрон-приманка", "імітатор"),
+# Words for a class (geodata.munitions.CLASS_WORDS) or a family of classes rather than a munition.
+_CLASS_WORDS: dict[int, tuple[str, ...]] = {_bit(cls): words for cls, words in CLASS_WORDS.items()} | {
     _DRONES: ("drone", "uav", "attack drone", "strike drone", "kamikaze drone", "loitering munition", "бпла",
               "ударний бпла", "безпілотник", "дрон", "беспилотник", "ударный бпла"),
     _MISSILES: ("missile", "ракета", "ракети", "missile strike", "ракетний удар", "ракетный удар"),
@@ -201,15 +190,10 @@ _CLASS_WORDS: dict[int, tuple[str, ...]] = {
     _ALL_CLASSES: ("unknown", "unidentified", "not known", "невідомо", "неизвестно", "na", "n a"),
 }
 _CLASS_KEYS = {munition_key(word): mask for mask, words in _CLASS_WORDS.items() for word in words}
-_LEADING_COUNT = re.compile(r"^[0-9]+(?:x)?")
 
 
 def _class_word(text: str) -> int | None:
-    key = _LEADING_COUNT.sub("", munition_key(text))
-    for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
-        if candidate and candidate in _CLASS_KEYS:
-            return _CLASS_KEYS[candidate]
-    return None
+    return next((_CLASS_KEYS[k] for k in word_keys(text) if k in _CLASS_KEYS), None)
 
 
 def _read_munition(text: object) -> tuple[int, str | None, int]:

@@ -86,6 +86,43 @@ def resolve_munition(text: object) -> Munition | None:
     return _index().get(key) if key else None
 
 
+#: Words for one munition class rather than one munition, as reports write them (EN/UK/RU). A
+#: "guided bomb" may be a KAB or a FAB with UMPK: such a word gives the class and names no munition.
+CLASS_WORDS: dict[str, tuple[str, ...]] = {
+    "ballistic missile": ("ballistic missile", "ballistic", "srbm", "балістична ракета", "балістичні ракети",
+                          "балістика", "баллистическая ракета", "баллистические ракеты", "баллистика"),
+    "cruise missile": ("cruise missile", "крилата ракета", "крилаті ракети", "крылатая ракета", "крылатые ракеты"),
+    "air-launched missile": ("air-launched missile", "aircraft missile", "авіаційна ракета", "авиационная ракета"),
+    "surface-to-air missile": ("surface-to-air missile", "sam", "зенітна ракета", "зенитная ракета"),
+    "guided bomb": ("guided bomb", "glide bomb", "guided aerial bomb", "aerial bomb", "bomb", "керована авіабомба",
+                    "керована авіаційна бомба", "авіабомба", "управляемая авиабомба", "корректируемая авиабомба",
+                    "авиабомба"),
+    "rocket artillery": ("rocket artillery", "mlrs", "multiple rocket launcher", "рсзв", "рсзо"),
+    "decoy": ("decoy", "decoy drone", "дрон-приманка", "імітатор"),
+}
+_LEADING_COUNT = re.compile(r"^[0-9]+(?:x)?")
+
+
+def word_keys(text: str) -> list[str]:
+    """Lookup keys of a word as reports write it, count and plural dropped: "2x guided bombs" gives
+    the keys of "guided bombs" and "guided bomb"."""
+    key = _LEADING_COUNT.sub("", munition_key(text))
+    keys = [key, key[:-1] if key.endswith("s") else "", key[:-2] if key.endswith("es") else ""]
+    return [k for k in keys if k]
+
+
+@lru_cache(maxsize=1)
+def _class_keys() -> dict[str, str]:
+    return {munition_key(word): cls for cls, words in CLASS_WORDS.items() for word in words}
+
+
+def class_word(text: object) -> str | None:
+    """The class a class word names ("guided bomb", "балістична ракета" ...), or None."""
+    if not isinstance(text, str):
+        return None
+    return next((_class_keys()[k] for k in word_keys(text) if k in _class_keys()), None)
+
+
 def munition_names() -> tuple[str, ...]:
     """Canonical names in catalogue order."""
     return tuple(m.name for m in catalogue())

@@ -20,7 +20,7 @@ import shapely
 from geopandas.array import GeometryArray
 
 from geodata.gazetteer import resolve_parts
-from geodata.munitions import find_munitions, not_a_munition, resolve_munition
+from geodata.munitions import class_word, find_munitions, not_a_munition, resolve_munition
 from geodata.report import LoadReport, Problem
 from geodata.schema import (
     DEFAULT_TZ,
@@ -732,6 +732,8 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
     # "ракета Х-101", "Shahed-136 drone": one catalogue munition named inside longer text
     mentioned = [None if m or d or w else _single_mention(u) for m, d, w, u in zip(found, doubted, not_one, uniques)]
     found = [m or other for m, other in zip(found, mentioned)]
+    # "guided bomb", "балістична ракета": a class word gives its class (a KAB or a FAB with UMPK alike)
+    words = [None if m or d or w else class_word(u) for m, d, w, u in zip(found, doubted, not_one, uniques)]
     names = pa.array([None if w else m.name if m else u for m, w, u in zip(found, not_one, uniques)],
                      pa.large_string())
     unknown_class = MUNITION_CLASSES.index("unknown")
@@ -746,6 +748,8 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
         given = np.array([MUNITION_CLASSES.index(c) if c in MUNITION_CLASSES else -1 for c in cuniques] + [-1])[ccodes]
         stated = np.where(~resolved, given, -1)
         class_codes = np.where(stated >= 0, stated, class_codes)
+    worded = np.where(stated < 0, np.array([MUNITION_CLASSES.index(c) if c else -1 for c in words] + [-1])[codes], -1)
+    class_codes = np.where(worded >= 0, worded, class_codes)  # where the file states no class
     doubted_rows = np.array(doubted + [False])[codes]
     placeholder_rows = np.array([w is not None for w in not_one] + [False])[codes]
     unknown_rows = (codes >= 0) & ~resolved & ~doubted_rows & ~placeholder_rows
@@ -759,8 +763,10 @@ def _munitions(raw: pd.DataFrame, check: _Checker) -> tuple[pd.Series, pd.Catego
     )
 
     def kept_as(where: np.ndarray) -> list[str]:
-        """How each flagged row's class was set: from the file when it states one."""
-        return ["class from the file: " + MUNITION_CLASSES[c] if c >= 0 else "class unknown" for c in stated[where]]
+        """How each flagged row's class was set: from the file when it states one, else from a class word."""
+        return ["class from the file: " + MUNITION_CLASSES[c] if c >= 0 else
+                "class from the word: " + MUNITION_CLASSES[w] if w >= 0 else "class unknown"
+                for c, w in zip(stated[where], worded[where])]
 
     check.flag(
         doubted_rows,

@@ -217,8 +217,7 @@ def _extent(text: str) -> tuple[float, float, float, float]:
 def _munitions(names: list[str]) -> tuple[set[str], set[str]]:
     """Canonical munition names and munition classes the user named.
 
-    A class name (or the legend's word for it: "drones") means the class, even
-    where the catalogue also knows it as an alias ("guided bomb").
+    A class name (or the legend's word for it: "drones") means the class.
     """
     from geodata.munitions import resolve_munition
     from geodata.schema import MUNITION_CLASSES

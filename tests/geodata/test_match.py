@@ -184,6 +184,12 @@ def test_region_precision_needs_close_exact_times_and_the_same_named_munition():
     ("KN-23", "drone", False, None),
     ("KN-23?", "Shahed-136", False, None),
     ("Shahed-136", "Герань-2", True, "same munition (Shahed-136)"),
+    # a class word names the class, not one munition of it
+    ("UMPK", "guided bomb", True, "munition class agrees (guided bomb)"),
+    ("UMPK", "glide bomb", True, "munition class agrees (guided bomb)"),
+    ("UMPK", "керована авіабомба", True, "munition class agrees (guided bomb)"),
+    ("KAB-500", "guided bomb", True, "munition class agrees (guided bomb)"),
+    ("UMPK", "KAB-500", False, None),
 ])
 def test_munitions_decided_by_the_catalogue(first, second, matched, reason):
     a = frame([report("A1", "2025-06-02 03:40", munition=first)])

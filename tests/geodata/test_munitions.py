@@ -87,6 +87,24 @@ def test_every_name_and_alias_resolves_to_its_own_entry() -> None:
             assert resolve_munition(label) is m, label
 
 
+@pytest.mark.parametrize("text", ["guided bomb", "glide bombs", "guided aerial bomb", "керована авіабомба",
+                                  "керована авіаційна бомба", "2x guided bombs"])
+def test_a_class_word_names_its_class_not_one_munition(text: str) -> None:
+    from geodata.munitions import class_word
+
+    # "guided bomb" is said of a KAB and of a FAB with UMPK alike
+    assert resolve_munition(text) is None and find_munitions(f"a {text} hit the yard") == []
+    assert class_word(text) == "guided bomb"
+
+
+def test_no_class_word_is_an_alias_of_one_munition() -> None:
+    from geodata.munitions import CLASS_WORDS
+
+    for cls, words in CLASS_WORDS.items():
+        assert cls in MUNITION_CLASSES
+        assert [w for w in words if resolve_munition(w) is not None] == [], cls
+
+
 def test_key_ignores_case_spaces_hyphens_and_script() -> None:
     assert munition_key("Х-101") == munition_key("KH 101") == munition_key("kh101")
 

@@ -316,6 +316,22 @@ def test_munition_named_inside_longer_text(tmp_path: Path) -> None:
     assert "read as Kh-101" in said[2] and "not in the catalogue" in said[3]
 
 
+def test_a_class_word_gives_the_class_and_no_munition_name(tmp_path: Path) -> None:
+    result = read_incidents(write(tmp_path, HEADER
+                                  + "e1,2024-06-02,50.0,36.23,guided bomb,hit,,,Kharkiv\n"
+                                  + "e2,2024-06-02,50.0,36.23,glide bomb,hit,,,Kharkiv\n"
+                                  + "e3,2024-06-02,50.0,36.23,керована авіабомба,hit,,,Kharkiv\n"
+                                  + "e4,2024-06-02,50.0,36.23,ballistic missile,hit,,,Kharkiv\n"
+                                  + "e5,2024-06-02,50.0,36.23,КАБ-500,hit,,,Kharkiv\n"))
+    frame = result.frame
+    # kept as written: no munition of the class (KAB, UMPK) is guessed
+    assert list(frame["munition"]) == ["guided bomb", "glide bomb", "керована авіабомба", "ballistic missile", "KAB"]
+    assert list(frame["munition_class"]) == ["guided bomb"] * 3 + ["ballistic missile", "guided bomb"]
+    said = {p.row: p.message for p in result.report.warnings if p.column == "munition"}
+    assert said[2] == "munition 'guided bomb' is not in the catalogue: kept as written, class from the word: guided bomb"
+    assert sorted(said) == [2, 3, 4, 5]
+
+
 def test_a_doubted_identification_is_kept_as_written_not_made_certain(tmp_path: Path) -> None:
     result = read_incidents(write(tmp_path, HEADER
                                   + "e1,2024-06-02,50.45,30.52,KN-23?,hit,,,Kyiv\n"
