@@ -28,11 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import tree_rss_mb  # noqa: E402
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox")
+from appwindow import main_window
+from timing import tree_rss_mb
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,28 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None:
         os.environ["MAPVIEWER_POINT_LIMIT"] = str(args.limit)
 
-    import PySide6.QtWebEngineWidgets  # noqa: F401 - before the QApplication
-    import tempfile
-
-    from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QTimer
 
     from geodata import FilterState
     from mapviewer.files.database import point_limit
-    from mapviewer.map.tilescheme import register_scheme
 
-    register_scheme()
-    from mapviewer.mainwindow import MainWindow
-    from mapviewer.state import AppState
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    folder = tempfile.TemporaryDirectory()
-    window = MainWindow(AppState(), QSettings(os.path.join(folder.name, "s.ini"), QSettings.Format.IniFormat),
-                        restore=False)
-    window.show_messages = False
-    width, height = (int(v) for v in args.size.split("x"))
-    window.resize(width, height)
-    window.show()
+    app, window, _settings = main_window(args.size)
     peak = [tree_rss_mb(os.getpid())]
     sampler = QTimer()
     sampler.timeout.connect(lambda: peak.append(tree_rss_mb(os.getpid())))

@@ -15,17 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import tree_pss_mb, tree_rss_mb  # noqa: E402
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox")
+from appwindow import main_window
+from timing import tree_pss_mb, tree_rss_mb
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "bench_load_1000000.csv"
 
@@ -36,24 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1600x1000")
     args = parser.parse_args(argv)
 
-    import PySide6.QtWebEngineWidgets  # noqa: F401 - before the QApplication
-    from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QTimer
 
-    from mapviewer.map.tilescheme import register_scheme
-
-    register_scheme()
-    from mapviewer.mainwindow import MainWindow
-    from mapviewer.state import AppState
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    folder = tempfile.TemporaryDirectory()
-    window = MainWindow(AppState(), QSettings(os.path.join(folder.name, "s.ini"), QSettings.Format.IniFormat),
-                        restore=False)
-    window.show_messages = False
-    width, height = (int(v) for v in args.size.split("x"))
-    window.resize(width, height)
-    window.show()
+    app, window, _settings = main_window(args.size)
     pid = os.getpid()
     peak = [tree_pss_mb(pid)]
     sampler = QTimer()
