@@ -32,3 +32,19 @@ def main_window(size: str):
     window.resize(width, height)
     window.show()
     return app, window, folder
+
+
+def wait_for(app, condition, failures: list[str] | None = None, limit_s: float = 600.0) -> float:
+    """Run ``app``'s events until ``condition()`` holds; seconds taken. Exits on a failure reported
+    in ``failures`` or after ``limit_s``."""
+    import time
+
+    start = time.perf_counter()
+    while not condition():
+        if failures:
+            raise SystemExit(f"failed: {failures[0]}")
+        if time.perf_counter() - start > limit_s:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.005)
+    return time.perf_counter() - start

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appwindow import main_window
+from appwindow import main_window, wait_for
 from timing import tree_rss_mb
 
 
@@ -59,16 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return (database.uri is not None and not database.busy and window.map_view.page_ready
                 and window.state.view is not None)
 
-    def wait(condition, limit_s: float = 600.0) -> float:
-        start = time.perf_counter()
-        while not condition():
-            if failures:
-                raise SystemExit(f"failed: {failures[0]}")
-            if time.perf_counter() - start > limit_s:
-                raise SystemExit("timed out")
-            app.processEvents()
-            time.sleep(0.005)
-        return time.perf_counter() - start
+    def wait(condition) -> float:
+        return wait_for(app, condition, failures)
 
     wait(lambda: window.map_view.page_ready)
     idle = tree_rss_mb(os.getpid())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from appwindow import main_window
+from appwindow import main_window, wait_for
 from timing import tree_pss_mb, tree_rss_mb
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "bench_load_1000000.csv"
@@ -43,14 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     drawn: list[int] = []
     window.map_view.incidents_drawn.connect(drawn.append)
 
-    def wait(condition, limit_s: float = 600.0) -> float:
-        start = time.perf_counter()
-        while not condition():
-            if time.perf_counter() - start > limit_s:
-                raise SystemExit("timed out")
-            app.processEvents()
-            time.sleep(0.005)
-        return time.perf_counter() - start
+    def wait(condition) -> float:
+        return wait_for(app, condition)
 
     wait(lambda: window.map_view.page_ready)
     idle = _measure(pid)
