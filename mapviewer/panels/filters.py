@@ -568,7 +568,7 @@ class FilterPanel(QWidget):
         shown, total = int(self.state.mask.sum()), len(frame)
         if database is not None:
             shown, total = (database.summary.total if database.summary is not None else 0), database.total
-        self.count_label.setText(f"{shown:,} of {total:,} events")
+        self.count_label.setText(f"{shown:,} of {total:,} {'strikes' if self.state.counting_strikes else 'events'}")
         self.reset_button.setEnabled(not current.is_empty)
         other = other_constraints(current)
         self.other_label.setText(visible_text("Also filtered by " + "; ".join(other) + ".") if other else "")

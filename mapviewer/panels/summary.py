@@ -82,6 +82,10 @@ class SummaryPanel(QWidget):
             # while each strike is counted once: "N strikes from M reports (K matched)"
             self.headline.setText(strikes_headline(state) or f"{summary.total:,} of {total:,} events shown")
 
+        counted = "Strikes" if state.counting_strikes else "Events"  # one row per strike: the tables count strikes
+        self.outcomes.headerItem().setText(1, counted)
+        self.munitions.headerItem().setText(1, counted)
+
         known = summary.total - summary.by_outcome.get("unknown", 0)
         intercepted = summary.by_outcome.get("intercepted", 0)
         lines = []

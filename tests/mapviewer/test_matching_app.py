@@ -55,6 +55,9 @@ def test_three_sources_show_one_strike_once(qtbot, window, sources):
     # six reports, four strikes: the Kharkiv strike once
     assert window.summary.headline.text() == "4 strikes from 6 reports (3 matched)"
     assert len(state.reports) == 6 and len(state.frame) == 4
+    # every count says what it counts
+    assert window.filter_panel.count_label.text() == "4 of 4 strikes"
+    assert window.summary.outcomes.headerItem().text(1) == window.summary.munitions.headerItem().text(1) == "Strikes"
     qtbot.waitUntil(lambda: window.map_view.drawn_count == 4, timeout=WAIT)
     assert window.table.model.rowCount() == 4
     # casualties: the strike's reports say 2, 4 and 3 killed; the totals run from the smallest to the largest
@@ -94,6 +97,8 @@ def test_switching_counting_off_shows_every_report(qtbot, window, sources):
     assert window.count_once_action.isChecked() and window.matches_panel.count_once.isChecked()
     window.count_once_action.setChecked(False)
     assert window.summary.headline.text() == "6 of 6 events shown"
+    assert window.filter_panel.count_label.text() == "6 of 6 events"
+    assert window.summary.outcomes.headerItem().text(1) == "Events"
     qtbot.waitUntil(lambda: window.map_view.drawn_count == 6, timeout=WAIT)
     assert not window.matches_panel.count_once.isChecked()
     window.matches_panel.count_once.setChecked(True)
