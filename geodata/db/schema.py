@@ -191,12 +191,14 @@ def status(uri: Source) -> dict[str, Any]:
     ``newest_import`` (``at`` ISO 8601 UTC, ``by``, ``file``, ``source``, ``seq``; None when
     nothing was imported), ``seq`` (newest import's commit number, 0 when none; see
     :func:`geodata.db.new_since`), ``writable`` (whether this user may import),
-    ``server_version``, ``postgis_version``.
+    ``server_version``, ``postgis_version``, ``missing_tables`` (tables a newer version added that
+    this database lacks until ``db init`` runs again; empty when none).
     """
     with session(uri) as conn:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            if [name for name in _missing(conn) if name not in _LATER_TABLES]:
+            missing = _missing(conn)
+            if [name for name in missing if name not in _LATER_TABLES]:
                 shown = uri_of(uri)
                 raise DataError(f"{shown}: {TABLES_MISSING.format(uri=shown)}")
             events = conn.execute("SELECT count(*) FROM mapviewer_events").fetchone()[0]
@@ -224,6 +226,7 @@ def status(uri: Source) -> dict[str, Any]:
             "writable": bool(writable),
             "server_version": server,
             "postgis_version": postgis,
+            "missing_tables": [name for name in missing if name in _LATER_TABLES],
         }
 
 

@@ -76,6 +76,9 @@ def _status(args: argparse.Namespace) -> int:
              "newest import: " + (f"{newest['at']} by {newest['by']} ({newest['file']}, source {newest['source']})"
                                   if newest else "none"),
              f"server: PostgreSQL {found['server_version']}, PostGIS {found['postgis_version']}"]
+    if found["missing_tables"]:  # set up by an older version: the events are all there, newer features wait
+        lines.append(f"missing: {', '.join(found['missing_tables'])}: run 'mapviewer db init {found['database']}' "
+                     "again to add it (the events stay)")
     print(terminal_text("\n".join(lines)))
     return 0
 

@@ -50,7 +50,8 @@ def test_decisions_replay_later_ones_winning(fresh: str) -> None:
 def test_a_database_set_up_before_the_table_still_opens_and_says_how_to_add_it(fresh: str) -> None:
     with admin(fresh) as conn:
         conn.execute("DROP TABLE mapviewer_match_decisions")
-    assert db.status(fresh)["events"] == 0  # still opens
+    found = db.status(fresh)
+    assert found["events"] == 0 and found["missing_tables"] == ["mapviewer_match_decisions"]  # opens, says what lacks
     assert len(db.read(fresh).frame) == 0
     for attempt in (lambda: stored.load(fresh), lambda: stored.record(fresh, _decisions().items)):
         with pytest.raises(DataError) as caught:

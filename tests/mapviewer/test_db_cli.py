@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.dbserver import SAMPLE, blank, fresh, reader_role, sample_db, server, template  # noqa: F401 (fixtures)
+from tests.dbserver import SAMPLE, admin, blank, fresh, reader_role, sample_db, server, template  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 INSPECT_KEYS = {"path", "format", "rows_read", "rows_loaded", "rows_rejected", "problems", "counts", "date_min",
@@ -36,7 +36,7 @@ def test_db_init_twice_is_harmless(blank: str) -> None:
     second = mapviewer("db", "init", blank)
     assert second.returncode == 0 and "nothing to do" in second.stdout
     status = json.loads(mapviewer("db", "status", blank, "--json").stdout)
-    assert status["events"] == 0 and status["imports"] == 0
+    assert status["events"] == 0 and status["imports"] == 0 and status["missing_tables"] == []
 
 
 def test_db_import_json_and_reimport_adds_nothing(fresh: str, tmp_path: Path) -> None:
@@ -56,7 +56,17 @@ def test_db_import_json_and_reimport_adds_nothing(fresh: str, tmp_path: Path) ->
     assert status["events"] == 3002 and status["imports"] == 3
     assert set(status["sources"]) == {"incidents", "night"}
     text = mapviewer("db", "status", fresh).stdout
-    assert "events: 3,002 from 2 sources" in text and "PostGIS" in text
+    assert "events: 3,002 from 2 sources" in text and "PostGIS" in text and "missing" not in text
+
+
+def test_db_status_says_which_newer_table_an_older_database_lacks(fresh: str) -> None:
+    with admin(fresh) as conn:
+        conn.execute("DROP TABLE mapviewer_match_decisions")
+    text = mapviewer("db", "status", fresh).stdout
+    assert "missing: mapviewer_match_decisions: run 'mapviewer db init" in text
+    assert json.loads(mapviewer("db", "status", fresh, "--json").stdout)["missing_tables"] == ["mapviewer_match_decisions"]
+    mapviewer("db", "init", fresh)
+    assert json.loads(mapviewer("db", "status", fresh, "--json").stdout)["missing_tables"] == []
 
 
 def test_inspect_uri_has_the_file_keys(sample_db: str) -> None:
