@@ -212,6 +212,7 @@
       if (this._setAggregated(blocks !== null && nv > S.aggregateAbove)) {
         this._blocks = blocks;
         this._drawBlocks(ctx);
+        this._drawSelection(ctx, r);  // the rows chosen in the table stay visible over the squares
         return;
       }
       // Coarser cells nest the finer ones, so each coarser pass thins what the last one kept.

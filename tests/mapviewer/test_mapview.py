@@ -885,6 +885,20 @@ def test_too_many_events_on_screen_are_drawn_as_squares_of_counts_until_zoomed_i
     assert 1 <= squares <= len(frame)
     assert "each square counts the events" in js(qtbot, view, "document.querySelector('.mv-legend').textContent")
     assert js(qtbot, view, "mapviewer.state.layer.hit(mapviewer.state.map.latLngToContainerPoint([49.99, 36.23]))") == -1
+    # A row chosen in the table is still marked over the squares (its yellow ring).
+    x, y = js(qtbot, view, "mapviewer.screenPoint(5)")
+    ring = js(qtbot, view, "mapviewer.state.layer.radius()") + 5  # the ring's radius
+
+    def ring_drawn() -> bool:  # a yellow pixel about the ring's radius right of the event
+        image = view.grab().toImage()
+        ratio = image.devicePixelRatio()
+        colours = [image.pixelColor(round((x + dx) * ratio), round(y * ratio)) for dx in range(int(ring) - 3, int(ring) + 3)]
+        return any(c.red() > 200 and c.green() > 180 and c.blue() < 80 for c in colours)
+
+    assert not ring_drawn()
+    state.set_selection([5])
+    qtbot.waitUntil(ring_drawn, timeout=WAIT)
+    state.set_selection([])
     # Pointing at Kharkiv's square tells its count and outcome; clicking it zooms in.
     block = js(qtbot, view, "mapviewer.state.layer.hitBlock(mapviewer.state.map.latLngToContainerPoint([49.99, 36.23]))")
     assert block["n"] >= 1 and block["by"]["impact"] >= 1
