@@ -62,6 +62,12 @@ def open_external(url: QUrl) -> bool:
     return QDesktopServices.openUrl(url)
 
 
+#: From this many rows a new frame's encoding leaves enough freed memory (85 MB at a million rows)
+#: to be worth handing back; below, the trim (30 ms or more on a large heap) would cost each refresh
+#: of an open database's view more than it gives.
+_RELEASE_ROWS = 100_000
+
+
 def _finite(*values: object) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
 
@@ -432,7 +438,7 @@ class MapView(QWebEngineView):
         if fit:
             self._fit_next = False
         self.run_js(script + f"mapviewer.setMask({json.dumps(self._encoder.mask_payload(mask, fit=fit))});")
-        if new_frame:
+        if new_frame and len(frame) >= _RELEASE_ROWS:
             release_unused()  # the encoding's temporaries: tens of MB for a million rows
         caption = mappage.date_caption(self._state.filter)
         if caption != self._caption:
