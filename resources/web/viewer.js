@@ -266,20 +266,11 @@
         if (n > most) most = n;
       }
       B.totals = totals;
-      ctx.font = '11px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
       for (k = 0; k < total; k++) {
         if (!totals[k]) continue;
         var x = (B.x0 + k % B.w) * BLOCK_PX - this._origin.x, y = (B.y0 + Math.floor(k / B.w)) * BLOCK_PX - this._origin.y;
-        ctx.globalAlpha = 0.25 + 0.55 * Math.log(1 + totals[k]) / Math.log(1 + most);
-        ctx.fillStyle = mixedColour(S.cfg.outcomes, B.counts.subarray(k * nOc, (k + 1) * nOc), totals[k]);
-        ctx.fillRect(x + 0.5, y + 0.5, BLOCK_PX - 1, BLOCK_PX - 1);
-        ctx.globalAlpha = 1;
-        var label = String(totals[k]);
-        if (ctx.measureText(label).width <= BLOCK_PX - 4) {
-          ctx.lineWidth = 3; ctx.strokeStyle = 'rgba(255,255,255,0.85)';
-          ctx.strokeText(label, x + BLOCK_PX / 2, y + BLOCK_PX / 2);
-          ctx.fillStyle = '#111'; ctx.fillText(label, x + BLOCK_PX / 2, y + BLOCK_PX / 2);
-        }
+        paintCount(ctx, [x, y, x + BLOCK_PX, y + BLOCK_PX], totals[k], most,
+                   mixedColour(S.cfg.outcomes, B.counts.subarray(k * nOc, (k + 1) * nOc), totals[k]));
       }
     },
 
@@ -723,7 +714,6 @@
     hoverFrame = (window.requestAnimationFrame || setTimeout)(function () {
       hoverFrame = 0;
       var i = S.layer.hit(lastMove), container = S.map.getContainer();
-      container.style.cursor = i >= 0 ? 'pointer' : '';
       var area = i < 0 && S.hoverWave && S.waves && S.map.hasLayer(S.waves) ? S.hoverWave : null;
       var cell = i < 0 && !area && S.cells ? S.cellLayer.hit(lastMove) : -1;
       var block = i < 0 && !area && cell < 0 ? S.layer.hitBlock(lastMove) : null;
@@ -1333,6 +1323,22 @@
   // and are drawn on one canvas: each cell filled with the outcome colours mixed by their share,
   // more opaque where more events are, with its count when the cell is big enough. Only numbers
   // are put in the page.
+  // A square of counts at [left, top, right, bottom]: ``colour``, more opaque the nearer ``n`` is to
+  // ``most`` (the fullest square shown), with its count written in when the count fits.
+  function paintCount(ctx, b, n, most, colour) {
+    var w = b[2] - b[0], h = b[3] - b[1], label = String(n);
+    ctx.globalAlpha = 0.25 + 0.55 * Math.log(1 + n) / Math.log(1 + most);
+    ctx.fillStyle = colour;
+    ctx.fillRect(b[0] + 0.5, b[1] + 0.5, w - 1, h - 1);
+    ctx.globalAlpha = 1;
+    ctx.font = '11px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+    if (w >= 30 && h >= 16 && ctx.measureText(label).width <= w - 4) {
+      ctx.lineWidth = 3; ctx.strokeStyle = 'rgba(255,255,255,0.85)';
+      ctx.strokeText(label, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
+      ctx.fillStyle = '#111'; ctx.fillText(label, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
+    }
+  }
+
   function cellColour(k) {
     var C = S.cells;
     return mixedColour(C.outcomes, C.by.map(function (counts) { return counts[k]; }), C.n[k]);
@@ -1387,19 +1393,10 @@
       if (!C || !C.count) return;
       var most = 1, k;
       for (k = 0; k < C.count; k++) if (C.n[k] > most) most = C.n[k];
-      ctx.font = '11px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
       for (k = 0; k < C.count; k++) {
-        var b = this.box(k), w = b[2] - b[0], h = b[3] - b[1];
+        var b = this.box(k);
         if (b[2] < 0 || b[3] < 0 || b[0] > size.x || b[1] > size.y) continue;
-        ctx.globalAlpha = 0.25 + 0.55 * Math.log(1 + C.n[k]) / Math.log(1 + most);
-        ctx.fillStyle = cellColour(k);
-        ctx.fillRect(b[0] + 0.5, b[1] + 0.5, w - 1, h - 1);
-        ctx.globalAlpha = 1;
-        if (w >= 30 && h >= 16) {
-          ctx.lineWidth = 3; ctx.strokeStyle = 'rgba(255,255,255,0.85)';
-          ctx.strokeText(String(C.n[k]), (b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
-          ctx.fillStyle = '#111'; ctx.fillText(String(C.n[k]), (b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
-        }
+        paintCount(ctx, b, C.n[k], most, cellColour(k));
       }
     },
     // The cell under a container point, or -1.
