@@ -222,7 +222,9 @@ class _ScreenshotJob:
         window = self.window
         # An attack-waves report open alone is data too: the map is drawn with no event points. With two
         # or more sources the reports are matched first: the map then shows one symbol per strike.
+        # The page's last report counts what the state shows now (not a draw of rows since replaced).
         return (not window.loader.busy and bool(window.state.all_datasets) and self._drawn_since_data
+                and window.map_view.drawn_count == int(window.state.mask.sum())
                 and window.map_view.page_ready and not window.database.busy and not window.matcher.busy)
 
     def _poll(self) -> None:

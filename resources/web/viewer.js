@@ -474,6 +474,7 @@
         if (!reply.ok) throw new Error('status ' + reply.status);
         return reply.arrayBuffer();
       }).then(function (buffer) {
+        if (ticket !== S.frameTicket) return;  // replaced while it came: the newer rows follow
         var raw = {};
         for (var k = 0; k < meta.layout.length; k++) {
           var part = meta.layout[k];
@@ -503,8 +504,11 @@
 
   // The filter's rows as a little-endian bit mask over the frame (in the order it arrived): a
   // filter change sends an eighth of a byte per row and never the coordinates again.
+  // A mask sent before newer rows is dropped with its rows: the page reports drawn only what the
+  // app sent last (a screenshot waits for that).
   function setMask(m) {
-    return after(function () { return applyMask(m); });
+    var ticket = S.frameTicket;
+    return after(function () { return ticket === S.frameTicket ? applyMask(m) : -1; });
   }
 
   function applyMask(m) {
