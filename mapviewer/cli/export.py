@@ -196,6 +196,28 @@ def _terminate_as_exception():
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _stop_between_frames():
+    """While an animation is drawn, Ctrl+C and SIGTERM are noted and the drawing stops after the frame
+    in hand (the animation's ``cancel``), instead of raising wherever the program happens to be
+    (starting ffmpeg or writing to it). Yields the list of signals noted (main thread only)."""
+    noted: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)):
+            if number is None:
+                continue
+            try:
+                previous[number] = signal.signal(number, lambda signum, _frame: noted.append(signum))
+            except (ValueError, OSError):  # no signals here (an embedded interpreter)
+                pass
+    try:
+        yield noted
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _date(text: str, option: str) -> dt.date | dt.datetime:
     value = text.strip()
     try:
@@ -558,13 +580,17 @@ def _run(argv: list[str]) -> int:
                       file=sys.stderr)
     else:
         try:
-            from mapviewer.export.animation import export_animation
+            from mapviewer.export.animation import AnimationCancelled, export_animation
         except ImportError:
             raise UsageError(f"format {fmt} is not available in this installation") from None
-        count = export_animation(frame, out, filter_state=state, step=args.step, window=args.window,
-                                 cumulative=args.cumulative, skip_empty=args.skip_empty, fmt=fmt,
-                                 title=title or "", page=page, dpi=args.dpi or 100, fps=args.fps,
-                                 tile_archives=archives)
+        with _stop_between_frames() as noted:
+            try:
+                count = export_animation(frame, out, filter_state=state, step=args.step, window=args.window,
+                                         cumulative=args.cumulative, skip_empty=args.skip_empty, fmt=fmt,
+                                         title=title or "", page=page, dpi=args.dpi or 100, fps=args.fps,
+                                         tile_archives=archives, cancel=lambda: bool(noted))
+            except AnimationCancelled:  # stopped by a signal: said as if it had arrived as one
+                raise (KeyboardInterrupt if noted[0] == signal.SIGINT else Terminated)() from None
         shown = f"{count} frames"
     print(terminal_text(f"wrote {out} ({shown})"))  # names a file and a server: escaped like any data
     return 0
