@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geodata.munitions import resolve_munition
+from geodata.points import has_geometry, lon_lat
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES
 from geodata.style import munition_class_named
 
@@ -221,9 +222,10 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 
 def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Point coordinates (reading them from shapely takes ~0.2 s per million)."""
-    geometry = frame.geometry
-    return _cached(geometry.array, "xy", lambda: (geometry.x.to_numpy(), geometry.y.to_numpy()))
+    """Point coordinates (reading them from shapely takes ~0.2 s per million; columns cost nothing)."""
+    if not has_geometry(frame):
+        return lon_lat(frame)
+    return _cached(frame.geometry.array, "xy", lambda: lon_lat(frame))
 
 
 def _table(labels_hit: np.ndarray) -> np.ndarray:

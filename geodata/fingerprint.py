@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import DataError
+from geodata.points import lon_lat
 from geodata.schema import CANONICAL_COLUMNS
 from geodata.uri import is_uri
 
@@ -133,14 +134,7 @@ def _times(column: pd.Series) -> np.ndarray:
 
 
 def _geometry(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    geometry = frame.geometry if hasattr(frame, "geometry") else None
-    if geometry is None:
-        return np.full(len(frame), np.nan), np.full(len(frame), np.nan)
-    ok = ~(geometry.isna() | geometry.is_empty).to_numpy()
-    x, y = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
-    if ok.any():
-        x[ok] = geometry[ok].x.to_numpy(dtype=float)
-        y[ok] = geometry[ok].y.to_numpy(dtype=float)
+    x, y = lon_lat(frame)
     return np.round(x, 7), np.round(y, 7)  # 1 cm: the same point read from any format
 
 

@@ -114,6 +114,7 @@ import shapely
 from geodata.errors import DataError
 from geodata.normalize import DOUBT  # the readers' test for a doubted name: both agree
 from geodata.munitions import CLASS_WORDS, find_munitions, munition_key, resolve_munition, word_keys
+from geodata.points import LAT, LON, has_geometry, lon_lat
 from geodata.schema import (
     CANONICAL_COLUMNS,
     DEFAULT_TZ,
@@ -334,8 +335,10 @@ def _codes(values: pd.Series, labels: Sequence[str]) -> np.ndarray:
 
 
 def _check_frame(key: str, frame: gpd.GeoDataFrame) -> None:
-    missing = [c for c in ("event_id", "occurred_at", "time_precision", "geometry", "geo_precision", "munition",
-                           "outcome") if c not in frame.columns]
+    missing = [c for c in ("event_id", "occurred_at", "time_precision", "geo_precision", "munition", "outcome")
+               if c not in frame.columns]
+    if not has_geometry(frame) and not {LAT, LON} <= set(frame.columns):
+        missing.insert(3, "geometry")
     if missing:
         raise DataError(f"{key}: not a canonical incident table (no column {', '.join(missing)})")
 
@@ -420,9 +423,7 @@ def _reports(reports: Mapping[str, gpd.GeoDataFrame], tz: str, within_km: float,
         if len(day):
             lo[day], hi[day] = _day_span(when.iloc[day], tz)
         t_lo[sl], t_hi[sl], tp[sl] = lo, hi, prec
-        geom = frame.geometry.array
-        x = shapely.get_x(np.asarray(geom, dtype=object)) if len(frame) else np.zeros(0)
-        y = shapely.get_y(np.asarray(geom, dtype=object)) if len(frame) else np.zeros(0)
+        x, y = lon_lat(frame)
         ok = np.isfinite(x) & np.isfinite(y)
         g = _codes(frame["geo_precision"], GEO_PRECISIONS)
         g = np.where(g < 0, _GEO_EXACT, g)  # a point with no precision stated is taken as exact, as readers do
@@ -1681,8 +1682,7 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
     when = np.concatenate([f["occurred_at"].array.as_unit("ns").asi8 for f in R.frames]) if n else np.zeros(0, np.int64)
     out["occurred_at"] = pd.DatetimeIndex(when[t_pick].view("datetime64[ns]")).tz_localize("UTC")
     out["time_precision"] = pd.Categorical.from_codes(np.where(R.tp < 0, -1, R.tp)[t_pick], dtype=TIME_PRECISION_DTYPE)
-    geometry = np.concatenate([np.asarray(f.geometry.array, dtype=object) for f in R.frames]) if n \
-        else np.zeros(0, dtype=object)
+    x, y = (np.concatenate(c) for c in zip(*(lon_lat(f) for f in R.frames))) if n else (np.zeros(0), np.zeros(0))
     for column in ("location", "admin1"):
         out[column] = _str_array(R.arrow(column).take(p_pick))
     out["geo_precision"] = pd.Categorical.from_codes(R.gp[p_pick], dtype=GEO_PRECISION_DTYPE)
@@ -1705,8 +1705,11 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
     out["confidence"] = np.where(np.isinf(confidence), np.nan, np.round(confidence, 3))
     columns = [*CANONICAL_COLUMNS, "killed_min", "killed_max", "injured_min", "injured_max", "reports",
                "report_ids", "sources", "confidence"]
-    frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry[p_pick], crs="EPSG:4326", index=out.index),
-                             crs="EPSG:4326")
+    x, y = x[p_pick], y[p_pick]
+    placed = np.isfinite(x) & np.isfinite(y)
+    points = np.full(events, None, dtype=object)
+    points[placed] = shapely.points(x[placed], y[placed])
+    frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(points, crs="EPSG:4326", index=out.index), crs="EPSG:4326")
     return frame[columns]
 
 

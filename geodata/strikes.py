@@ -29,6 +29,7 @@ import pandas as pd
 
 from geodata.uri import is_uri
 from geodata.match import WITHIN_HOURS, WITHIN_KM, Decisions, MatchResult, match_reports, merge_reports
+from geodata.points import LAT, LON, has_geometry, has_point, without_geometry
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ, GEO_PRECISIONS
 
 __all__ = ["DECISIONS_FILE", "STRIKE_COLUMNS", "Strikes", "count_strikes", "decisions_home", "decisions_path_for",
@@ -110,7 +111,7 @@ class Strikes:
     """
 
     reports: pd.DataFrame
-    frame: gpd.GeoDataFrame
+    frame: pd.DataFrame
     strike_of: np.ndarray
     representative: np.ndarray
     result: MatchResult
@@ -186,8 +187,7 @@ def count_strikes(reports: gpd.GeoDataFrame, *, by: str = "dataset", decisions: 
     # the representative: the most precise place (as merge_reports places the strike), ties the first source
     rank = pd.Categorical(reports["geo_precision"].astype("object"), categories=list(GEO_PRECISIONS)).codes
     rank = np.where(rank < 0, len(GEO_PRECISIONS), rank)
-    has_point = ~(reports.geometry.isna() | reports.geometry.is_empty).to_numpy()
-    rank = np.where(has_point, rank, len(GEO_PRECISIONS) + 1)
+    rank = np.where(has_point(reports), rank, len(GEO_PRECISIONS) + 1)
     global_order = np.empty(n, np.int64)  # position in the order the matching saw the reports
     global_order[np.concatenate([pos for _, pos in parts]) if parts else np.zeros(0, np.int64)] = np.arange(n)
     ranked = np.lexsort((global_order, rank, strike_of))
@@ -198,19 +198,23 @@ def count_strikes(reports: gpd.GeoDataFrame, *, by: str = "dataset", decisions: 
     return Strikes(reports, frame, strike_of, representative, result, dict(parts))
 
 
-def _strike_frame(reports: gpd.GeoDataFrame, merged: gpd.GeoDataFrame, representative: np.ndarray) -> gpd.GeoDataFrame:
-    """Canonical columns from the merged rows, other report columns from the representative reports."""
-    merged = merged.reset_index(drop=True)
+def _strike_frame(reports: pd.DataFrame, merged: gpd.GeoDataFrame, representative: np.ndarray) -> pd.DataFrame:
+    """Canonical columns from the merged rows, other report columns from the representative reports;
+    the points in the form the reports hold them (geodata.points)."""
+    light = not has_geometry(reports)
+    merged = (without_geometry(merged) if light else merged).reset_index(drop=True)
     rows = reports.iloc[representative].reset_index(drop=True)
+    place = (LAT, LON) if light else ("geometry",)
     data: dict[str, object] = {}
     for column in CANONICAL_COLUMNS:
-        data[column] = merged[column].array if column != "geometry" else merged.geometry.array
+        for name in place if column == "geometry" else (column,):
+            data[name] = merged[name].array
     for column in reports.columns:
-        if column not in data and column not in STRIKE_COLUMNS and column != reports.geometry.name:
+        if column not in data and column not in STRIKE_COLUMNS:
             data[column] = rows[column].array
     for column in STRIKE_COLUMNS:
         data[column] = merged[column].array
-    return gpd.GeoDataFrame(data, geometry="geometry", crs="EPSG:4326")
+    return pd.DataFrame(data) if light else gpd.GeoDataFrame(data, geometry="geometry", crs="EPSG:4326")
 
 
 def merged_report_rows(reports: Mapping[str, gpd.GeoDataFrame], **options) -> tuple[gpd.GeoDataFrame, MatchResult]:

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import DataError
+from geodata.points import LAT, LON, with_geometry
 from geodata.schema import DEFAULT_TZ
 
 #: Output formats and their usual file suffix.
@@ -50,8 +51,6 @@ _SUFFIX_FORMAT = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gp
 #: First characters that make a spreadsheet treat a text cell as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-#: Columns moved out of ``geometry`` for the tabular formats.
-LAT, LON = "latitude", "longitude"
 
 
 def format_for_path(path: str | os.PathLike) -> str:
@@ -408,10 +407,9 @@ def _write_geojson(frame: pd.DataFrame, tmp: str) -> None:
 
 
 def _write_gpkg(frame: pd.DataFrame, tmp: str) -> None:
-    import geopandas as gpd
     import pyogrio
 
-    table = gpd.GeoDataFrame(frame.copy(), geometry=frame.geometry.name if hasattr(frame, "geometry") else None)
+    table = with_geometry(frame).copy()
     if table.crs is None:
         table = table.set_crs("EPSG:4326")
     for name in table.columns:

@@ -9,12 +9,12 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
 from geodata import FilterState, LoadReport
+from geodata.points import LAT, LON, without_geometry
 from geodata.stats import repeated_events
 from geodata.schema import CANONICAL_COLUMNS
 
@@ -31,10 +31,11 @@ class Dataset:
     report: LoadReport
 
 
-def _with_origin(frame: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
+def _with_origin(frame: pd.DataFrame, path: str) -> pd.DataFrame:
     """``frame`` with where each event came from: which file (a category: a million rows cost a
-    megabyte, not a million copies of the path) and which row of it."""
-    part = frame.reset_index(drop=True)
+    megabyte, not a million copies of the path) and which row of it; its points as latitude and
+    longitude columns (geodata.points: shapely's points would cost 210 MB a million events)."""
+    part = without_geometry(frame).reset_index(drop=True)
     part["dataset"] = pd.Categorical.from_codes(np.zeros(len(part), dtype=np.int8), categories=[path])
     part["source_row"] = frame.index.to_numpy()
     return part
@@ -47,10 +48,9 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([f.assign(dataset=n.astype(paths)) for f, n in zip(frames, names)], ignore_index=True)
 
 
-def _empty_frame() -> gpd.GeoDataFrame:
-    frame = gpd.GeoDataFrame({c: [] for c in CANONICAL_COLUMNS if c != "geometry"},
-                             geometry=gpd.GeoSeries([], crs="EPSG:4326"))
-    return frame[list(CANONICAL_COLUMNS)]
+def _empty_frame() -> pd.DataFrame:
+    columns = [c for name in CANONICAL_COLUMNS for c in ((LAT, LON) if name == "geometry" else (name,))]
+    return pd.DataFrame({c: np.zeros(0) if c in (LAT, LON) else [] for c in columns})
 
 
 class AppState(QObject):
@@ -84,12 +84,12 @@ class AppState(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.strikes: Strikes | None = None  # the open reports matched (None: not yet, or one source)
-        self._strike_frame: gpd.GeoDataFrame | None = None  # strikes.frame while counting them
+        self._strike_frame: pd.DataFrame | None = None  # strikes.frame while counting them
         #: "Count each strike once": True, False, or None for the default (on with two or more sources).
         self.count_once: bool | None = None
         #: The analyst's decisions file (None: strike-matches.json next to the first file, see geodata.strikes).
         self.decisions_path: str | None = None
-        self.reports: gpd.GeoDataFrame = _empty_frame()
+        self.reports: pd.DataFrame = _empty_frame()
         self.frame = self.reports
         self.datasets: list[Dataset] = []
         self.filter = FilterState()
@@ -113,17 +113,17 @@ class AppState(QObject):
         self.refreshing = False  # True while replace_rows' signals run: the views keep their place
 
     # -- data -------------------------------------------------------------
-    def add_dataset(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
+    def add_dataset(self, path: str, frame: pd.DataFrame, report: LoadReport) -> None:
         part = _with_origin(frame, path)
         frames = [f for f in (self.reports, part) if len(f)]
         combined = _concat(frames) if len(frames) > 1 else part
-        self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+        self.frame = combined
         self.datasets.append(Dataset(path, report))
         self._columns[path] = list(part.columns)
         self._refresh_after_data()
         self._report_repeats(path, report)
 
-    def replace_rows(self, path: str, frame: gpd.GeoDataFrame, report: LoadReport) -> None:
+    def replace_rows(self, path: str, frame: pd.DataFrame, report: LoadReport) -> None:
         """Put ``frame`` in place of the rows of the open dataset ``path`` (an open database's rows for
         a new filter, view or import): as closing and adding it again, but the map and timeline keep
         their place (``refreshing`` is True while the signals run)."""
@@ -132,7 +132,7 @@ class AppState(QObject):
                   if "dataset" in self.reports.columns else self.reports.iloc[:0])
         frames = [f for f in (others, part) if len(f)]
         combined = _concat(frames) if len(frames) > 1 else part
-        self.frame = gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+        self.frame = combined
         self.datasets = [Dataset(path, report) if d.path == path else d for d in self.datasets]
         self._columns[path] = list(part.columns)
         self.refreshing = True
@@ -180,7 +180,7 @@ class AppState(QObject):
                 kept = set().union(*self._columns.values())
                 rows = _concat([self.reports.loc[(self.reports["dataset"] != path).to_numpy(dtype=bool),
                                                  [c for c in self.reports.columns if c in kept]]])
-                self.frame = gpd.GeoDataFrame(rows.reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
+                self.frame = rows.reset_index(drop=True)
             self._refresh_after_data()
             return True
         if any(d.path == path for d in self.wave_datasets):
@@ -198,12 +198,12 @@ class AppState(QObject):
 
     # -- one strike, many reports ---------------------------------------------
     @property
-    def frame(self) -> gpd.GeoDataFrame:
+    def frame(self) -> pd.DataFrame:
         """What the views show: every report, or one row per strike while :attr:`counting_strikes`."""
         return self._strike_frame if self._strike_frame is not None else self.reports
 
     @frame.setter
-    def frame(self, reports: gpd.GeoDataFrame) -> None:
+    def frame(self, reports: pd.DataFrame) -> None:
         self.reports = reports  # new reports: strikes matched on the old ones no longer apply
         self.strikes = None
         self._strike_frame = None
@@ -222,7 +222,7 @@ class AppState(QObject):
         return self._strike_frame is not None
 
     @property
-    def visible_reports(self) -> gpd.GeoDataFrame:
+    def visible_reports(self) -> pd.DataFrame:
         """The reports the filter keeps, each on its own (what a saved view fingerprints)."""
         return self.reports[self.filter.mask(self.reports)] if len(self.reports) else self.reports
 
@@ -250,7 +250,7 @@ class AppState(QObject):
         self.decisions_path = path
         self.matching_changed.emit()
 
-    def reports_of(self, position: int) -> gpd.GeoDataFrame | None:
+    def reports_of(self, position: int) -> pd.DataFrame | None:
         """The reports of the strike at ``position`` of ``frame`` (None when not counting strikes)."""
         if self._strike_frame is None or self.strikes is None:
             return None
@@ -292,7 +292,7 @@ class AppState(QObject):
             self.selection_changed.emit()
 
     @property
-    def visible(self) -> gpd.GeoDataFrame:
+    def visible(self) -> pd.DataFrame:
         """The filtered rows, read on demand (never stored)."""
         return self.frame[self.mask]
 

@@ -13,6 +13,7 @@ import pandas as pd
 from geodata.db import overview
 from geodata.db.connect import Source, session, uri_of, write_denied
 from geodata.db.schema import CHANNEL, LOCK_COMMIT, LOCK_DATASET, STORED_TZ, check_ready, latest_sql
+from geodata.points import lon_lat
 from geodata.report import LoadReport, load_summary
 from geodata.db.overview import totals_sql
 from geodata.schema import CANONICAL_COLUMNS, DEFAULT_TZ, OUTCOMES
@@ -134,12 +135,10 @@ def _extras_json(frame: pd.DataFrame, extras: list[str]) -> list[str | None]:
 def _staging_table(frame: pd.DataFrame, extras: list[str]):
     """The frame's rows as an Arrow table of text (the staging table's columns)."""
     import pyarrow as pa
-    import shapely
 
     times = frame["occurred_at"].array
     us = times.as_unit("us").asi8 if len(times) else np.zeros(0, dtype=np.int64)
-    geoms = np.asarray(frame.geometry.array, dtype=object)
-    x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+    x, y = lon_lat(frame)
     columns = {
         "source_row": pa.array(np.asarray(frame.index, dtype=np.int64)).cast(pa.string()),
         "us": pa.array(us, mask=np.asarray(pd.isna(times))).cast(pa.string()),

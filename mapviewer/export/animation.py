@@ -20,6 +20,7 @@ import pandas as pd
 
 from geodata.errors import DataError
 from geodata.filters import FilterState
+from geodata.points import lon_lat
 from geodata.style import OUTCOME_STYLE
 from geodata.timeline import (
     TimelineIndex,
@@ -89,8 +90,7 @@ class _ScatterRenderer:
         self.figure = Figure(figsize=(width, height), dpi=dpi)
         FigureCanvasAgg(self.figure)
         self.axes = self.figure.add_subplot(1, 1, 1)
-        x = frame.geometry.x.to_numpy() if len(frame) else np.zeros(0)
-        y = frame.geometry.y.to_numpy() if len(frame) else np.zeros(0)
+        x, y = lon_lat(frame)
         self.xy = np.column_stack([x, y])
         outcome = frame["outcome"].astype("string").fillna("unknown").to_numpy() if len(frame) else []
         self.colours = np.array([OUTCOME_STYLE.get(o, OUTCOME_STYLE["unknown"]).colour for o in outcome])
@@ -148,8 +148,7 @@ def _extent(frame: pd.DataFrame) -> tuple[float, float, float, float] | None:
     """Bounds of every event the animation can show, padded (None: let the renderer choose)."""
     if not len(frame):
         return None
-    x = frame.geometry.x.to_numpy(dtype=float)
-    y = frame.geometry.y.to_numpy(dtype=float)
+    x, y = lon_lat(frame)
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return None

@@ -15,6 +15,7 @@ from matplotlib.patheffects import Stroke
 from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox, offset_copy
 
+from geodata.points import lon_lat
 from geodata.style import NEUTRAL
 
 if TYPE_CHECKING:
@@ -302,8 +303,7 @@ def extent_from_view(lat: float, lon: float, zoom: float, size: tuple[int, int] 
 def data_extent(frame: pd.DataFrame) -> tuple[float, float, float, float]:
     if not len(frame):
         return _UKRAINE
-    x = frame.geometry.x.to_numpy()
-    y = frame.geometry.y.to_numpy()
+    x, y = lon_lat(frame)
     west, east, south, north = np.nanmin(x), np.nanmax(x), np.nanmin(y), np.nanmax(y)
     # Pad by 8 % and to at least ~60 km so a single event sits in its surroundings.
     pad_x = max((east - west) * 0.08, 0.45)

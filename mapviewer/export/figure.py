@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from geodata.describe import describe_filter, munition_classes_of
 from geodata.errors import DataError
 from geodata.filters import FilterState
+from geodata.points import has_point, lon_lat
 from geodata.schema import DEFAULT_TZ, MUNITION_CLASSES
 from geodata.strikes import strikes_words
 from geodata.style import NEUTRAL
@@ -191,7 +192,7 @@ def select_rows(frame: pd.DataFrame, filter_state: FilterState | None = None) ->
     """The rows a figure of ``frame`` under ``filter_state`` is about: passing the filter, with a location."""
     if filter_state is not None and len(frame):
         frame = frame[filter_state.mask(frame)]
-    return frame[~(frame.geometry.isna() | frame.geometry.is_empty)] if len(frame) else frame
+    return frame[has_point(frame)] if len(frame) else frame
 
 
 _HEADING_SPACING = 1.2  # line height over font size in the title and subtitle
@@ -401,7 +402,7 @@ class FigureRenderer:
             subtitle = description if len(description) <= SUBTITLE_MAX else description[:SUBTITLE_MAX - 1].rstrip() + "…"
             self._fit_heading(visible_text(title or self.default_title), visible_text(subtitle))
             if len(frame):
-                x, y = self.transformer_for.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+                x, y = self.transformer_for.transform(*lon_lat(frame))
             else:
                 x, y = np.zeros(0), np.zeros(0)
             x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from geodata.errors import DataError
+from geodata.points import lon_lat
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,8 +214,7 @@ def export_extent(frame: pd.DataFrame | None, archives: Sequence[TileArchive],
     if extent is not None:
         return extent
     if frame is not None and len(frame):
-        x = frame.geometry.x.to_numpy(dtype=float)
-        y = frame.geometry.y.to_numpy(dtype=float)
+        x, y = lon_lat(frame)
         ok = [math.isfinite(a) and math.isfinite(b) for a, b in zip(x, y)]
         if any(ok):
             xs = [a for a, keep in zip(x, ok) if keep]

@@ -28,6 +28,7 @@ import pandas as pd
 
 from geodata import style
 from geodata.errors import DataError
+from geodata.points import LAT, LON, has_geometry, lon_lat
 from geodata.schema import GEO_PRECISIONS, MUNITION_CLASSES, OUTCOMES, TIME_PRECISIONS
 
 if TYPE_CHECKING:
@@ -325,11 +326,11 @@ class IncidentEncoder:
         minutes[ok] = times[ok].astype("datetime64[m]").astype(np.int64)
         munition, munitions = _dictionary(rows["munition"])
         location, locations = _dictionary(rows["location"])
-        empty = not len(rows)
+        lon, lat = lon_lat(rows)
         arrays = {
             "pos": positions.astype("<i4"),
-            "lat": (np.zeros(0) if empty else rows.geometry.y.to_numpy()).astype("<f4"),
-            "lon": (np.zeros(0) if empty else rows.geometry.x.to_numpy()).astype("<f4"),
+            "lat": lat.astype("<f4"),
+            "lon": lon.astype("<f4"),
             "outcome": outcome.astype("u1"),
             "cls": klass.astype("u1"),
             "prec": _codes(rows["geo_precision"], GEO_PRECISIONS, 0).astype("u1"),
@@ -382,9 +383,13 @@ def encode_incidents(frame: gpd.GeoDataFrame, positions: np.ndarray | None = Non
     return IncidentEncoder(frame).payload(positions, total=total, fit=fit)
 
 
+def _coordinates_text(rows: pd.DataFrame) -> list[str]:
+    """Each row's place as "lat, lon" ("" where it has none)."""
+    lon, lat = lon_lat(rows)
+    return [f"{y:.5f}, {x:.5f}" if np.isfinite(x) and np.isfinite(y) else "" for x, y in zip(lon, lat)]
+
+
 def _column_text(column: pd.Series) -> list[str]:
-    if hasattr(column, "geom_type"):  # the geometry column: "lat, lon"
-        return [f"{g.y:.5f}, {g.x:.5f}" if g is not None and not g.is_empty else "" for g in column]
     if isinstance(column.dtype, pd.DatetimeTZDtype):  # shown in Kyiv time, as the label says
         return [t.strftime("%Y-%m-%d %H:%M") if not pd.isna(t) else "" for t in column.dt.tz_convert(_POPUP_TZ)]
     return ["" if _missing(v) else str(v) for v in column.astype("object")]
@@ -438,11 +443,12 @@ def record_details(frame: pd.DataFrame, positions: Iterable[int],
     positions = [int(p) for p in positions]
     rows = frame.iloc[positions]
     strike = "reports" in rows.columns
-    geometry = getattr(rows, "_geometry_column_name", None)
-    hidden = set(_ORIGIN_COLUMNS) | (set(_STRIKE_COLUMNS) if strike else set())
+    place = rows.geometry.name if has_geometry(rows) else LAT if {LAT, LON} <= set(rows.columns) else None
+    hidden = set(_ORIGIN_COLUMNS) | (set(_STRIKE_COLUMNS) if strike else set()) | ({LON} if place == LAT else set())
     shown = [c for c in rows.columns if c not in hidden]
-    names = [FIELD_LABELS["coordinates"] if c == geometry else FIELD_LABELS.get(str(c), str(c)) for c in shown]
-    columns = [_column_text(rows[c]) for c in shown] if len(rows) else []  # per column: vectorised
+    names = [FIELD_LABELS["coordinates"] if c == place else FIELD_LABELS.get(str(c), str(c)) for c in shown]
+    # per column: vectorised
+    columns = [_coordinates_text(rows) if c == place else _column_text(rows[c]) for c in shown] if len(rows) else []
     if strike and len(rows):
         for column in ("killed", "injured"):
             if column in shown and f"{column}_min" in rows.columns:

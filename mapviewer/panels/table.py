@@ -21,6 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
 
+from geodata.points import LAT, LON, has_geometry, lon_lat
 from geodata.style import outcome_colour
 from geodata.text import visible_text
 from mapviewer.panels.widgets import plain_tooltip
@@ -158,8 +159,8 @@ class IncidentTableModel(QAbstractTableModel):
         """Latitudes or longitudes of every row (one vectorised pass)."""
         cached = self._cache.get(key)
         if cached is None:
-            geometry = self.state.frame.geometry
-            cached = (geometry.y if key == "lat" else geometry.x).to_numpy(dtype=float)
+            lon, lat = lon_lat(self.state.frame)
+            cached = lat if key == "lat" else lon
             self._cache[key] = cached
         return cached
 
@@ -174,8 +175,8 @@ class IncidentTableModel(QAbstractTableModel):
         if values is None:
             start = block * _BLOCK
             if key in ("lat", "lon"):
-                part = self.state.frame.geometry.iloc[start:start + _BLOCK]
-                values = (part.y if key == "lat" else part.x).to_numpy(dtype=float)
+                lon, lat = lon_lat(self.state.frame.iloc[start:start + _BLOCK])
+                values = lat if key == "lat" else lon
             else:
                 values = self.state.frame[key].iloc[start:start + _BLOCK].to_numpy(dtype=object)
             self._blocks[(key, block)] = values
@@ -221,7 +222,8 @@ class IncidentTableModel(QAbstractTableModel):
         self.beginResetModel()
         frame = self.state.frame
         canonical = [k for k in HEADERS if k in frame.columns or k in ("lat", "lon")]
-        extras = [c for c in frame.columns if c not in HEADERS and c != frame.geometry.name]
+        points = {frame.geometry.name} if has_geometry(frame) else {LAT, LON}
+        extras = [c for c in frame.columns if c not in HEADERS and c not in points]
         # Extra input columns go before the file name, which stays last.
         if "dataset" in canonical:
             canonical.remove("dataset")

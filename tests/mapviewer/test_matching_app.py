@@ -7,6 +7,7 @@ import json
 import pytest
 
 from geodata.match import Decisions
+from geodata.points import lon_lat
 from mapviewer.map.page import record_details
 from tests.mapviewer.test_export_merge import write_sources
 from tests.mapviewer.test_mapview import click_position, js
@@ -73,8 +74,8 @@ def test_three_sources_show_one_strike_once(qtbot, window, sources):
     assert listed[2]["Place"] == "Kharkiv, Kharkivska oblast (settlement only)"
     assert listed[1]["Munition as written"] == "ballistic missile" and listed[0]["Link"] == "https://example.org/cir/1"
     # the strike is drawn at the most precise place of its reports (the monitor's point)
-    point = state.frame.geometry.iloc[kharkiv]
-    assert (point.y, point.x) == pytest.approx((50.0, 36.23))
+    lon, lat = lon_lat(state.frame)
+    assert (lat[kharkiv], lon[kharkiv]) == pytest.approx((50.0, 36.23))
     # clicking its symbol opens a popup listing every report, with its source and link
     def clicked() -> bool:  # clicked again while the map may still be moving to fit the strikes
         click_position(qtbot, window.map_view, kharkiv)
