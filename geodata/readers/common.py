@@ -29,6 +29,7 @@ def finish(
     rejected: Collection[int] = (),
     region: tuple[float, float, float, float] | None = None,
     geocode: bool = True,
+    geometry: bool = True,
     **_ignored: object,
 ) -> LoadResult:
     """Check every row of ``table`` and account for every row read.
@@ -39,7 +40,8 @@ def finish(
     those in ``table`` are dropped, and each counts once as read and rejected. ``dayfirst`` forces
     the day/month order of dates; ``default_dayfirst`` is the order when the data cannot tell.
     ``geocode=False`` rejects rows without coordinates instead of placing them at the place their
-    location names (see :func:`geodata.normalize.build_frame`).
+    location names (see :func:`geodata.normalize.build_frame`). ``geometry=False`` gives each place as
+    ``latitude``/``longitude`` columns instead of shapely points (a plain DataFrame, see geodata.points).
     """
     rows = np.asarray(rows, dtype=np.int64)
     names = dict(labels or {})
@@ -63,7 +65,8 @@ def finish(
         table = _geometry_from_wkt(table, names.get("wkt", "wkt"), rows, report)
         names["geometry"] = names.pop("wkt", "wkt")
     frame = build_frame(table, report, rows=rows, tz=tz, dayfirst=dayfirst, default_dayfirst=default_dayfirst,
-                        id_prefix=path.stem, labels=names, region=region, geocode=geocode)
+                        id_prefix=path.stem, labels=names, region=region, geocode=geocode,
+                        geometry=geometry)
     # file-level findings first, then row by row (stable: a row's findings keep their order)
     report.problems.sort(key=lambda q: (q.row is not None, q.row or 0))
     report.check()

@@ -35,7 +35,8 @@ def read_data_file(path: str, *, all_events: bool = False):
     from geodata.waves import read_waves
 
     try:
-        return read_incidents(path, all_events=all_events)
+        # the app keeps places as two float columns, never as shapely points (geodata.points)
+        return read_incidents(path, all_events=all_events, geometry=False)
     except WavesFileError:
         return read_waves(path)
 
