@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = len(window.state.frame)
     frame_mb = window.state.frame.memory_usage(deep=True).sum() / 1e6
     loaded = _measure(pid)
-    print(f"{rows:,} events open and drawn in {opened:.1f} s; the frame itself {frame_mb:,.0f} MB "
-          f"(shapely's points not counted)")
+    print(f"{rows:,} events open and drawn in {opened:.1f} s; the frame itself {frame_mb:,.0f} MB")
     print(f"{'':<16} {'app RSS':>9} {'app+web RSS':>12} {'app PSS':>9} {'app+web PSS':>12}")
     for name, figures in (("empty map", idle), ("with the file", loaded)):
         print(f"{name:<16} " + " ".join(f"{v:>{w},.0f}" for v, w in zip(figures, (9, 12, 9, 12))) + " MB")

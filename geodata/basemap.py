@@ -155,10 +155,10 @@ def _countries(bbox: tuple[float, float, float, float] | None, tolerance: float 
     world_columns = ["name", "name_uk", "iso_a3", "geometry"]
     if bbox is None and tolerance is None:  # the source as it is
         return _world()[world_columns]
-    if (bbox, tolerance) != (DISPLAY_BBOX, DISPLAY_TOLERANCE):
-        return for_display(_world()[world_columns], tolerance=tolerance, bbox=bbox)
-    # the default display layer is stored: reading it is ~5x faster than building it
-    path = cache_dir() / f"countries-{_data_versions()}_{_code_digest()}.parquet"
+    # a display layer is stored: reading it is ~5x faster than building it, and needs neither GDAL
+    # (30 MB) nor the whole world at full resolution in memory
+    kind = "countries-" + hashlib.sha1(repr((bbox, tolerance)).encode()).hexdigest()[:8] + "-"
+    path = cache_dir() / f"{kind}{_data_versions()}_{_code_digest()}.parquet"
     if path.is_file():
         try:
             return gpd.read_parquet(path)
@@ -167,7 +167,7 @@ def _countries(bbox: tuple[float, float, float, float] | None, tolerance: float 
     layer = for_display(_world()[world_columns], tolerance=tolerance, bbox=bbox)
     try:
         _write_atomically(layer, path)
-        prune_cache(path, "countries-")
+        prune_cache(path, kind)
     except OSError:
         pass
     return layer

@@ -108,9 +108,8 @@ def source_change(saved: SourceFingerprint, source: str | os.PathLike) -> str | 
 
 def _text(column: pd.Series) -> np.ndarray:
     if isinstance(column.dtype, pd.CategoricalDtype):  # hash each category once
-        codes = column.cat.codes.to_numpy()
-        categories = _text(pd.Series(column.cat.categories.astype(object)))
-        return np.where(codes >= 0, categories[np.maximum(codes, 0)], _text(pd.Series([None]))[0])
+        hashes = np.append(_text(pd.Series(column.cat.categories.astype(object))), _text(pd.Series([None])))
+        return hashes[column.cat.codes.to_numpy()]  # code -1 (missing) reads the last
     # no text holds a NUL: missing differs from "" and from "NA"
     values = column.to_numpy(dtype=object, na_value="\0NA")
     try:

@@ -42,10 +42,23 @@ def _with_origin(frame: pd.DataFrame, path: str) -> pd.DataFrame:
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The rows of ``frames`` one after another, their file names one category of the open files."""
-    names = [frame["dataset"].astype("category").cat.remove_unused_categories() for frame in frames]
-    paths = pd.CategoricalDtype(list(dict.fromkeys(p for n in names for p in n.cat.categories)))
-    return pd.concat([f.assign(dataset=n.astype(paths)) for f, n in zip(frames, names)], ignore_index=True)
+    """The rows of ``frames`` one after another. Their file names are one category of the open files;
+    so is any column every frame holds as a category (repeated text, see the loader), and one that
+    only some hold so is text again (pandas would make it Python objects)."""
+    frames = [f.assign(dataset=f["dataset"].astype("category").cat.remove_unused_categories()) for f in frames]
+    names = dict.fromkeys(c for f in frames for c in f.columns)
+    for name in names:
+        parts = [f[name] for f in frames if name in f.columns]
+        kinds = [isinstance(p.dtype, pd.CategoricalDtype) for p in parts]
+        if not any(kinds) or all(p.dtype == parts[0].dtype for p in parts):
+            continue
+        if all(kinds):
+            dtype = pd.CategoricalDtype(list(dict.fromkeys(v for p in parts for v in p.cat.categories)))
+        else:
+            text = [isinstance((p.cat.categories if kind else p).dtype, pd.StringDtype) for p, kind in zip(parts, kinds)]
+            dtype = "str" if all(text) else object
+        frames = [f.assign(**{name: f[name].astype(dtype)}) if name in f.columns else f for f in frames]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _empty_frame() -> pd.DataFrame:

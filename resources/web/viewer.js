@@ -401,7 +401,7 @@
       name = FIELDS[f][2] || FIELDS[f][0];
       if (!raw[name] || raw[name].length !== n) throw new Error('the rows arrived without ' + name);
     }
-    A.sortedPos = raw.pos;
+    A.sortedPos = new Int32Array(raw.pos);  // a copy: a view would keep the whole fetched block alive
     var sorted = symbolOrder(raw.prec, raw.outcome, raw.cls, n), perm = sorted.order;
     A.groups = sorted.groups; A.perm = perm;
     A.pos = new Int32Array(n); A.rank = new Int32Array(n);
