@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -73,6 +74,20 @@ def test_opening_a_file_adds_its_rows_and_remembers_it(make_main_window, good_cs
     with qtbot.waitSignal(window.loader.idle, timeout=LOAD_WAIT):
         window.recent_menu.actions()[0].trigger()
     assert len(window.state.frame) == 2
+
+
+def test_opened_rows_hold_places_as_columns_and_repeated_text_once(make_main_window, qtbot):
+    from geodata import read_incidents
+    from geodata.points import lon_lat
+    from geodata.sample import sample_path
+
+    window = make_main_window()
+    _open(window, qtbot, [str(sample_path())])
+    frame, read = window.state.frame, read_incidents(sample_path()).frame
+    assert "geometry" not in frame.columns and {"latitude", "longitude"} <= set(frame.columns)
+    assert isinstance(frame["admin1"].dtype, pd.CategoricalDtype) and frame["event_id"].dtype == "str"
+    assert frame["admin1"].astype("str").tolist() == read["admin1"].tolist()
+    assert [list(a) for a in lon_lat(frame)] == [list(a) for a in lon_lat(read)]
 
 
 def test_include_non_strike_events_is_remembered_and_keeps_those_rows(make_main_window, tmp_path, qtbot, settings):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from geodata.errors import DataError
+from geodata.points import without_geometry
 from geodata.schema import (
     CANONICAL_COLUMNS,
     GEO_PRECISION_DTYPE,
@@ -171,6 +172,17 @@ def test_record_details_are_every_field_as_text_under_readable_labels():
     assert fields["Shelter"] == "school basement"
     when = frame["occurred_at"].iloc[3].tz_convert("Europe/Kyiv")
     assert fields["Time (Kyiv)"] == f"{when:%Y-%m-%d %H:%M}"
+
+
+def test_record_details_and_rows_are_the_same_for_places_held_as_columns():
+    frame = small_frame()
+    light = without_geometry(frame)  # as the app holds its rows
+    assert mappage.record_details(light, [0, 3]) == mappage.record_details(frame, [0, 3])
+    fields = dict(mappage.record_details(light, [3])["3"])
+    point = frame.geometry.iloc[3]
+    assert fields["Coordinates"] == f"{point.y:.5f}, {point.x:.5f}" and "latitude" not in fields
+    heavy, columns = mappage.IncidentEncoder(frame).binary(), mappage.IncidentEncoder(light).binary()
+    assert heavy == columns
 
 
 def test_record_details_name_the_file_and_row_on_one_line():
