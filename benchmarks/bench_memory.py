@@ -1,9 +1,12 @@
 """Memory of the app and its web renderer with a large file open, and how long the map takes.
 
     python benchmarks/bench_memory.py [FILE] [--size 1600x1000]
+    python benchmarks/bench_memory.py --unique-text
 
 Opens the main window (offscreen) on ``FILE`` (default ``benchmarks/data/bench_load_1000000.csv``,
-written by ``bench_load.py``), waits until the map reports every event drawn, then prints the
+written by ``bench_load.py``, whose source, link and notes repeat a few values; ``--unique-text``
+opens a copy with a link and a note of its own on every row and five sources, as real records have,
+written next to it the first time), waits until the map reports every event drawn, then prints the
 resident memory of the app process and of the whole process tree (the app and its web renderer
 processes), sampled every 0.1 s from ``/proc`` (Linux), with the peak while opening. Two measures:
 the sum of resident sizes (RSS; a library page mapped by the app and by each web process counts
@@ -24,13 +27,36 @@ from appwindow import main_window, wait_for
 from timing import tree_pss_mb, tree_rss_mb
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "bench_load_1000000.csv"
+UNIQUE_TEXT = DEFAULT.with_name("bench_memory_unique_text_1000000.csv")
+
+
+def write_unique_text(source: Path, path: Path) -> None:
+    """``source``'s rows with a link and a note of their own each, and five sources."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    n = len(frame)
+    rng = np.random.default_rng(7)
+    words = np.array(["night attack", "debris fell on a house", "air defence active", "fire at a warehouse",
+                      "power line damaged", "windows broken", "no casualties reported", "school damaged"])
+    first, second = words[rng.integers(0, len(words), n)], words[rng.integers(0, len(words), n)]
+    frame["source_url"] = [f"https://t.me/monitor_{i % 40}/{100000 + i}" for i in range(n)]
+    frame["notes"] = [f"{a}; {b} near building {i % 997}" for i, (a, b) in enumerate(zip(first, second))]
+    frame["source"] = rng.choice(["Air Force", "CIR monitor", "regional administration", "local media", "police"], n)
+    frame.to_csv(path, index=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", default=str(DEFAULT))
     parser.add_argument("--size", default="1600x1000")
+    parser.add_argument("--unique-text", action="store_true", help="a link and a note of its own on every row")
     args = parser.parse_args(argv)
+    if args.unique_text:
+        if not UNIQUE_TEXT.exists():
+            write_unique_text(Path(args.file), UNIQUE_TEXT)
+        args.file = str(UNIQUE_TEXT)
 
     from PySide6.QtCore import QTimer
 

@@ -62,10 +62,12 @@ def open_external(url: QUrl) -> bool:
     return QDesktopServices.openUrl(url)
 
 
-#: From this many rows a new frame's encoding leaves enough freed memory (85 MB at a million rows)
-#: to be worth handing back; below, the trim (30 ms or more on a large heap) would cost each refresh
-#: of an open database's view more than it gives.
+#: From this many rows a new frame leaves enough freed memory to be worth handing back (100 MB at a
+#: million rows: the encoding's temporaries, the rows' copy served to the page, the panels' passes);
+#: below, the trim (30 ms or more on a large heap) would cost each refresh of an open database's view
+#: more than it gives. It runs once the page has drawn the frame, when all of that has been freed.
 _RELEASE_ROWS = 100_000
+_RELEASE_AFTER_MS = 300
 
 
 def _finite(*values: object) -> bool:
@@ -163,6 +165,7 @@ class MapView(QWebEngineView):
         self._caption: str | None = None  # date caption last sent to the page
         self._classes_shown: list[str] = list(MUNITION_CLASSES)  # class boxes ticked in the page
         self._encoder: mappage.IncidentEncoder | None = None
+        self._release_when_drawn = False  # a large new frame: hand freed memory back once it is drawn
         self._boundary: str | None = None  # GeoJSON of a user's boundary layer
         self._boundary_name = "Boundaries"
         self._legend_open = False  # True: the legend never folds (exports, screenshots)
@@ -439,7 +442,7 @@ class MapView(QWebEngineView):
             self._fit_next = False
         self.run_js(script + f"mapviewer.setMask({json.dumps(self._encoder.mask_payload(mask, fit=fit))});")
         if new_frame and len(frame) >= _RELEASE_ROWS:
-            release_unused()  # the encoding's temporaries: tens of MB for a million rows
+            self._release_when_drawn = True
         caption = mappage.date_caption(self._state.filter)
         if caption != self._caption:
             self._caption = caption
@@ -581,6 +584,9 @@ class MapView(QWebEngineView):
         if not _finite(count) or count < 0:
             return
         self._drawn = int(count)
+        if self._release_when_drawn:
+            self._release_when_drawn = False
+            QTimer.singleShot(_RELEASE_AFTER_MS, self, release_unused)  # the served rows' buffers go too
         self.incidents_drawn.emit(self._drawn)
 
 

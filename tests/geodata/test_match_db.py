@@ -64,11 +64,12 @@ def test_a_database_set_up_before_the_table_still_opens_and_says_how_to_add_it(f
 
 
 def test_a_read_only_user_reads_decisions_and_may_not_record_them(fresh: str, reader_role) -> None:
-    stored.record(fresh, _decisions().items)
+    decisions = _decisions()  # once: each decision carries the second it was made
+    stored.record(fresh, decisions.items)
     reader = reader_role(fresh)
-    assert stored.load(reader) == _decisions()
+    assert stored.load(reader) == decisions
     with pytest.raises(DataError) as caught:
-        stored.record(reader, _decisions().items[:1])
+        stored.record(reader, decisions.items[:1])
     message = str(caught.value)
     assert "\n" not in message and "may not record match decisions" in message
     assert len(stored.load(fresh)) == 3  # nothing was written
