@@ -812,8 +812,8 @@
       if (!box) return;
       box.textContent = '';
       var title = el('div', 'mv-legend-title',
-        S.cells ? S.cells.total + ' events in ' + S.cells.count + ' cells'
-                : S.n + (S.total && S.total !== S.n ? ' of ' + S.total : '') + ' ' + S.unit);
+        S.cells ? thousands(S.cells.total) + ' events in ' + thousands(S.cells.count) + ' cells'
+                : thousands(S.n) + (S.total && S.total !== S.n ? ' of ' + thousands(S.total) : '') + ' ' + S.unit);
       title.title = 'Click to fold or unfold the legend';
       L.DomEvent.on(title, 'click', function () {
         self._userFold = !L.DomUtil.hasClass(box, 'mv-folded');
@@ -828,7 +828,7 @@
         item.title = label;
         item.appendChild(symbolIcon('circle', S.style.outcomes[name].colour, false));
         item.appendChild(el('span', 'mv-legend-chip-label', label.split(' / ')[0]));  // short: "Deviated"
-        item.appendChild(el('span', 'mv-legend-count', c.outcomes[name]));
+        item.appendChild(el('span', 'mv-legend-count', thousands(c.outcomes[name])));
         compact.appendChild(item);
       }
       box.appendChild(compact);
@@ -838,7 +838,7 @@
         row = el('div', 'mv-legend-row');
         row.appendChild(symbolIcon('circle', S.style.outcomes[name].colour, false));
         row.appendChild(el('span', 'mv-legend-label', S.style.outcomes[name].label));
-        row.appendChild(el('span', 'mv-legend-count', c.outcomes[name] || 0));
+        row.appendChild(el('span', 'mv-legend-count', thousands(c.outcomes[name] || 0)));
         if (!c.outcomes[name]) row.className += ' mv-empty';
         box.appendChild(row);
       }
@@ -849,7 +849,7 @@
         row = el('div', 'mv-legend-row' + (S.hidden[k] ? ' mv-off' : '') + (c.classes[name] ? '' : ' mv-empty'));
         row.appendChild(symbolIcon(S.style.classes[name].shape, '#555', false));
         row.appendChild(el('span', 'mv-legend-label', S.style.classes[name].label));
-        row.appendChild(el('span', 'mv-legend-count', c.classes[name] || 0));
+        row.appendChild(el('span', 'mv-legend-count', thousands(c.classes[name] || 0)));
         box.appendChild(row);
       }
       row = el('div', 'mv-legend-row mv-legend-note');
@@ -1421,13 +1421,18 @@
     return countTipNode(C.n[k], by, 'events');
   }
 
+  // 1234567 as "1,234,567", as the app's panels write counts.
+  function thousands(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  }
+
   // "N events" (or strikes) and how many of each outcome, for a square of counts.
   function countTipNode(n, by, unit) {
     var box = el('div', 'mv-tip');
-    box.appendChild(el('strong', null, n + ' ' + (n === 1 ? unit.replace(/s$/, '') : unit)));
+    box.appendChild(el('strong', null, thousands(n) + ' ' + (n === 1 ? unit.replace(/s$/, '') : unit)));
     for (var o = 0; o < S.cfg.outcomes.length; o++) {
       var name = S.cfg.outcomes[o];
-      if (by[name]) box.appendChild(el('div', null, S.style.outcomes[name].label + ': ' + by[name]));
+      if (by[name]) box.appendChild(el('div', null, S.style.outcomes[name].label + ': ' + thousands(by[name])));
     }
     box.appendChild(el('div', 'mv-tip-note', 'Zoom in to see the ' + unit));
     return box;

@@ -875,6 +875,18 @@ def test_the_legend_counts_strikes_when_strikes_are_shown(qtbot, view, state):
     assert legend == f"{len(frame)} strikes"
 
 
+def test_the_legend_writes_large_counts_as_the_panels_do(qtbot, view, state):
+    frame = make_frame(_ROWS * 500)  # 4,000 rows
+    large = {f"{n:,}" for n in frame["outcome"].value_counts() if n >= 1000}
+    assert large and all("," in c for c in large)
+    load(qtbot, view, state, frame)
+    title = js(qtbot, view, "document.querySelector('.mv-legend-title').textContent")
+    assert title == "4,000 events"
+    counts = js(qtbot, view, "Array.from(document.querySelectorAll('.mv-legend-row .mv-legend-count'))"
+                             ".map(function (e) { return e.textContent; })")
+    assert large <= set(counts)
+
+
 def test_too_many_events_on_screen_are_drawn_as_squares_of_counts_until_zoomed_in(qtbot, view, state):
     frame = make_frame()
     load(qtbot, view, state, frame)
