@@ -14,7 +14,9 @@ for points, drawn by the page:
 5. one zoom step closer (zoom 14).
 
 After each, the time until the server's summary, facet counts and timeline bars for the filter have
-come too ("counts"); the next step starts once they have, as a person reads the map first. Then the
+come too ("counts"); the next step starts once they have, as a person reads the map first. A database
+small enough to be held in memory is filtered in the app like a file: its steps end when the map has
+drawn what the filter keeps. Then the
 peak resident memory of the app and its web renderer processes together, sampled every
 0.1 s (``/proc``, Linux). Fill a database first with ``benchmarks/bench_db.py --fill-only``.
 """
@@ -77,13 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     state = window.state
 
     def answered() -> bool:  # the map's answer for the filter and place asked, drawn when points
+        if not database.partial:  # held in memory: filtered here, as a file's rows
+            return settled() and window.map_view.drawn_count == int(state.mask.sum())
         fetched = database._fetched
         return (settled() and fetched is not None and fetched[0] == state.filter
                 and (database.shown_kind == "cells" or window.map_view.drawn_count == len(state.frame)))
 
-    def counted() -> bool:
-        return (settled() and database.summary_for == state.filter and database._panels_job is None
-                and not database._timeline_running and database._timeline_wanted is None)
+    def counted() -> bool:  # held in memory, the panels count the frame at once
+        return settled() and (not database.partial or (
+            database.summary_for == state.filter and database._panels_job is None
+            and not database._timeline_running and database._timeline_wanted is None))
 
     def step(name: str, act, zoom: float | None = None) -> None:
         start = time.perf_counter()
