@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, QSocketNotifier, QThread, QTimer, Signal
@@ -758,12 +759,18 @@ class _Cancel:
         self.cancelled = False
 
     def cancel(self) -> None:
-        """Called on the GUI thread; the job's ``done`` then drops whatever comes back."""
+        """Called on the GUI thread; the job's ``done`` then drops whatever comes back. The server is
+        asked to stop from a thread of its own: an unreachable server takes seconds to say no."""
         self.cancelled = True
         conn = self.conn
         if conn is not None:
-            with contextlib.suppress(Exception):  # a connection closing meanwhile: nothing to stop
-                conn.cancel_safe(timeout=2)
+            threading.Thread(target=_stop_on_server, args=(conn,), name="stop a database question",
+                             daemon=True).start()
+
+
+def _stop_on_server(conn) -> None:
+    with contextlib.suppress(Exception):  # a connection closing meanwhile: nothing to stop
+        conn.cancel_safe(timeout=2)
 
 
 class _Stopped(Exception):

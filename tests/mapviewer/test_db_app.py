@@ -425,3 +425,25 @@ def test_saved_view_names_the_database(qtbot, make_main_window, sample_db: str, 
     again.open_files([str(path)])
     qtbot.waitUntil(lambda: settled(again) and len(again.state.frame) == 3000, timeout=WAIT)
     assert again.state.filter == flt and len(again.state.visible) == int(flt.mask(sample_frame).sum()) == 18
+
+
+def test_stopping_a_question_on_the_server_never_holds_the_window():
+    """A server that takes seconds to answer a cancel (unreachable) is asked from another thread."""
+    import threading
+    import time
+
+    from mapviewer.files.database import _Cancel
+
+    asked = threading.Event()
+
+    class SlowServer:
+        def cancel_safe(self, timeout: float) -> None:
+            time.sleep(1.0)
+            asked.set()
+
+    job = _Cancel()
+    job.conn = SlowServer()
+    start = time.perf_counter()
+    job.cancel()
+    assert job.cancelled and time.perf_counter() - start < 0.5
+    assert asked.wait(5)
