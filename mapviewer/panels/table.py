@@ -302,6 +302,7 @@ class IncidentTable(QWidget):
         self.model.modelReset.connect(self._on_state_selection_changed)
         self.model.layoutChanged.connect(self._on_state_selection_changed)
         state.selection_changed.connect(self._on_state_selection_changed)
+        self._fitted: tuple[str, ...] | None = None  # the columns the widths were measured for
         state.data_changed.connect(self._fit_columns)
         self._on_state_selection_changed()
         self._fit_columns()
@@ -310,8 +311,14 @@ class IncidentTable(QWidget):
         """Columns as wide as their header and the first rows' text, long text capped.
 
         Measured once per data load on a sample (:data:`WIDTH_SAMPLE` rows), not on
-        every row: Qt's own fit would ask for hundreds of cells per column.
+        every row: Qt's own fit would ask for hundreds of cells per column. An open database's new
+        rows for another view or filter (``state.refreshing``) keep the widths the columns have, those
+        the person dragged too (measuring took half of each refresh).
         """
+        columns = tuple(self.model.columns)
+        if self.state.refreshing and columns == self._fitted:
+            return
+        self._fitted = columns if self.model.rowCount() else None  # measured on headers alone: again with rows
         model, header = self.model, self.view.horizontalHeader()
         cells, heads = self.view.fontMetrics(), header.fontMetrics()
         sample = range(min(model.rowCount(), WIDTH_SAMPLE))

@@ -620,3 +620,29 @@ def test_text_search_looks_in_tag_columns(qtbot, timemap_file):
     with qtbot.waitSignal(widget.state.filter_changed, timeout=WAIT):
         widget.search.setText("industrial")
     assert sorted(widget.state.visible["event_id"]) == ["T2", "T4"]
+
+
+def test_new_rows_of_an_open_database_keep_the_column_widths(qtbot):
+    """Rows replaced for another view or filter keep the widths (those the person set too); a newly
+    opened file, or rows arriving after a table of headers alone, are measured again."""
+    import geopandas as gpd
+
+    from geodata.sample import make_sample
+    from mapviewer.panels.table import IncidentTable
+    from mapviewer.state import AppState
+
+    sample = gpd.GeoDataFrame(make_sample(seed=3), geometry="geometry", crs="EPSG:4326")
+    state = AppState()
+    widget = IncidentTable(state)
+    qtbot.addWidget(widget)
+    header, notes = widget.view.horizontalHeader(), widget.model.columns.index("notes")
+    state.add_dataset("db", sample.iloc[:0], LoadReport(path="db", format="db"))  # cells: no rows yet
+    narrow = header.sectionSize(notes)
+    state.replace_rows("db", sample.iloc[:200], LoadReport(path="db", format="db"))
+    fitted = header.sectionSize(notes)
+    assert fitted > narrow  # measured with rows
+    header.resizeSection(notes, fitted + 77)  # the person widens a column
+    state.replace_rows("db", sample.iloc[200:400], LoadReport(path="db", format="db"))
+    assert header.sectionSize(notes) == fitted + 77
+    state.add_dataset("other.csv", sample.iloc[:50], LoadReport(path="other.csv", format="csv"))
+    assert header.sectionSize(widget.model.columns.index("notes")) != fitted + 77  # measured again
