@@ -76,8 +76,10 @@ PAD = 0.25
 CELL_PIXELS = 40
 #: Zoom assumed before the map has said where it is (a country).
 START_ZOOM = 5.0
-#: Timeline counts kept (per filter, bin unit and stacking) for going back and forth.
+#: Timeline counts kept (per filter, bin unit and stacking), and summaries with facet counts (per
+#: filter), for going back and forth: on millions of events each is a scan of every match.
 MAX_TIMELINES = 32
+MAX_SUMMARIES = 32
 
 
 def point_limit(settings: QSettings | None = None) -> int:
@@ -264,6 +266,7 @@ class DatabaseSource(QObject):
         self._timeline_job: tuple[FilterState, _Cancel] | None = None
         self._whole: tuple[FilterState, bool] | None = None  # (filter, whether all its events fit as points)
         self._timelines: dict[tuple, Histogram] = {}
+        self._summaries: dict[FilterState, tuple] = {}  # (summary, facets) the server gave, by filter
         self._timeline_wanted: tuple | None = None
         self._timeline_running = False
         self._listener = None
@@ -333,6 +336,7 @@ class DatabaseSource(QObject):
                     return
                 self.seq, self.new_count = seq, 0
                 self._timelines.clear()
+                self._summaries.clear()
                 self._whole = self._fetched = self._panels_filter = None  # everything asked again
                 self._refresh()
         else:
@@ -566,6 +570,12 @@ class DatabaseSource(QObject):
 
     def _ask_panels(self, flt: FilterState) -> None:
         self._panels_filter = flt
+        known = self._summaries.get(flt)
+        if known is not None:  # counted before (since the last import taken in): at once
+            self.summary, self.facets = known
+            self.summary_for = flt
+            self.state.database_changed.emit()
+            return
         conninfo, generation, job = self._conninfo, self._generation, _Cancel()
         self._panels_job = job
 
@@ -587,6 +597,9 @@ class DatabaseSource(QObject):
                 return
             self.summary, self.facets = result
             self.summary_for = flt
+            self._summaries[flt] = result
+            while len(self._summaries) > MAX_SUMMARIES:  # the oldest filters' counts go first
+                self._summaries.pop(next(iter(self._summaries)))
             self.state.database_changed.emit()
 
         self._start(work, done)

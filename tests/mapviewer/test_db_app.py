@@ -271,6 +271,21 @@ def test_filters_counts_and_timeline_come_from_the_server(qtbot, make_main_windo
     assert round(hist.counts.sum()) == int(flt.replace(start=None).mask(sample_frame).sum())
 
 
+def test_going_back_to_a_filter_shows_its_counts_without_asking_again(qtbot, make_main_window, sample_db: str,
+                                                                      sample_frame, small_limit, monkeypatch) -> None:
+    asked: list[FilterState] = []
+    summary = db.summary
+    monkeypatch.setattr(db, "summary", lambda conn, flt=None, **kw: (asked.append(flt), summary(conn, flt, **kw))[1])
+    window = open_window(qtbot, make_main_window, sample_db)
+    state = window.state
+    drones, every = FilterState(munitions={"drones"}), FilterState()
+    for flt in (drones, every, drones, every):
+        state.set_filter(flt)
+        qtbot.waitUntil(lambda: answered(window, flt), timeout=WAIT)
+        assert window.summary.summary.total == int(flt.mask(sample_frame).sum())
+    assert asked.count(drones) == 1 and asked.count(every) <= 1  # counted once each; "every" maybe at open
+
+
 @pytest.mark.parametrize("field", ["text", "munitions", "outcomes", "munition_classes", "admin1", "tags"])
 def test_hostile_text_in_every_filter_field_is_only_a_parameter(qtbot, make_main_window, sample_db: str,
                                                                 sample_frame, small_limit, field: str) -> None:
