@@ -71,7 +71,8 @@ class AppState(QObject):
 
     ``frame`` is every loaded row of every open file, concatenated, with
     ``dataset`` and ``source_row`` columns naming the file and row each event
-    came from; positions (0..n-1) are the row identity the views share. ``mask`` is the current filter's mask.
+    came from, each place as ``latitude``/``longitude`` columns (no shapely points: read them with
+    :func:`geodata.points.lon_lat`); positions (0..n-1) are the row identity the views share. ``mask`` is the current filter's mask.
     ``selection`` is a sorted array of row positions. ``figure_title`` and ``figure_page`` are the print
     figure's title and page preset (saved with a view; "" / None when not given).
 
