@@ -3,9 +3,10 @@
 Opening the store at country zoom with no filter asks for every event in cells; on 10 million
 events that is a scan of the whole table (tens of seconds on a small server). The overview holds
 every event counted per 0.01-degree cell and outcome, and per value of each facet (munition,
-outcome, class, oblast, and munition with its class), so the unfiltered map, ``count`` and
-``plan``, the lists of values with their totals in the filter panel and what a filter chooses from
-(``catalogue``), answer at once. Each import rebuilds it in its own
+outcome, class, oblast, and munition with its class), and per munition and outcome with their
+casualty figures, so the unfiltered map, ``count`` and ``plan``, the lists of values with their
+totals in the filter panel, what a filter chooses from (``catalogue``) and the summary of the whole
+table answer at once. Each import rebuilds it in its own
 transaction just before commit, from the rows it wrote and the rows those replaced (so an import
 costs what its own rows cost, not a pass over the table), and marks it with its commit number:
 it is used only while no later import exists.
@@ -29,8 +30,11 @@ E7 = 10_000_000
 BASE_E7 = 100_000
 #: Packed cell counts: x and y cell numbers, outcome (index in OUTCOMES), events; big-endian.
 _CELL = np.dtype([("gx", ">i4"), ("gy", ">i4"), ("outcome", ">i2"), ("n", ">i8")])
-#: The overview's lists of values with their totals: the filter's facets, then munition and class pairs.
-FACET_KEYS = ("munitions", "outcomes", "munition_classes", "admin1", "pairs")
+#: The overview's lists of values with their totals: the filter's facets, then munition and class pairs,
+#: then munition and outcome pairs with their casualty figures (the summary of the whole table).
+FACET_KEYS = ("munitions", "outcomes", "munition_classes", "admin1", "pairs", "summary")
+#: How many leading values of an entry name it; the numbers after them are added up.
+_NAMED_BY = {"munitions": 2, "outcomes": 1, "munition_classes": 1, "admin1": 1, "pairs": 2, "summary": 2}
 
 
 def cell_sql(axis: str, size: str) -> str:
@@ -53,16 +57,21 @@ def totals_sql(relation: str = "mapviewer_events", *, cells: bool = True, weight
     replaced). Takes the parameter ``%(outcomes)s``; rows as :func:`split` reads them. Munitions
     are counted twice: with the class of those naming none (the filter's facet), and with their class
     (``pairs``: what a filter chooses from)."""
-    amount = "count(*)" if weight is None else f"sum({weight})"
+    if weight is None:
+        amount, figures = "count(*)", "sum(killed), count(killed), sum(injured), count(injured)"
+    else:
+        amount = f"sum({weight})"
+        figures = ", ".join(f"sum({weight} * {c}), sum(CASE WHEN {c} IS NOT NULL THEN {weight} ELSE 0 END)"
+                            for c in ("killed", "injured"))
     cell_columns = (f"CASE WHEN geom IS NOT NULL THEN {cell_sql('ST_X(geom)', str(BASE_E7))} END AS gx, "
                     f"{cell_sql('ST_Y(geom)', str(BASE_E7))} AS gy, " if cells else
                     "NULL::bigint AS gx, NULL::bigint AS gy, ")
     return (f"SELECT GROUPING(gx, munition, outcome, munition_class, admin1), gx, gy, oc, munition, nm_class, "
-            f"outcome, munition_class, admin1, {amount} FROM (SELECT {cell_columns}"
+            f"outcome, munition_class, admin1, {amount}, {figures} FROM (SELECT {cell_columns}"
             f"(coalesce(array_position(%(outcomes)s::text[], outcome), {len(OUTCOMES)}) - 1) AS oc, "
-            f"{_FACET_COLUMNS}{', ' + weight if weight else ''} FROM {relation}) t "
+            f"{_FACET_COLUMNS}, killed, injured{', ' + weight if weight else ''} FROM {relation}) t "
             f"GROUP BY GROUPING SETS ((gx, gy, oc), (munition, nm_class), (munition, munition_class), (outcome), "
-            f"(munition_class), (admin1), ())")
+            f"(munition_class), (admin1), (munition, outcome), ())")
 
 
 def split(rows: list[tuple]) -> tuple[np.ndarray, dict[str, list], int]:
@@ -72,10 +81,12 @@ def split(rows: list[tuple]) -> tuple[np.ndarray, dict[str, list], int]:
     total = 0
     # GROUPING bits (gx, munition, outcome, munition_class, admin1): 1 = not grouped in this set
     sets = {0b01111: "cells", 0b10111: "munitions", 0b10101: "pairs", 0b11011: "outcomes",
-            0b11101: "munition_classes", 0b11110: "admin1", 0b11111: "all"}
-    for grouping, gx, gy, oc, munition, nm_class, outcome, munition_class, admin1, n in rows:
+            0b11101: "munition_classes", 0b11110: "admin1", 0b10011: "summary", 0b11111: "all"}
+    for grouping, gx, gy, oc, munition, nm_class, outcome, munition_class, admin1, n, *figures in rows:
         kind, n = sets[grouping], int(n or 0)
-        if kind == "cells":
+        if kind == "summary":  # events, killed, events with killed given, injured, events with injured given
+            facets[kind].append([munition, outcome, n, *(int(v or 0) for v in figures)])
+        elif kind == "cells":
             if gx is not None:
                 cells.append((gx, gy, oc, n))
         elif kind == "munitions":
@@ -133,11 +144,13 @@ def apply(conn, seq: int, changes: list[tuple]) -> None:
         both["n"] = n[n != 0]
     merged: dict[str, list] = {}
     for name in FACET_KEYS:
-        counts: dict[tuple, int] = {}
+        width = _NAMED_BY[name]
+        counts: dict[tuple, list[int]] = {}
         for entry in [*facets.get(name, []), *delta_facets[name]]:
-            key = tuple(entry[:-1])
-            counts[key] = counts.get(key, 0) + int(entry[-1])
-        merged[name] = [[*k, v] for k, v in counts.items() if v]
+            added = counts.setdefault(tuple(entry[:width]), [0] * (len(entry) - width))
+            for i, value in enumerate(entry[width:]):
+                added[i] += int(value)
+        merged[name] = [[*k, *v] for k, v in counts.items() if v[0]]  # v[0]: events; none left, gone
     _store(conn, seq, int(total) + delta_total, both, merged)
 
 

@@ -50,20 +50,20 @@ WITH s AS (
     FROM s, mapviewer_events old
     WHERE e.dataset = %(dataset)s AND e.event_id = s.event_id AND old.id = e.id AND e.content_hash <> s.content_hash
     RETURNING old.geom AS old_geom, old.outcome AS old_outcome, old.munition AS old_munition,
-        old.munition_class AS old_class, old.admin1 AS old_admin1, e.geom, e.outcome, e.munition, e.munition_class,
-        e.admin1
+        old.munition_class AS old_class, old.admin1 AS old_admin1, old.killed AS old_killed,
+        old.injured AS old_injured, e.geom, e.outcome, e.munition, e.munition_class, e.admin1, e.killed, e.injured
 ), ins AS (
     INSERT INTO mapviewer_events (dataset, event_id, {', '.join(_VALUES)}, file_name, import_id, first_import_id)
     SELECT %(dataset)s, s.event_id, {', '.join('s.' + c for c in _VALUES)}, %(file)s, %(import)s, %(import)s FROM s
     WHERE NOT EXISTS (SELECT 1 FROM mapviewer_events x WHERE x.dataset = %(dataset)s AND x.event_id = s.event_id)
     ORDER BY s.source_row
     ON CONFLICT (dataset, event_id) DO NOTHING
-    RETURNING geom, outcome, munition, munition_class, admin1
+    RETURNING geom, outcome, munition, munition_class, admin1, killed, injured
 ), changes AS (
     SELECT old_geom AS geom, old_outcome AS outcome, old_munition AS munition, old_class AS munition_class,
-           old_admin1 AS admin1, -1 AS d FROM upd
-    UNION ALL SELECT geom, outcome, munition, munition_class, admin1, 1 FROM upd
-    UNION ALL SELECT geom, outcome, munition, munition_class, admin1, 1 FROM ins
+           old_admin1 AS admin1, old_killed AS killed, old_injured AS injured, -1 AS d FROM upd
+    UNION ALL SELECT geom, outcome, munition, munition_class, admin1, killed, injured, 1 FROM upd
+    UNION ALL SELECT geom, outcome, munition, munition_class, admin1, killed, injured, 1 FROM ins
 )
 SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), t.* FROM ({totals_sql('changes', weight='d')}) t
 """

@@ -542,13 +542,19 @@ def test_unfiltered_view_from_the_overview(sample_db: str, sample_frame) -> None
 def test_overview_follows_imports(fresh: str, tmp_path: Path) -> None:
     from geodata.report import LoadReport
 
-    def same_both_ways() -> None:
+    def same_both_ways(from_overview: bool = True) -> None:
+        from geodata.db.counts import _whole_table_summary
+
+        with db.connect(fresh) as conn:  # the whole table's summary comes from the overview while it is current
+            assert (_whole_table_summary(conn) is not None) == from_overview
         pd.testing.assert_frame_equal(db.aggregate(fresh, None, None, 0.05),
                                       db.aggregate(fresh, FilterState(min_casualties=0), None, 0.05))
         assert db.count(fresh) == db.count(fresh, FilterState(min_casualties=0))
         frame = db.read(fresh).frame
         assert db.facet_counts(fresh) == {f: geodata.facet_counts(frame, FilterState(), f)
                                           for f in geodata.filters.FACETS}
+        # the summary of the whole table (from the overview) is the scan's and the frame's
+        assert db.summary(fresh) == db.summary(fresh, FilterState(min_casualties=0)) == summarize(frame)
 
     db.import_file(fresh, write_csv(tmp_path, PARTNER_ROWS, "partner.csv"))
     same_both_ways()
@@ -557,11 +563,17 @@ def test_overview_follows_imports(fresh: str, tmp_path: Path) -> None:
                                     "partner.csv"))
     assert db.aggregate(fresh, None, None, 1.0)["impact"].sum() == 2
     same_both_ways()
+    (tmp_path / "v3").mkdir()  # casualty figures changed, one given where there was none
+    changed = [r.replace(",hit,2,3,", ",hit,5,,").replace(",shot down,,,Київ", ",shot down,1,,Київ") for r in PARTNER_ROWS]
+    assert changed != PARTNER_ROWS
+    db.import_file(fresh, write_csv(tmp_path / "v3", changed, "partner.csv"))
+    assert db.summary(fresh).killed == 6
+    same_both_ways()
     part = read_incidents(SAMPLE).frame.iloc[:100]
     db.import_frame(fresh, part, LoadReport("part", "gpkg", 100, 100), source="bulk", file_name="part",
                     update_overview=False)
     assert db.count(fresh) == 103  # a stale overview is not used
-    same_both_ways()
+    same_both_ways(from_overview=False)
     db.refresh_overview(fresh)
     same_both_ways()
 
