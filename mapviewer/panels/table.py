@@ -22,6 +22,7 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QTableView, QToolButton, QVBoxLayout, QWidget
 
 from geodata.points import LAT, LON, has_geometry, lon_lat
+from geodata.schema import GEO_PRECISION_DTYPE, MUNITION_CLASS_DTYPE, OUTCOME_DTYPE, TIME_PRECISION_DTYPE
 from geodata.style import outcome_colour
 from geodata.text import visible_text
 from mapviewer.panels.widgets import plain_tooltip
@@ -61,6 +62,10 @@ def _text(value) -> str:
     if isinstance(value, float):
         return "" if np.isnan(value) else f"{value:.5f}"
     return str(value)
+
+
+#: Category columns sorted in their own fixed order (the style table's), not as text.
+_FIXED_ORDERS = (OUTCOME_DTYPE, MUNITION_CLASS_DTYPE, TIME_PRECISION_DTYPE, GEO_PRECISION_DTYPE)
 
 
 class IncidentTableModel(QAbstractTableModel):
@@ -201,6 +206,13 @@ class IncidentTableModel(QAbstractTableModel):
         series = self.state.frame[key]
         if key == "dataset":
             series = series.map(lambda v: os.path.basename(str(v)))
+        elif isinstance(series.dtype, pd.CategoricalDtype) and series.dtype not in _FIXED_ORDERS:
+            # repeated text held as a category (geodata.memory): sorted as text, not in the order
+            # the values first appeared; outcomes, classes and precisions keep their fixed order
+            rank = np.empty(len(series.cat.categories), dtype=np.float64)
+            rank[np.argsort(np.asarray(series.cat.categories, dtype=object), kind="stable")] = np.arange(len(rank))
+            codes = series.cat.codes.to_numpy()
+            series = pd.Series(np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(rank) else 0.0, np.nan))
         return series.reset_index(drop=True)
 
     def _apply_sort(self) -> None:

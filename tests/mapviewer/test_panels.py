@@ -646,3 +646,34 @@ def test_new_rows_of_an_open_database_keep_the_column_widths(qtbot):
     assert header.sectionSize(notes) == fitted + 77
     state.add_dataset("other.csv", sample.iloc[:50], LoadReport(path="other.csv", format="csv"))
     assert header.sectionSize(widget.model.columns.index("notes")) != fitted + 77  # measured again
+
+
+def test_sorting_repeated_text_held_as_a_category_is_sorting_the_text(qtbot):
+    """Repeated text the app holds once per value (geodata.memory) sorts as text, not in the order its
+    values first appeared; outcomes keep their fixed order."""
+    import geopandas as gpd
+
+    from geodata.memory import repeated_text_as_categories
+    from geodata.sample import make_sample
+    from mapviewer.panels.table import IncidentTable
+    from mapviewer.state import AppState
+
+    sample = gpd.GeoDataFrame(make_sample(seed=3), geometry="geometry", crs="EPSG:4326").iloc[:400]
+    compact = repeated_text_as_categories(sample)
+    assert isinstance(compact["munition"].dtype, pd.CategoricalDtype)
+    assert list(compact["munition"].cat.categories) != sorted(compact["munition"].cat.categories)
+    state = AppState()
+    widget = IncidentTable(state)
+    qtbot.addWidget(widget)
+    state.add_dataset("sample.csv", compact, LoadReport(path="sample.csv", format="csv"))
+    model = widget.model
+    for key, order in (("munition", Qt.SortOrder.AscendingOrder), ("location", Qt.SortOrder.DescendingOrder)):
+        model.sort(model.columns.index(key), order)
+        shown = [model.cell_text(row, key) for row in range(model.rowCount())]
+        texts = [t for t in shown if t]
+        assert texts == sorted(texts, reverse=order == Qt.SortOrder.DescendingOrder), key
+        assert shown[len(texts):] == [""] * (len(shown) - len(texts))  # missing last
+    model.sort(model.columns.index("outcome"), Qt.SortOrder.AscendingOrder)
+    outcomes = [str(compact["outcome"].iloc[model.positions[row]]) for row in range(model.rowCount())]
+    fixed = list(compact["outcome"].cat.categories)
+    assert outcomes == sorted(outcomes, key=fixed.index)
