@@ -20,7 +20,7 @@ import pandas as pd
 def use_system_allocator() -> None:
     """Let Arrow allocate with the C library's ``malloc`` (unless ``ARROW_DEFAULT_MEMORY_POOL`` says
     otherwise): measured on a million-row CSV, the bundled mimalloc kept about 35 MB more after the
-    read, which also took 1.4 s instead of 0.9 s."""
+    read, which took as long either way (0.8-1.3 s)."""
     import pyarrow as pa
 
     if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
