@@ -109,12 +109,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 
 from geodata.errors import DataError
 from geodata.normalize import DOUBT  # the readers' test for a doubted name: both agree
 from geodata.munitions import CLASS_WORDS, find_munitions, munition_key, resolve_munition, word_keys
-from geodata.points import LAT, LON, has_geometry, lon_lat
+from geodata.points import LAT, LON, has_geometry, lon_lat, points_of
 from geodata.schema import (
     CANONICAL_COLUMNS,
     DEFAULT_TZ,
@@ -1705,10 +1704,7 @@ def merge_reports(reports: Mapping[str, gpd.GeoDataFrame], result: MatchResult,
     out["confidence"] = np.where(np.isinf(confidence), np.nan, np.round(confidence, 3))
     columns = [*CANONICAL_COLUMNS, "killed_min", "killed_max", "injured_min", "injured_max", "reports",
                "report_ids", "sources", "confidence"]
-    x, y = x[p_pick], y[p_pick]
-    placed = np.isfinite(x) & np.isfinite(y)
-    points = np.full(events, None, dtype=object)
-    points[placed] = shapely.points(x[placed], y[placed])
+    points = points_of(x[p_pick], y[p_pick])
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(points, crs="EPSG:4326", index=out.index), crs="EPSG:4326")
     return frame[columns]
 

@@ -58,14 +58,19 @@ def without_geometry(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index, copy=False)
 
 
+def points_of(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Shapely points of the coordinates (an object array; None where a coordinate is missing)."""
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    points = np.full(len(lon), None, dtype=object)
+    points[ok] = shapely.points(lon[ok], lat[ok])
+    return points
+
+
 def with_geometry(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     """``frame`` with a point ``geometry`` (EPSG:4326) where its latitude and longitude columns were."""
     if has_geometry(frame):
         return frame
-    lon, lat = lon_lat(frame)
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    points = np.full(len(frame), None, dtype=object)
-    points[ok] = shapely.points(lon[ok], lat[ok])
+    points = points_of(*lon_lat(frame))
     columns: dict[object, object] = {}
     for column in frame.columns:
         if column == LAT:

@@ -171,19 +171,15 @@ class IncidentTableModel(QAbstractTableModel):
 
     def _value(self, key: str, position: int):
         """One cell's value. Converting a whole 200k-row text column to objects takes tens of
-        milliseconds, so only the block of rows around ``position`` is converted, once."""
-        cached = self._cache.get(key)  # lat/lon of every row, once sorted by them
-        if cached is not None:
-            return cached[position]
+        milliseconds, so only the block of rows around ``position`` is converted, once. Latitudes
+        and longitudes are the frame's own float columns (geodata.points), read whole."""
+        if key in ("lat", "lon"):
+            return self._column(key)[position]
         block = int(position) // _BLOCK
         values = self._blocks.get((key, block))
         if values is None:
             start = block * _BLOCK
-            if key in ("lat", "lon"):
-                lon, lat = lon_lat(self.state.frame.iloc[start:start + _BLOCK])
-                values = lat if key == "lat" else lon
-            else:
-                values = self.state.frame[key].iloc[start:start + _BLOCK].to_numpy(dtype=object)
+            values = self.state.frame[key].iloc[start:start + _BLOCK].to_numpy(dtype=object)
             self._blocks[(key, block)] = values
         return values[int(position) - block * _BLOCK]
 
